@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Makes a Docker engine and the local test image available, installing what is missing.
+#
+#   eval "$(scripts/ensure-docker.sh)"    # exports DOCKER_HOST for the caller
+#
+# Reuses an engine that already answers at $DOCKER_HOST (or the default socket); otherwise starts a
+# private dockerd under $ECOWARE_DOCKER_DIR (default /var/lib/ecoware-dockerd). No registry is needed:
+# the image ecoware/busybox:latest is imported from a root filesystem holding Debian's static busybox.
+# Everything it prints on stdout is shell for eval; progress goes to stderr.
+set -euo pipefail
+
+IMAGE=${ECOWARE_TEST_IMAGE:-ecoware/busybox:latest}
+DIR=${ECOWARE_DOCKER_DIR:-/var/lib/ecoware-dockerd}
+SOCK="unix://$DIR/docker.sock"
+log() { echo "ensure-docker: $*" >&2; }
+
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] && file_is_static=$(ldd /bin/busybox 2>&1 | grep -c 'not a dynamic' || true) || file_is_static=0
+[ "${file_is_static:-0}" -ge 1 ] || need_pkgs+=(busybox-static)
+command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+fi
+
+engine_answers() { DOCKER_HOST="$1" timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+host=""
+for candidate in "${DOCKER_HOST:-}" "$SOCK" "unix:///var/run/docker.sock"; do
+  [ -n "$candidate" ] || continue
+  if engine_answers "$candidate"; then host=$candidate; break; fi
+done
+
+if [ -z "$host" ]; then
+  log "starting dockerd at $SOCK"
+  mkdir -p "$DIR/data" "$DIR/exec"
+  if [ -f "$DIR/dockerd.pid" ] && kill -0 "$(cat "$DIR/dockerd.pid")" 2>/dev/null; then
+    kill "$(cat "$DIR/dockerd.pid")" || true; sleep 2
+  fi
+  rm -f "$DIR/docker.sock" "$DIR/dockerd.pid"
+  nohup dockerd --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
+    -H "$SOCK" --iptables=false >"$DIR/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    engine_answers "$SOCK" && break
+    sleep 0.5
+  done
+  engine_answers "$SOCK" || { log "dockerd did not come up; last lines of $DIR/dockerd.log:"; tail -20 "$DIR/dockerd.log" >&2; exit 1; }
+  host=$SOCK
+fi
+
+if ! DOCKER_HOST=$host docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  log "building $IMAGE from /bin/busybox"
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/var/www"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in sh sleep httpd cat echo ls mkdir env printf wc tee grep kill ps rm true false hostname id; do
+    ln -s busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+  tar -C "$root" -c . | DOCKER_HOST=$host docker import \
+    -c 'CMD ["/bin/sleep", "1000000"]' -c 'ENV PATH=/bin' - "$IMAGE" >&2
+  rm -rf "$root"
+fi
+
+echo "export DOCKER_HOST='$host'"
+echo "export ECOWARE_TEST_IMAGE='$IMAGE'"

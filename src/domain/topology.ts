@@ -1,0 +1,368 @@
+import { ValidationError } from './errors';
+import {
+  isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
+  readString, readStringArray, readStringMap,
+} from './json-reader';
+import { flatTierName, isValidName } from './names';
+import { parseProcessDefinition, ProcessDefinition } from './process-definition';
+import { Resources } from './resources';
+
+/** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
+export type HookSpec =
+  | { kind: 'script'; name: string }
+  | { kind: 'process-ref'; id: string }
+  | { kind: 'process'; definition: ProcessDefinition };
+
+export type HookEvent = 'on_node_scale' | 'on_dependency_scale';
+
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIp?: string;
+}
+
+export interface Tier {
+  app: string;
+  /** The tier's key inside its app, e.g. `db`. */
+  tier: string;
+  /** `<app>_<tier>`: the name in plans, allocations, and the container name. */
+  flatName: string;
+  displayName?: string;
+  image: string;
+  /** Cap on the number of containers (VMs); undefined = unlimited. `1` marks a tier that must not be spread or moved. */
+  maxNode?: number;
+  /** Flat names of the tiers this one depends on (same app). */
+  dependsOn: string[];
+  onNodeScale?: HookSpec;
+  onDependencyScale?: HookSpec;
+  ports: PortMapping[];
+  environment: Record<string, string>;
+  /** Arguments appended to the image's entrypoint; never passed through a shell. */
+  entrypointArgs: string[];
+  hookTimeoutMs?: number;
+}
+
+export interface App {
+  name: string;
+  /** Tier keys in the order given. */
+  tierNames: string[];
+}
+
+export interface StaticNodeConfig {
+  name: string;
+  /** `unix:///path` or `tcp://host:port` (or `https://host:port` with TLS). */
+  docker: string;
+  /** Address other containers use to reach services published on this node. */
+  address?: string;
+  cpu_cores?: number;
+  mem_units?: number;
+}
+
+export interface StaticCloudConfig {
+  type: 'static';
+  nodes: StaticNodeConfig[];
+}
+
+export interface AwsCloudConfig {
+  type: 'aws';
+  autoscalingGroupName: string;
+  region?: string;
+  endpoint?: string;
+  /** File of KEY=VALUE lines (ecoware style); otherwise the standard credential chain. */
+  credentialsFile?: string;
+  /** Which instance address reaches its engine and is published to containers. */
+  addressType: 'private' | 'public';
+  dockerPort: number;
+  /** Directory with ca.pem, cert.pem, key.pem (DOCKER_CERT_PATH style); set = TLS. */
+  dockerCertPath?: string;
+  /** May raise the group's MaxSize when a plan needs more instances than it allows. */
+  allowRaiseMaxSize: boolean;
+  /** Overall wait for new instances to be InService with an answering engine. */
+  instanceReadyTimeoutMs: number;
+}
+
+export type CloudConfig = StaticCloudConfig | AwsCloudConfig;
+
+export interface Infrastructure {
+  cloud: CloudConfig;
+  hooksGitRepo?: string;
+  hooksGitRef?: string;
+  /** Cron expression for pulling the hooks repository again. */
+  hooksRefresh: string;
+  /** Size of every VM (and of new ones) unless a node says otherwise. */
+  vmSize: Resources;
+  memUnitMb: number;
+  maxVms?: number;
+  onHookFailure: 'stop' | 'continue';
+  hookTimeoutMs: number;
+}
+
+export interface Topology {
+  infrastructure: Infrastructure;
+  apps: App[];
+  /** Every tier by flat name, apps in order, tiers in the order given. */
+  tiers: Map<string, Tier>;
+  /** The document as accepted, returned by GET /api/topology and persisted. */
+  raw: Record<string, unknown>;
+}
+
+export const DEFAULT_MEM_UNIT_MB = 512;
+export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
+export const DEFAULT_HOOKS_REFRESH = '*/5 * * * *';
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+export interface TopologyDefaults {
+  /** Docker endpoint of the implicit `local` node when the topology names no cloud driver. */
+  localDocker: string;
+}
+
+export function parseTopology(input: unknown, defaults: TopologyDefaults = { localDocker: DEFAULT_DOCKER_HOST }): Topology {
+  const root = readObject(input, '');
+  const infrastructure = parseInfrastructure(root.infrastructure, defaults);
+  if (!Array.isArray(root.apps)) throw new ValidationError('apps', 'must be an array of apps');
+
+  const apps: App[] = [];
+  const tiers = new Map<string, Tier>();
+  const appNames = new Set<string>();
+  root.apps.forEach((appValue, i) => {
+    const field = `apps[${i}]`;
+    const appObj = readObject(appValue, field);
+    const name = readName(appObj.name, `${field}.name`);
+    if (appNames.has(name)) throw new ValidationError(`${field}.name`, `duplicate app name '${name}'`);
+    appNames.add(name);
+    const tiersObj = readObject(appObj.tiers, `${field}.tiers`);
+    const tierNames = Object.keys(tiersObj);
+    for (const tierName of tierNames) {
+      const tier = parseTier(name, tierName, tiersObj[tierName], `${field}.tiers.${tierName}`, new Set(tierNames));
+      if (tiers.has(tier.flatName)) {
+        throw new ValidationError(`${field}.tiers.${tierName}`, `flat name '${tier.flatName}' collides with another tier`);
+      }
+      tiers.set(tier.flatName, tier);
+    }
+    apps.push({ name, tierNames });
+    assertAcyclic(name, tierNames.map((t) => tiers.get(flatTierName(name, t))!), `${field}.tiers`);
+  });
+
+  return { infrastructure, apps, tiers, raw: root };
+}
+
+function readName(value: unknown, field: string): string {
+  const name = readString(value, field);
+  if (!isValidName(name)) throw new ValidationError(field, `'${name}' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
+  return name;
+}
+
+function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
+  const obj = readObject(value, 'infrastructure');
+  const f = (k: string) => `infrastructure.${k}`;
+  const vmSize = {
+    cpu_cores: readInteger(obj.cpu_cores, f('cpu_cores'), { min: 1 }),
+    mem_units: readInteger(obj.mem_units, f('mem_units'), { min: 1 }),
+  };
+  const onHookFailure = obj.on_hook_failure ?? 'stop';
+  if (onHookFailure !== 'stop' && onHookFailure !== 'continue') {
+    throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
+  }
+  const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
+  return {
+    cloud: parseCloud(obj.cloud_driver, f('cloud_driver'), defaults),
+    hooksGitRepo: readOptionalString(obj.hooks_git_repo, f('hooks_git_repo')),
+    hooksGitRef: readOptionalString(obj.hooks_git_ref, f('hooks_git_ref')),
+    hooksRefresh,
+    vmSize,
+    memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4 }) ?? DEFAULT_MEM_UNIT_MB,
+    maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1 }),
+    onHookFailure,
+    hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
+  };
+}
+
+function secondsToMs(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ValidationError(field, 'must be a positive number of seconds');
+  return Math.round(value * 1000);
+}
+
+function parseCloud(value: unknown, field: string, defaults: TopologyDefaults): CloudConfig {
+  if (value === undefined || value === null) {
+    return { type: 'static', nodes: [{ name: 'local', docker: defaults.localDocker }] };
+  }
+  const obj = readObject(value, field);
+  const type = obj.type ?? (obj.autoscaling_groupname !== undefined ? 'aws' : undefined);
+  if (type === 'static') return parseStaticCloud(obj, field);
+  if (type === 'aws') return parseAwsCloud(obj, field);
+  throw new ValidationError(`${field}.type`, "must be 'static' or 'aws' (or give autoscaling_groupname)");
+}
+
+function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCloudConfig {
+  if (!Array.isArray(obj.nodes) || obj.nodes.length === 0) throw new ValidationError(`${field}.nodes`, 'must be a non-empty array of nodes');
+  const seen = new Set<string>();
+  const nodes = obj.nodes.map((nodeValue, i): StaticNodeConfig => {
+    const nf = `${field}.nodes[${i}]`;
+    const node = readObject(nodeValue, nf);
+    const name = readName(node.name, `${nf}.name`);
+    if (seen.has(name)) throw new ValidationError(`${nf}.name`, `duplicate node name '${name}'`);
+    seen.add(name);
+    const docker = readString(node.docker, `${nf}.docker`);
+    if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?|https?:\/\/[^/]+:\d+\/?)$/.test(docker)) {
+      throw new ValidationError(`${nf}.docker`, `'${docker}' is not a Docker endpoint (unix:///path or tcp://host:port)`);
+    }
+    return {
+      name,
+      docker,
+      address: readOptionalString(node.address, `${nf}.address`),
+      cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1 }),
+      mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1 }),
+    };
+  });
+  return { type: 'static', nodes };
+}
+
+function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudConfig {
+  const addressType = obj.address ?? 'private';
+  if (addressType !== 'private' && addressType !== 'public') throw new ValidationError(`${field}.address`, "must be 'private' or 'public'");
+  const certPath = readOptionalString(obj.docker_cert_path, `${field}.docker_cert_path`);
+  return {
+    type: 'aws',
+    autoscalingGroupName: readString(obj.autoscaling_groupname, `${field}.autoscaling_groupname`),
+    region: readOptionalString(obj.region, `${field}.region`),
+    endpoint: readOptionalString(obj.endpoint, `${field}.endpoint`),
+    credentialsFile: readOptionalString(obj.credentials, `${field}.credentials`),
+    addressType,
+    dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
+    dockerCertPath: certPath,
+    allowRaiseMaxSize: obj.allow_raise_max_size === undefined ? false : readBoolean(obj.allow_raise_max_size, `${field}.allow_raise_max_size`),
+    instanceReadyTimeoutMs: secondsToMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
+  };
+}
+
+function parseTier(app: string, tierName: string, value: unknown, field: string, siblings: Set<string>): Tier {
+  if (!isValidName(tierName)) throw new ValidationError(field, `'${tierName}' is not a valid tier name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
+  const obj = readObject(value, field);
+  const dependsOnNames = obj.depends_on === undefined ? [] : readStringArray(obj.depends_on, `${field}.depends_on`);
+  dependsOnNames.forEach((dep, i) => {
+    if (!siblings.has(dep)) throw new ValidationError(`${field}.depends_on[${i}]`, `'${dep}' is not a tier of app '${app}'`);
+    if (dep === tierName) throw new ValidationError(`${field}.depends_on[${i}]`, `tier '${tierName}' cannot depend on itself`);
+  });
+  return {
+    app,
+    tier: tierName,
+    flatName: flatTierName(app, tierName),
+    displayName: readOptionalString(obj.name, `${field}.name`),
+    image: readString(obj.docker_image, `${field}.docker_image`),
+    maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1 }),
+    dependsOn: [...new Set(dependsOnNames)].map((dep) => flatTierName(app, dep)),
+    onNodeScale: parseHookSpec(obj.on_node_scale, `${field}.on_node_scale`),
+    onDependencyScale: parseHookSpec(obj.on_dependency_scale, `${field}.on_dependency_scale`),
+    ports: obj.ports === undefined ? [] : readStringArray(obj.ports, `${field}.ports`).map((p, i) => parsePort(p, `${field}.ports[${i}]`)),
+    environment: obj.environment === undefined ? {} : readStringMap(obj.environment, `${field}.environment`),
+    entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
+    hookTimeoutMs: secondsToMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
+  };
+}
+
+export function parseHookSpec(value: unknown, field: string): HookSpec | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (isPlainObject(value)) return { kind: 'process', definition: parseProcessDefinition(value, field) };
+  const name = readString(value, field);
+  if (name.startsWith('process:')) {
+    const id = name.slice('process:'.length);
+    if (!isValidName(id)) throw new ValidationError(field, `'${id}' is not a valid process definition id`);
+    return { kind: 'process-ref', id };
+  }
+  if (name.includes('/') || name.includes('\\') || name.includes('..') || !isValidName(name)) {
+    throw new ValidationError(field, `hook name '${name}' must be a plain file name (no path separator or '..')`);
+  }
+  return { kind: 'script', name };
+}
+
+/** Docker-style `[ip:]host:container[/proto]` or a bare container port (published on the same host port). */
+export function parsePort(spec: string, field: string): PortMapping {
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
+  if (!m) throw new ValidationError(field, `'${spec}' is not a port mapping (host:container[/tcp|udp])`);
+  const containerPort = Number(m[3]);
+  const hostPort = m[2] === undefined ? containerPort : Number(m[2]);
+  for (const port of [hostPort, containerPort]) {
+    if (port < 1 || port > 65535) throw new ValidationError(field, `port ${port} is out of range 1-65535`);
+  }
+  return { hostIp: m[1], hostPort, containerPort, protocol: (m[4] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+}
+
+/**
+ * Splits `entrypoint_params` into arguments the way a POSIX shell splits words (single and double
+ * quotes, backslash escapes), without expanding anything: the arguments reach the container verbatim.
+ * An array is taken as already split.
+ */
+export function parseEntrypointParams(value: unknown, field: string): string[] {
+  if (Array.isArray(value)) return readStringArray(value, field);
+  if (typeof value !== 'string') throw new ValidationError(field, 'must be a string or an array of strings');
+  const args: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < value.length && '"\\$`'.includes(value[i + 1])) current += value[++i];
+      else current += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < value.length) {
+      current += value[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) args.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new ValidationError(field, `unterminated ${quote} quote`);
+  if (inWord) args.push(current);
+  return args;
+}
+
+function assertAcyclic(app: string, tiers: Tier[], field: string): void {
+  const byName = new Map(tiers.map((t) => [t.flatName, t]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (t: Tier, path: string[]): void => {
+    const s = state.get(t.flatName);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(t.tier)), t.tier].join(' -> ');
+      throw new ValidationError(field, `dependency cycle in app '${app}': ${cycle}`);
+    }
+    state.set(t.flatName, 'visiting');
+    for (const dep of t.dependsOn) visit(byName.get(dep)!, [...path, t.tier]);
+    state.set(t.flatName, 'done');
+  };
+  for (const t of tiers) visit(t, []);
+}
+
+/**
+ * Tiers in dependency order: level 0 depends on nothing, level n on tiers of levels below n.
+ * Every tier appears exactly once.
+ */
+export function dependencyLevels(topology: Topology): Map<string, number> {
+  const levels = new Map<string, number>();
+  const levelOf = (flat: string): number => {
+    const known = levels.get(flat);
+    if (known !== undefined) return known;
+    const tier = topology.tiers.get(flat)!;
+    const level = tier.dependsOn.length === 0 ? 0 : 1 + Math.max(...tier.dependsOn.map(levelOf));
+    levels.set(flat, level);
+    return level;
+  };
+  for (const flat of topology.tiers.keys()) levelOf(flat);
+  return levels;
+}
+
+/** The tiers that depend directly on `flat`. */
+export function dependentsOf(topology: Topology, flat: string): Tier[] {
+  return [...topology.tiers.values()].filter((t) => t.dependsOn.includes(flat));
+}

@@ -1,0 +1,20 @@
+import { Resources } from './resources';
+
+/** How to reach a node's Docker engine. */
+export interface DockerEndpoint {
+  /** `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2375`, `https://10.0.0.5:2376`. */
+  url: string;
+  /** Directory holding ca.pem, cert.pem and key.pem for TLS. */
+  certPath?: string;
+}
+
+/** A machine that runs containers: a static node or a cloud instance. */
+export interface Vm {
+  /** Unique in the fleet: the node's name, or the instance id. */
+  name: string;
+  capacity: Resources;
+  docker: DockerEndpoint;
+  /** Address published to containers (`/etc/hosts` entries) and shown by the API. */
+  address?: string;
+  instanceId?: string;
+}

@@ -1,0 +1,106 @@
+import { PortMapping } from '../domain/topology';
+import { DockerEndpoint } from '../domain/vm';
+
+/** Labels that mark a container as the executor's and say what it is. */
+export const LABEL_MANAGED = 'io.ecoware.managed';
+export const LABEL_APP = 'io.ecoware.app';
+export const LABEL_TIER = 'io.ecoware.tier';
+export const LABEL_FLAT_TIER = 'io.ecoware.flat_tier';
+export const LABEL_VM = 'io.ecoware.vm';
+
+/** What the executor asks an engine to run for one tier on one VM. */
+export interface ContainerSpec {
+  /** Container name: the tier's flat name. */
+  name: string;
+  app: string;
+  tier: string;
+  vm: string;
+  image: string;
+  cpuset: number[];
+  memoryMb: number;
+  ports: PortMapping[];
+  environment: Record<string, string>;
+  /** Arguments after the image's entrypoint (Docker `Cmd`), never through a shell. */
+  args: string[];
+  /** `/etc/hosts` entries. */
+  extraHosts: { host: string; address: string }[];
+}
+
+/** A managed container as its engine reports it. */
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  app: string;
+  tier: string;
+  /** The tier's flat name. */
+  flatTier: string;
+  /** The VM label it was created with. */
+  vm: string;
+  image: string;
+  /** e.g. `running`, `exited`, `created`. */
+  state: string;
+  /** Cores from HostConfig.CpusetCpus, sorted. */
+  cpuset: number[];
+  /** `CpusetCpus` exactly as the engine reports it, e.g. `"0,1"`. */
+  cpusetCpus: string;
+  /** HostConfig.Memory in bytes (0 = unlimited). */
+  memoryBytes: number;
+  memorySwapBytes: number;
+}
+
+export interface ExecOptions {
+  argv: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string | Buffer;
+  timeoutMs: number;
+  /** Largest stdout / stderr kept, each; the rest is dropped and `truncated` set. */
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** null when the process was killed (timeout, cancel). */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface EngineInfo {
+  cpus: number;
+  memoryBytes: number;
+  serverVersion: string;
+}
+
+/**
+ * One node's container engine, limited to what the executor needs.
+ * Operations are idempotent where the engine allows it: removing a container that is gone succeeds.
+ */
+export interface ContainerRuntime {
+  readonly endpoint: DockerEndpoint;
+  /** Resolves when the engine answers; rejects with InfrastructureError otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  info(): Promise<EngineInfo>;
+  /** Address containers on other nodes can use to reach ports published on this one, when the engine can tell. */
+  hostAddress(): Promise<string | undefined>;
+  /** Containers that carry the managed label. */
+  listManaged(): Promise<ManagedContainer[]>;
+  /** Creates and starts the container; a stale container of the same name is replaced. */
+  create(spec: ContainerSpec): Promise<ManagedContainer>;
+  /** Resizes in place: same container, new cpuset and memory (swap limited to the same value). */
+  update(id: string, change: { cpuset: number[]; memoryMb: number }): Promise<ManagedContainer>;
+  remove(id: string): Promise<void>;
+  /** Writes a file into the container (no bind mount), creating parent directories. */
+  putFile(id: string, path: string, content: string | Buffer, mode?: number): Promise<void>;
+  /** Reads a file from the container. */
+  readFile(id: string, path: string): Promise<Buffer>;
+  exec(id: string, options: ExecOptions): Promise<ExecResult>;
+  /** Raw inspect data of every managed container, for GET /api/inspect. */
+  inspectManaged(): Promise<ManagedContainer[]>;
+}
+
+export type ContainerRuntimeFactory = (endpoint: DockerEndpoint) => ContainerRuntime;
