@@ -1,0 +1,53 @@
+import { Allocation, Placement, TierResources } from './allocation';
+import { Resources } from './resources';
+import { Vm } from './vm';
+
+/** A tier's container on a VM, as the engines last reported it. */
+export interface ContainerState {
+  id: string;
+  /** Flat tier name. */
+  tier: string;
+  resources: Resources;
+  /** Cores it is pinned to, sorted. */
+  cpuset: number[];
+  /** Engine state (`running`, `exited` …). */
+  state: string;
+}
+
+export interface VmState {
+  vm: Vm;
+  /** By flat tier name: one container per tier per VM. */
+  containers: Record<string, ContainerState>;
+}
+
+/** What runs where, by VM name: the executor's knowledge, rebuilt from the cloud and the engines. */
+export type Cluster = Record<string, VmState>;
+
+/** The allocation in the ecoware format, for the solver and `GET /api/allocation`. */
+export function allocationOf(cluster: Cluster): Allocation {
+  const allocation: Allocation = {};
+  for (const [name, state] of Object.entries(cluster)) {
+    const used: TierResources = {};
+    for (const c of Object.values(state.containers)) used[c.tier] = { ...c.resources };
+    allocation[name] = { cpu_cores: state.vm.capacity.cpu_cores, mem_units: state.vm.capacity.mem_units, used };
+  }
+  return allocation;
+}
+
+export function placementOfCluster(cluster: Cluster): Placement {
+  const placement: Placement = {};
+  for (const [name, state] of Object.entries(cluster)) {
+    const containers = Object.values(state.containers);
+    if (containers.length === 0) continue;
+    placement[name] = Object.fromEntries(containers.map((c) => [c.tier, { ...c.resources }]));
+  }
+  return placement;
+}
+
+/** Resources from what an engine reports: cores = pinned cores, units = memory limit / unit size (rounded up). */
+export function resourcesFromEngine(cpuset: number[], memoryBytes: number, memUnitMb: number): Resources {
+  return {
+    cpu_cores: cpuset.length,
+    mem_units: memoryBytes > 0 ? Math.ceil(memoryBytes / (memUnitMb * 1024 * 1024)) : 0,
+  };
+}
