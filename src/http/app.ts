@@ -1,0 +1,136 @@
+import express, { Request, Response } from 'express';
+import { ValidationError } from '../domain/errors';
+import { Execution } from '../domain/execution';
+import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
+import { Topology } from '../domain/topology';
+import { Knowledge, Services } from '../use-cases/knowledge';
+import { loadTopology } from '../use-cases/load-topology';
+import { PlanExecutions } from '../use-cases/plan-executions';
+import { previewPlan } from '../use-cases/preview-plan';
+import { inspectEngines, readAllocation } from '../use-cases/read-state';
+import { SerialQueue } from '../use-cases/serial-queue';
+import { errorMapper, statusOf } from './error-mapper';
+import { readPage, pageEnvelope } from './pagination';
+import { createProcessDefinitionRouter } from './process-definition-routes';
+
+export interface AppDependencies {
+  knowledge: Knowledge;
+  services: Services;
+  queue: SerialQueue;
+  executions: PlanExecutions;
+  /** Called after a topology was put in force (restarts schedules). */
+  onTopologyLoaded?: (topology: Topology) => void;
+}
+
+/** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
+export function buildApp(deps: AppDependencies): express.Express {
+  const { knowledge, services, queue, executions } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  // Planners and curl users do not always send a JSON content type; every body here is JSON.
+  app.use(express.json({ limit: '5mb', type: () => true }));
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok', topology: knowledge.deployment !== undefined }); });
+
+  app.get('/api/topology', (_req, res) => { res.json(knowledge.requireDeployment().topology.raw); });
+
+  app.put('/api/topology', async (req, res) => {
+    const body = requireBody(req);
+    const topology = await queue.run(() => loadTopology(knowledge, services, body));
+    deps.onTopologyLoaded?.(topology);
+    res.json(topology.raw);
+  });
+
+  app.put('/api/translate', async (req, res) => {
+    const plan = parseNestedPlan(requireBody(req), knowledge.requireDeployment().topology);
+    res.json(await previewPlan(knowledge, services, plan));
+  });
+
+  const execute = async (req: Request, res: Response, plan: PartialPlan) => {
+    const { execution, done } = await executions.submit(plan);
+    if (req.query.wait === 'false' || req.query.wait === '0') {
+      res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
+      return;
+    }
+    const finished = await done;
+    res.status(statusOfExecution(finished)).json(executionResponse(finished, knowledge));
+  };
+  app.put('/api/execute', (req, res) => execute(req, res, parseNestedPlan(requireBody(req), knowledge.requireDeployment().topology)));
+  app.post('/api/executor', (req, res) => execute(req, res, parseFlatPlan(requireBody(req), knowledge.requireDeployment().topology)));
+
+  app.get('/api/allocation', (_req, res) => { res.json(readAllocation(knowledge)); });
+  app.get('/api/inspect', async (_req, res) => { res.json(await inspectEngines(knowledge, services)); });
+
+  app.get('/api/executions', async (req, res) => {
+    const page = readPage(req.query);
+    const { total, items } = await services.executions.list(page);
+    res.json(pageEnvelope('/api/executions', page, total, items.map(summarise)));
+  });
+  app.get('/api/executions/:id', async (req, res) => {
+    const execution = await services.executions.get(req.params.id);
+    if (!execution) {
+      res.status(404).json({ error: `execution '${req.params.id}' not found`, code: 'not_found' });
+      return;
+    }
+    res.json(execution);
+  });
+  app.post('/api/executions/:id/cancel', async (req, res) => {
+    await executions.cancel(req.params.id);
+    res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
+  });
+
+  app.use(createProcessDefinitionRouter(services.processDefinitions));
+
+  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl}`, code: 'not_found' }); });
+  app.use(errorMapper);
+  return app;
+}
+
+function requireBody(req: Request): unknown {
+  if (req.body === undefined) throw new ValidationError('', 'a JSON body is required');
+  return req.body;
+}
+
+function statusOfExecution(execution: Execution): number {
+  if (execution.status === 'succeeded') return 200;
+  if (execution.status === 'cancelled') return 409;
+  const code = execution.error?.code;
+  if (code === 'no_solution' || code === 'unsatisfiable') return 422;
+  if (code === 'invalid') return 400;
+  if (code === 'conflict') return 409;
+  if (code === 'action_failed' || code === 'engine' || code === 'cloud' || code === 'infrastructure') return 502;
+  return statusOf(undefined);
+}
+
+function executionResponse(execution: Execution, knowledge: Knowledge) {
+  const failed = execution.status !== 'succeeded';
+  return {
+    ...(failed ? { error: execution.error?.message ?? execution.status, code: execution.error?.code ?? execution.status } : {}),
+    execution_id: execution.id,
+    status: execution.status,
+    allocation: knowledge.deployment ? readAllocation(knowledge) : {},
+    actions: execution.steps.map((layer) => layer.map((r) => r.description)),
+    steps: execution.steps,
+    cost: execution.cost,
+    lower_bound: execution.lower_bound,
+    optimal: execution.optimal,
+    timings_ms: execution.timings_ms,
+  };
+}
+
+function summarise(execution: Execution) {
+  const records = execution.steps.flat();
+  const count = (status: string) => records.filter((r) => r.status === status).length;
+  return {
+    id: execution.id,
+    status: execution.status,
+    plan: execution.plan,
+    created_at: execution.created_at,
+    started_at: execution.started_at,
+    finished_at: execution.finished_at,
+    error: execution.error,
+    cost: execution.cost,
+    actions: { total: records.length, succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), cancelled: count('cancelled') },
+    resource_uri: `/api/executions/${execution.id}`,
+  };
+}

@@ -1,0 +1,45 @@
+import { UnsatisfiableError, ConflictError, DomainError } from '../domain/errors';
+import { parseTopology, Topology } from '../domain/topology';
+import { checkHooks } from './check-hooks';
+import { Knowledge, Services } from './knowledge';
+import { observeCluster } from './observe-cluster';
+
+/**
+ * Replaces the topology. Everything that could refuse it happens before anything is changed:
+ * parse (400), reach every VM's engine (422), no running tier may disappear (409), fetch the hooks
+ * and find every hook named (422). Only then is the document persisted and put in force.
+ */
+export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: { persist: boolean } = { persist: true }): Promise<Topology> {
+  const topology = parseTopology(document, { localDocker: services.localDocker });
+  const { infrastructure } = topology;
+  const cloud = services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
+
+  const cluster = await observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb).catch((e) => {
+    throw new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  await Promise.all(Object.values(cluster).map(async ({ vm }) => {
+    const info = await services.runtimeFor(vm).info().catch((e) => {
+      throw new UnsatisfiableError(`vm '${vm.name}' (${vm.docker.url}) does not answer: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    if (info.cpus < vm.capacity.cpu_cores) {
+      throw new UnsatisfiableError(`vm '${vm.name}' is declared with ${vm.capacity.cpu_cores} cpu cores but its engine has ${info.cpus}`);
+    }
+  }));
+  for (const { vm, containers } of Object.values(cluster)) {
+    const orphans = Object.keys(containers).filter((tier) => !topology.tiers.has(tier));
+    if (orphans.length > 0) {
+      throw new ConflictError(`tier(s) ${orphans.join(', ')} still run on vm '${vm.name}' but are not in the new topology: remove them with a plan first`);
+    }
+  }
+
+  if (infrastructure.hooksGitRepo) {
+    await services.hookSource.sync(infrastructure.hooksGitRepo, infrastructure.hooksGitRef).catch((e) => {
+      throw e instanceof DomainError ? e : new UnsatisfiableError(`hooks repository '${infrastructure.hooksGitRepo}' can't be fetched: ${String(e)}`);
+    });
+  }
+  await checkHooks(topology, infrastructure.hooksGitRepo ? services.hookSource : undefined, services.processDefinitions);
+
+  if (options.persist) await services.topologies.save(topology.raw);
+  knowledge.deployment = { topology, cloud, cluster };
+  return topology;
+}

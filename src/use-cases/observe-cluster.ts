@@ -1,0 +1,33 @@
+import { Cluster, ContainerState, resourcesFromEngine } from '../domain/cluster';
+import { InfrastructureError } from '../domain/errors';
+import { Vm } from '../domain/vm';
+import { CloudDriver } from '../ports/cloud-driver';
+import { ContainerRuntime } from '../ports/container-runtime';
+
+/**
+ * Rebuilds what runs where from the cloud and the engines (the managed labels), so containers
+ * created before a restart are recognised rather than duplicated. With `previous`, a VM whose engine
+ * does not answer keeps what was known of it; without, that is an error.
+ */
+export async function observeCluster(
+  cloud: CloudDriver,
+  runtimeFor: (vm: Vm) => ContainerRuntime,
+  memUnitMb: number,
+  previous?: Cluster,
+): Promise<Cluster> {
+  const vms = await cloud.listVms();
+  const entries = await Promise.all(vms.map(async (vm) => {
+    try {
+      const containers: Record<string, ContainerState> = {};
+      for (const c of await runtimeFor(vm).listManaged()) {
+        containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+      }
+      return [vm.name, { vm, containers }] as const;
+    } catch (e) {
+      const known = previous?.[vm.name];
+      if (known) return [vm.name, { vm, containers: known.containers }] as const;
+      throw new InfrastructureError(`vm '${vm.name}' (${vm.docker.url}): ${e instanceof Error ? e.message : String(e)}`, 'engine');
+    }
+  }));
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'crypto';
+import { placementOfCluster, allocationOf } from '../domain/cluster';
+import { ConflictError, DomainError, NotFoundError } from '../domain/errors';
+import { Execution, isFinished } from '../domain/execution';
+import { PartialPlan } from '../domain/plan';
+import { errorMessage, Executor, newRecords } from '../executor/executor';
+import { decide } from './decide';
+import { Knowledge, Services } from './knowledge';
+import { observeCluster } from './observe-cluster';
+import { SerialQueue } from './serial-queue';
+
+/**
+ * Every applied plan is an execution: queued on submit, then, on its turn, decided against the
+ * state at that moment (not at submit time), carried out, and recorded. Plans run one at a time in
+ * arrival order, on the same queue as topology loads.
+ */
+export class PlanExecutions {
+  private readonly running = new Map<string, AbortController>();
+  private readonly executor: Executor;
+
+  constructor(
+    private readonly knowledge: Knowledge,
+    private readonly services: Services,
+    private readonly queue: SerialQueue,
+  ) {
+    this.executor = new Executor({
+      get cloud() { return knowledge.requireDeployment().cloud; },
+      runtimeFor: services.runtimeFor,
+      hooks: services.hookRunner,
+    });
+  }
+
+  /** Executions a stopped daemon left queued or running are marked failed with code `interrupted`. */
+  async recoverInterrupted(): Promise<number> {
+    let recovered = 0;
+    for (let offset = 0; ; offset += 100) {
+      const page = await this.services.executions.list({ limit: 100, offset });
+      for (const execution of page.items) {
+        if (isFinished(execution.status)) continue;
+        execution.status = 'failed';
+        execution.finished_at = new Date().toISOString();
+        execution.error = { code: 'interrupted', message: 'the daemon stopped while this execution was queued or running' };
+        for (const layer of execution.steps) for (const r of layer) if (r.status === 'pending' || r.status === 'running') r.status = r.status === 'running' ? 'failed' : 'skipped';
+        await this.services.executions.save(execution);
+        recovered++;
+      }
+      if (offset + page.items.length >= page.total) return recovered;
+    }
+  }
+
+  /**
+   * Queues a plan already validated against the topology. `done` settles with the finished
+   * execution; it never rejects (failures are part of the record).
+   */
+  async submit(plan: PartialPlan): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    const execution: Execution = {
+      id: newExecutionId(), status: 'queued', plan, created_at: new Date().toISOString(), steps: [], timings_ms: {},
+    };
+    const controller = new AbortController();
+    this.running.set(execution.id, controller);
+    await this.services.executions.save(execution);
+    const done = this.queue.run(() => this.carryOut(execution, controller)).finally(() => this.running.delete(execution.id));
+    return { execution, done };
+  }
+
+  async cancel(id: string): Promise<Execution> {
+    const execution = await this.services.executions.get(id);
+    if (!execution) throw new NotFoundError(`execution '${id}' not found`);
+    const controller = this.running.get(id);
+    if (!controller || isFinished(execution.status)) throw new ConflictError(`execution '${id}' has already ${execution.status}`);
+    controller.abort();
+    return execution;
+  }
+
+  private async carryOut(execution: Execution, controller: AbortController): Promise<Execution> {
+    const save = () => this.services.executions.save(execution).catch((e) => console.error(`saving execution ${execution.id}: ${errorMessage(e)}`));
+    if (controller.signal.aborted) {
+      execution.status = 'cancelled';
+      execution.finished_at = new Date().toISOString();
+      await save();
+      return execution;
+    }
+    const started = Date.now();
+    execution.status = 'running';
+    execution.started_at = new Date().toISOString();
+    await save();
+
+    let deployment;
+    try {
+      deployment = this.knowledge.requireDeployment();
+      execution.allocation_before = allocationOf(deployment.cluster);
+      execution.hooks_commit = deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined;
+      const decision = await decide(deployment, this.services, execution.plan);
+      Object.assign(execution, {
+        cost: decision.result.cost, lower_bound: decision.result.lowerBound, optimal: decision.result.optimal,
+        target: decision.result.placement, steps: newRecords(decision.translation.steps),
+      });
+      execution.timings_ms = { ...decision.timingsMs };
+      await save();
+
+      const runStarted = Date.now();
+      let lastSave = 0;
+      const outcome = await this.executor.run(execution.steps, {
+        topology: deployment.topology,
+        cluster: deployment.cluster,
+        oldPlacement: decision.before,
+        newPlacement: decision.result.placement,
+        signal: controller.signal,
+        onChange: () => {
+          // Followers see progress; a busy execution writes at most every 200 ms.
+          if (Date.now() - lastSave > 200) { lastSave = Date.now(); void save(); }
+        },
+      });
+      execution.timings_ms.run = Date.now() - runStarted;
+      execution.status = outcome.status;
+      if (outcome.error) execution.error = { code: outcome.status === 'cancelled' ? 'cancelled' : 'action_failed', message: outcome.error };
+    } catch (e) {
+      execution.status = 'failed';
+      execution.error = { code: e instanceof DomainError ? e.code : 'internal', message: errorMessage(e) };
+    }
+
+    if (deployment && execution.steps.length > 0) {
+      // The engines are the truth: re-read them so the allocation is right even after a partial run.
+      try {
+        deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, deployment.cluster);
+      } catch (e) {
+        console.error(`re-reading the cluster after execution ${execution.id}: ${errorMessage(e)}`);
+      }
+    }
+    if (deployment) execution.allocation_after = allocationOf(deployment.cluster);
+    execution.finished_at = new Date().toISOString();
+    execution.timings_ms.total = Date.now() - started;
+    await save();
+    return execution;
+  }
+
+  /** The placement now, for hooks and reports. */
+  currentPlacement() {
+    return placementOfCluster(this.knowledge.requireDeployment().cluster);
+  }
+}
+
+/** Sortable by creation time (the store lists by id), unique enough for one daemon. */
+function newExecutionId(): string {
+  const now = new Date();
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '').replace('Z', '');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}

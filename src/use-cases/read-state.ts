@@ -1,0 +1,50 @@
+import { TierResources } from '../domain/allocation';
+import { errorMessage } from '../executor/executor';
+import { Knowledge, Services } from './knowledge';
+
+export interface VmReport {
+  ip?: string;
+  instance_id?: string;
+  cpu_cores: number;
+  mem_units: number;
+  used: TierResources;
+}
+
+/** `GET /api/allocation`: what the executor knows runs where. */
+export function readAllocation(knowledge: Knowledge): Record<string, VmReport> {
+  const report: Record<string, VmReport> = {};
+  for (const [name, { vm, containers }] of Object.entries(knowledge.requireDeployment().cluster)) {
+    const used: TierResources = {};
+    for (const c of Object.values(containers)) used[c.tier] = { ...c.resources };
+    report[name] = { ip: vm.address, instance_id: vm.instanceId, cpu_cores: vm.capacity.cpu_cores, mem_units: vm.capacity.mem_units, used };
+  }
+  return report;
+}
+
+export interface InspectReport {
+  ip?: string;
+  docker: string;
+  error?: string;
+  containers: {
+    id: string; name: string; app: string; tier: string; image: string; state: string;
+    CpusetCpus: string; Memory: number; MemorySwap: number;
+  }[];
+}
+
+/** `GET /api/inspect`: what the engines report right now, asked afresh. */
+export async function inspectEngines(knowledge: Knowledge, services: Services): Promise<Record<string, InspectReport>> {
+  const { cluster } = knowledge.requireDeployment();
+  const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
+    const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };
+    try {
+      report.containers = (await services.runtimeFor(vm).inspectManaged()).map((c) => ({
+        id: c.id, name: c.name, app: c.app, tier: c.tier, image: c.image, state: c.state,
+        CpusetCpus: c.cpusetCpus, Memory: c.memoryBytes, MemorySwap: c.memorySwapBytes,
+      }));
+    } catch (e) {
+      report.error = errorMessage(e);
+    }
+    return [name, report] as const;
+  }));
+  return Object.fromEntries(entries);
+}
