@@ -24,6 +24,8 @@ export interface ContainerSpec {
   args: string[];
   /** `/etc/hosts` entries. */
   extraHosts: { host: string; address: string }[];
+  /** Further labels (e.g. to find test containers); the managed labels above always take precedence. */
+  labels?: Record<string, string>;
 }
 
 /** A managed container as its engine reports it. */
