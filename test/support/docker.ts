@@ -1,0 +1,89 @@
+import { createServer, AddressInfo } from 'node:net';
+import Docker from 'dockerode';
+import { DockerEndpoint } from '../../src/domain/vm';
+
+/**
+ * Test helpers for the real engine. Tests assert by asking the engine through `engine()`, never
+ * through the code under test, and remove what they made by a label of their own.
+ */
+
+export const DEFAULT_TEST_SOCKET = 'unix:///var/run/docker.sock';
+
+/** The engine scripts/ensure-docker.sh exported, as a node endpoint. */
+export function testDockerEndpoint(): DockerEndpoint {
+  const host = process.env.DOCKER_HOST || DEFAULT_TEST_SOCKET;
+  return { url: host, ...(process.env.DOCKER_CERT_PATH ? { certPath: process.env.DOCKER_CERT_PATH } : {}) };
+}
+
+/** The local busybox image (no registry is reachable: never pulled). */
+export function testImage(): string {
+  return process.env.ECOWARE_TEST_IMAGE || 'ecoware/busybox:latest';
+}
+
+/** dockerode on the test engine, configured from DOCKER_HOST like the docker CLI. */
+export function engine(): Docker {
+  return new Docker();
+}
+
+export async function inspectContainer(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await engine().getContainer(idOrName).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Force-removes every container, running or not, that carries `label=value`. */
+export async function removeContainersByLabel(label: string, value: string): Promise<number> {
+  const docker = engine();
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${label}=${value}`] } });
+  await Promise.all(containers.map(async (c) => {
+    try {
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw err;
+    }
+  }));
+  return containers.length;
+}
+
+/** Runs a command in a container straight through the engine; stdout and stderr together. */
+export async function engineExec(id: string, argv: string[]): Promise<{ exitCode: number | null; output: string }> {
+  const exec = await engine().getContainer(id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  const info = await exec.inspect();
+  return { exitCode: info.ExitCode, output: stripFrames(Buffer.concat(chunks)) };
+}
+
+function stripFrames(data: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= data.length) {
+    const length = data.readUInt32BE(offset + 4);
+    parts.push(data.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A TCP port nothing listens on right now, for publishing. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A name unlikely to collide with anything else on the shared engine. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
