@@ -1,0 +1,170 @@
+import { Allocation, Placement, TierResources } from '../domain/allocation';
+import { Resources } from '../domain/resources';
+import { AllocationProblem } from './allocator';
+import { COST } from './cost-weights';
+
+/** A VM the solver may use: an existing one with its own capacity, or a placeholder for a new one. */
+export interface InstanceVm {
+  name: string;
+  cpu: number;
+  mem: number;
+  isNew: boolean;
+  /** Containers of planned tiers that ran here before, by tier index. */
+  prior: ReadonlyMap<number, Resources>;
+}
+
+export interface InstanceTier {
+  name: string;
+  cpu: number;
+  mem: number;
+  /** `max_node`, or unlimited (Infinity). */
+  maxContainers: number;
+  /** Cost of deleting one of its existing containers. */
+  deleteWeight: number;
+}
+
+/**
+ * The problem in index form: tiers and VMs numbered, new VMs materialised as placeholders.
+ * VMs are ordered existing first, then `new` placeholders in name order.
+ */
+export interface AllocationInstance {
+  vms: InstanceVm[];
+  tiers: InstanceTier[];
+  maxVms?: number;
+  existingVmCount: number;
+}
+
+/** What runs on each VM (index-aligned with `instance.vms`): tier index -> resources. */
+export type Layout = Array<Map<number, Resources>>;
+
+/**
+ * The new VMs that the capacity deficit alone requires: K = ceil(max(cpu deficit / vm cpu,
+ * mem deficit / vm mem)), as in the original.
+ */
+export function minimumNewVms(problem: AllocationProblem): number {
+  const demand = totalOf(Object.values(problem.plan));
+  const capacity = totalOf(Object.values(problem.current));
+  const cpuDeficit = Math.max(0, demand.cpu_cores - capacity.cpu_cores);
+  const memDeficit = Math.max(0, demand.mem_units - capacity.mem_units);
+  return Math.max(Math.ceil(cpuDeficit / problem.vmSize.cpu_cores), Math.ceil(memDeficit / problem.vmSize.mem_units));
+}
+
+/**
+ * New VMs beyond which more cannot make an infeasible plan feasible. Given any feasible allocation,
+ * the part of tier t placed on new VMs (C, M) in n containers can be repacked alone onto
+ * ceil(max(C / vm cpu, M / vm mem)) <= n fresh VMs, each container still >= 1 core and 1 unit and the
+ * tier's container count not growing; so the sum of that number over tiers, taken at their full plan,
+ * bounds what is ever needed. `max_vms` caps it further.
+ */
+export function maximumUsefulNewVms(problem: AllocationProblem): number {
+  let bound = 0;
+  for (const r of Object.values(problem.plan)) {
+    bound += Math.max(Math.ceil(r.cpu_cores / problem.vmSize.cpu_cores), Math.ceil(r.mem_units / problem.vmSize.mem_units));
+  }
+  return problem.maxVms === undefined ? bound : Math.min(bound, problem.maxVms);
+}
+
+/**
+ * Placeholder names for new VMs that no existing VM can be confused with:
+ * `new_vm0, new_vm1, …` unless an existing VM is already called like that, then `new_vm_0, …`, and so on.
+ */
+export function newVmNames(existingNames: Iterable<string>, count: number): string[] {
+  const existing = [...existingNames];
+  let prefix = 'new_vm';
+  const clashes = (p: string) => existing.some((name) => name.startsWith(p) && /^\d+$/.test(name.slice(p.length)));
+  while (clashes(prefix)) prefix += '_';
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+export function buildInstance(problem: AllocationProblem, newVmCount: number): AllocationInstance {
+  const tierNames = Object.keys(problem.plan).sort();
+  const tierIndex = new Map(tierNames.map((name, i) => [name, i]));
+  const notScalable = new Set(problem.notScalable);
+  const tiers: InstanceTier[] = tierNames.map((name) => ({
+    name,
+    cpu: problem.plan[name].cpu_cores,
+    mem: problem.plan[name].mem_units,
+    maxContainers: notScalable.has(name) ? 1 : problem.maxNode[name] ?? Infinity,
+    deleteWeight: notScalable.has(name) ? COST.notScalableContainerDeleted : COST.containerDeleted,
+  }));
+  const vms: InstanceVm[] = Object.keys(problem.current).sort().map((name) => {
+    const vm = problem.current[name];
+    const prior = new Map<number, Resources>();
+    for (const [tier, r] of Object.entries(vm.used ?? {})) {
+      const t = tierIndex.get(tier);
+      if (t !== undefined) prior.set(t, r);
+    }
+    return { name, cpu: vm.cpu_cores, mem: vm.mem_units, isNew: false, prior };
+  });
+  const existingVmCount = vms.length;
+  for (const name of newVmNames(Object.keys(problem.current), newVmCount)) {
+    vms.push({ name, cpu: problem.vmSize.cpu_cores, mem: problem.vmSize.mem_units, isNew: true, prior: new Map() });
+  }
+  return { vms, tiers, maxVms: problem.maxVms, existingVmCount };
+}
+
+/** The cost one VM contributes: its own term plus its containers' terms (kept, created, deleted). */
+export function vmCost(instance: AllocationInstance, v: number, hosted: ReadonlyMap<number, Resources>): number {
+  const vm = instance.vms[v];
+  let cost = vm.isNew ? (hosted.size > 0 ? COST.newVmUsed : 0) : hosted.size > 0 ? COST.existingVmUsed : COST.existingVmEmpty;
+  for (const t of hosted.keys()) cost += vm.prior.has(t) ? COST.containerKept : COST.containerCreated;
+  for (const t of vm.prior.keys()) if (!hosted.has(t)) cost += instance.tiers[t].deleteWeight;
+  return cost;
+}
+
+export function layoutCost(instance: AllocationInstance, layout: Layout): number {
+  let cost = 0;
+  for (let v = 0; v < instance.vms.length; v++) cost += vmCost(instance, v, layout[v]);
+  return cost;
+}
+
+export function emptyLayout(instance: AllocationInstance): Layout {
+  return instance.vms.map(() => new Map());
+}
+
+export function copyLayout(layout: Layout): Layout {
+  return layout.map((m) => new Map(m));
+}
+
+/** The layout of the current allocation restricted to planned tiers (the warm start). */
+export function currentLayout(instance: AllocationInstance): Layout {
+  return instance.vms.map((vm) => new Map(vm.prior));
+}
+
+export function layoutToPlacement(instance: AllocationInstance, layout: Layout): { placement: Placement; newVms: string[] } {
+  const placement: Placement = {};
+  const newVms: string[] = [];
+  layout.forEach((hosted, v) => {
+    if (hosted.size === 0) return;
+    const vm = instance.vms[v];
+    const used: TierResources = {};
+    for (const t of [...hosted.keys()].sort((a, b) => a - b)) {
+      const r = hosted.get(t)!;
+      used[instance.tiers[t].name] = { cpu_cores: r.cpu_cores, mem_units: r.mem_units };
+    }
+    placement[vm.name] = used;
+    if (vm.isNew) newVms.push(vm.name);
+  });
+  return { placement, newVms };
+}
+
+function totalOf(items: Iterable<{ cpu_cores: number; mem_units: number }>): Resources {
+  let cpu = 0;
+  let mem = 0;
+  for (const r of items) {
+    cpu += r.cpu_cores;
+    mem += r.mem_units;
+  }
+  return { cpu_cores: cpu, mem_units: mem };
+}
+
+export function allocationTotals(current: Allocation): TierResources {
+  const totals: TierResources = {};
+  for (const vm of Object.values(current)) {
+    for (const [tier, r] of Object.entries(vm.used ?? {})) {
+      const t = totals[tier] ?? { cpu_cores: 0, mem_units: 0 };
+      totals[tier] = { cpu_cores: t.cpu_cores + r.cpu_cores, mem_units: t.mem_units + r.mem_units };
+    }
+  }
+  return totals;
+}

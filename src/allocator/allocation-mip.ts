@@ -1,0 +1,139 @@
+import { AllocationInstance, Layout } from './allocation-instance';
+import { COST } from './cost-weights';
+import { MipModel, MipModelBuilder } from './mip-model';
+
+/** Column indices of one (VM, tier) pair: container exists, its cores, its units. */
+interface PairColumns {
+  v: number;
+  t: number;
+  exists: number;
+  cpu: number;
+  mem: number;
+}
+
+export interface AllocationMip {
+  model: MipModel;
+  /** The layout a solution vector describes; values are rounded (solvers return 0.9999999 for 1). */
+  decode(values: ArrayLike<number>): Layout;
+  /** The solution vector of a layout, to hand a known allocation to the solver as its first incumbent. */
+  encode(layout: Layout): Float64Array;
+}
+
+/**
+ * The SPEC §3 model in its tight form. Per VM v and tier t: binary x (a container exists), integers
+ * c and m (its cores and units) with x <= c <= min(cap, demand)·x, likewise m; per VM a binary u
+ * (the VM hosts something). The original's "idle" variables are substituted away (idle = 1 - u,
+ * deleted = 1 - x, the constants go to the offset), and every big-M is the smallest valid one,
+ * min(VM capacity, tier demand), which is what makes branch and bound fast. Pairs that cannot host
+ * a container at all (capacity below 1 core or 1 unit) get no columns.
+ */
+export function buildAllocationMip(instance: AllocationInstance): AllocationMip {
+  const b = new MipModelBuilder();
+  const pairs: PairColumns[] = [];
+  const vmUsed: number[] = [];
+  const pairsOfTier: PairColumns[][] = instance.tiers.map(() => []);
+
+  instance.vms.forEach((vm, v) => {
+    const used = vm.isNew
+      ? b.addColumn(`u${v}`, 0, 1, COST.newVmUsed)
+      : b.addColumn(`u${v}`, 0, 1, COST.existingVmUsed - COST.existingVmEmpty);
+    if (!vm.isNew) b.addOffset(COST.existingVmEmpty);
+    vmUsed.push(used);
+    const cpuTerms: Array<[number, number]> = [];
+    const memTerms: Array<[number, number]> = [];
+    instance.tiers.forEach((tier, t) => {
+      const cpuMax = Math.min(vm.cpu, tier.cpu);
+      const memMax = Math.min(vm.mem, tier.mem);
+      const hadContainer = vm.prior.has(t);
+      if (hadContainer) b.addOffset(tier.deleteWeight);
+      if (cpuMax < 1 || memMax < 1) return;
+      const existsCost = hadContainer ? COST.containerKept - tier.deleteWeight : COST.containerCreated;
+      const exists = b.addColumn(`x${v}_${t}`, 0, 1, existsCost);
+      const cpu = b.addColumn(`c${v}_${t}`, 0, cpuMax, 0);
+      const mem = b.addColumn(`m${v}_${t}`, 0, memMax, 0);
+      b.addRow(`cmin${v}_${t}`, [[cpu, 1], [exists, -1]], 0, Infinity);
+      b.addRow(`cmax${v}_${t}`, [[cpu, 1], [exists, -cpuMax]], -Infinity, 0);
+      b.addRow(`mmin${v}_${t}`, [[mem, 1], [exists, -1]], 0, Infinity);
+      b.addRow(`mmax${v}_${t}`, [[mem, 1], [exists, -memMax]], -Infinity, 0);
+      b.addRow(`host${v}_${t}`, [[exists, 1], [used, -1]], -Infinity, 0);
+      cpuTerms.push([cpu, 1]);
+      memTerms.push([mem, 1]);
+      const pair = { v, t, exists, cpu, mem };
+      pairs.push(pair);
+      pairsOfTier[t].push(pair);
+    });
+    if (cpuTerms.length > 0) {
+      b.addRow(`vcpu${v}`, [...cpuTerms, [used, -vm.cpu]], -Infinity, 0);
+      b.addRow(`vmem${v}`, [...memTerms, [used, -vm.mem]], -Infinity, 0);
+    } else {
+      // A VM that can host nothing is never used.
+      b.model.columns[used].upper = 0;
+    }
+  });
+
+  instance.tiers.forEach((tier, t) => {
+    const ps = pairsOfTier[t];
+    b.addRow(`tcpu${t}`, ps.map((p) => [p.cpu, 1] as [number, number]), tier.cpu, tier.cpu);
+    b.addRow(`tmem${t}`, ps.map((p) => [p.mem, 1] as [number, number]), tier.mem, tier.mem);
+    if (tier.maxContainers < ps.length) {
+      b.addRow(`tcount${t}`, ps.map((p) => [p.exists, 1] as [number, number]), -Infinity, tier.maxContainers);
+    }
+  });
+
+  // Identical interchangeable VMs (new placeholders, or existing VMs of equal size that hosted
+  // nothing of the plan) are used in order: the solver need not explore their permutations.
+  const groups = new Map<string, number[]>();
+  instance.vms.forEach((vm, v) => {
+    if (vm.prior.size > 0) return;
+    const key = `${vm.isNew}:${vm.cpu}:${vm.mem}`;
+    groups.set(key, [...(groups.get(key) ?? []), v]);
+  });
+  for (const members of groups.values()) {
+    for (let i = 0; i + 1 < members.length; i++) {
+      b.addRow(`sym${members[i]}`, [[vmUsed[members[i]], 1], [vmUsed[members[i + 1]], -1]], 0, Infinity);
+    }
+  }
+
+  if (instance.maxVms !== undefined && instance.maxVms < instance.vms.length) {
+    b.addRow('maxvms', vmUsed.map((u) => [u, 1] as [number, number]), -Infinity, instance.maxVms);
+  }
+
+  const model = b.model;
+  return {
+    model,
+    decode(values) {
+      const layout: Layout = instance.vms.map(() => new Map());
+      for (const p of pairs) {
+        if (Math.round(values[p.exists]) !== 1) continue;
+        layout[p.v].set(p.t, { cpu_cores: Math.round(values[p.cpu]), mem_units: Math.round(values[p.mem]) });
+      }
+      return layout;
+    },
+    encode(unordered) {
+      const layout = orderInterchangeableVms(unordered, [...groups.values()]);
+      const values = new Float64Array(model.columns.length);
+      for (const p of pairs) {
+        const r = layout[p.v].get(p.t);
+        if (!r) continue;
+        values[p.exists] = 1;
+        values[p.cpu] = r.cpu_cores;
+        values[p.mem] = r.mem_units;
+      }
+      layout.forEach((hosted, v) => {
+        if (hosted.size > 0) values[vmUsed[v]] = 1;
+      });
+      return values;
+    },
+  };
+}
+
+/** The same layout with the used VMs of each interchangeable group moved to the front, as the symmetry rows demand. */
+function orderInterchangeableVms(layout: Layout, groups: number[][]): Layout {
+  const ordered = layout.slice();
+  for (const members of groups) {
+    const hosted = members.map((v) => layout[v]);
+    const sorted = [...hosted.filter((h) => h.size > 0), ...hosted.filter((h) => h.size === 0)];
+    members.forEach((v, i) => (ordered[v] = sorted[i]));
+  }
+  return ordered;
+}

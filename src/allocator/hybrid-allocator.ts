@@ -1,0 +1,160 @@
+import { placementOf } from '../domain/allocation';
+import { NoSolutionError, ValidationError } from '../domain/errors';
+import { sameResources } from '../domain/resources';
+import { AllocationProblem, AllocationResult, Allocator } from './allocator';
+import {
+  allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, Layout, layoutCost,
+  layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
+} from './allocation-instance';
+import { buildAllocationMip } from './allocation-mip';
+import { greedyLayout } from './greedy-placement';
+import { solveMip } from './highs-engine';
+import { findUnplaceableTier, lowerBound } from './lower-bound';
+import { improveByNeighbourhoods } from './neighbourhood-search';
+import { placementCost } from './placement-cost';
+import { verifyPlacement } from './verify-placement';
+
+export interface AllocatorOptions {
+  /** Hard budget of one allocation, unless the problem sets its own. */
+  timeLimitMs?: number;
+  /**
+   * Problems with at most this many (VM, tier) pairs go to the exact solver from the start;
+   * larger ones are built greedily and improved by neighbourhood search first.
+   */
+  exactPairLimit?: number;
+  /** Budget of the neighbourhood search on large problems; the rest of the time limit is left unused. */
+  searchTimeLimitMs?: number;
+  seed?: number;
+}
+
+const DEFAULTS = { timeLimitMs: 10_000, exactPairLimit: 120, searchTimeLimitMs: 800, seed: 1 };
+
+/**
+ * The allocator of SPEC §3. Small problems are solved exactly by HiGHS (branch and bound on the
+ * tight model, warm-started from a greedy repair of the current allocation) and proven optimal.
+ * Large ones start from that greedy repair, are improved by large-neighbourhood search (a few VMs
+ * re-solved exactly at a time), then handed to the exact solver for whatever time is left when the
+ * problem is still small enough for it to help. Every answer is re-checked against the rules before
+ * it is returned.
+ */
+export function createAllocator(options: AllocatorOptions = {}): Allocator {
+  const settings = { ...DEFAULTS, ...options };
+  return {
+    async allocate(given) {
+      checkProblem(given);
+      const problem = withoutRemovedTiers(given);
+      const result = await allocate(problem, settings);
+      const violations = verifyPlacement(problem, result);
+      if (violations.length > 0) throw new Error(`allocator produced an invalid placement: ${violations.join('; ')}`);
+      return result;
+    },
+  };
+}
+
+async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): Promise<AllocationResult> {
+  const startedMs = Date.now();
+  const deadlineMs = startedMs + (problem.timeLimitMs ?? settings.timeLimitMs);
+
+  // A plan that asks for what runs already changes nothing (SPEC §2), even where moving would be cheaper.
+  const unchanged = unchangedResult(problem);
+  if (unchanged) return unchanged;
+
+  const fewestNew = minimumNewVms(problem);
+  const mostNew = maximumUsefulNewVms(problem);
+  if (fewestNew > mostNew) throw new NoSolutionError(`the plan needs at least ${fewestNew} new VMs, more than allowed`);
+  const widest = buildInstance(problem, mostNew);
+  const unplaceable = findUnplaceableTier(widest);
+  if (unplaceable) throw new NoSolutionError(unplaceable);
+
+  const pairs = (Object.keys(problem.current).length + fewestNew) * widest.tiers.length;
+  if (pairs <= settings.exactPairLimit) return solveExactly(problem, fewestNew, mostNew, deadlineMs);
+  return solveLarge(problem, widest, settings, deadlineMs);
+}
+
+/**
+ * With K new VMs (the deficit's K first, one more each time the previous count is proven
+ * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
+ */
+async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
+  for (let k = fewestNew; k <= mostNew; k++) {
+    const instance = buildInstance(problem, k);
+    const mip = buildAllocationMip(instance);
+    const greedy = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
+    const outcome = await solveMip(mip.model, {
+      timeLimitMs: Math.max(1, deadlineMs - Date.now()),
+      start: greedy ? mip.encode(greedy) : undefined,
+    });
+    if (outcome.status === 'infeasible') continue;
+    const found = outcome.values ? mip.decode(outcome.values) : greedy;
+    if (!found) {
+      if (Date.now() >= deadlineMs) throw new NoSolutionError('none found within the time limit');
+      continue;
+    }
+    const best = greedy && layoutCost(instance, greedy) < layoutCost(instance, found) ? greedy : found;
+    const cost = layoutCost(instance, best);
+    const proven = outcome.status === 'optimal' ? cost : Math.max(Math.ceil(outcome.bound - 1e-6), lowerBound(instance));
+    return resultOf(problem, instance, best, Math.min(proven, cost));
+  }
+  throw new NoSolutionError();
+}
+
+async function solveLarge(
+  problem: AllocationProblem,
+  instance: AllocationInstance,
+  settings: typeof DEFAULTS,
+  deadlineMs: number,
+): Promise<AllocationResult> {
+  let layout = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
+  if (!layout) {
+    // The greedy repair got stuck: the exact model decides, within the budget.
+    const fewestNew = minimumNewVms(problem);
+    return solveExactly(problem, fewestNew, maximumUsefulNewVms(problem), deadlineMs);
+  }
+  const searchDeadlineMs = Math.min(deadlineMs, Date.now() + settings.searchTimeLimitMs);
+  const bound = lowerBound(instance);
+  if (layoutCost(instance, layout) > bound) {
+    layout = await improveByNeighbourhoods(instance, layout, {
+      deadlineMs: searchDeadlineMs,
+      neighbourhoodSize: 6,
+      maxStallSteps: Math.max(20, Math.ceil(layout.filter((h) => h.size > 0).length / 2)),
+      stepTimeLimitMs: 200,
+      seed: settings.seed,
+    });
+  }
+  return resultOf(problem, instance, layout, Math.min(bound, layoutCost(instance, layout)));
+}
+
+function resultOf(problem: AllocationProblem, instance: AllocationInstance, layout: Layout, bound: number): AllocationResult {
+  const { placement, newVms } = layoutToPlacement(instance, layout);
+  const cost = placementCost(problem, placement);
+  return { placement, newVms, cost, lowerBound: Math.min(bound, cost), optimal: bound >= cost };
+}
+
+function unchangedResult(problem: AllocationProblem): AllocationResult | undefined {
+  const totals = allocationTotals(problem.current);
+  const planned = Object.keys(problem.plan);
+  if (planned.length !== Object.keys(totals).length) return undefined;
+  if (!planned.every((tier) => totals[tier] && sameResources(totals[tier], problem.plan[tier]))) return undefined;
+  const placement = placementOf(problem.current);
+  const cost = placementCost(problem, placement);
+  const result: AllocationResult = { placement, newVms: [], cost, lowerBound: cost, optimal: true };
+  // Only when the current allocation itself obeys the rules (capacity, caps, max_vms) is it kept as is.
+  return verifyPlacement(problem, result).length === 0 ? result : undefined;
+}
+
+/** `{0, 0}` in a plan means the tier goes: the same as leaving it out. */
+function withoutRemovedTiers(problem: AllocationProblem): AllocationProblem {
+  const plan = Object.fromEntries(Object.entries(problem.plan).filter(([, r]) => r.cpu_cores !== 0 || r.mem_units !== 0));
+  return { ...problem, plan };
+}
+
+function checkProblem(problem: AllocationProblem): void {
+  if (!(problem.vmSize.cpu_cores >= 1) || !(problem.vmSize.mem_units >= 1)) {
+    throw new ValidationError('infrastructure', 'a VM needs at least 1 core and 1 memory unit');
+  }
+  for (const [tier, r] of Object.entries(problem.plan)) {
+    if (r.cpu_cores === 0 && r.mem_units === 0) continue;
+    const ok = Number.isInteger(r.cpu_cores) && Number.isInteger(r.mem_units) && r.cpu_cores >= 1 && r.mem_units >= 1;
+    if (!ok) throw new ValidationError(`plan.${tier}`, 'cpu_cores and mem_units must be whole numbers, both 0 or both at least 1');
+  }
+}

@@ -1,0 +1,7 @@
+export type { AllocationProblem, AllocationResult, Allocator } from './allocator';
+export { createAllocator } from './hybrid-allocator';
+export type { AllocatorOptions } from './hybrid-allocator';
+export { verifyPlacement } from './verify-placement';
+export { placementCost } from './placement-cost';
+export { solveDocument } from './solve-file';
+export type { SolveOutput } from './solve-file';

@@ -1,0 +1,77 @@
+import { AllocationInstance } from './allocation-instance';
+import { COST } from './cost-weights';
+
+/**
+ * The fewest containers tier t can run in: the largest VMs of the instance taken first, per resource.
+ * Infinity when even all of them cannot hold it.
+ */
+export function minimumContainers(instance: AllocationInstance, t: number): number {
+  const tier = instance.tiers[t];
+  const fewest = (demand: number, capacities: number[]) => {
+    const sorted = capacities.map((c) => Math.min(c, demand)).sort((a, b) => b - a);
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      sum += sorted[i];
+      if (sum >= demand) return i + 1;
+    }
+    return Infinity;
+  };
+  return Math.max(
+    1,
+    fewest(tier.cpu, instance.vms.map((vm) => vm.cpu)),
+    fewest(tier.mem, instance.vms.map((vm) => vm.mem)),
+  );
+}
+
+/** A tier that cannot be split finely enough or spread widely enough can never be placed. */
+export function findUnplaceableTier(instance: AllocationInstance): string | undefined {
+  for (let t = 0; t < instance.tiers.length; t++) {
+    const tier = instance.tiers[t];
+    const most = Math.min(tier.maxContainers, tier.cpu, tier.mem);
+    const fewest = minimumContainers(instance, t);
+    if (fewest > most) {
+      return `tier '${tier.name}' needs at least ${fewest === Infinity ? 'more' : fewest} containers to hold ` +
+        `${tier.cpu} cores and ${tier.mem} units but may have at most ${most}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A cheap valid lower bound on the cost, for answers the exact solver could not prove. The objective
+ * is a sum of VM terms and container terms, bounded apart: the VMs in use must hold the total demand
+ * (a fractional cover per resource, cheapest capacity first), and each tier needs at least
+ * `minimumContainers`, each kept one costing 2 more than deleting it and each created one 4.
+ */
+export function lowerBound(instance: AllocationInstance): number {
+  let bound = instance.existingVmCount * COST.existingVmEmpty;
+  const extra = (isNew: boolean) => (isNew ? COST.newVmUsed : COST.existingVmUsed - COST.existingVmEmpty);
+  const demandCpu = instance.tiers.reduce((s, t) => s + t.cpu, 0);
+  const demandMem = instance.tiers.reduce((s, t) => s + t.mem, 0);
+  const cover = (demand: number, capacityOf: (v: number) => number) => {
+    const vs = instance.vms.map((_, v) => v).filter((v) => capacityOf(v) > 0)
+      .sort((a, b) => extra(instance.vms[a].isNew) / capacityOf(a) - extra(instance.vms[b].isNew) / capacityOf(b));
+    let left = demand;
+    let cost = 0;
+    for (const v of vs) {
+      if (left <= 0) break;
+      const take = Math.min(1, left / capacityOf(v));
+      cost += take * extra(instance.vms[v].isNew);
+      left -= take * capacityOf(v);
+    }
+    return cost;
+  };
+  let containerBound = 0;
+  let widest = 0;
+  instance.tiers.forEach((tier, t) => {
+    const existing = instance.vms.filter((vm) => vm.prior.has(t)).length;
+    const needed = Math.min(minimumContainers(instance, t), instance.vms.length);
+    widest = Math.max(widest, needed);
+    const keepExtra = COST.containerKept - tier.deleteWeight;
+    const kept = keepExtra < COST.containerCreated ? Math.min(needed, existing) : 0;
+    containerBound += existing * tier.deleteWeight + kept * keepExtra + (needed - kept) * COST.containerCreated;
+  });
+  const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, widest).reduce((s, c) => s + c, 0);
+  bound += Math.max(cover(demandCpu, (v) => instance.vms[v].cpu), cover(demandMem, (v) => instance.vms[v].mem), cheapestVms);
+  return Math.ceil(bound + containerBound - 1e-9);
+}

@@ -1,0 +1,179 @@
+import { Resources } from '../domain/resources';
+import { AllocationInstance, InstanceTier, InstanceVm, Layout, layoutCost } from './allocation-instance';
+import { buildAllocationMip } from './allocation-mip';
+import { solveMip } from './highs-engine';
+
+export interface NeighbourhoodSearchOptions {
+  /** Absolute time (Date.now()) at which the search stops. */
+  deadlineMs: number;
+  /** VMs re-solved together in one step. */
+  neighbourhoodSize: number;
+  /** Stop after this many steps in a row without improvement. */
+  maxStallSteps: number;
+  /** Budget of one exact sub-solve. */
+  stepTimeLimitMs: number;
+  seed: number;
+}
+
+/**
+ * Large-neighbourhood search: pick a few VMs, free everything placed on them, and re-solve that
+ * small problem exactly (the rest of the fleet fixed). The objective is a sum of per-VM terms, so
+ * the sub-problem's optimum improves the whole exactly by what it improves the few. Neighbourhoods
+ * start from a lightly loaded VM (emptying a VM saves 9 or 20) and add the VMs sharing its tiers
+ * (merging containers of a tier saves their create/keep costs), then the VMs with most room.
+ */
+export async function improveByNeighbourhoods(
+  instance: AllocationInstance,
+  start: Layout,
+  options: NeighbourhoodSearchOptions,
+): Promise<Layout> {
+  const layout = start.map((m) => new Map(m));
+  const random = seededRandom(options.seed);
+  let stall = 0;
+  const tried = new Set<string>();
+  while (Date.now() < options.deadlineMs && stall < options.maxStallSteps) {
+    const subset = pickNeighbourhood(instance, layout, options.neighbourhoodSize, random);
+    const key = subset.slice().sort((a, b) => a - b).join(',');
+    if (subset.length < 2 || tried.has(key)) {
+      stall += 1;
+      continue;
+    }
+    tried.add(key);
+    const improved = await resolveSubset(instance, layout, subset, Math.min(options.stepTimeLimitMs, options.deadlineMs - Date.now()));
+    if (improved) {
+      tried.clear();
+      stall = 0;
+    } else stall += 1;
+  }
+  return layout;
+}
+
+function pickNeighbourhood(instance: AllocationInstance, layout: Layout, size: number, random: () => number): number[] {
+  const used = layout.flatMap((h, v) => (h.size > 0 ? [v] : []));
+  if (used.length === 0) return [];
+  const load = (v: number) => {
+    let cpu = 0;
+    let mem = 0;
+    for (const r of layout[v].values()) {
+      cpu += r.cpu_cores;
+      mem += r.mem_units;
+    }
+    return Math.max(cpu / instance.vms[v].cpu, mem / instance.vms[v].mem);
+  };
+  // Lightly loaded VMs are the ones worth emptying: pick the seed among the lighter half, at random.
+  const byLoad = used.slice().sort((a, b) => load(a) - load(b));
+  const seed = random() < 0.7 ? byLoad[Math.floor(random() * Math.ceil(byLoad.length / 2))] : used[Math.floor(random() * used.length)];
+  const chosen = new Set([seed]);
+  const sharing = used.filter((v) => v !== seed && [...layout[seed].keys()].some((t) => layout[v].has(t)));
+  shuffle(sharing, random);
+  for (const v of sharing) {
+    if (chosen.size >= Math.ceil(size / 2)) break;
+    chosen.add(v);
+  }
+  const roomy = used.filter((v) => !chosen.has(v)).sort((a, b) => load(a) - load(b) + (random() - 0.5) * 0.3);
+  for (const v of roomy) {
+    if (chosen.size >= size) break;
+    chosen.add(v);
+  }
+  // Now and then an idle VM too, for a tier that must move whole.
+  if (random() < 0.2) {
+    const idle = layout.flatMap((h, v) => (h.size === 0 && !instance.vms[v].isNew ? [v] : []));
+    if (idle.length > 0) chosen.add(idle[Math.floor(random() * idle.length)]);
+  }
+  return [...chosen];
+}
+
+/** Re-solves the placement on `subset` exactly; changes `layout` and returns true when it found a cheaper one. */
+async function resolveSubset(instance: AllocationInstance, layout: Layout, subset: number[], timeLimitMs: number): Promise<boolean> {
+  if (timeLimitMs <= 0) return false;
+  const inSubset = new Set(subset);
+  const tierIds = [...new Set(subset.flatMap((v) => [...layout[v].keys()]))];
+  const subTierIndex = new Map(tierIds.map((t, i) => [t, i]));
+  const tiers: InstanceTier[] = tierIds.map((t) => {
+    let cpu = 0;
+    let mem = 0;
+    let outside = 0;
+    layout.forEach((hosted, v) => {
+      const r = hosted.get(t);
+      if (!r) return;
+      if (inSubset.has(v)) {
+        cpu += r.cpu_cores;
+        mem += r.mem_units;
+      } else outside += 1;
+    });
+    const tier = instance.tiers[t];
+    return { ...tier, cpu, mem, maxContainers: tier.maxContainers - outside };
+  });
+  const vms: InstanceVm[] = subset.map((v) => {
+    const vm = instance.vms[v];
+    const prior = new Map<number, Resources>();
+    for (const [t, r] of vm.prior) {
+      const i = subTierIndex.get(t);
+      if (i !== undefined) prior.set(i, r);
+    }
+    return { ...vm, prior };
+  });
+  const usedOutside = layout.filter((h, v) => h.size > 0 && !inSubset.has(v)).length;
+  const sub: AllocationInstance = {
+    vms,
+    tiers,
+    existingVmCount: vms.filter((vm) => !vm.isNew).length,
+    maxVms: instance.maxVms === undefined ? undefined : instance.maxVms - usedOutside,
+  };
+  const subLayout: Layout = subset.map((v) => {
+    const hosted = new Map<number, Resources>();
+    for (const [t, r] of layout[v]) hosted.set(subTierIndex.get(t)!, r);
+    return hosted;
+  });
+  const before = layoutCost(sub, subLayout);
+  const mip = buildAllocationMip(sub);
+  const outcome = await solveMip(mip.model, { timeLimitMs, start: mip.encode(subLayout) });
+  if (!outcome.values) return false;
+  const candidate = mip.decode(outcome.values);
+  if (layoutCost(sub, candidate) >= before || !isValidSubLayout(sub, candidate)) return false;
+  subset.forEach((v, i) => {
+    const hosted = new Map<number, Resources>();
+    for (const [st, r] of candidate[i]) hosted.set(tierIds[st], r);
+    layout[v] = hosted;
+  });
+  return true;
+}
+
+/** The rounded sub-solution still holds every tier exactly and fits every VM (a guard against solver tolerances). */
+function isValidSubLayout(sub: AllocationInstance, layout: Layout): boolean {
+  const totals = sub.tiers.map(() => ({ cpu: 0, mem: 0, n: 0 }));
+  for (let v = 0; v < sub.vms.length; v++) {
+    let cpu = 0;
+    let mem = 0;
+    for (const [t, r] of layout[v]) {
+      if (r.cpu_cores < 1 || r.mem_units < 1) return false;
+      cpu += r.cpu_cores;
+      mem += r.mem_units;
+      totals[t].cpu += r.cpu_cores;
+      totals[t].mem += r.mem_units;
+      totals[t].n += 1;
+    }
+    if (cpu > sub.vms[v].cpu || mem > sub.vms[v].mem) return false;
+  }
+  return sub.tiers.every((tier, t) => totals[t].cpu === tier.cpu && totals[t].mem === tier.mem && totals[t].n <= tier.maxContainers);
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+}
+
+/** mulberry32: a small seeded generator, so that a run can be repeated exactly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
