@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The main job on an embedded default: the daemon against a local Docker engine, the example
+# topology (topology/demo-local.json) with hooks from this repository's hooks/ folder, and the
+# example plans (plans/*.json) applied one after another.
+#
+#   bash scripts/demo.sh          # applies the plans, then keeps the daemon running (Ctrl-C stops it)
+#   DEMO_ONCE=1 bash scripts/demo.sh   # applies the plans and stops
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(bash scripts/ensure-docker.sh)"
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+npm run build --silent
+
+STATE=${ECOWARE_STATE_DIR:-$PWD/.state/demo}
+PORT=${PORT:-8000}
+URL="http://127.0.0.1:$PORT"
+mkdir -p "$STATE"
+
+# The hooks repository: this repository's hooks/ folder as a git repository of its own.
+HOOKS_REPO="$STATE/hooks-source"
+rm -rf "$HOOKS_REPO" && mkdir -p "$HOOKS_REPO" && cp -r hooks/scale_hooks hooks/tier_hooks "$HOOKS_REPO/"
+git -C "$HOOKS_REPO" init -q -b main
+git -C "$HOOKS_REPO" add -A
+git -C "$HOOKS_REPO" -c user.name=demo -c user.email=demo@localhost commit -qm "demo hooks"
+sed "s#\${HOOKS_REPO}#$HOOKS_REPO#" topology/demo-local.json >"$STATE/topology.demo.json"
+
+node dist/cli.js start --port "$PORT" --state-dir "$STATE/daemon" &
+DAEMON=$!
+trap 'kill $DAEMON 2>/dev/null || true; wait $DAEMON 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$URL/healthz" && break
+  sleep 0.2
+done
+
+cli() { node dist/cli.js "$@" --url "$URL"; }
+echo "== PUT /api/topology (topology/demo-local.json)"
+cli topology "$STATE/topology.demo.json" >/dev/null && echo "topology loaded"
+for plan in plans/*.json; do
+  echo
+  echo "== PUT /api/execute $plan"
+  cli apply "$plan" | node -e '
+    const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(`status: ${r.status}  cost: ${r.cost}  execution: ${r.execution_id}`);
+    r.actions.forEach((layer, i) => layer.forEach((a) => console.log(`  [${i}] ${a}`)));
+    for (const [vm, a] of Object.entries(r.allocation)) console.log(`  ${vm}: ${JSON.stringify(a.used)}`);'
+done
+echo
+echo "== GET /api/inspect"
+node -e 'fetch(process.argv[1]).then((res) => res.json()).then((r) => {
+  for (const [vm, v] of Object.entries(r)) for (const c of v.containers)
+    console.log(`  ${vm} ${c.name} ${c.state} CpusetCpus=${c.CpusetCpus} Memory=${c.Memory}`);
+  })' "$URL/api/inspect"
+
+if [ -n "${DEMO_ONCE:-}" ]; then exit 0; fi
+echo
+echo "The daemon keeps running at $URL (state in $STATE/daemon). Ctrl-C stops it."
+wait $DAEMON
