@@ -52,17 +52,20 @@ if [ -z "$host" ]; then
   host=$SOCK
 fi
 
-if ! DOCKER_HOST=$host docker image inspect "$IMAGE" >/dev/null 2>&1; then
+# The label says which build of the image this is; an older build is replaced.
+IMAGE_BUILD=all-applets-1
+if [ "$(DOCKER_HOST=$host docker image inspect -f '{{index .Config.Labels "io.ecoware.busybox"}}' "$IMAGE" 2>/dev/null)" != "$IMAGE_BUILD" ]; then
   log "building $IMAGE from /bin/busybox"
   root=$(mktemp -d)
   mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/var/www"
   cp /bin/busybox "$root/bin/busybox"
-  for applet in sh sleep httpd cat echo ls mkdir env printf wc tee grep kill ps rm true false hostname id; do
-    ln -s busybox "$root/bin/$applet"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
   done
   echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
   tar -C "$root" -c . | DOCKER_HOST=$host docker import \
-    -c 'CMD ["/bin/sleep", "1000000"]' -c 'ENV PATH=/bin' - "$IMAGE" >&2
+    -c 'CMD ["/bin/sleep", "1000000"]' -c 'ENV PATH=/bin' \
+    -c "LABEL io.ecoware.busybox=$IMAGE_BUILD" - "$IMAGE" >&2
   rm -rf "$root"
 fi
 
