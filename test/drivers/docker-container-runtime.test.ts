@@ -8,7 +8,7 @@ import {
   ContainerRuntime, ContainerSpec, LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM,
 } from '../../src/ports/container-runtime';
 import {
-  engine, engineExec, freePort, inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage, uniqueName,
+  bridgeGateway, engine, engineExec, freePort, inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage, uniqueName,
 } from '../support/docker';
 
 const TEST_LABEL = 'io.ecoware.test';
@@ -352,8 +352,9 @@ describe('DockerContainerRuntime against the real engine', () => {
     });
 
     it('gives the bridge gateway as the address of a local engine, the URL host for a remote one', async () => {
-      const bridge = await engine().getNetwork('bridge').inspect();
-      expect(await runtime.hostAddress()).toBe(bridge.IPAM.Config[0].Gateway);
+      const gateway = await bridgeGateway();
+      expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(await runtime.hostAddress()).toBe(gateway);
       expect(await createDockerRuntime({ url: 'tcp://10.20.30.40:2375' }).hostAddress()).toBe('10.20.30.40');
     });
   });

@@ -34,6 +34,12 @@ export async function inspectContainer(idOrName: string): Promise<Docker.Contain
   }
 }
 
+/** The default bridge's gateway: the host as containers of a local engine see it. */
+export async function bridgeGateway(): Promise<string | undefined> {
+  const bridge = await engine().getNetwork('bridge').inspect();
+  return bridge.IPAM?.Config?.find((c: { Gateway?: string }) => c.Gateway)?.Gateway;
+}
+
 /** Force-removes every container, running or not, that carries `label=value`. */
 export async function removeContainersByLabel(label: string, value: string): Promise<number> {
   const docker = engine();

@@ -1,0 +1,95 @@
+import { UnsatisfiableError } from '../../domain/errors';
+import { Resources } from '../../domain/resources';
+import { StaticCloudConfig, StaticNodeConfig } from '../../domain/topology';
+import { Vm } from '../../domain/vm';
+import { CloudDriver, ProvisionOptions } from '../../ports/cloud-driver';
+import { ContainerRuntimeFactory } from '../../ports/container-runtime';
+
+/** How long a node's engine may take to say where it is, or to answer at topology load. */
+export const NODE_CHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * A fixed pool of Docker nodes. Nothing is created or destroyed: a plan needing more VMs than the
+ * pool holds is refused, and a VM the executor empties stays in the pool, idle.
+ */
+export class StaticCloudDriver implements CloudDriver {
+  readonly kind = 'static';
+  readonly isElastic = false;
+  /** Addresses the engines gave once; a node does not move while the topology stands. */
+  private readonly addresses = new Map<string, string>();
+
+  constructor(
+    private readonly config: StaticCloudConfig,
+    private readonly vmSize: Resources,
+    private readonly runtimeFor: ContainerRuntimeFactory,
+  ) {}
+
+  async listVms(): Promise<Vm[]> {
+    return Promise.all(this.config.nodes.map(async (node) => ({
+      name: node.name,
+      capacity: nodeCapacity(node, this.vmSize),
+      docker: { url: node.docker },
+      address: node.address ?? (await this.engineAddress(node)),
+    })));
+  }
+
+  async maxVms(): Promise<number | undefined> {
+    return this.config.nodes.length;
+  }
+
+  async createVms(count: number, _options?: ProvisionOptions): Promise<Vm[]> {
+    const size = this.config.nodes.length;
+    throw new UnsatisfiableError(
+      `the static pool has ${size} node${size === 1 ? '' : 's'} (${this.config.nodes.map((n) => n.name).join(', ')}); ` +
+      `a plan needing ${count} more VM${count === 1 ? '' : 's'} can't be honoured`,
+    );
+  }
+
+  async deleteVm(_vm: Vm, _options?: ProvisionOptions): Promise<void> {
+    // A static node outlives its containers: emptied, it waits in the pool for the next plan.
+  }
+
+  /**
+   * Where containers on other nodes reach this one's published ports. An engine that doesn't answer
+   * leaves the address unknown rather than failing the listing: acting on that node fails on its own.
+   */
+  private async engineAddress(node: StaticNodeConfig): Promise<string | undefined> {
+    const known = this.addresses.get(node.name);
+    if (known !== undefined) return known;
+    try {
+      const address = await this.runtimeFor({ url: node.docker }).hostAddress();
+      if (address !== undefined) this.addresses.set(node.name, address);
+      return address;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function nodeCapacity(node: StaticNodeConfig, vmSize: Resources): Resources {
+  return { cpu_cores: node.cpu_cores ?? vmSize.cpu_cores, mem_units: node.mem_units ?? vmSize.mem_units };
+}
+
+/**
+ * Refuses a pool the executor could not use: every node's engine must answer and have at least as
+ * many CPUs as the cores the topology gives the node (cpusets name real cores). All problems are
+ * reported together, each naming its node and endpoint.
+ */
+export async function checkNodes(vms: Vm[], runtimeFor: ContainerRuntimeFactory, timeoutMs = NODE_CHECK_TIMEOUT_MS): Promise<void> {
+  const problems = await Promise.all(vms.map(async (vm): Promise<string | undefined> => {
+    const where = `node '${vm.name}' (${vm.docker.url})`;
+    try {
+      const runtime = runtimeFor(vm.docker);
+      await runtime.ping(timeoutMs);
+      const info = await runtime.info();
+      if (info.cpus < vm.capacity.cpu_cores) {
+        return `${where} has ${info.cpus} CPU${info.cpus === 1 ? '' : 's'} but is given cpu_cores=${vm.capacity.cpu_cores}`;
+      }
+      return undefined;
+    } catch (err) {
+      return `${where} is unreachable: ${(err as Error).message}`;
+    }
+  }));
+  const found = problems.filter((p): p is string => p !== undefined);
+  if (found.length > 0) throw new UnsatisfiableError(found.join('; '));
+}
