@@ -138,7 +138,7 @@ describe('DockerContainerRuntime against the real engine', () => {
 
     it('replaces a stale managed container of the same name', async () => {
       const name = uniqueName('ecodrv-stale');
-      const staleId = await createForeign(name, { [LABEL_MANAGED]: 'true', [LABEL_FLAT_TIER]: name });
+      const staleId = await createForeign(name, { [LABEL_MANAGED]: 'true', [LABEL_FLAT_TIER]: name, [LABEL_VM]: 'local' });
 
       const created = await runtime.create(spec({ name }));
 
@@ -159,6 +159,17 @@ describe('DockerContainerRuntime against the real engine', () => {
       expect(after!.State.Running).toBe(true);
       expect(after!.State.StartedAt).toBe(before!.State.StartedAt);
       expect(after!.Config.Labels[LABEL_MANAGED]).toBeUndefined();
+    });
+
+    it("refuses to replace a managed container of another VM sharing the engine", async () => {
+      const name = uniqueName('ecodrv-othervm');
+      const otherId = await createForeign(name, { [LABEL_MANAGED]: 'true', [LABEL_FLAT_TIER]: name, [LABEL_VM]: 'node2' });
+
+      await expect(runtime.create(spec({ name, vm: 'local' }))).rejects.toThrow(/belongs to vm 'node2'/);
+
+      const after = await inspectContainer(name);
+      expect(after!.Id).toBe(otherId);
+      expect(after!.State.Running).toBe(true);
     });
 
     it('fails with an InfrastructureError naming the image when it cannot be had, leaving nothing behind', async () => {

@@ -98,7 +98,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<ManagedContainer> {
     assertResources(spec.cpuset, spec.memoryMb);
     const operation = `create container '${spec.name}'`;
-    await this.removeStaleNamesake(spec.name, operation);
+    await this.removeStaleNamesake(spec.name, spec.vm, operation);
     const body = containerCreateBody(spec);
     const container = await this.call(operation, async (abortSignal) => {
       try {
@@ -270,15 +270,21 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   /**
-   * A managed container already holding the name is a leftover (a crash between create and record,
-   * a lost state dir): it is replaced. Anyone else's container is refused and left alone.
+   * A managed container of the same VM already holding the name is a leftover (a crash between
+   * create and record, a lost state dir): it is replaced. Anyone else's container is refused and left
+   * alone, and so is one labelled for another VM (two nodes sharing one engine): removing it would
+   * take down that VM's tier.
    */
-  private async removeStaleNamesake(name: string, operation: string): Promise<void> {
+  private async removeStaleNamesake(name: string, vm: string, operation: string): Promise<void> {
     const existing = await this.inspectIfExists(name, operation);
     // The engine also resolves ID prefixes; only an exact name is a namesake.
     if (!existing || existing.Name !== `/${name}`) return;
-    if (existing.Config?.Labels?.[LABEL_MANAGED] !== 'true') {
+    const labels = existing.Config?.Labels ?? {};
+    if (labels[LABEL_MANAGED] !== 'true') {
       throw new ConflictError(`${this.where()}: a container named '${name}' exists and is not managed by ecoware-executor; it is left untouched`);
+    }
+    if (labels[LABEL_VM] !== vm) {
+      throw new ConflictError(`${this.where()}: container '${name}' belongs to vm '${labels[LABEL_VM] ?? ''}', not '${vm}'; it is left untouched`);
     }
     await this.remove(existing.Id);
   }
