@@ -36,6 +36,9 @@ done
 cli() { node dist/cli.js "$@" --url "$URL"; }
 echo "== PUT /api/topology (topology/demo-local.json)"
 cli topology "$STATE/topology.demo.json" >/dev/null && echo "topology loaded"
+# A demo run starts from nothing: a previous run's containers are removed through the daemon itself.
+echo '{"rubis": {"loadbalancer": {"cpu_cores": 0, "mem_units": 0}, "app_server": {"cpu_cores": 0, "mem_units": 0}, "db": {"cpu_cores": 0, "mem_units": 0}}}' \
+  | cli apply - >/dev/null
 for plan in plans/*.json; do
   echo
   echo "== PUT /api/execute $plan"

@@ -14,7 +14,11 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   const { infrastructure } = topology;
   const cloud = services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
 
-  const cluster = await observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb).catch((e) => {
+  // Tiers of the topology in force that the new one drops must not leave containers behind.
+  const previousTiers = [...(knowledge.deployment?.topology.tiers.keys() ?? [])];
+  const dropped = previousTiers.filter((tier) => !topology.tiers.has(tier));
+  const watched = new Set([...topology.tiers.keys(), ...dropped]);
+  const cluster = await observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched).catch((e) => {
     throw new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
   });
   await Promise.all(Object.values(cluster).map(async ({ vm }) => {
@@ -26,7 +30,7 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
     }
   }));
   for (const { vm, containers } of Object.values(cluster)) {
-    const orphans = Object.keys(containers).filter((tier) => !topology.tiers.has(tier));
+    const orphans = dropped.filter((tier) => containers[tier]);
     if (orphans.length > 0) {
       throw new ConflictError(`tier(s) ${orphans.join(', ')} still run on vm '${vm.name}' but are not in the new topology: remove them with a plan first`);
     }

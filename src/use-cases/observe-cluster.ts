@@ -6,13 +6,15 @@ import { ContainerRuntime } from '../ports/container-runtime';
 
 /**
  * Rebuilds what runs where from the cloud and the engines (the managed labels), so containers
- * created before a restart are recognised rather than duplicated. With `previous`, a VM whose engine
+ * created before a restart are recognised rather than duplicated. Only containers of the given tiers
+ * count: an engine may also run containers of other deployments. With `previous`, a VM whose engine
  * does not answer keeps what was known of it; without, that is an error.
  */
 export async function observeCluster(
   cloud: CloudDriver,
   runtimeFor: (vm: Vm) => ContainerRuntime,
   memUnitMb: number,
+  tiers: ReadonlySet<string>,
   previous?: Cluster,
 ): Promise<Cluster> {
   const vms = await cloud.listVms();
@@ -20,6 +22,7 @@ export async function observeCluster(
     try {
       const containers: Record<string, ContainerState> = {};
       for (const c of await runtimeFor(vm).listManaged()) {
+        if (!tiers.has(c.flatTier)) continue;
         containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
       }
       return [vm.name, { vm, containers }] as const;

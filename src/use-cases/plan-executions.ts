@@ -122,7 +122,7 @@ export class PlanExecutions {
     if (deployment && execution.steps.length > 0) {
       // The engines are the truth: re-read them so the allocation is right even after a partial run.
       try {
-        deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, deployment.cluster);
+        deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, new Set(deployment.topology.tiers.keys()), deployment.cluster);
       } catch (e) {
         console.error(`re-reading the cluster after execution ${execution.id}: ${errorMessage(e)}`);
       }
