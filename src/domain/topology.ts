@@ -80,6 +80,8 @@ export interface AwsCloudConfig {
   allowRaiseMaxSize: boolean;
   /** Overall wait for new instances to be InService with an answering engine. */
   instanceReadyTimeoutMs: number;
+  /** Attempts per AWS API call, retries (throttling, 5xx, network) included; undefined = the driver's default. */
+  apiMaxAttempts?: number;
 }
 
 export type CloudConfig = StaticCloudConfig | AwsCloudConfig;
@@ -234,6 +236,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
     dockerCertPath: certPath,
     allowRaiseMaxSize: obj.allow_raise_max_size === undefined ? false : readBoolean(obj.allow_raise_max_size, `${field}.allow_raise_max_size`),
     instanceReadyTimeoutMs: secondsToMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
+    apiMaxAttempts: readOptionalInteger(obj.api_max_attempts, `${field}.api_max_attempts`, { min: 1, max: 20 }),
   };
 }
 

@@ -1,0 +1,53 @@
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DockerdEngine, SlotRange } from '../../dev/local-cloud/dockerd-engine';
+import { saveImages } from '../../dev/local-cloud/image-archive';
+
+/**
+ * Extra Docker engines for tests that need several nodes: each is a private dockerd on its own
+ * 127.0.0.N (API on port 2375, published ports on that address) with its own bridge and image store,
+ * preloaded with the test image (ECOWARE_TEST_IMAGE, taken from the engine at DOCKER_HOST).
+ */
+export interface TestEngine {
+  /** `tcp://127.0.0.N:2375` */
+  endpoint: string;
+  /** `127.0.0.N`: where the engine's published ports are. */
+  address: string;
+  /** Stops the engine and removes its bridge and directories (its containers go with it). */
+  stop(): Promise<void>;
+}
+
+const ROOT_DIR = '/var/lib/ecoware-test-engines';
+const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetOctet: 232, rootDir: ROOT_DIR };
+
+let imageTars: Promise<string[]> | undefined;
+
+function testImageTars(): Promise<string[]> {
+  imageTars ??= (async () => {
+    const dir = join(ROOT_DIR, `images-${process.pid}`);
+    await mkdir(dir, { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return saveImages([process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'], dir);
+  })();
+  return imageTars;
+}
+
+/**
+ * Starts an engine. `index` distinguishes the engines of one test and picks the preferred address
+ * 127.0.0.(20 + index); when another test run holds it, any free address of 127.0.0.20-99 is used,
+ * so always read `address` / `endpoint` from the result.
+ */
+export async function startEngine(index: number): Promise<TestEngine> {
+  const tars = await testImageTars();
+  const engine = await DockerdEngine.claim({ range: RANGE, preferredSlot: RANGE.first + index });
+  try {
+    engine.start();
+    await engine.waitReady();
+    for (const tar of tars) await engine.loadImages(tar);
+  } catch (err) {
+    await engine.release();
+    throw err;
+  }
+  return { endpoint: engine.endpoint, address: engine.address, stop: () => engine.release() };
+}
