@@ -455,6 +455,27 @@ class LocalCloudServer implements LocalCloud {
           ]))),
         ]);
       }
+      case 'TerminateInstanceInAutoScalingGroup': {
+        const id = requiredParam(params, 'InstanceId');
+        const decrement = booleanParam(params, 'ShouldDecrementDesiredCapacity');
+        if (decrement === undefined) throw new QueryError('ValidationError', "Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null");
+        const i = this.instances.get(id);
+        const g = i?.groupName ? this.groups.get(i.groupName) : undefined;
+        if (!i || !g) throw new QueryError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${id}`);
+        if (i.lifecycleState === 'Terminating') throw new QueryError('ScalingActivityInProgress', `The instance ${id} is already being terminated.`);
+        if (decrement && g.desiredCapacity - 1 < g.minSize) {
+          throw new QueryError('ValidationError', `Currently, desiredSize equals minSize (${g.minSize}). Terminating instance without replacement will violate group's min size constraint.`);
+        }
+        if (decrement) g.desiredCapacity -= 1;
+        this.log(`${g.name}: terminating member ${id}; desired capacity ${g.desiredCapacity}`);
+        void this.terminate(i);
+        this.reconcile(g);
+        return autoScalingResponse(action, requestId, [el('Activity',
+          el('ActivityId', newRequestId()), el('AutoScalingGroupName', g.name),
+          el('Description', `Terminating EC2 instance: ${id}`), el('Cause', 'instance terminated by request'),
+          el('StartTime', new Date().toISOString()), el('StatusCode', 'InProgress'), el('Progress', 0),
+        )]);
+      }
       case 'SetInstanceProtection': {
         const g = this.requireGroup(params);
         const ids = listParam(params, 'InstanceIds.member');
