@@ -8,5 +8,6 @@ module.exports = {
     // ts-jest transpiles file by file, which keeps jest fast.
     '^.+\\.ts$': ['ts-jest', {}],
   },
+  globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 120000,
 };
