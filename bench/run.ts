@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
+import { API_BENCH_VMS, runApiBench } from './api-bench';
+import { CONTAINERS_PER_ENGINE, DEFAULT_ACTUATION_SIZES, runActuationBench } from './actuation-bench';
+import { startEnginePool } from './support/engine-pool';
+import { runSolverBench } from './solver-bench';
+
+/**
+ * `npm run bench`: the solver, actuation and API benchmarks, each printed as a markdown table.
+ *
+ *   BENCH_QUICK=1               smaller sizes, one round, shorter CBC limit and load phases (about a minute)
+ *   BENCH_ONLY=solver,api       run only these (solver, actuation, api)
+ *   BENCH_SOLVER_SIZES=5x5,10x10  BENCH_SOLVER_INSTANCES=5  BENCH_CBC_SECONDS=120 (0: no CBC)  BENCH_CBC_INSTANCES=1
+ *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=3
+ *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16
+ *   BENCH_VERBOSE=1             progress on stderr
+ *
+ * The actuation and API benchmarks need Docker: run `eval "$(bash scripts/ensure-docker.sh)"` first
+ * (DOCKER_HOST and the local test image, which is copied into the private engines they start).
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const quick = env.BENCH_QUICK === '1';
+  const only = new Set((env.BENCH_ONLY ?? 'solver,actuation,api').split(',').map((s) => s.trim()));
+  const log = env.BENCH_VERBOSE ? (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`) : () => undefined;
+  const started = Date.now();
+
+  console.log(`# ecoware-executor benchmarks\n\n${machineDescription()}\n`);
+
+  if (only.has('solver')) {
+    const table = await runSolverBench({
+      sizes: readPairs(env.BENCH_SOLVER_SIZES) ?? (quick ? [[5, 5], [10, 10], [20, 10]] : undefined),
+      instancesPerSize: readNumber(env.BENCH_SOLVER_INSTANCES) ?? (quick ? 3 : undefined),
+      cbcSeconds: readNumber(env.BENCH_CBC_SECONDS) ?? (quick ? 10 : undefined),
+      cbcInstancesPerSize: readNumber(env.BENCH_CBC_INSTANCES),
+      log,
+    });
+    console.log(`## Solver\n\n${table}\n`);
+  }
+
+  const actuationSizes = readList(env.BENCH_ACTUATION_SIZES) ?? (quick ? [1, 10] : DEFAULT_ACTUATION_SIZES);
+  const enginesNeeded = Math.max(
+    only.has('actuation') ? Math.ceil(Math.max(...actuationSizes) / CONTAINERS_PER_ENGINE) : 0,
+    only.has('api') ? API_BENCH_VMS : 0,
+  );
+  if (enginesNeeded > 0) {
+    log(`starting ${enginesNeeded} private Docker engines`);
+    const pool = await startEnginePool(enginesNeeded, log);
+    try {
+      if (only.has('actuation')) {
+        const table = await runActuationBench({
+          engines: pool.engines,
+          sizes: actuationSizes,
+          rounds: readNumber(env.BENCH_ACTUATION_ROUNDS) ?? (quick ? 1 : 3),
+          log,
+        });
+        console.log(`## Actuation (create, resize, delete N containers; median of the rounds)\n\n${table}\n`);
+      }
+      if (only.has('api')) {
+        const table = await runApiBench({
+          engines: pool.engines,
+          durationMs: (readNumber(env.BENCH_API_SECONDS) ?? (quick ? 2 : 5)) * 1000,
+          connections: readList(env.BENCH_API_CONNECTIONS),
+          log,
+        });
+        console.log(`## API (10 VMs × 10 tiers)\n\n${table}\n`);
+      }
+    } finally {
+      await pool.stop();
+    }
+  }
+  console.log(`_All benchmarks: ${((Date.now() - started) / 1000).toFixed(0)} s._`);
+}
+
+function machineDescription(): string {
+  const cpus = os.cpus();
+  const dockerd = (() => {
+    try {
+      return execFileSync('dockerd', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return 'dockerd not found';
+    }
+  })();
+  return [
+    `- Machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Node.js ${process.version}; ${dockerd}`,
+    `- Run at ${new Date().toISOString()}`,
+  ].join('\n');
+}
+
+function readNumber(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`not a non-negative number: '${text}'`);
+  return value;
+}
+
+function readList(text: string | undefined): number[] | undefined {
+  if (!text) return undefined;
+  return text.split(',').map((s) => readNumber(s.trim())!);
+}
+
+function readPairs(text: string | undefined): Array<[number, number]> | undefined {
+  if (!text) return undefined;
+  return text.split(',').map((pair) => {
+    const [vms, tiers] = pair.split('x').map((s) => readNumber(s.trim())!);
+    if (!vms || !tiers) throw new Error(`not a size like 10x10: '${pair}'`);
+    return [vms, tiers];
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
