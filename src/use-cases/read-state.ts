@@ -31,13 +31,14 @@ export interface InspectReport {
   }[];
 }
 
-/** `GET /api/inspect`: what the engines report right now, asked afresh. */
+/** `GET /api/inspect`: what the engines report right now about the topology's containers, asked afresh. */
 export async function inspectEngines(knowledge: Knowledge, services: Services): Promise<Record<string, InspectReport>> {
-  const { cluster } = knowledge.requireDeployment();
+  const { cluster, topology } = knowledge.requireDeployment();
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
     const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };
     try {
-      report.containers = (await services.runtimeFor(vm).inspectManaged()).map((c) => ({
+      const ours = (await services.runtimeFor(vm).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
+      report.containers = ours.map((c) => ({
         id: c.id, name: c.name, app: c.app, tier: c.tier, image: c.image, state: c.state,
         CpusetCpus: c.cpusetCpus, Memory: c.memoryBytes, MemorySwap: c.memorySwapBytes,
       }));
