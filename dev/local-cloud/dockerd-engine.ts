@@ -159,6 +159,21 @@ export class DockerdEngine {
     });
   }
 
+  /**
+   * A machine being terminated does not wait for its containers: dockerd would give each its own
+   * stop timeout (10 s by default) whatever --shutdown-timeout says, so they are killed first.
+   */
+  private async killContainers(): Promise<void> {
+    const docker = this.client();
+    const work = (async () => {
+      const running = await docker.listContainers();
+      await Promise.all(running.map((c) => docker.getContainer(c.Id).kill().catch(() => undefined)));
+    })().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, 5_000); })]);
+    clearTimeout(timer);
+  }
+
   get isRunning(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -167,6 +182,7 @@ export class DockerdEngine {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    if (this.isRunning) await this.killContainers();
     if (this.child && this.child.pid !== undefined) await stopProcess(this.child.pid, 15_000);
     await cleanupSlot(this.range, this.slot);
   }

@@ -1,5 +1,3 @@
-import { rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerdEngine, SlotRange } from '../../dev/local-cloud/dockerd-engine';
 import { saveImages } from '../../dev/local-cloud/image-archive';
@@ -18,20 +16,7 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-const ROOT_DIR = '/var/lib/ecoware-test-engines';
-const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetOctet: 232, rootDir: ROOT_DIR };
-
-let imageTars: Promise<string[]> | undefined;
-
-function testImageTars(): Promise<string[]> {
-  imageTars ??= (async () => {
-    const dir = join(ROOT_DIR, `images-${process.pid}`);
-    await mkdir(dir, { recursive: true });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return saveImages([process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'], dir);
-  })();
-  return imageTars;
-}
+const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetOctet: 232, rootDir: '/var/lib/ecoware-test-engines' };
 
 /**
  * Starts an engine. `index` distinguishes the engines of one test and picks the preferred address
@@ -39,11 +24,14 @@ function testImageTars(): Promise<string[]> {
  * so always read `address` / `endpoint` from the result.
  */
 export async function startEngine(index: number): Promise<TestEngine> {
-  const tars = await testImageTars();
   const engine = await DockerdEngine.claim({ range: RANGE, preferredSlot: RANGE.first + index });
   try {
     engine.start();
-    await engine.waitReady();
+    // The archive lives in the engine's own directory, so stop() leaves nothing behind.
+    const [tars] = await Promise.all([
+      saveImages([process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'], join(engine.dir)),
+      engine.waitReady(),
+    ]);
     for (const tar of tars) await engine.loadImages(tar);
   } catch (err) {
     await engine.release();
