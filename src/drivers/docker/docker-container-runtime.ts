@@ -100,15 +100,16 @@ export class DockerContainerRuntime implements ContainerRuntime {
     const operation = `create container '${spec.name}'`;
     await this.removeStaleNamesake(spec.name, spec.vm, operation);
     const body = containerCreateBody(spec);
-    const container = await this.call(operation, async (abortSignal) => {
-      try {
-        return await this.docker.createContainer({ ...body, abortSignal });
-      } catch (err) {
-        if (!isNoSuchImage(err)) throw err;
-        await this.pullImage(spec.image);
-        return this.docker.createContainer({ ...body });
-      }
-    }, this.callTimeoutMs + this.pullTimeoutMs);
+    const createContainer = () => this.call(operation, (abortSignal) => this.docker.createContainer({ ...body, abortSignal }));
+    let container: Docker.Container;
+    try {
+      container = await createContainer();
+    } catch (err) {
+      // Like `docker run`: an image the engine lacks is pulled, with a budget of its own.
+      if (!(err instanceof NotFoundError && /no such image/i.test(err.message))) throw err;
+      await this.pullImage(spec.image);
+      container = await createContainer();
+    }
     try {
       await this.call(`start container '${spec.name}'`, (abortSignal) => container.start({ abortSignal }));
     } catch (err) {
@@ -443,11 +444,6 @@ function absolutePath(path: string): string {
     throw new ValidationError('path', `'${path}' must be an absolute path to a file`);
   }
   return normalized;
-}
-
-function isNoSuchImage(err: unknown): boolean {
-  const e = err as { statusCode?: number } | null;
-  return e?.statusCode === 404 && /no such image/i.test(engineMessage(err));
 }
 
 /** The engine's own words, without dockerode's "(HTTP code 409) unexpected - " prefix. */
