@@ -10,7 +10,7 @@ const USAGE = `ecoware-executor — the Execute stage of a MAPE-K autoscaler
 Usage:
   ecoware-executor start [--port N] [--host H] [--state-dir DIR] [--topology FILE] [--solver-time-limit-ms N]
       Run the daemon (env: PORT, HOST, ECOWARE_STATE_DIR, ECOWARE_TOPOLOGY, DOCKER_HOST).
-  ecoware-executor solve FILE|-
+  ecoware-executor solve FILE|- [--time-limit-ms N]
       Solve one allocation problem offline (the ecoware solver's input format) and print the result.
   ecoware-executor topology FILE [--url URL]     PUT a topology to a running daemon
   ecoware-executor translate FILE [--url URL]    preview a plan ({app: {tier: {cpu_cores, mem_units}}})
@@ -81,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => undefined);
     }
     case 'solve': {
-      const output = await solveDocument(await readInput(file), { timeLimitMs: flags['time-limit-ms'] ? Number(flags['time-limit-ms']) : undefined });
+      const options = flags['time-limit-ms'] ? { timeLimitMs: Number(flags['time-limit-ms']) } : {};
+      const output = await solveDocument(await readInput(file), options);
       process.stdout.write(JSON.stringify(output, null, 2) + '\n');
       return 0;
     }
