@@ -116,9 +116,11 @@ export class ContainerHookRunner implements HookRunner {
 
     try {
       if (inputFile) await runtime.putFile(id, inputFile, payload, 0o644);
-      // An empty output file up front: its directory exists for the process to write into, and a
-      // file left by an earlier run can never be mistaken for this run's output.
-      if (outputFile) await runtime.putFile(id, outputFile, '', 0o666);
+      // An empty output file up front, so that a file left by an earlier run at a fixed path can never
+      // be mistaken for this run's output, and the scratch directory exists for the process to write
+      // into. A fresh scratch directory the input file already created needs neither.
+      const scratchExists = inputFile !== undefined && inputFile.startsWith(`${scratchDir}/`);
+      if (outputFile && !(outputFile.startsWith(`${scratchDir}/`) && scratchExists)) await runtime.putFile(id, outputFile, '', 0o666);
       if (invocation.signal?.aborted) return finish({ cancelled: true });
 
       const { argv, environment } = expandPlaceholders(definition, { inputFile, outputFile });

@@ -13,6 +13,7 @@ export interface GitHookSourceOptions {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const HOOK_KINDS: HookKind[] = ['scale_hooks', 'tier_hooks'];
+const MAX_CACHED_BLOBS = 256;
 
 /**
  * Hook scripts from a git repository (`scale_hooks/<name>`, `tier_hooks/<name>`), cloned into
@@ -28,6 +29,8 @@ export class GitHookSource implements HookSource {
   private readonly timeoutMs: number;
   private commit: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Scripts by `<commit>:<path>`. */
+  private readonly blobs = new Map<string, Buffer>();
 
   constructor(private readonly directory: string, options: GitHookSourceOptions = {}) {
     this.repoDir = path.join(directory, 'repo');
@@ -58,8 +61,18 @@ export class GitHookSource implements HookSource {
   async read(kind: HookKind, name: string): Promise<Buffer> {
     const spec = this.objectSpec(kind, name);
     if (spec === undefined) throw new NotFoundError(`hook ${kind}/${name}: the hooks repository has not been synced`);
-    if (!(await this.has(kind, name))) throw new NotFoundError(`hook ${kind}/${name} is not in the hooks repository at commit ${this.commit}`);
-    return (await this.git(this.repoDir).binaryCatFile(['blob', spec])) as Buffer;
+    const cached = this.blobs.get(spec);
+    if (cached) return cached;
+    let content: Buffer;
+    try {
+      content = (await this.git(this.repoDir).binaryCatFile(['blob', spec])) as Buffer;
+    } catch {
+      throw new NotFoundError(`hook ${kind}/${name} is not in the hooks repository at commit ${spec.split(':')[0]}`);
+    }
+    // A blob of a given commit never changes; the cache spares a git process on every hook run.
+    if (this.blobs.size >= MAX_CACHED_BLOBS) this.blobs.clear();
+    this.blobs.set(spec, content);
+    return content;
   }
 
   /** `<commit>:<kind>/<name>` for the synced commit, or undefined before the first sync. */

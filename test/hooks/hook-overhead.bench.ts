@@ -1,0 +1,80 @@
+/**
+ * Hook overhead per run: copy + exec of a trivial hook in a real busybox container, against the
+ * engine calls it is made of. Not part of the test run (speed belongs outside it):
+ *
+ *   eval "$(bash scripts/ensure-docker.sh)"
+ *   npx jest --testMatch '**' test/hooks/hook-overhead.bench.ts
+ */
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseProcessDefinition } from '../../src/domain/process-definition';
+import { parseTopology } from '../../src/domain/topology';
+import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
+import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
+import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
+import { HookInvocation, HookSpec, isHookSuccess } from '../../src/ports/hook-runner';
+import { dockerClient, dockerHost, removeTestContainers, startTestContainer } from './docker-fixture';
+import { GitFixture, makeTempDir } from './git-fixture';
+
+const RUNS = Number(process.env.HOOK_BENCH_RUNS ?? 30);
+
+it('measures hook overhead per run', async () => {
+  const docker = dockerClient();
+  const root = makeTempDir('ecoware-hook-bench-');
+  try {
+    const repo = new GitFixture(root);
+    repo.commit({ 'scale_hooks/noop.sh': '#!/bin/sh\nexit 0\n' });
+    const source = new GitHookSource(path.join(root, 'state', 'hooks'));
+    await source.sync(repo.url);
+    const containerId = await startTestContainer(docker, 'bench');
+    const runtime = createDockerRuntime({ url: dockerHost });
+    const runner = new ContainerHookRunner({ runtimeFor: () => runtime, source, definitions: new FileProcessDefinitionStore(path.join(root, 'state')) });
+    const tier = parseTopology({ infrastructure: { cpu_cores: 2, mem_units: 8 }, apps: [{ name: 'b', tiers: { t: { docker_image: 'x' } } }] }).tiers.get('b_t')!;
+    const invocation = (spec: HookSpec): HookInvocation => ({
+      event: 'on_node_scale', spec, tier, vm: 'vm1', containerId, resources: { cpu_cores: 1, mem_units: 1 },
+      oldAllocation: {}, newAllocation: { vm1: { b_t: { cpu_cores: 1, mem_units: 1 } } }, timeoutMs: 30_000,
+    });
+
+    const cases: [string, () => Promise<unknown>][] = [
+      ['engine exec of `true` (baseline)', () => runtime.exec(containerId, { argv: ['true'], timeoutMs: 30_000 })],
+      ['engine putFile of a 20-byte script', () => runtime.putFile(containerId, '/tmp/bench/noop.sh', '#!/bin/sh\nexit 0\n', 0o755)],
+      ['git read of the script (cat-file)', () => source.read('scale_hooks', 'noop.sh')],
+      ['script hook: read + copy + exec', async () => {
+        if (!isHookSuccess(await runner.run(invocation({ kind: 'script', name: 'noop.sh' })))) throw new Error('hook failed');
+      }],
+      ['process definition, payload on stdin', async () => {
+        if (!isHookSuccess(await runner.run(invocation({ kind: 'process', definition: parseProcessDefinition({ exec: 'true' }, 'd') })))) {
+          throw new Error('hook failed');
+        }
+      }],
+      ['process definition, input + output files', async () => {
+        const definition = parseProcessDefinition({
+          exec: 'cp', argv: ['${input_file}', '${output_file}'],
+          input_adapter: { input_type: 'file', file_path: '${input_file}' },
+          output_adapter: { output_type: 'file', file_path: '${output_file}' },
+        }, 'd');
+        if (!isHookSuccess(await runner.run(invocation({ kind: 'process', definition })))) throw new Error('hook failed');
+      }],
+    ];
+
+    const rows: string[] = ['| operation | runs | mean ms | p50 ms | p95 ms |', '|---|---|---|---|---|'];
+    for (const [name, run] of cases) {
+      await run(); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = process.hrtime.bigint();
+        await run();
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      times.sort((a, b) => a - b);
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      const pct = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+      rows.push(`| ${name} | ${RUNS} | ${mean.toFixed(1)} | ${pct(0.5).toFixed(1)} | ${pct(0.95).toFixed(1)} |`);
+    }
+    console.log(rows.join('\n'));
+  } finally {
+    await removeTestContainers(docker);
+    rmSync(root, { recursive: true, force: true });
+  }
+}, 300_000);
