@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { promises as fs } from 'fs';
-import { solveDocument } from './allocator/solve-file';
 import { readConfig } from './config';
 import { DomainError } from './domain/errors';
-import { startDaemon } from './main';
 
 const USAGE = `ecoware-executor — the Execute stage of a MAPE-K autoscaler
 
@@ -69,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const config = readConfig(flags);
+      // Loaded on demand: the daemon's drivers are not needed by the other commands.
+      const { startDaemon } = await import('./main');
       const daemon = await startDaemon(config);
       console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
       const stop = async (signal: string) => {
@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'solve': {
       const options = flags['time-limit-ms'] ? { timeLimitMs: Number(flags['time-limit-ms']) } : {};
+      const { solveDocument } = await import('./allocator/solve-file');
       const output = await solveDocument(await readInput(file), options);
       process.stdout.write(JSON.stringify(output, null, 2) + '\n');
       return 0;
