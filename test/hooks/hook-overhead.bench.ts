@@ -13,7 +13,8 @@ import { createDockerRuntime } from '../../src/drivers/docker/docker-container-r
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
-import { HookInvocation, HookSpec, isHookSuccess } from '../../src/ports/hook-runner';
+import { HookSpec } from '../../src/domain/topology';
+import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
 import { dockerClient, dockerHost, removeTestContainers, startTestContainer } from './docker-fixture';
 import { GitFixture, makeTempDir } from './git-fixture';
 
