@@ -66,14 +66,17 @@ beforeAll(async () => {
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
+  // Raw connections too: one refused in the handshake never reaches the handler above.
+  server.on('connection', (socket: Socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await removeContainersByLabel(TEST_LABEL, TEST_VALUE);
-  server.close();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   sockets.forEach((s) => s.destroy());
+  await closed;
   rmSync(dir, { recursive: true, force: true });
 });
 
