@@ -140,9 +140,13 @@ export class PlanExecutions {
   }
 }
 
-/** Sortable by creation time (the store lists by id), unique enough for one daemon. */
+let lastStamp = '';
+let sequence = 0;
+
+/** Sortable by creation time (the store lists by id), also for executions submitted in the same millisecond. */
 function newExecutionId(): string {
-  const now = new Date();
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '').replace('Z', '');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '').replace('Z', '');
+  sequence = stamp === lastStamp ? sequence + 1 : 0;
+  lastStamp = stamp;
+  return `${stamp}${String(sequence).padStart(3, '0')}-${randomBytes(3).toString('hex')}`;
 }
