@@ -348,6 +348,14 @@ describe('DockerContainerRuntime against the real engine', () => {
       expect(await running('sleep 3133')).toEqual([]);
     });
 
+    it('does not start a command already cancelled', async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const result = await runtime.exec(id, { argv: ['sh', '-c', 'echo ran > /tmp/cancelled-early'], timeoutMs: 20_000, signal: controller.signal });
+      expect(result).toMatchObject({ exitCode: null, cancelled: true });
+      expect((await engineExec(id, ['cat', '/tmp/cancelled-early'])).exitCode).not.toBe(0);
+    });
+
     it('reports a missing program through the exit code', async () => {
       const result = await runtime.exec(id, { argv: ['/no/such/program'], timeoutMs: 20_000 });
       expect(result.exitCode).not.toBe(0);

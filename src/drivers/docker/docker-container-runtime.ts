@@ -75,8 +75,15 @@ export class DockerContainerRuntime implements ContainerRuntime {
   async hostAddress(): Promise<string | undefined> {
     const address = parseEngineAddress(this.endpoint);
     if (address.transport === 'tcp' && !isLoopbackHost(address.host)) return address.host;
-    const bridge = await this.call('inspect the bridge network', () =>
-      this.docker.getNetwork('bridge').inspect() as Promise<Docker.NetworkInspectInfo>);
+    let bridge: Docker.NetworkInspectInfo;
+    try {
+      bridge = await this.call('inspect the bridge network', () =>
+        this.docker.getNetwork('bridge').inspect() as Promise<Docker.NetworkInspectInfo>);
+    } catch (err) {
+      // An engine run with --bridge=none has no default bridge to tell the host's address by.
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
     const gateway = bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
     return gateway || undefined;
   }
