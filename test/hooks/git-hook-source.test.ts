@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { UnsatisfiableError, ValidationError } from '../../src/domain/errors';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
@@ -35,7 +35,8 @@ describe('GitHookSource', () => {
     expect(await source.has('tier_hooks', 'reload.sh')).toBe(true);
     expect(await source.has('scale_hooks', 'missing.sh')).toBe(false);
     // The working tree is checked out for operators to look at.
-    expect(readFileSync(path.join(root, 'state', 'repo', 'scale_hooks', 'db_hook.sh'), 'utf8')).toContain('v1');
+    expect(source.workingTree()).toMatch(new RegExp(`^${root}/state/clone-[0-9a-f]{16}$`));
+    expect(readFileSync(path.join(source.workingTree()!, 'scale_hooks', 'db_hook.sh'), 'utf8')).toContain('v1');
   });
 
   it('sees a new commit on the next sync, and a plain local path works like file://', async () => {
@@ -107,6 +108,20 @@ describe('GitHookSource', () => {
     expect((await source.sync(other.url)).commit).toBe(otherCommit);
     expect(await source.has('scale_hooks', 'other.sh')).toBe(true);
     expect(await source.has('scale_hooks', 'db_hook.sh')).toBe(false);
+
+    // Going back to the first repository finds its clone (a fetch sees the commit made since).
+    const firstClone = readdirSync(path.join(root, 'state')).sort();
+    const newer = repo.commit({ 'scale_hooks/db_hook.sh': '#!/bin/sh\necho v3\n' });
+    expect((await source.sync(repo.url)).commit).toBe(newer);
+    expect((await source.read('scale_hooks', 'db_hook.sh')).toString()).toContain('v3');
+    expect(readdirSync(path.join(root, 'state')).sort()).toEqual(firstClone);
+
+    // Only the current clone and the one before it are kept.
+    const third = new GitFixture(root, 'third-repo');
+    third.commit({ 'scale_hooks/third.sh': '#!/bin/sh\n' });
+    await source.sync(third.url);
+    expect(readdirSync(path.join(root, 'state'))).toHaveLength(2);
+    expect(await source.has('scale_hooks', 'third.sh')).toBe(true);
   });
 
   it('reads from the synced commit even when a later pull is under way', async () => {
@@ -133,7 +148,7 @@ describe('GitHookSource', () => {
   it('refuses refs that would be read as options', async () => {
     const source = new GitHookSource(path.join(root, 'state'));
     await expect(source.sync(repo.url, '--upload-pack=touch /tmp/x')).rejects.toThrow(ValidationError);
-    expect(existsSync(path.join(root, 'state', 'repo'))).toBe(false);
+    expect(existsSync(path.join(root, 'state')) ? readdirSync(path.join(root, 'state')) : []).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { GitError, simpleGit, SimpleGit } from 'simple-git';
 import { NotFoundError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import { isValidName } from '../../domain/names';
@@ -14,26 +14,27 @@ export interface GitHookSourceOptions {
 const DEFAULT_TIMEOUT_MS = 120_000;
 const HOOK_KINDS: HookKind[] = ['scale_hooks', 'tier_hooks'];
 const MAX_CACHED_BLOBS = 256;
+const CLONE_PREFIX = 'clone-';
 
 /**
  * Hook scripts from a git repository (`scale_hooks/<name>`, `tier_hooks/<name>`), cloned into
- * `<directory>/repo`.
+ * `<directory>/clone-<hash of the URL>`.
  *
  * Scripts are read from the synced commit's objects, not from the working tree, so an execution that
  * reads hooks while the repository is being pulled still sees one consistent commit. A sync that
  * fails leaves the previous clone and commit in force: a topology that cannot be honoured must not
- * take away the hooks of the one that stays.
+ * take away the hooks of the one that stays. The clone of the repository used before the current
+ * one is kept too, so that going back to it (a refused topology) is a fetch, not a new clone.
  */
 export class GitHookSource implements HookSource {
-  private readonly repoDir: string;
   private readonly timeoutMs: number;
-  private commit: string | undefined;
+  private current: { dir: string; commit: string } | undefined;
+  private previousDir: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Scripts by `<commit>:<path>`. */
   private readonly blobs = new Map<string, Buffer>();
 
   constructor(private readonly directory: string, options: GitHookSourceOptions = {}) {
-    this.repoDir = path.join(directory, 'repo');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
@@ -44,14 +45,19 @@ export class GitHookSource implements HookSource {
   }
 
   currentCommit(): string | undefined {
-    return this.commit;
+    return this.current?.commit;
+  }
+
+  /** The checked-out working tree of the current commit, for operators to look at. */
+  workingTree(): string | undefined {
+    return this.current?.dir;
   }
 
   async has(kind: HookKind, name: string): Promise<boolean> {
-    const spec = this.objectSpec(kind, name);
-    if (spec === undefined) return false;
+    const at = this.objectSpec(kind, name);
+    if (at === undefined) return false;
     try {
-      const type = await this.git(this.repoDir).raw(['cat-file', '-t', spec]);
+      const type = await this.git(at.dir).raw(['cat-file', '-t', at.spec]);
       return type.trim() === 'blob';
     } catch {
       return false;
@@ -59,13 +65,14 @@ export class GitHookSource implements HookSource {
   }
 
   async read(kind: HookKind, name: string): Promise<Buffer> {
-    const spec = this.objectSpec(kind, name);
-    if (spec === undefined) throw new NotFoundError(`hook ${kind}/${name}: the hooks repository has not been synced`);
+    const at = this.objectSpec(kind, name);
+    if (at === undefined) throw new NotFoundError(`hook ${kind}/${name}: the hooks repository has not been synced`);
+    const { dir, spec } = at;
     const cached = this.blobs.get(spec);
     if (cached) return cached;
     let content: Buffer;
     try {
-      content = (await this.git(this.repoDir).binaryCatFile(['blob', spec])) as Buffer;
+      content = (await this.git(dir).binaryCatFile(['blob', spec])) as Buffer;
     } catch {
       throw new NotFoundError(`hook ${kind}/${name} is not in the hooks repository at commit ${spec.split(':')[0]}`);
     }
@@ -75,13 +82,14 @@ export class GitHookSource implements HookSource {
     return content;
   }
 
-  /** `<commit>:<kind>/<name>` for the synced commit, or undefined before the first sync. */
-  private objectSpec(kind: HookKind, name: string): string | undefined {
+  /** `<commit>:<kind>/<name>` of the synced commit and the clone holding it; undefined before the first sync. */
+  private objectSpec(kind: HookKind, name: string): { dir: string; spec: string } | undefined {
     if (!HOOK_KINDS.includes(kind)) throw new ValidationError('hook', `unknown hook folder '${kind}'`);
     if (!isValidName(name) || name.includes('..')) {
       throw new ValidationError('hook', `hook name '${name}' must be a plain file name (no path separator or '..')`);
     }
-    return this.commit === undefined ? undefined : `${this.commit}:${kind}/${name}`;
+    const current = this.current;
+    return current === undefined ? undefined : { dir: current.dir, spec: `${current.commit}:${kind}/${name}` };
   }
 
   private async syncNow(repo: string, ref: string | undefined): Promise<{ commit: string }> {
@@ -92,30 +100,41 @@ export class GitHookSource implements HookSource {
     const remote = normaliseRepo(repo);
     await fs.mkdir(this.directory, { recursive: true });
 
-    const existing = await this.originOf(this.repoDir);
-    if (existing === remote) {
-      await this.run(this.repoDir, ['fetch', '--prune', '--force', '--tags', 'origin'], `cannot fetch hooks repository ${redact(repo)}`);
-      const commit = await this.resolve(this.repoDir, repo, ref, true);
-      await this.checkout(this.repoDir, commit);
-      this.commit = commit;
-      return { commit };
+    const dir = path.join(this.directory, `${CLONE_PREFIX}${createHash('sha256').update(remote).digest('hex').slice(0, 16)}`);
+
+    let commit: string;
+    if ((await this.originOf(dir)) === remote) {
+      await this.run(dir, ['fetch', '--prune', '--force', '--tags', 'origin'], `cannot fetch hooks repository ${redact(repo)}`);
+      commit = await this.resolve(dir, repo, ref, true);
+      await this.checkout(dir, commit);
+    } else {
+      // Cloned aside and moved into place only once complete: a half clone never looks like a clone.
+      const fresh = path.join(this.directory, `${CLONE_PREFIX}${randomBytes(4).toString('hex')}.tmp`);
+      try {
+        await this.run(this.directory, ['clone', '--quiet', '--no-checkout', '--', remote, fresh], `cannot clone hooks repository ${redact(repo)}`);
+        commit = await this.resolve(fresh, repo, ref, false);
+        await this.checkout(fresh, commit);
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rename(fresh, dir);
+      } catch (err) {
+        await fs.rm(fresh, { recursive: true, force: true });
+        throw err;
+      }
     }
 
-    // A new repository is cloned beside the old one and replaces it only once it is complete.
-    const fresh = path.join(this.directory, `repo.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      await this.run(this.directory, ['clone', '--quiet', '--no-checkout', '--', remote, fresh], `cannot clone hooks repository ${redact(repo)}`);
-      const commit = await this.resolve(fresh, repo, ref, false);
-      await this.checkout(fresh, commit);
-      const retired = path.join(this.directory, `repo.${randomBytes(4).toString('hex')}.old`);
-      await fs.rename(this.repoDir, retired).catch(() => undefined);
-      await fs.rename(fresh, this.repoDir);
-      this.commit = commit;
-      await fs.rm(retired, { recursive: true, force: true });
-      return { commit };
-    } catch (err) {
-      await fs.rm(fresh, { recursive: true, force: true });
-      throw err;
+    if (this.current && this.current.dir !== dir) this.previousDir = this.current.dir;
+    this.current = { dir, commit };
+    await this.pruneClones();
+    return { commit };
+  }
+
+  /** Keeps the current clone and the one before it; older clones and leftovers of interrupted clones go. */
+  private async pruneClones(): Promise<void> {
+    const keep = new Set([this.current?.dir, this.previousDir].filter((d): d is string => d !== undefined).map((d) => path.basename(d)));
+    for (const entry of await fs.readdir(this.directory)) {
+      if (entry.startsWith(CLONE_PREFIX) && !keep.has(entry)) {
+        await fs.rm(path.join(this.directory, entry), { recursive: true, force: true });
+      }
     }
   }
 
