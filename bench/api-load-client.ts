@@ -2,9 +2,11 @@ import * as http from 'node:http';
 
 /**
  * A closed-loop HTTP load generator, run as a child process so that it does not share an event loop
- * (or a core's time slice accounting) with the daemon it measures. `connections` workers each send
- * one request at a time over keep-alive connections until the deadline; the first `warmupMs` are not
- * counted. Only loopback addresses are accepted.
+ * with the daemon it measures. `connections` workers each send one request at a time over keep-alive
+ * connections until the deadline, and on until `minRequests` answers were counted (a slow endpoint
+ * still gets enough samples). Answers arriving during the first `warmupMs` are not counted; the
+ * requests in flight at the end are, and the window stretches to the last of them.
+ * Only loopback addresses are accepted.
  */
 export interface LoadSpec {
   url: string;
@@ -13,6 +15,7 @@ export interface LoadSpec {
   connections: number;
   durationMs: number;
   warmupMs: number;
+  minRequests?: number;
 }
 
 export interface LoadResult {
@@ -20,6 +23,7 @@ export interface LoadResult {
   errors: number;
   /** First error seen, to tell why. */
   firstError?: string;
+  /** From the end of the warm-up to the last counted answer. */
   durationMs: number;
   latenciesMs: number[];
 }
@@ -37,12 +41,15 @@ export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   const begin = process.hrtime.bigint();
   const measureFrom = begin + BigInt(spec.warmupMs) * 1_000_000n;
   const end = measureFrom + BigInt(spec.durationMs) * 1_000_000n;
+  const minRequests = spec.minRequests ?? 0;
+  let lastFinished = measureFrom;
 
   const once = () => new Promise<void>((resolve) => {
     const started = process.hrtime.bigint();
     const settle = (error?: string) => {
       const finished = process.hrtime.bigint();
-      if (started >= measureFrom && finished <= end) {
+      if (finished >= measureFrom) {
+        lastFinished = finished > lastFinished ? finished : lastFinished;
         if (error) {
           errors++;
           firstError ??= error;
@@ -69,11 +76,13 @@ export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
     request.end(payload);
   });
 
+  const counted = () => latenciesMs.length + errors;
   await Promise.all(Array.from({ length: spec.connections }, async () => {
-    while (process.hrtime.bigint() < end) await once();
+    while (process.hrtime.bigint() < end || counted() < minRequests) await once();
   }));
   agent.destroy();
-  return { requests: latenciesMs.length, errors, firstError, durationMs: spec.durationMs, latenciesMs };
+  const durationMs = Number(lastFinished - measureFrom) / 1e6;
+  return { requests: latenciesMs.length, errors, firstError, durationMs, latenciesMs };
 }
 
 if (require.main === module) {

@@ -12,7 +12,7 @@ import { runSolverBench } from './solver-bench';
  *   BENCH_ONLY=solver,api       run only these (solver, actuation, api)
  *   BENCH_SOLVER_SIZES=5x5,10x10  BENCH_SOLVER_INSTANCES=5  BENCH_CBC_SECONDS=120 (0: no CBC)  BENCH_CBC_INSTANCES=1
  *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=3
- *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16
+ *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16  BENCH_API_TRANSLATE_CONNECTIONS=1,4  BENCH_API_MIN_REQUESTS=20
  *   BENCH_VERBOSE=1             progress on stderr
  *
  * The actuation and API benchmarks need Docker: run `eval "$(bash scripts/ensure-docker.sh)"` first
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
           engines: pool.engines,
           durationMs: (readNumber(env.BENCH_API_SECONDS) ?? (quick ? 2 : 5)) * 1000,
           connections: readList(env.BENCH_API_CONNECTIONS),
+          translateConnections: readList(env.BENCH_API_TRANSLATE_CONNECTIONS),
+          minRequests: readNumber(env.BENCH_API_MIN_REQUESTS) ?? (quick ? 5 : undefined),
           log,
         });
         console.log(`## API (10 VMs × 10 tiers)\n\n${table}\n`);
@@ -69,7 +71,8 @@ async function main(): Promise<void> {
       await pool.stop();
     }
   }
-  console.log(`_All benchmarks: ${((Date.now() - started) / 1000).toFixed(0)} s._`);
+  // Other work on the machine skews every figure above: say how busy it was.
+  console.log(`_All benchmarks: ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}._`);
 }
 
 function machineDescription(): string {
@@ -84,8 +87,12 @@ function machineDescription(): string {
   return [
     `- Machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${dockerd}`,
-    `- Run at ${new Date().toISOString()}`,
+    `- Run at ${new Date().toISOString()}, load average ${loadAverage()} (1, 5, 15 min) at the start`,
   ].join('\n');
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(1)).join(' / ');
 }
 
 function readNumber(text: string | undefined): number | undefined {

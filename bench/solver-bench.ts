@@ -1,0 +1,141 @@
+import { createAllocator, warmUpAllocator } from '../src/allocator';
+import { AllocationProblem, AllocationResult } from '../src/allocator/allocator';
+import { verifyPlacement } from '../src/allocator/verify-placement';
+import { NoSolutionError } from '../src/domain/errors';
+import { hasCbc, solveWithCbc } from './solver-cbc';
+import { generateFleetProblem } from './solver-instances';
+
+export interface SolverBenchOptions {
+  /** `[vms, tiers]` pairs. */
+  sizes?: Array<[number, number]>;
+  /** Seeded instances per size. */
+  instancesPerSize?: number;
+  /** CBC's time limit per instance; 0 leaves CBC out. */
+  cbcSeconds?: number;
+  /** CBC is run on this many instances of each size (it is slow). */
+  cbcInstancesPerSize?: number;
+  /** The allocator's hard budget per solve. */
+  timeLimitMs?: number;
+  log?: (line: string) => void;
+}
+
+const DEFAULT_SIZES: Array<[number, number]> = [[5, 5], [10, 10], [20, 10], [50, 25], [100, 50]];
+
+interface Row {
+  size: string;
+  times: number[];
+  /** CPU time of the solving process: on a shared machine, wall time also measures the neighbours. */
+  cpuTimes: number[];
+  costs: number[];
+  bounds: number[];
+  optimal: number;
+  infeasible: number;
+  cbc: Array<{ cost?: number; seconds: number; status: string; ours: number }>;
+}
+
+/**
+ * Solve time, cost and proven bound of the allocator on seeded fleets of growing size, with CBC
+ * (the solver behind the original) on the very same model and instances when it is installed.
+ * Returns a markdown table.
+ */
+export async function runSolverBench(options: SolverBenchOptions = {}): Promise<string> {
+  const sizes = options.sizes ?? DEFAULT_SIZES;
+  const instances = options.instancesPerSize ?? 5;
+  const cbcSeconds = options.cbcSeconds ?? 120;
+  const cbcInstances = options.cbcInstancesPerSize ?? 1;
+  const withCbc = cbcSeconds > 0 && hasCbc();
+  const log = options.log ?? (() => undefined);
+  const allocator = createAllocator({ timeLimitMs: options.timeLimitMs ?? 10_000 });
+
+  // Not timed: loading and compiling HiGHS' WebAssembly, once per process.
+  await warmUpAllocator();
+
+  const rows: Row[] = [];
+  for (const [vms, tiers] of sizes) {
+    const row: Row = { size: `${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] };
+    for (let seed = 1; seed <= instances; seed++) {
+      const problem = generateFleetProblem({ vms, tiers, seed });
+      const started = process.hrtime.bigint();
+      const cpuBefore = process.cpuUsage();
+      let result: AllocationResult | undefined;
+      try {
+        result = await allocator.allocate(problem);
+      } catch (err) {
+        if (!(err instanceof NoSolutionError)) throw err;
+      }
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const cpu = process.cpuUsage(cpuBefore);
+      row.times.push(ms);
+      row.cpuTimes.push((cpu.user + cpu.system) / 1000);
+      if (!result) {
+        row.infeasible += 1;
+        log(`${row.size} seed ${seed}: no solution in ${ms.toFixed(1)} ms`);
+        continue;
+      }
+      const violations = verifyPlacement(problem, result);
+      if (violations.length > 0) throw new Error(`invalid placement at ${row.size} seed ${seed}: ${violations.join('; ')}`);
+      row.costs.push(result.cost);
+      row.bounds.push(result.lowerBound);
+      if (result.optimal) row.optimal += 1;
+      log(`${row.size} seed ${seed}: cost ${result.cost}, bound ${result.lowerBound}, ${ms.toFixed(1)} ms, ${row.cpuTimes[row.cpuTimes.length - 1].toFixed(1)} ms CPU`);
+      if (withCbc && seed <= cbcInstances) {
+        const cbc = await solveWithCbc(problem, cbcSeconds);
+        row.cbc.push({ ...cbc, ours: result.cost });
+        log(`${row.size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
+      }
+    }
+    rows.push(row);
+  }
+  return formatTable(rows, withCbc ? cbcSeconds : 0);
+}
+
+function formatTable(rows: Row[], cbcSeconds: number): string {
+  const header = ['size (VMs × tiers)', 'wall time min / median / max', 'CPU time median', 'cost (mean)', 'lower bound (mean)', 'gap (mean)', 'proven optimal'];
+  if (cbcSeconds > 0) header.push(`CBC (${cbcSeconds} s limit): cost, time, vs ours`);
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const sorted = row.times.slice().sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
+    const gaps = row.costs.map((c, i) => (c - row.bounds[i]) / c);
+    const cells = [
+      row.size,
+      `${fmtMs(sorted[0])} / ${fmtMs(median)} / ${fmtMs(sorted[sorted.length - 1])}`,
+      fmtMs(row.cpuTimes.slice().sort((a, b) => a - b)[Math.floor((row.cpuTimes.length - 1) / 2)]),
+      mean(row.costs).toFixed(1),
+      mean(row.bounds).toFixed(1),
+      `${(mean(gaps) * 100).toFixed(1)} %`,
+      `${row.optimal} of ${row.times.length}${row.infeasible ? ` (${row.infeasible} infeasible)` : ''}`,
+    ];
+    if (cbcSeconds > 0) {
+      cells.push(row.cbc.map((c) => `${c.cost ?? 'none'}${c.status === 'optimal' ? ' (opt)' : ''}, ${c.seconds.toFixed(1)} s, ours ${c.ours}`).join('; ') || '—');
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+function readSizes(text: string | undefined): Array<[number, number]> | undefined {
+  if (!text) return undefined;
+  return text.split(',').map((s) => s.split('x').map(Number) as [number, number]);
+}
+
+if (require.main === module) {
+  const env = process.env;
+  runSolverBench({
+    sizes: readSizes(env.BENCH_SOLVER_SIZES),
+    instancesPerSize: env.BENCH_SOLVER_INSTANCES ? Number(env.BENCH_SOLVER_INSTANCES) : undefined,
+    cbcSeconds: env.BENCH_CBC_SECONDS !== undefined ? Number(env.BENCH_CBC_SECONDS) : undefined,
+    cbcInstancesPerSize: env.BENCH_CBC_INSTANCES ? Number(env.BENCH_CBC_INSTANCES) : undefined,
+    log: env.BENCH_VERBOSE ? (line) => console.error(line) : undefined,
+  })
+    .then((table) => console.log(table))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,121 @@
+import { Allocation, TierResources } from '../src/domain/allocation';
+import { AllocationProblem } from '../src/allocator/allocator';
+import { seededRandom } from '../src/allocator/neighbourhood-search';
+
+export interface FleetInstanceOptions {
+  vms: number;
+  tiers: number;
+  seed: number;
+  /** Planned demand as a share of the fleet's capacity. */
+  load?: number;
+}
+
+/**
+ * A fleet as the planner sees it: every VM of one size, about two thirds of them running some of
+ * the tiers' containers, and a plan asking for about `load` (80 %) of the capacity, each tier
+ * resized from what it has by up to ±50 %. A fifth of the tiers may not be spread (`max_node: 1`)
+ * and another fifth are capped at 2 or 3 containers.
+ */
+export function generateFleetProblem(options: FleetInstanceOptions): AllocationProblem {
+  const random = seededRandom(options.seed * 7919 + options.vms * 31 + options.tiers);
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const vmSize = { cpu_cores: 4, mem_units: 16 };
+  const load = options.load ?? 0.8;
+  const tierNames = Array.from({ length: options.tiers }, (_, i) => `tier${i}`);
+  const notScalable: string[] = [];
+  const maxNode: Record<string, number> = {};
+  tierNames.forEach((name, i) => {
+    if (i % 5 === 1) notScalable.push(name);
+    else if (i % 5 === 3) maxNode[name] = int(2, 3);
+  });
+  const isSingle = (name: string) => notScalable.includes(name);
+
+  // Demand: shares of the fleet's capacity; a tier that may not be spread must fit one VM.
+  const weights = tierNames.map(() => 0.3 + random());
+  const weightSum = weights.reduce((s, w) => s + w, 0);
+  const plan: TierResources = {};
+  tierNames.forEach((name, i) => {
+    const share = weights[i] / weightSum;
+    let cpu = Math.max(1, Math.round(share * load * options.vms * vmSize.cpu_cores));
+    let mem = Math.max(1, Math.round(share * load * options.vms * vmSize.mem_units * (0.6 + 0.8 * random())));
+    const cap = isSingle(name) ? 1 : maxNode[name] ?? Infinity;
+    cpu = Math.min(cpu, cap * vmSize.cpu_cores);
+    mem = Math.min(mem, cap * vmSize.mem_units);
+    plan[name] = { cpu_cores: cpu, mem_units: mem };
+  });
+
+  // Current allocation: each tier's previous size (the plan undone by ±50 %) spread first-fit over the VMs.
+  const current: Allocation = {};
+  const free: Array<{ cpu: number; mem: number }> = [];
+  for (let v = 0; v < options.vms; v++) {
+    current[`vm${v}`] = { cpu_cores: vmSize.cpu_cores, mem_units: vmSize.mem_units, used: {} };
+    free.push({ cpu: vmSize.cpu_cores, mem: vmSize.mem_units });
+  }
+  const usable = Math.max(1, Math.round(options.vms * 0.7));
+  for (const name of tierNames) {
+    const factor = 0.5 + random();
+    let cpu = Math.max(1, Math.round(plan[name].cpu_cores * factor));
+    let mem = Math.max(1, Math.round(plan[name].mem_units * factor));
+    const most = isSingle(name) ? 1 : maxNode[name] ?? Infinity;
+    let containers = 0;
+    for (let tries = 0; tries < options.vms * 2 && cpu > 0 && mem > 0 && containers < most; tries++) {
+      const v = int(0, usable - 1);
+      const used = current[`vm${v}`].used;
+      if (used[name] || free[v].cpu < 1 || free[v].mem < 1) continue;
+      const lastOne = containers + 1 === most;
+      const c = Math.min(free[v].cpu, lastOne ? cpu : int(1, cpu));
+      const m = Math.min(free[v].mem, lastOne ? mem : int(1, mem));
+      used[name] = { cpu_cores: c, mem_units: m };
+      free[v].cpu -= c;
+      free[v].mem -= m;
+      cpu -= c;
+      mem -= m;
+      containers += 1;
+    }
+  }
+  return { vmSize, current, plan, notScalable, maxNode };
+}
+
+/**
+ * Small, tight, varied problems for cross-checking against another solver: VMs of their own sizes,
+ * plans from nearly empty to over capacity (some infeasible), `max_vms`, caps and not-scalable tiers.
+ */
+export function generateSmallProblem(seed: number): AllocationProblem {
+  const random = seededRandom(seed * 104729 + 17);
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const vmSize = { cpu_cores: int(2, 4), mem_units: int(2, 8) };
+  const vmCount = int(1, 4);
+  const tierCount = int(1, 4);
+  const tierNames = Array.from({ length: tierCount }, (_, i) => `t${i}`);
+  const current: Allocation = {};
+  for (let v = 0; v < vmCount; v++) {
+    const cpu = random() < 0.7 ? vmSize.cpu_cores : int(1, 4);
+    const mem = random() < 0.7 ? vmSize.mem_units : int(1, 8);
+    const used: TierResources = {};
+    let freeCpu = cpu;
+    let freeMem = mem;
+    for (const name of tierNames) {
+      if (random() < 0.5 || freeCpu < 1 || freeMem < 1) continue;
+      const c = int(1, freeCpu);
+      const m = int(1, freeMem);
+      used[name] = { cpu_cores: c, mem_units: m };
+      freeCpu -= c;
+      freeMem -= m;
+    }
+    // A leftover tier of no plan, to be removed.
+    if (random() < 0.15 && freeCpu >= 1 && freeMem >= 1) used.gone = { cpu_cores: 1, mem_units: 1 };
+    current[`vm${v}`] = { cpu_cores: cpu, mem_units: mem, used };
+  }
+  const plan: TierResources = {};
+  for (const name of tierNames) {
+    if (random() < 0.1) continue;
+    // Mostly memory in proportion to cores; now and then a lopsided or oversized tier.
+    const cpu = random() < 0.2 ? int(1, 7) : int(1, 4);
+    plan[name] = { cpu_cores: cpu, mem_units: random() < 0.2 ? int(1, 12) : int(cpu, 2 * cpu + 1) };
+  }
+  const notScalable = tierNames.filter(() => random() < 0.25);
+  const maxNode: Record<string, number> = {};
+  for (const name of tierNames) if (!notScalable.includes(name) && random() < 0.25) maxNode[name] = int(1, 3);
+  const maxVms = random() < 0.3 ? int(2, vmCount + 3) : undefined;
+  return { vmSize, maxVms, current, plan, notScalable, maxNode };
+}
