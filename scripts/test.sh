@@ -4,10 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cbc >/dev/null 2>&1; then
-  echo "test.sh: installing coinor-cbc (independent MILP solver for the allocator cross-check)" >&2
+# coinor-cbc: an independent MILP solver the allocator is cross-checked against;
+# openssl: certificates for the Docker-over-TLS tests.
+missing=()
+command -v cbc >/dev/null 2>&1 || missing+=(coinor-cbc)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends coinor-cbc >&2
+  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 eval "$(bash scripts/ensure-docker.sh)"
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
