@@ -13,7 +13,7 @@ import { FileCredentials, readCredentialsFile } from './aws-credentials-file';
 
 /** Knobs of the driver itself (not of the topology): how it polls and how long one ping may take. */
 export interface AwsCloudDriverOptions {
-  /** First wait between two looks at the group while instances boot; doubles up to pollMaxMs. */
+  /** First wait between two looks at the group while instances boot; grows by half up to pollMaxMs. */
   pollInitialMs?: number;
   pollMaxMs?: number;
   pingTimeoutMs?: number;
@@ -28,7 +28,7 @@ type Progress = (message: string) => void;
  * VMs are the InService instances of one Auto Scaling group, named by instance id, reached at
  * their private (or public) address on the Docker port, all of the infrastructure's size.
  *
- * Scale out raises the desired capacity and waits, polling with a growing interval up to
+ * Scale out raises the desired capacity and waits, polling with a growing interval, up to
  * instanceReadyTimeoutMs, until the new instances are InService, have an address and their engine
  * answers a ping. It is all or nothing: when the wait fails (timeout, cancel, API error), every
  * instance the call added is detached and terminated and the desired capacity goes back to its value
@@ -146,8 +146,9 @@ export class AwsCloudDriver implements CloudDriver {
 
   /**
    * Polls until `count` instances that were not in `before` are InService, have an address and
-   * answer a ping. The interval doubles from pollInitialMs to pollMaxMs and never overshoots the
-   * deadline.
+   * answer a ping. The interval grows by half from pollInitialMs to pollMaxMs (2 s by default: at
+   * most ~30 DescribeAutoScalingGroups a minute, and a new instance is noticed within 2 s of being
+   * InService) and never overshoots the deadline.
    */
   private async waitForNewInstances(before: Set<string>, count: number, signal: AbortSignal | undefined, progress: Progress): Promise<Vm[]> {
     const timeoutMs = this.config.instanceReadyTimeoutMs;
@@ -160,7 +161,7 @@ export class AwsCloudDriver implements CloudDriver {
       lastReported.set(id, status);
       progress(`${id} ${status}`);
     };
-    let waitMs = this.options.pollInitialMs ?? 250;
+    let waitMs = this.options.pollInitialMs ?? 200;
 
     for (;;) {
       throwIfAborted(signal);
@@ -197,7 +198,7 @@ export class AwsCloudDriver implements CloudDriver {
         );
       }
       await sleep(Math.min(waitMs, deadline - now), signal);
-      waitMs = Math.min(waitMs * 2, this.options.pollMaxMs ?? 5_000);
+      waitMs = Math.min(waitMs * 1.5, this.options.pollMaxMs ?? 2_000);
     }
   }
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the local cloud (dev/local-cloud): an Auto Scaling + EC2 query endpoint on 127.0.0.1 whose
+# instances are private dockerd engines on 127.0.0.N. Needs root (bridges, dockerd).
+#
+#   scripts/local-cloud.sh --port 4566 --group ecoware-local --desired 1 --max 4 --boot-delay-ms 2000
+#   scripts/local-cloud.sh --measure [--rounds 5] [--boot-delay-ms 2000]   # scale-out timings
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/ensure-docker.sh)"
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx tsc -p dev/local-cloud/tsconfig.json
+if [ "${1:-}" = "--measure" ]; then
+  shift
+  exec node dist-all/dev/local-cloud/measure-scale-out.js "$@"
+fi
+exec node dist-all/dev/local-cloud/main.js "$@"
