@@ -24,7 +24,7 @@ describe('static pool of two engines', () => {
   async function containersOn(e: TestEngine) {
     const list = await dockerOf(e).listContainers({ all: true });
     const inspected = await Promise.all(list.map((c) => dockerOf(e).getContainer(c.Id).inspect()));
-    return inspected.map((c) => ({ name: c.Name.slice(1), cpuset: c.HostConfig.CpusetCpus, hosts: c.HostConfig.ExtraHosts ?? [], memory: c.HostConfig.Memory }));
+    return inspected.map((c) => ({ name: c.Name.slice(1), cpuset: c.HostConfig.CpusetCpus ?? "", hosts: c.HostConfig.ExtraHosts ?? [], memory: c.HostConfig.Memory }));
   }
 
   beforeAll(async () => {
