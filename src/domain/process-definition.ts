@@ -1,5 +1,5 @@
 import { ValidationError } from './errors';
-import { isPlainObject, readObject, readString, readStringMap } from './json-reader';
+import { readObject, readString, readStringMap } from './json-reader';
 
 /**
  * A process definition in the process-registry format: a program to run (inside a tier's
@@ -242,9 +242,4 @@ export function expandPlaceholders(
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(definition.environment)) environment[k] = expand(v);
   return { argv: definition.argv.map(expand), environment };
-}
-
-/** True when `value` looks like a process definition rather than a wrapper `{definition: ...}`. */
-export function isProcessDefinitionDocument(value: unknown): boolean {
-  return isPlainObject(value) && 'exec' in value;
 }
