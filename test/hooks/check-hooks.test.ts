@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { UnsatisfiableError } from '../../src/domain/errors';
+import { UnsatisfiableError, ValidationError } from '../../src/domain/errors';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { parseTopology } from '../../src/domain/topology';
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
@@ -80,5 +80,22 @@ describe('checkHooks', () => {
     });
     expect(processDefinitionUsers(topology, '7')).toEqual(['apps[1].tiers.a.on_node_scale', 'apps[1].tiers.b.on_dependency_scale']);
     expect(processDefinitionUsers(undefined, '7')).toEqual([]);
+  });
+});
+
+describe('checkHooks on the refresh schedule', () => {
+  it('refuses a hooks_refresh that is not a cron expression, naming the field', async () => {
+    const root = makeTempDir('ecoware-check-cron-');
+    try {
+      const topology = parseTopology({
+        infrastructure: { cpu_cores: 2, mem_units: 8, hooks_refresh: 'every five minutes' },
+        apps: [{ name: 'a', tiers: { t: { docker_image: 'busybox' } } }],
+      });
+      const error = await checkHooks(topology, undefined, new FileProcessDefinitionStore(root)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).field).toBe('infrastructure.hooks_refresh');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
