@@ -103,9 +103,10 @@ export class DockerdEngine {
     return owner > 0 && !isAlive(owner);
   }
 
-  /** Starts dockerd; resolves once the process is spawned (see waitReady). */
+  /** Spawns dockerd; see waitReady. */
   start(): void {
-    if (this.child) return;
+    if (this.released) throw new Error(`engine slot ${this.bridge} was released`);
+    if (this.isRunning) return;
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     this.child = spawn('dockerd', [
       '--data-root', join(this.dir, 'data'),
@@ -178,12 +179,18 @@ export class DockerdEngine {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Stops the engine, keeping its directories: start() brings it back with its containers (stopped). */
+  async stop(): Promise<void> {
+    if (this.isRunning) await this.killContainers();
+    if (this.child && this.child.pid !== undefined) await stopProcess(this.child.pid, 15_000);
+    this.child = undefined;
+  }
+
   /** Stops the engine (if started) and removes its bridge and directories. Idempotent. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    if (this.isRunning) await this.killContainers();
-    if (this.child && this.child.pid !== undefined) await stopProcess(this.child.pid, 15_000);
+    await this.stop();
     await cleanupSlot(this.range, this.slot);
   }
 }

@@ -103,6 +103,10 @@ export interface LocalCloud {
   throttleNext(count: number, action?: string): void;
   /** The next `count` launched instances never start their engine. */
   breakNextInstances(count: number): void;
+  /** The instance's Docker engine goes down (the instance stays InService), as when dockerd dies. */
+  stopEngine(instanceId: string): Promise<void>;
+  /** Brings a stopped engine back, with the containers it had (stopped, as after a crash). */
+  startEngine(instanceId: string): Promise<void>;
   /** Resolves when no launch or termination is in progress. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -205,6 +209,25 @@ class LocalCloudServer implements LocalCloud {
 
   breakNextInstances(count: number): void {
     this.brokenLaunches += count;
+  }
+
+  async stopEngine(instanceId: string): Promise<void> {
+    const i = this.runningInstance(instanceId);
+    this.log(`${i.id}: engine stopped`);
+    await i.engine!.stop();
+  }
+
+  async startEngine(instanceId: string): Promise<void> {
+    const i = this.runningInstance(instanceId);
+    i.engine!.start();
+    await i.engine!.waitReady();
+    this.log(`${i.id}: engine started again`);
+  }
+
+  private runningInstance(instanceId: string): Instance {
+    const i = this.instances.get(instanceId);
+    if (!i || i.ec2State !== 'running' || !i.engine || i.broken) throw new Error(`${instanceId} is not a running instance with an engine`);
+    return i;
   }
 
   async settled(): Promise<void> {

@@ -203,6 +203,21 @@ describe('AwsCloudDriver against the local cloud', () => {
     expect(cloud.instance(broken)).toMatchObject({ ec2State: 'terminated', broken: true });
   });
 
+  it('a cancelled scale-out terminates the still Pending instance it added and restores the desired capacity', async () => {
+    const controller = new AbortController();
+    const mark = cloud.requests.length;
+    const cancelled = driver().createVms(1, {
+      signal: controller.signal,
+      onProgress: (m) => { if (m.startsWith('desired capacity')) controller.abort(); },
+    });
+
+    await expect(cancelled).rejects.toMatchObject({ code: 'cancelled', message: expect.stringContaining('desired capacity restored to 1') });
+    expect(requestsSince(mark, 'TerminateInstanceInAutoScalingGroup')).toHaveLength(1);
+    expect(cloud.group(GROUP).desiredCapacity).toBe(1);
+    await cloud.settled();
+    expect(cloud.group(GROUP).instances.map((i) => i.instanceId)).toEqual([initial.name]);
+  });
+
   it('retries throttled calls of both services and succeeds', async () => {
     const mark = cloud.requests.length;
     cloud.throttleNext(3, 'DescribeAutoScalingGroups');

@@ -27,12 +27,12 @@ let credentialsFile: string;
 let daemon: Daemon;
 let api: ReturnType<typeof request>;
 
-function topology(readyTimeoutS = 30) {
+function topology(readyTimeoutS = 30, driver: Record<string, unknown> = {}) {
   return {
     infrastructure: {
       cloud_driver: {
         autoscaling_groupname: GROUP, region: 'local-1', endpoint: cloud.endpoint, credentials: credentialsFile,
-        instance_ready_timeout_s: readyTimeoutS,
+        instance_ready_timeout_s: readyTimeoutS, ...driver,
       },
       cpu_cores: 2, mem_units: 4, mem_unit_mb: MEM_UNIT_MB,
     },
@@ -107,6 +107,16 @@ describe('an Auto Scaling group through the HTTP API', () => {
     expect((await api.get('/api/allocation')).body).toEqual({
       [first]: { ip: member.address, instance_id: first, cpu_cores: 2, mem_units: 4, used: {} },
     });
+  });
+
+  it.each([
+    ['a credentials file that does not exist', { credentials: '/nonexistent/ecoware/aws.conf' }, /cannot read AWS credentials file/],
+    ['a group that does not exist', { autoscaling_groupname: 'no-such-group' }, /Auto Scaling group 'no-such-group' does not exist/],
+  ])('refuses a topology with %s (422), keeping the one in force', async (_name, driver, message) => {
+    const res = await api.put('/api/topology').send(topology(30, driver));
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatch(message);
+    expect((await api.get('/api/topology')).body).toEqual(topology());
   });
 
   it('places a plan that fits one VM on the existing instance', async () => {
@@ -205,6 +215,27 @@ describe('an Auto Scaling group through the HTTP API', () => {
     const engines = await enginesReport();
     expect(Object.keys(engines)).toEqual([first]);
     expect(Object.keys(engines[first]).sort()).toEqual([`${APP}_db`, `${APP}_web`]);
+    expect(Object.keys((await api.get('/api/allocation')).body)).toEqual([first]);
+  });
+
+  it('fails a plan whose VM engine is down with a clear record; the next plan converges once it is back', async () => {
+    expect((await api.put('/api/execute').send(plan([3, 3]))).body.status).toBe('succeeded');
+    const third = cloud.group(GROUP).instances.find((i) => i.instanceId !== first)!.instanceId;
+    await cloud.stopEngine(third);
+
+    const failed = await api.put('/api/execute').send(plan([1, 1]));
+    expect(failed.status).toBe(502);
+    expect(failed.body.status).toBe('failed');
+    const records = failed.body.steps.flat() as Array<{ description: string; status: string; error?: string }>;
+    expect(records.find((r) => r.description === `delete container '${APP}_web' from vm '${third}'`)).toMatchObject({ status: 'failed', error: expect.any(String) });
+    expect(records.find((r) => r.description === `delete vm '${third}'`)?.status).toBe('skipped');
+    expect(cloud.group(GROUP).desiredCapacity).toBe(2);
+
+    await cloud.startEngine(third);
+    const converged = await api.put('/api/execute').send(plan([1, 1]));
+    expect(converged.status).toBe(200);
+    expect(converged.body.status).toBe('succeeded');
+    expect(cloud.group(GROUP)).toMatchObject({ desiredCapacity: 1, instances: [{ instanceId: first }] });
     expect(Object.keys((await api.get('/api/allocation')).body)).toEqual([first]);
   });
 });
