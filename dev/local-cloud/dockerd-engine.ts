@@ -73,7 +73,9 @@ export class DockerdEngine {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await execFileAsync('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-      } catch {
+      } catch (err) {
+        // Anything but "File exists" (no permission, no `ip`) fails every slot alike: say so at once.
+        if (!/File exists/.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
         if (attempt === 0 && (await this.isStale())) {
           await cleanupSlot(this.range, this.slot);
           continue;

@@ -179,7 +179,13 @@ class LocalCloudServer implements LocalCloud {
     await mkdir(this.imagesDir, { recursive: true });
     const images = this.options.images ?? [process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'];
     this.imageTars = await saveImages(images, this.imagesDir, this.options.sourceDocker);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log(`request failed: ${(err as Error).message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end();
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, '127.0.0.1', () => resolve());
@@ -237,8 +243,10 @@ class LocalCloudServer implements LocalCloud {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // SDK clients keep connections alive; close() alone would wait for them.
     this.server?.closeAllConnections();
+    await closed;
     await this.settled();
     await Promise.allSettled([...this.instances.values()].map((i) => this.terminate(i)));
     await this.settled();

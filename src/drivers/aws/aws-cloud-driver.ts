@@ -314,6 +314,7 @@ export class AwsCloudDriver implements CloudDriver {
     try {
       return await send();
     } catch (err) {
+      // The credentials provider's own refusal (unreadable file) passes through the SDK unchanged.
       if (err instanceof UnsatisfiableError) throw err;
       const e = err as { name?: string; code?: string; message?: string; $metadata?: { attempts?: number } };
       const code = e.code ?? e.name ?? 'Error';
