@@ -38,6 +38,36 @@ export async function checkHooks(topology: Topology, source: HookSource | undefi
   if (problems.length > 0) throw new UnsatisfiableError(problems.join('; '));
 }
 
+/**
+ * Brings the hook source to the topology's repository and checks its hooks; when the topology is
+ * refused, the source goes back to the repository and ref of the topology still in force, whose
+ * hooks must keep running. (The source keeps the previous clone, so going back is a fetch.)
+ */
+export async function syncAndCheckHooks(
+  topology: Topology,
+  inForce: Topology | undefined,
+  source: HookSource,
+  definitions: ProcessDefinitionStore,
+): Promise<{ commit?: string }> {
+  const { hooksGitRepo, hooksGitRef } = topology.infrastructure;
+  if (!hooksGitRepo) {
+    await checkHooks(topology, undefined, definitions);
+    return {};
+  }
+  const { commit } = await source.sync(hooksGitRepo, hooksGitRef);
+  try {
+    await checkHooks(topology, source, definitions);
+  } catch (err) {
+    const previous = inForce?.infrastructure;
+    if (previous?.hooksGitRepo) {
+      // Best effort: if the old repository cannot be reached now, the refusal is still the answer.
+      await source.sync(previous.hooksGitRepo, previous.hooksGitRef).catch(() => undefined);
+    }
+    throw err;
+  }
+  return { commit };
+}
+
 export interface HookUse {
   /** JSON path of the tier field, e.g. `apps[0].tiers.db.on_node_scale`. */
   field: string;

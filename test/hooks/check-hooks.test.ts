@@ -5,7 +5,7 @@ import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { parseTopology } from '../../src/domain/topology';
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
-import { checkHooks, processDefinitionUsers } from '../../src/use-cases/check-hooks';
+import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/check-hooks';
 import { GitFixture, makeTempDir } from './git-fixture';
 
 function topologyWith(tiers: Record<string, unknown>, repo?: string) {
@@ -97,5 +97,44 @@ describe('checkHooks on the refresh schedule', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('syncAndCheckHooks', () => {
+  let root: string;
+  beforeEach(() => { root = makeTempDir('ecoware-sync-check-'); });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const withRepo = (repo: string, hook: string) => parseTopology({
+    infrastructure: { cpu_cores: 2, mem_units: 8, hooks_git_repo: repo },
+    apps: [{ name: 'a', tiers: { db: { docker_image: 'busybox', on_node_scale: hook } } }],
+  });
+
+  it('puts the hooks of the topology in force back when a switch to another repository is refused', async () => {
+    const first = new GitFixture(root, 'first');
+    const firstCommit = first.commit({ 'scale_hooks/db.sh': '#!/bin/sh\necho first\n' });
+    const second = new GitFixture(root, 'second');
+    second.commit({ 'scale_hooks/other.sh': '#!/bin/sh\n' });
+    const source = new GitHookSource(path.join(root, 'state', 'hooks'));
+    const store = new FileProcessDefinitionStore(path.join(root, 'state'));
+    const inForce = withRepo(first.url, 'db.sh');
+    expect(await syncAndCheckHooks(inForce, undefined, source, store)).toEqual({ commit: firstCommit });
+
+    await expect(syncAndCheckHooks(withRepo(second.url, 'db.sh'), inForce, source, store))
+      .rejects.toThrow(/hook 'db.sh' is not in scale_hooks\//);
+
+    expect(source.currentCommit()).toBe(firstCommit);
+    expect((await source.read('scale_hooks', 'db.sh')).toString()).toContain('first');
+  });
+
+  it('checks process references of a topology without a hooks repository without touching the source', async () => {
+    const source = new GitHookSource(path.join(root, 'state', 'hooks'));
+    const store = new FileProcessDefinitionStore(path.join(root, 'state'));
+    const topology = parseTopology({
+      infrastructure: { cpu_cores: 2, mem_units: 8 },
+      apps: [{ name: 'a', tiers: { db: { docker_image: 'busybox', on_node_scale: 'process:1' } } }],
+    });
+    await expect(syncAndCheckHooks(topology, undefined, source, store)).rejects.toThrow(/process definition '1' is not registered/);
+    expect(source.currentCommit()).toBeUndefined();
   });
 });
