@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -176,6 +176,7 @@ class LocalCloudServer implements LocalCloud {
   }
 
   async start(port: number): Promise<void> {
+    await removeStaleImageDirs(this.slots.rootDir);
     await mkdir(this.imagesDir, { recursive: true });
     const images = this.options.images ?? [process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'];
     this.imageTars = await saveImages(images, this.imagesDir, this.options.sourceDocker);
@@ -592,6 +593,17 @@ class LocalCloudServer implements LocalCloud {
       address === undefined || i.ec2State !== 'running' ? undefined : el('ipAddress', address),
       el('tagSet', ...items(i.groupName ? [[el('key', 'aws:autoscaling:groupName'), el('value', i.groupName)]] : [])),
     ];
+  }
+}
+
+/** Image archives of local clouds whose process is gone (killed before close()). */
+async function removeStaleImageDirs(stateDir: string): Promise<void> {
+  for (const entry of await readdir(stateDir).catch(() => [] as string[])) {
+    const pid = Number(/^images-(\d+)-/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    let alive = true;
+    try { process.kill(pid, 0); } catch { alive = false; }
+    if (!alive) await rm(join(stateDir, entry), { recursive: true, force: true });
   }
 }
 
