@@ -139,7 +139,12 @@ interface Group {
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const cloud = new LocalCloudServer(options);
-  await cloud.start(options.port ?? 0);
+  try {
+    await cloud.start(options.port ?? 0);
+  } catch (err) {
+    await cloud.close();
+    throw err;
+  }
   return cloud;
 }
 
@@ -276,7 +281,7 @@ class LocalCloudServer implements LocalCloud {
 
   private track(p: Promise<void>): void {
     this.work.add(p);
-    void p.finally(() => this.work.delete(p));
+    void p.catch(() => undefined).finally(() => this.work.delete(p));
   }
 
   /** Brings the number of live members to the desired capacity, as the Auto Scaling service does. */
@@ -341,7 +346,7 @@ class LocalCloudServer implements LocalCloud {
     if (instance.groupName) instance.lifecycleState = 'Terminating';
     instance.terminating = (async () => {
       await instance.booting;
-      await instance.engine?.release();
+      await instance.engine?.release().catch((err: unknown) => this.log(`${instance.id}: cleaning up its engine failed: ${(err as Error).message}`));
       instance.ec2State = 'terminated';
       instance.groupName = undefined;
       instance.lifecycleState = undefined;
