@@ -92,6 +92,11 @@ describe('AwsCloudDriver against the local cloud', () => {
     initial = vms[0];
   });
 
+  it('reaches instances over TLS when given client certificates', async () => {
+    const [vm] = await driver({ dockerCertPath: '/etc/ecoware/docker-certs', dockerPort: 2376 }).listVms();
+    expect(vm.docker).toEqual({ url: `https://${initial.address}:2376`, certPath: '/etc/ecoware/docker-certs' });
+  });
+
   let added: Vm;
 
   it('createVms(1) raises the desired capacity to 2 and returns an instance whose engine runs the test image', async () => {
