@@ -6,6 +6,7 @@ import { dockerClient } from '../dev/local-cloud/dockerd-engine';
 import { Action } from '../src/domain/action';
 import { Execution } from '../src/domain/execution';
 import { startDaemon } from '../src/main';
+import { GitFixture } from '../test/hooks/git-fixture';
 import { TestEngine } from '../test/support/engines';
 import { callDaemon } from './support/daemon-client';
 import { elapsedMs, formatMs, markdownTable, median, sum } from './support/stats';
@@ -17,6 +18,8 @@ export interface ActuationBenchOptions {
   sizes?: number[];
   /** Measured create → resize → delete cycles per size, through the daemon and directly each. */
   rounds?: number;
+  /** Containers of the variant whose tiers run an `on_node_scale` hook (0: no such variant). */
+  hookedSize?: number;
   image?: string;
   log?: (line: string) => void;
 }
@@ -26,6 +29,10 @@ export const DEFAULT_ACTUATION_SIZES = [1, 10, 30];
 export const CONTAINERS_PER_ENGINE = 2;
 
 const APP = 'actbench';
+/** Tiers whose containers run a hook after each create and resize. */
+const HOOKED_APP = 'acthook';
+/** Reads its payload and succeeds: the cost of running a hook at all, not of any work in it. */
+const NOOP_HOOK = '#!/bin/sh\ncat >/dev/null\nexit 0\n';
 const MEM_UNIT_MB = 32;
 const PHASES = ['create', 'resize', 'delete'] as const;
 type Phase = typeof PHASES[number];
@@ -43,6 +50,7 @@ interface DaemonSample {
   solveMs: number;
   translateMs: number;
   runMs: number;
+  /** The part of runMs spent in hooks. */
   hooksMs: number;
   /** timings_ms.total minus solve, translate and run: re-reading the engines, writing the record. */
   bookkeepingMs: number;
@@ -63,11 +71,12 @@ type Samples<T> = Record<Phase, T[]>;
  * through the daemon's HTTP API, and issues the same engine operations directly with dockerode on
  * the same engines with the same cpusets and memory limits, in the same run, alternating which goes
  * first. Reports the ratio daemon / direct and where the daemon's time goes, from the execution
- * record. Returns a markdown table.
+ * record. A further variant runs a no-op `on_node_scale` hook in each container it creates or
+ * resizes (the direct side has no hooks to run), to show what hooks cost. Returns a markdown table.
  */
 export async function runActuationBench(options: ActuationBenchOptions): Promise<string> {
   const sizes = options.sizes ?? DEFAULT_ACTUATION_SIZES;
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const image = options.image ?? process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest';
   const log = options.log ?? (() => undefined);
   const maxSize = Math.max(...sizes);
@@ -77,22 +86,30 @@ export async function runActuationBench(options: ActuationBenchOptions): Promise
   const nodes = engines.map((engine, i) => ({ name: `node${String(i + 1).padStart(2, '0')}`, engine }));
   const clients = new Map(nodes.map(({ name, engine }) => [name, clientFor(engine)]));
   const tiers = Array.from({ length: maxSize }, (_, i) => `t${String(i).padStart(2, '0')}`);
+  const hookedSize = Math.min(options.hookedSize ?? 10, maxSize);
+  const hookedTiers = Array.from({ length: hookedSize }, (_, i) => `h${String(i).padStart(2, '0')}`);
   const runId = `${process.pid}-${Date.now().toString(36)}`;
 
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-bench-actuation-'));
-  const daemon = await startDaemon({ port: 0, stateDir, localDocker: engines[0].endpoint });
+  const hooksRepo = new GitFixture(stateDir, 'hooks-source');
+  hooksRepo.commit({ 'scale_hooks/noop.sh': NOOP_HOOK });
+  const daemon = await startDaemon({ port: 0, stateDir: path.join(stateDir, 'daemon'), localDocker: engines[0].endpoint });
   try {
     await callDaemon(daemon.url, 'PUT', '/api/topology', {
       infrastructure: {
         cloud_driver: { type: 'static', nodes: nodes.map(({ name, engine }) => ({ name, docker: engine.endpoint })) },
         cpu_cores: 2, mem_units: 8, mem_unit_mb: MEM_UNIT_MB,
+        hooks_git_repo: hooksRepo.url, hooks_git_ref: 'main',
       },
-      apps: [{ name: APP, tiers: Object.fromEntries(tiers.map((t) => [t, { docker_image: image }])) }],
+      apps: [
+        { name: APP, tiers: Object.fromEntries(tiers.map((t) => [t, { docker_image: image }])) },
+        { name: HOOKED_APP, tiers: Object.fromEntries(hookedTiers.map((t) => [t, { docker_image: image, on_node_scale: 'noop.sh' }])) },
+      ],
     });
 
-    const daemonCycle = async (n: number): Promise<Record<Phase, DaemonSample>> => {
-      const names = tiers.slice(0, n);
-      const plan = (cpu: number, mem: number) => ({ [APP]: Object.fromEntries(names.map((t) => [t, { cpu_cores: cpu, mem_units: mem }])) });
+    const daemonCycle = async (n: number, app = APP): Promise<Record<Phase, DaemonSample>> => {
+      const names = (app === APP ? tiers : hookedTiers).slice(0, n);
+      const plan = (cpu: number, mem: number) => ({ [app]: Object.fromEntries(names.map((t) => [t, { cpu_cores: cpu, mem_units: mem }])) });
       return {
         create: await applyThroughDaemon(daemon.url, plan(1, 1), n),
         resize: await applyThroughDaemon(daemon.url, plan(1, 2), n),
@@ -122,7 +139,9 @@ export async function runActuationBench(options: ActuationBenchOptions): Promise
     await directCycle(await daemonCycle(maxSize));
 
     const rows: string[][] = [];
-    for (const n of sizes) {
+    const variants = [...sizes.map((n) => ({ n, app: APP, label: String(n) })),
+      ...(hookedSize > 0 ? [{ n: hookedSize, app: HOOKED_APP, label: `${hookedSize}, with hook` }] : [])];
+    for (const { n, app, label } of variants) {
       const daemonRuns: Samples<DaemonSample> = { create: [], resize: [], delete: [] };
       const directRuns: Samples<DirectSample> = { create: [], resize: [], delete: [] };
       let lastDaemon: Record<Phase, DaemonSample> | undefined;
@@ -132,16 +151,16 @@ export async function runActuationBench(options: ActuationBenchOptions): Promise
         let direct: Record<Phase, DirectSample>;
         if (directFirst) {
           direct = await directCycle(lastDaemon!);
-          lastDaemon = await daemonCycle(n);
+          lastDaemon = await daemonCycle(n, app);
         } else {
-          lastDaemon = await daemonCycle(n);
+          lastDaemon = await daemonCycle(n, app);
           direct = await directCycle(lastDaemon);
         }
         for (const phase of PHASES) {
           daemonRuns[phase].push(lastDaemon[phase]);
           directRuns[phase].push(direct[phase]);
         }
-        log(`actuation N=${n} round ${round + 1}: ` + PHASES.map((p) =>
+        log(`actuation N=${label} round ${round + 1}: ` + PHASES.map((p) =>
           `${p} daemon ${formatMs(lastDaemon![p].httpMs)} / direct ${formatMs(direct[p].wallMs)}`).join(', '));
       }
       const cycle = { daemon: [] as number[], direct: [] as number[] };
@@ -149,8 +168,8 @@ export async function runActuationBench(options: ActuationBenchOptions): Promise
         cycle.daemon.push(sum(PHASES.map((p) => daemonRuns[p][round].httpMs)));
         cycle.direct.push(sum(PHASES.map((p) => directRuns[p][round].wallMs)));
       }
-      for (const phase of PHASES) rows.push(row(n, phase, daemonRuns[phase], directRuns[phase]));
-      rows.push([String(n), '**cycle**', formatMs(median(cycle.direct)), formatMs(median(cycle.daemon)),
+      for (const phase of PHASES) rows.push(row(label, phase, daemonRuns[phase], directRuns[phase]));
+      rows.push([label, '**cycle**', formatMs(median(cycle.direct)), formatMs(median(cycle.daemon)),
         `**${(median(cycle.daemon) / median(cycle.direct)).toFixed(2)}×**`, '', '', '', '', '', '', '']);
     }
     return markdownTable(
@@ -169,13 +188,13 @@ export async function runActuationBench(options: ActuationBenchOptions): Promise
 const MIB = 1024 * 1024;
 const BENCH_LABEL = 'io.ecoware.bench';
 
-function row(n: number, phase: Phase, daemon: DaemonSample[], direct: DirectSample[]): string[] {
+function row(label: string, phase: Phase, daemon: DaemonSample[], direct: DirectSample[]): string[] {
   const m = (xs: number[]) => median(xs);
   const daemonMs = m(daemon.map((s) => s.httpMs));
   const directMs = m(direct.map((s) => s.wallMs));
   const perContainer = `${formatMs(m(daemon.flatMap((s) => s.actionMs)))} / ${formatMs(m(direct.flatMap((s) => s.opMs)))}`;
   return [
-    String(n), phase, formatMs(directMs), formatMs(daemonMs), `${(daemonMs / directMs).toFixed(2)}×`,
+    label, phase, formatMs(directMs), formatMs(daemonMs), `${(daemonMs / directMs).toFixed(2)}×`,
     formatMs(m(daemon.map((s) => s.solveMs))), formatMs(m(daemon.map((s) => s.translateMs))),
     formatMs(m(daemon.map((s) => s.runMs - s.hooksMs))), formatMs(m(daemon.map((s) => s.hooksMs))),
     formatMs(m(daemon.map((s) => s.bookkeepingMs))),
@@ -200,7 +219,7 @@ async function applyThroughDaemon(url: string, plan: unknown, expectedContainers
     solveMs: t.solve ?? 0,
     translateMs: t.translate ?? 0,
     runMs: t.run ?? 0,
-    hooksMs: sum(execution.steps.flat().flatMap((r) => r.hooks.map((h) => h.durationMs))),
+    hooksMs: runShareOfHooks(execution),
     bookkeepingMs: (t.total ?? 0) - (t.solve ?? 0) - (t.translate ?? 0) - (t.run ?? 0),
     actionMs: records.map((r) => r.duration_ms ?? 0),
     ops: records.map((r) => {
@@ -213,6 +232,17 @@ async function applyThroughDaemon(url: string, plan: unknown, expectedContainers
       };
     }),
   };
+}
+
+/**
+ * Actions run in parallel, so hook durations don't add up to wall time: the run's wall time is split
+ * between hooks and engine calls in proportion to their summed durations.
+ */
+function runShareOfHooks(execution: Execution): number {
+  const records = execution.steps.flat();
+  const actionsMs = sum(records.map((r) => r.duration_ms ?? 0));
+  const hooksMs = sum(records.flatMap((r) => r.hooks.map((h) => h.durationMs)));
+  return actionsMs > 0 ? (execution.timings_ms.run ?? 0) * Math.min(1, hooksMs / actionsMs) : 0;
 }
 
 function isContainerAction(action: Action): boolean {

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { API_BENCH_VMS, runApiBench } from './api-bench';
 import { CONTAINERS_PER_ENGINE, DEFAULT_ACTUATION_SIZES, runActuationBench } from './actuation-bench';
 import { startEnginePool } from './support/engine-pool';
+import { ensureDocker } from './support/ensure-docker';
 import { runSolverBench } from './solver-bench';
 
 /**
@@ -11,12 +13,13 @@ import { runSolverBench } from './solver-bench';
  *   BENCH_QUICK=1               smaller sizes, one round, shorter CBC limit and load phases (about a minute)
  *   BENCH_ONLY=solver,api       run only these (solver, actuation, api)
  *   BENCH_SOLVER_SIZES=5x5,10x10  BENCH_SOLVER_INSTANCES=5  BENCH_CBC_SECONDS=120 (0: no CBC)  BENCH_CBC_INSTANCES=1
- *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=3
+ *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=5  BENCH_ACTUATION_HOOKED=10 (containers of the hook variant; 0: none)
  *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16  BENCH_API_TRANSLATE_CONNECTIONS=1,4  BENCH_API_MIN_REQUESTS=20
  *   BENCH_VERBOSE=1             progress on stderr
  *
- * The actuation and API benchmarks need Docker: run `eval "$(bash scripts/ensure-docker.sh)"` first
- * (DOCKER_HOST and the local test image, which is copied into the private engines they start).
+ * The actuation and API benchmarks need Docker: scripts/ensure-docker.sh is run first (it reuses the
+ * engine at DOCKER_HOST or starts one, and builds the local test image, which is copied into the
+ * private engines these benchmarks start and stop).
  */
 async function main(): Promise<void> {
   const env = process.env;
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     only.has('api') ? API_BENCH_VMS : 0,
   );
   if (enginesNeeded > 0) {
+    ensureDocker(path.resolve(__dirname, '..', '..'));
     log(`starting ${enginesNeeded} private Docker engines`);
     const pool = await startEnginePool(enginesNeeded, log);
     try {
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
         const table = await runActuationBench({
           engines: pool.engines,
           sizes: actuationSizes,
-          rounds: readNumber(env.BENCH_ACTUATION_ROUNDS) ?? (quick ? 1 : 3),
+          rounds: readNumber(env.BENCH_ACTUATION_ROUNDS) ?? (quick ? 1 : 5),
+          hookedSize: readNumber(env.BENCH_ACTUATION_HOOKED),
           log,
         });
         console.log(`## Actuation (create, resize, delete N containers; median of the rounds)\n\n${table}\n`);
