@@ -31,14 +31,13 @@ async function main(): Promise<void> {
   console.log(`# ecoware-executor benchmarks\n\n${machineDescription()}\n`);
 
   if (only.has('solver')) {
-    const table = await runSolverBench({
+    await printSection('Solver', () => runSolverBench({
       sizes: readPairs(env.BENCH_SOLVER_SIZES) ?? (quick ? [[5, 5], [10, 10], [20, 10]] : undefined),
       instancesPerSize: readNumber(env.BENCH_SOLVER_INSTANCES) ?? (quick ? 3 : undefined),
       cbcSeconds: readNumber(env.BENCH_CBC_SECONDS) ?? (quick ? 10 : undefined),
       cbcInstancesPerSize: readNumber(env.BENCH_CBC_INSTANCES),
       log,
-    });
-    console.log(`## Solver\n\n${table}\n`);
+    }));
   }
 
   const actuationSizes = readList(env.BENCH_ACTUATION_SIZES) ?? (quick ? [1, 10] : DEFAULT_ACTUATION_SIZES);
@@ -52,25 +51,23 @@ async function main(): Promise<void> {
     const pool = await startEnginePool(enginesNeeded, log);
     try {
       if (only.has('actuation')) {
-        const table = await runActuationBench({
+        await printSection('Actuation (create, resize, delete N containers; median of the rounds)', () => runActuationBench({
           engines: pool.engines,
           sizes: actuationSizes,
           rounds: readNumber(env.BENCH_ACTUATION_ROUNDS) ?? (quick ? 1 : 5),
           hookedSize: readNumber(env.BENCH_ACTUATION_HOOKED),
           log,
-        });
-        console.log(`## Actuation (create, resize, delete N containers; median of the rounds)\n\n${table}\n`);
+        }));
       }
       if (only.has('api')) {
-        const table = await runApiBench({
+        await printSection('API (10 VMs × 10 tiers)', () => runApiBench({
           engines: pool.engines,
           durationMs: (readNumber(env.BENCH_API_SECONDS) ?? (quick ? 2 : 5)) * 1000,
           connections: readList(env.BENCH_API_CONNECTIONS),
           translateConnections: readList(env.BENCH_API_TRANSLATE_CONNECTIONS),
           minRequests: readNumber(env.BENCH_API_MIN_REQUESTS) ?? (quick ? 5 : undefined),
           log,
-        });
-        console.log(`## API (10 VMs × 10 tiers)\n\n${table}\n`);
+        }));
       }
     } finally {
       await pool.stop();
@@ -78,6 +75,17 @@ async function main(): Promise<void> {
   }
   // Other work on the machine skews every figure above: say how busy it was.
   console.log(`_All benchmarks: ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}._`);
+}
+
+/** A benchmark that fails is reported in its place; the others still run. */
+async function printSection(title: string, run: () => Promise<string>): Promise<void> {
+  try {
+    console.log(`## ${title}\n\n${await run()}\n`);
+  } catch (err) {
+    console.log(`## ${title}\n\nFAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+    console.error(err);
+    process.exitCode = 1;
+  }
 }
 
 function machineDescription(): string {
