@@ -168,3 +168,25 @@ export function allocationTotals(current: Allocation): TierResources {
   }
   return totals;
 }
+
+/** Every tier held exactly, every container at least 1 core and 1 unit, no VM over capacity, caps and max_vms obeyed. */
+export function isValidLayout(instance: AllocationInstance, layout: Layout): boolean {
+  const totals = instance.tiers.map(() => ({ cpu: 0, mem: 0, n: 0 }));
+  let used = 0;
+  for (let v = 0; v < instance.vms.length; v++) {
+    let cpu = 0;
+    let mem = 0;
+    for (const [t, r] of layout[v]) {
+      if (!Number.isInteger(r.cpu_cores) || !Number.isInteger(r.mem_units) || r.cpu_cores < 1 || r.mem_units < 1) return false;
+      cpu += r.cpu_cores;
+      mem += r.mem_units;
+      totals[t].cpu += r.cpu_cores;
+      totals[t].mem += r.mem_units;
+      totals[t].n += 1;
+    }
+    if (cpu > instance.vms[v].cpu || mem > instance.vms[v].mem) return false;
+    if (layout[v].size > 0) used += 1;
+  }
+  if (instance.maxVms !== undefined && used > instance.maxVms) return false;
+  return instance.tiers.every((tier, t) => totals[t].cpu === tier.cpu && totals[t].mem === tier.mem && totals[t].n <= tier.maxContainers);
+}

@@ -1,5 +1,6 @@
 import { AllocationInstance, Layout } from './allocation-instance';
 import { COST } from './cost-weights';
+import { minimumContainers } from './lower-bound';
 import { MipModel, MipModelBuilder } from './mip-model';
 
 /** Column indices of one (VM, tier) pair: container exists, its cores, its units. */
@@ -26,8 +27,16 @@ export interface AllocationMip {
  * deleted = 1 - x, the constants go to the offset), and every big-M is the smallest valid one,
  * min(VM capacity, tier demand), which is what makes branch and bound fast. Pairs that cannot host
  * a container at all (capacity below 1 core or 1 unit) get no columns.
+ *
+ * Cores and units need not be declared integer: once the binaries are fixed, each resource on its
+ * own is a transportation problem (tiers supply their demand to the VMs they run on, arcs bounded by
+ * 1 and the big-M, VMs capped by their capacity), whose matrix is totally unimodular, so whenever
+ * fractional sizes exist integral ones do too. Branching then happens on the binaries alone.
+ * `integerSizes` (with `fixedLayout` fixing the binaries) recovers integral sizes when rounding
+ * a fractional answer does not add up.
  */
-export function buildAllocationMip(instance: AllocationInstance): AllocationMip {
+export function buildAllocationMip(instance: AllocationInstance, options: { integerSizes?: boolean; fixedLayout?: Layout } = {}): AllocationMip {
+  const integerSizes = options.integerSizes ?? false;
   const b = new MipModelBuilder();
   const pairs: PairColumns[] = [];
   const vmUsed: number[] = [];
@@ -49,8 +58,8 @@ export function buildAllocationMip(instance: AllocationInstance): AllocationMip 
       if (cpuMax < 1 || memMax < 1) return;
       const existsCost = hadContainer ? COST.containerKept - tier.deleteWeight : COST.containerCreated;
       const exists = b.addColumn(`x${v}_${t}`, 0, 1, existsCost);
-      const cpu = b.addColumn(`c${v}_${t}`, 0, cpuMax, 0);
-      const mem = b.addColumn(`m${v}_${t}`, 0, memMax, 0);
+      const cpu = b.addColumn(`c${v}_${t}`, 0, cpuMax, 0, integerSizes);
+      const mem = b.addColumn(`m${v}_${t}`, 0, memMax, 0, integerSizes);
       b.addRow(`cmin${v}_${t}`, [[cpu, 1], [exists, -1]], 0, Infinity);
       b.addRow(`cmax${v}_${t}`, [[cpu, 1], [exists, -cpuMax]], -Infinity, 0);
       b.addRow(`mmin${v}_${t}`, [[mem, 1], [exists, -1]], 0, Infinity);
@@ -58,6 +67,11 @@ export function buildAllocationMip(instance: AllocationInstance): AllocationMip 
       b.addRow(`host${v}_${t}`, [[exists, 1], [used, -1]], -Infinity, 0);
       cpuTerms.push([cpu, 1]);
       memTerms.push([mem, 1]);
+      if (options.fixedLayout) {
+        const on = options.fixedLayout[v].has(t) ? 1 : 0;
+        b.model.columns[exists].lower = on;
+        b.model.columns[exists].upper = on;
+      }
       const pair = { v, t, exists, cpu, mem };
       pairs.push(pair);
       pairsOfTier[t].push(pair);
@@ -75,6 +89,11 @@ export function buildAllocationMip(instance: AllocationInstance): AllocationMip 
     const ps = pairsOfTier[t];
     b.addRow(`tcpu${t}`, ps.map((p) => [p.cpu, 1] as [number, number]), tier.cpu, tier.cpu);
     b.addRow(`tmem${t}`, ps.map((p) => [p.mem, 1] as [number, number]), tier.mem, tier.mem);
+    // Valid but not implied by the relaxation, where one fractional container could hold a whole tier.
+    const fewest = minimumContainers(instance, t);
+    if (fewest > 1 && Number.isFinite(fewest)) {
+      b.addRow(`tfew${t}`, ps.map((p) => [p.exists, 1] as [number, number]), fewest, Infinity);
+    }
     if (tier.maxContainers < ps.length) {
       b.addRow(`tcount${t}`, ps.map((p) => [p.exists, 1] as [number, number]), -Infinity, tier.maxContainers);
     }

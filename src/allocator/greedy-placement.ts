@@ -2,12 +2,18 @@ import { Resources } from '../domain/resources';
 import { AllocationInstance, copyLayout, Layout } from './allocation-instance';
 
 /**
- * A quick feasible layout, built by repairing a starting layout (normally the current allocation):
- * tiers over their container cap or over their new size shed and shrink containers, then tiers
- * that need more grow their containers in place and create containers where there is room —
- * on VMs already in use first, then on idle existing VMs, then on new VMs in order. Most plans
- * change little, so this keeps most containers where they are. Returns undefined when it gets
- * stuck; that proves nothing (the exact solver decides).
+ * A quick feasible layout, built by repairing a starting layout (normally the current allocation,
+ * so that most containers stay where they are: most plans change little).
+ *
+ * 1. Every tier sheds containers over its cap and shrinks to its new size (smallest containers go
+ *    first: fewer containers cost less), which frees room before anything grows.
+ * 2. Tiers with a container cap grow first, hardest first (a tier that may not be spread needs one
+ *    VM with room for all of it). When no VM has room for its share, containers of uncapped tiers
+ *    are evicted from the best VM (its own previous VM first); they are placed again in step 3.
+ * 3. Uncapped tiers grow in place, then create containers: whole on one VM where one has room,
+ *    otherwise on the roomiest VMs — VMs in use first, then idle existing VMs, then new VMs.
+ *
+ * Returns undefined when it gets stuck; that proves nothing (the exact solver decides).
  */
 export function greedyLayout(instance: AllocationInstance, start: Layout): Layout | undefined {
   const layout = copyLayout(start);
@@ -33,24 +39,64 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     } else layout[v].delete(t);
   };
   const containersOf = (t: number) => layout.flatMap((hosted, v) => (hosted.has(t) ? [v] : []));
+  const isCapped = (t: number) => Number.isFinite(instance.tiers[t].maxContainers);
 
-  // Shed and shrink first, so that the room they free is there when other tiers grow.
-  instance.tiers.forEach((tier, t) => {
-    const size = (v: number) => layout[v].get(t)!.cpu_cores + layout[v].get(t)!.mem_units;
-    let vs = containersOf(t).sort((a, b) => size(b) - size(a));
+  const maxCpu = Math.max(...instance.vms.map((vm) => vm.cpu), 1);
+  const maxMem = Math.max(...instance.vms.map((vm) => vm.mem), 1);
+  instance.tiers.forEach((_, t) => shedAndShrink(t));
+
+  const bySize = (a: number, b: number) => {
+    const ta = instance.tiers[a];
+    const tb = instance.tiers[b];
+    const size = (x: typeof ta) => x.cpu / maxCpu + x.mem / maxMem;
+    return size(tb) - size(ta);
+  };
+  const capped = instance.tiers.map((_, t) => t).filter(isCapped)
+    .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || bySize(a, b));
+  const uncapped = instance.tiers.map((_, t) => t).filter((t) => !isCapped(t)).sort(bySize);
+  const queue = [...capped, ...uncapped];
+  const queued = new Set(queue);
+  // Evicted tiers go back into the queue; the bound keeps evictions from chasing each other forever.
+  for (let step = 0; queue.length > 0; step++) {
+    if (step > 4 * instance.tiers.length + 10) return undefined;
+    const t = queue.shift()!;
+    queued.delete(t);
+    if (grow(t)) continue;
+    // Stuck with the containers it kept (their VMs are full): place the whole tier afresh.
+    for (const v of containersOf(t)) put(v, t, undefined);
+    if (!grow(t)) return undefined;
+  }
+  return layout;
+
+  /** Cheap neighbours make way: uncapped tiers, or any scalable tier for one that may not be spread. */
+  function isEvictable(other: number, forTier: number): boolean {
+    return other !== forTier && (!isCapped(other) || instance.tiers[other].deleteWeight < instance.tiers[forTier].deleteWeight);
+  }
+
+  function evict(v: number, other: number) {
+    put(v, other, undefined);
+    if (!queued.has(other)) {
+      queued.add(other);
+      queue.push(other);
+    }
+  }
+
+  function shedAndShrink(t: number) {
+    const tier = instance.tiers[t];
+    const size = (v: number) => layout[v].get(t)!.cpu_cores / maxCpu + layout[v].get(t)!.mem_units / maxMem;
+    const vs = containersOf(t).sort((a, b) => size(b) - size(a));
     const cap = Math.min(tier.maxContainers, tier.cpu, tier.mem);
     while (vs.length > cap) put(vs.pop()!, t, undefined);
-    // Fewer containers are cheaper (deleting costs 1, keeping 3): drop the smallest while the rest still hold the plan.
-    let sum = totalOf(layout, vs, t);
+    // Deleting costs 1 and keeping 3: drop the smallest containers while the rest still hold the plan.
     while (vs.length > 1) {
+      const sum = totalOf(vs, t);
       const last = layout[vs[vs.length - 1]].get(t)!;
       if (sum.cpu_cores - last.cpu_cores < tier.cpu || sum.mem_units - last.mem_units < tier.mem) break;
       put(vs.pop()!, t, undefined);
-      sum = totalOf(layout, vs, t);
     }
     shrinkTo(vs, t, 'cpu_cores', tier.cpu);
     shrinkTo(vs, t, 'mem_units', tier.mem);
-  });
+  }
 
   function shrinkTo(vs: number[], t: number, key: keyof Resources, target: number) {
     let excess = vs.reduce((s, v) => s + layout[v].get(t)![key], 0) - target;
@@ -65,30 +111,21 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     }
   }
 
-  const deficit = (t: number) => {
-    const sum = totalOf(layout, containersOf(t), t);
-    return { cpu: instance.tiers[t].cpu - sum.cpu_cores, mem: instance.tiers[t].mem - sum.mem_units };
-  };
-  // The hardest tiers first: one that may not be spread needs a single VM with room for all of it.
-  const order = instance.tiers
-    .map((_, t) => t)
-    .filter((t) => { const d = deficit(t); return d.cpu > 0 || d.mem > 0; })
-    .sort((a, b) => {
-      const ta = instance.tiers[a];
-      const tb = instance.tiers[b];
-      return ta.maxContainers - tb.maxContainers || tb.cpu / instance.vms.length + tb.mem - (ta.cpu / instance.vms.length + ta.mem);
-    });
-  for (const t of order) {
-    if (grow(t)) continue;
-    // Stuck with the containers it has (a tier capped at few containers whose VMs are full): start the tier over.
-    for (const v of containersOf(t)) put(v, t, undefined);
-    if (!grow(t)) return undefined;
+  function totalOf(vs: number[], t: number): Resources {
+    let cpu = 0;
+    let mem = 0;
+    for (const v of vs) {
+      const r = layout[v].get(t)!;
+      cpu += r.cpu_cores;
+      mem += r.mem_units;
+    }
+    return { cpu_cores: cpu, mem_units: mem };
   }
-  return layout;
 
   function grow(t: number): boolean {
     const tier = instance.tiers[t];
-    let need = deficit(t);
+    const held = totalOf(containersOf(t), t);
+    let need = { cpu: tier.cpu - held.cpu_cores, mem: tier.mem - held.mem_units };
     const growInPlace = () => {
       for (const v of containersOf(t)) {
         const r = layout[v].get(t)!;
@@ -101,31 +138,28 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
       }
     };
     growInPlace();
-    let slots = tier.maxContainers - containersOf(t).length;
-    const rank = (v: number) => (layout[v].size > 0 ? 0 : instance.vms[v].isNew ? 2 : 1);
-    const candidates = instance.vms
-      .map((_, v) => v)
-      .filter((v) => !layout[v].has(t))
-      .sort((a, b) => rank(a) - rank(b) || room(b) - room(a) || a - b);
-    function room(v: number) {
-      return Math.min(free[v].cpu / Math.max(1, need.cpu), free[v].mem / Math.max(1, need.mem));
-    }
-    for (const v of candidates) {
-      if ((need.cpu === 0 && need.mem === 0) || slots <= 0) break;
-      if (need.cpu === 0 || need.mem === 0) break;
-      let cpu = Math.min(free[v].cpu, need.cpu);
-      let mem = Math.min(free[v].mem, need.mem);
-      if (cpu < 1 || mem < 1) continue;
-      // Never leave one resource finished and the other not: a later container needs at least 1 of each.
-      const cpuDone = cpu === need.cpu;
-      const memDone = mem === need.mem;
-      if (cpuDone && !memDone && slots > 1) {
-        if (cpu < 2) continue;
-        cpu -= 1;
-      } else if (memDone && !cpuDone && slots > 1) {
-        if (mem < 2) continue;
-        mem -= 1;
+    if ((need.cpu > 0 || need.mem > 0) && isCapped(t)) {
+      // A capped tier would rather push uncapped neighbours off its VMs than move (deleting it may cost 100).
+      for (const v of containersOf(t)) {
+        if (need.cpu <= 0 && need.mem <= 0) break;
+        for (const other of [...layout[v].keys()]) {
+          if (free[v].cpu >= need.cpu && free[v].mem >= need.mem) break;
+          if (isEvictable(other, t)) evict(v, other);
+        }
+        growInPlace();
       }
+    }
+    let slots = tier.maxContainers - containersOf(t).length;
+    const skipped = new Set<number>();
+    while (need.cpu > 0 && need.mem > 0 && slots > 0) {
+      const v = chooseVm(t, need, slots, skipped);
+      if (v === undefined) break;
+      const size = containerSize(v, need);
+      if (!size) {
+        skipped.add(v);
+        continue;
+      }
+      const { cpu, mem } = size;
       put(v, t, { cpu_cores: cpu, mem_units: mem });
       need = { cpu: need.cpu - cpu, mem: need.mem - mem };
       slots -= 1;
@@ -133,15 +167,69 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     growInPlace();
     return need.cpu === 0 && need.mem === 0;
   }
-}
 
-function totalOf(layout: Layout, vs: number[], t: number): Resources {
-  let cpu = 0;
-  let mem = 0;
-  for (const v of vs) {
-    const r = layout[v].get(t)!;
-    cpu += r.cpu_cores;
-    mem += r.mem_units;
+  /**
+   * As much of the need as the VM takes, but never so much of one resource that the rest of the other
+   * could not be split into containers of at least 1 core and 1 unit each.
+   */
+  function containerSize(v: number, need: { cpu: number; mem: number }): { cpu: number; mem: number } | undefined {
+    let cpu = Math.min(free[v].cpu, need.cpu);
+    let mem = Math.min(free[v].mem, need.mem);
+    for (;;) {
+      if (cpu < 1 || mem < 1) return undefined;
+      const restCpu = need.cpu - cpu;
+      const restMem = need.mem - mem;
+      if (restCpu === 0 && restMem === 0) return { cpu, mem };
+      const containers = Math.max(1, Math.ceil(restCpu / maxCpu), Math.ceil(restMem / maxMem));
+      if (restCpu >= containers && restMem >= containers) return { cpu, mem };
+      if (restCpu < containers) cpu -= containers - restCpu;
+      else mem -= containers - restMem;
+    }
   }
-  return { cpu_cores: cpu, mem_units: mem };
+
+  function chooseVm(t: number, need: { cpu: number; mem: number }, slots: number, skipped: Set<number>): number | undefined {
+    const rank = (v: number) => (layout[v].size > 0 ? 0 : instance.vms[v].isNew ? 2 : 1);
+    const room = (v: number) => Math.min(free[v].cpu / need.cpu, free[v].mem / need.mem);
+    const candidates = instance.vms.map((_, v) => v).filter((v) => !skipped.has(v) && !layout[v].has(t) && free[v].cpu >= 1 && free[v].mem >= 1);
+    const whole = candidates.filter((v) => free[v].cpu >= need.cpu && free[v].mem >= need.mem);
+    if (whole.length > 0) {
+      const leftover = (v: number) => (free[v].cpu - need.cpu) / instance.vms[v].cpu + (free[v].mem - need.mem) / instance.vms[v].mem;
+      return whole.reduce((a, b) => (rank(b) < rank(a) || (rank(b) === rank(a) && leftover(b) < leftover(a)) ? b : a));
+    }
+    if (!Number.isFinite(slots)) {
+      return candidates.reduce<number | undefined>((a, b) => (a === undefined || rank(b) < rank(a) || (rank(b) === rank(a) && room(b) > room(a)) ? b : a), undefined);
+    }
+    // A capped tier must get at least its share of what is left into each remaining container.
+    const share = { cpu: Math.ceil(need.cpu / slots), mem: Math.ceil(need.mem / slots) };
+    const fitting = candidates.filter((v) => free[v].cpu >= share.cpu && free[v].mem >= share.mem);
+    if (fitting.length > 0) return fitting.reduce((a, b) => (room(b) > room(a) || (room(b) === room(a) && rank(b) < rank(a)) ? b : a));
+    return evictFor(t, share);
+  }
+
+  /** Makes room for a capped tier's share by moving cheaper tiers' containers off one VM (they are placed again later). */
+  function evictFor(t: number, share: { cpu: number; mem: number }): number | undefined {
+    let best: number | undefined;
+    let bestMoved = Infinity;
+    instance.vms.forEach((vm, v) => {
+      if (layout[v].has(t)) return;
+      let cpu = free[v].cpu;
+      let mem = free[v].mem;
+      let moved = 0;
+      for (const [other, r] of layout[v]) {
+        if (!isEvictable(other, t)) continue;
+        cpu += r.cpu_cores;
+        mem += r.mem_units;
+        moved += r.cpu_cores / maxCpu + r.mem_units / maxMem;
+      }
+      if (cpu < share.cpu || mem < share.mem) return;
+      if (vm.prior.has(t)) moved -= 1000;
+      if (moved < bestMoved) {
+        best = v;
+        bestMoved = moved;
+      }
+    });
+    if (best === undefined) return undefined;
+    for (const other of [...layout[best].keys()]) if (isEvictable(other, t)) evict(best, other);
+    return best;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Highs } from 'highs';
+import * as v8 from 'v8';
 import { MipModel } from './mip-model';
 
 export type MipStatus = 'optimal' | 'infeasible' | 'feasible' | 'unknown';
@@ -27,6 +28,12 @@ let runtime: Promise<Highs> | undefined;
 
 function loadRuntime(): Promise<Highs> {
   if (!runtime) {
+    // V8 first runs WebAssembly through its baseline compiler and optimises hot functions later; for
+    // HiGHS that later is many solves away (measured: ~80 ms CPU per tiny MIP for the first dozens of
+    // solves, 12 ms once optimised). Compiling each function optimised on first use costs about 2 s
+    // of CPU once per process and makes every solve after it fast. Only WebAssembly compiled from
+    // now on is affected; no other part of the executor uses WebAssembly.
+    v8.setFlagsFromString('--no-liftoff');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('highs') as (settings?: object) => Promise<Highs>;
     runtime = load().catch((err: unknown) => {

@@ -3,13 +3,13 @@ import { NoSolutionError, ValidationError } from '../domain/errors';
 import { sameResources } from '../domain/resources';
 import { AllocationProblem, AllocationResult, Allocator } from './allocator';
 import {
-  allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, Layout, layoutCost,
+  allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost,
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
 } from './allocation-instance';
-import { buildAllocationMip } from './allocation-mip';
+import { solveInstanceExactly } from './exact-solve';
 import { greedyLayout } from './greedy-placement';
-import { solveMip } from './highs-engine';
 import { findUnplaceableTier, lowerBound } from './lower-bound';
+import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
 import { placementCost } from './placement-cost';
 import { verifyPlacement } from './verify-placement';
@@ -24,10 +24,24 @@ export interface AllocatorOptions {
   exactPairLimit?: number;
   /** Budget of the neighbourhood search on large problems; the rest of the time limit is left unused. */
   searchTimeLimitMs?: number;
+  /** Large problems up to this many pairs get a final pass of the exact solver on the whole model. */
+  polishPairLimit?: number;
+  /** VMs re-solved together in one step of the neighbourhood search. */
+  neighbourhoodSize?: number;
+  /** The neighbourhood search stops after this many steps in a row without improvement. */
+  maxStallSteps?: number;
   seed?: number;
 }
 
-const DEFAULTS = { timeLimitMs: 10_000, exactPairLimit: 120, searchTimeLimitMs: 800, seed: 1 };
+const DEFAULTS = {
+  timeLimitMs: 10_000,
+  exactPairLimit: 40,
+  searchTimeLimitMs: 800,
+  neighbourhoodSize: 4,
+  polishPairLimit: 400,
+  maxStallSteps: 30,
+  seed: 1,
+};
 
 /**
  * The allocator of SPEC §3. Small problems are solved exactly by HiGHS (branch and bound on the
@@ -78,19 +92,15 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
 async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
   for (let k = fewestNew; k <= mostNew; k++) {
     const instance = buildInstance(problem, k);
-    const mip = buildAllocationMip(instance);
     const greedy = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
-    const outcome = await solveMip(mip.model, {
-      timeLimitMs: Math.max(1, deadlineMs - Date.now()),
-      start: greedy ? mip.encode(greedy) : undefined,
-    });
+    const outcome = await solveInstanceExactly(instance, { timeLimitMs: Math.max(1, deadlineMs - Date.now()), start: greedy });
     if (outcome.status === 'infeasible') continue;
-    const found = outcome.values ? mip.decode(outcome.values) : greedy;
-    if (!found) {
+    const candidates = [outcome.layout, greedy].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l));
+    if (candidates.length === 0) {
       if (Date.now() >= deadlineMs) throw new NoSolutionError('none found within the time limit');
       continue;
     }
-    const best = greedy && layoutCost(instance, greedy) < layoutCost(instance, found) ? greedy : found;
+    const best = candidates.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a));
     const cost = layoutCost(instance, best);
     const proven = outcome.status === 'optimal' ? cost : Math.max(Math.ceil(outcome.bound - 1e-6), lowerBound(instance));
     return resultOf(problem, instance, best, Math.min(proven, cost));
@@ -110,18 +120,47 @@ async function solveLarge(
     const fewestNew = minimumNewVms(problem);
     return solveExactly(problem, fewestNew, maximumUsefulNewVms(problem), deadlineMs);
   }
-  const searchDeadlineMs = Math.min(deadlineMs, Date.now() + settings.searchTimeLimitMs);
+  const startedMs = Date.now();
+  const searchDeadlineMs = Math.min(deadlineMs, startedMs + settings.searchTimeLimitMs);
+  const pairs = instance.tiers.length * (instance.existingVmCount + Math.max(minimumNewVms(problem), usedNewVms(instance, layout)));
+  const polish = pairs <= settings.polishPairLimit;
+  // With a final exact polish, the neighbourhood search gets part of the budget; without, all of it.
+  const neighbourhoodDeadlineMs = polish ? Math.min(searchDeadlineMs, startedMs + settings.searchTimeLimitMs * 0.4) : searchDeadlineMs;
   const bound = lowerBound(instance);
+  layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
   if (layoutCost(instance, layout) > bound) {
     layout = await improveByNeighbourhoods(instance, layout, {
-      deadlineMs: searchDeadlineMs,
-      neighbourhoodSize: 6,
-      maxStallSteps: Math.max(20, Math.ceil(layout.filter((h) => h.size > 0).length / 2)),
-      stepTimeLimitMs: 200,
+      deadlineMs: neighbourhoodDeadlineMs,
+      neighbourhoodSize: settings.neighbourhoodSize,
+      maxStallSteps: settings.maxStallSteps,
+      stepTimeLimitMs: 100,
       seed: settings.seed,
     });
+    layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
+  }
+  if (polish && layoutCost(instance, layout) > bound && Date.now() < searchDeadlineMs) {
+    // The whole model, warm-started from the search's answer: HiGHS' own heuristics often finish
+    // the job, and its dual bound is far better than the combinatorial one.
+    const k = Math.max(minimumNewVms(problem), usedNewVms(instance, layout));
+    const narrow = buildInstance(problem, k);
+    const start = narrowLayout(instance, layout, k);
+    const outcome = await solveInstanceExactly(narrow, { timeLimitMs: searchDeadlineMs - Date.now(), start });
+    const best = outcome.layout && layoutCost(narrow, outcome.layout) < layoutCost(narrow, start) ? outcome.layout : start;
+    const proven = outcome.status === 'optimal' ? layoutCost(narrow, best) : Math.ceil(outcome.bound - 1e-6);
+    return resultOf(problem, narrow, best, Math.max(Math.min(proven, layoutCost(narrow, best)), lowerBound(narrow)));
   }
   return resultOf(problem, instance, layout, Math.min(bound, layoutCost(instance, layout)));
+}
+
+function usedNewVms(instance: AllocationInstance, layout: Layout): number {
+  return layout.filter((hosted, v) => hosted.size > 0 && instance.vms[v].isNew).length;
+}
+
+/** The same layout on an instance with only `k` new VMs: the used ones move to the front (they are interchangeable). */
+function narrowLayout(instance: AllocationInstance, layout: Layout, k: number): Layout {
+  const existing = layout.slice(0, instance.existingVmCount);
+  const usedNew = layout.slice(instance.existingVmCount).filter((hosted) => hosted.size > 0);
+  return [...existing, ...usedNew, ...Array.from({ length: k - usedNew.length }, () => new Map())];
 }
 
 function resultOf(problem: AllocationProblem, instance: AllocationInstance, layout: Layout, bound: number): AllocationResult {
@@ -156,5 +195,32 @@ function checkProblem(problem: AllocationProblem): void {
     if (r.cpu_cores === 0 && r.mem_units === 0) continue;
     const ok = Number.isInteger(r.cpu_cores) && Number.isInteger(r.mem_units) && r.cpu_cores >= 1 && r.mem_units >= 1;
     if (!ok) throw new ValidationError(`plan.${tier}`, 'cpu_cores and mem_units must be whole numbers, both 0 or both at least 1');
+  }
+}
+
+/**
+ * Loads the solver and runs it on a few small problems, so that the first real plan does not pay
+ * for compiling HiGHS (about 2 s of CPU once per process). A daemon calls it at start.
+ */
+export async function warmUpAllocator(): Promise<void> {
+  const vm = (used: Record<string, [number, number]>) => ({
+    cpu_cores: 4,
+    mem_units: 16,
+    used: Object.fromEntries(Object.entries(used).map(([t, [c, m]]) => [t, { cpu_cores: c, mem_units: m }])),
+  });
+  const allocator = createAllocator({ timeLimitMs: 5000 });
+  for (let round = 0; round < 3; round++) {
+    await allocator.allocate({
+      vmSize: { cpu_cores: 4, mem_units: 16 },
+      current: { a: vm({ web: [2, 4], db: [1, 8] }), b: vm({ web: [1, 2], cache: [2, 2] }), c: vm({ app: [3, 6] }), d: vm({}) },
+      plan: {
+        web: { cpu_cores: 3 + round, mem_units: 7 },
+        db: { cpu_cores: 2, mem_units: 10 },
+        cache: { cpu_cores: 1, mem_units: 3 + round },
+        app: { cpu_cores: 4, mem_units: 9 },
+      },
+      notScalable: ['db'],
+      maxNode: { cache: 2 },
+    }).catch(() => undefined);
   }
 }

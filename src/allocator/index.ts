@@ -1,5 +1,5 @@
 export type { AllocationProblem, AllocationResult, Allocator } from './allocator';
-export { createAllocator } from './hybrid-allocator';
+export { createAllocator, warmUpAllocator } from './hybrid-allocator';
 export type { AllocatorOptions } from './hybrid-allocator';
 export { verifyPlacement } from './verify-placement';
 export { placementCost } from './placement-cost';

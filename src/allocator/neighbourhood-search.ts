@@ -1,7 +1,6 @@
 import { Resources } from '../domain/resources';
 import { AllocationInstance, InstanceTier, InstanceVm, Layout, layoutCost } from './allocation-instance';
-import { buildAllocationMip } from './allocation-mip';
-import { solveMip } from './highs-engine';
+import { solveInstanceExactly } from './exact-solve';
 
 export interface NeighbourhoodSearchOptions {
   /** Absolute time (Date.now()) at which the search stops. */
@@ -70,6 +69,13 @@ function pickNeighbourhood(instance: AllocationInstance, layout: Layout, size: n
     if (chosen.size >= Math.ceil(size / 2)) break;
     chosen.add(v);
   }
+  // The VMs where the seed's tiers ran before: a container moved away may be cheaper back home.
+  const homes = instance.vms.flatMap((vm, v) => (!chosen.has(v) && [...layout[seed].keys()].some((t) => vm.prior.has(t) && !layout[v].has(t)) ? [v] : []));
+  shuffle(homes, random);
+  for (const v of homes) {
+    if (chosen.size >= Math.ceil((size * 2) / 3)) break;
+    chosen.add(v);
+  }
   const roomy = used.filter((v) => !chosen.has(v)).sort((a, b) => load(a) - load(b) + (random() - 0.5) * 0.3);
   for (const v of roomy) {
     if (chosen.size >= size) break;
@@ -126,36 +132,15 @@ async function resolveSubset(instance: AllocationInstance, layout: Layout, subse
     return hosted;
   });
   const before = layoutCost(sub, subLayout);
-  const mip = buildAllocationMip(sub);
-  const outcome = await solveMip(mip.model, { timeLimitMs, start: mip.encode(subLayout) });
-  if (!outcome.values) return false;
-  const candidate = mip.decode(outcome.values);
-  if (layoutCost(sub, candidate) >= before || !isValidSubLayout(sub, candidate)) return false;
+  const outcome = await solveInstanceExactly(sub, { timeLimitMs, start: subLayout });
+  const candidate = outcome.layout;
+  if (!candidate || layoutCost(sub, candidate) >= before) return false;
   subset.forEach((v, i) => {
     const hosted = new Map<number, Resources>();
     for (const [st, r] of candidate[i]) hosted.set(tierIds[st], r);
     layout[v] = hosted;
   });
   return true;
-}
-
-/** The rounded sub-solution still holds every tier exactly and fits every VM (a guard against solver tolerances). */
-function isValidSubLayout(sub: AllocationInstance, layout: Layout): boolean {
-  const totals = sub.tiers.map(() => ({ cpu: 0, mem: 0, n: 0 }));
-  for (let v = 0; v < sub.vms.length; v++) {
-    let cpu = 0;
-    let mem = 0;
-    for (const [t, r] of layout[v]) {
-      if (r.cpu_cores < 1 || r.mem_units < 1) return false;
-      cpu += r.cpu_cores;
-      mem += r.mem_units;
-      totals[t].cpu += r.cpu_cores;
-      totals[t].mem += r.mem_units;
-      totals[t].n += 1;
-    }
-    if (cpu > sub.vms[v].cpu || mem > sub.vms[v].mem) return false;
-  }
-  return sub.tiers.every((tier, t) => totals[t].cpu === tier.cpu && totals[t].mem === tier.mem && totals[t].n <= tier.maxContainers);
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

@@ -1,0 +1,40 @@
+import { AllocationInstance, isValidLayout, Layout } from './allocation-instance';
+import { buildAllocationMip } from './allocation-mip';
+import { MipStatus, solveMip } from './highs-engine';
+
+export interface ExactOutcome {
+  status: MipStatus;
+  /** A valid layout when the solver found one (always when `optimal`). */
+  layout?: Layout;
+  /** Proven lower bound on the cost. */
+  bound: number;
+}
+
+/**
+ * Branch and bound on the instance's model. The solver's sizes are rounded; when the rounded sizes
+ * do not add up (sizes are continuous in the model, see buildAllocationMip), the containers found
+ * are kept and integral sizes are recovered from the same model with those containers fixed.
+ */
+export async function solveInstanceExactly(
+  instance: AllocationInstance,
+  options: { timeLimitMs: number; start?: Layout },
+): Promise<ExactOutcome> {
+  const mip = buildAllocationMip(instance);
+  const startedMs = Date.now();
+  const outcome = await solveMip(mip.model, {
+    timeLimitMs: options.timeLimitMs,
+    start: options.start && isValidLayout(instance, options.start) ? mip.encode(options.start) : undefined,
+  });
+  if (!outcome.values) return { status: outcome.status, bound: outcome.bound };
+  let layout = mip.decode(outcome.values);
+  if (!isValidLayout(instance, layout)) {
+    const fixed = buildAllocationMip(instance, { integerSizes: true, fixedLayout: layout });
+    const sizes = await solveMip(fixed.model, { timeLimitMs: Math.max(1000, options.timeLimitMs - (Date.now() - startedMs)) });
+    const repaired = sizes.values ? fixed.decode(sizes.values) : undefined;
+    if (!repaired || !isValidLayout(instance, repaired)) {
+      return { status: outcome.status === 'optimal' ? 'unknown' : outcome.status, bound: outcome.bound };
+    }
+    layout = repaired;
+  }
+  return { status: outcome.status, layout, bound: outcome.bound };
+}
