@@ -2,7 +2,7 @@ import { promises as fs } from 'fs';
 import { Server } from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { createAllocator } from './allocator';
+import { createThreadedAllocator } from './allocator/threaded-allocator';
 import { DaemonConfig } from './config';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
@@ -51,10 +51,11 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     return runtime;
   };
   const knowledge = new Knowledge();
+  const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
   const processDefinitions = new FileProcessDefinitionStore(stateDir);
   const services: Services = {
-    allocator: createAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 }),
+    allocator,
     runtimeFor: (vm: Vm) => runtimeForEndpoint(vm.docker),
     cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
@@ -131,6 +132,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       await queue.idle();
       server.closeAllConnections();
       await closed;
+      await allocator.close();
     },
   };
 }

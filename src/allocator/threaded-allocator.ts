@@ -1,0 +1,97 @@
+import { existsSync } from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { NoSolutionError, UnsatisfiableError, ValidationError } from '../domain/errors';
+import { AllocationProblem, AllocationResult, Allocator } from './allocator';
+import { AllocatorOptions, createAllocator } from './hybrid-allocator';
+
+export interface ThreadedAllocatorOptions extends AllocatorOptions {
+  /**
+   * Past the solver's own time limit, how long to wait before the worker is terminated and the
+   * plan refused: the guarantee that an execution never hangs on the solver.
+   */
+  graceMs?: number;
+}
+
+type Pending = { resolve: (r: AllocationResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+
+/**
+ * The allocator in a worker thread, with a hard deadline. Where the compiled worker is not available
+ * (running from TypeScript sources, as the unit tests do), it solves in-process instead.
+ */
+export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}): Allocator & { close(): Promise<void> } {
+  const workerFile = path.join(__dirname, 'allocator-worker.js');
+  const { graceMs = 5_000, ...allocatorOptions } = options;
+  if (!existsSync(workerFile)) {
+    const inProcess = createAllocator(allocatorOptions);
+    return { allocate: (p) => inProcess.allocate(p), close: async () => undefined };
+  }
+
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const pending = new Map<number, Pending>();
+  const failAll = (error: Error) => {
+    for (const [id, p] of pending) { clearTimeout(p.timer); p.reject(error); pending.delete(id); }
+  };
+  const start = (): Worker => {
+    const w = new Worker(workerFile, { workerData: allocatorOptions });
+    w.unref();
+    w.on('message', ({ id, result, error }: { id: number; result?: AllocationResult; error?: { kind: string; message: string; field?: string } }) => {
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      clearTimeout(p.timer);
+      if (result) p.resolve(result);
+      else p.reject(rebuildError(error!));
+    });
+    w.on('error', (e) => { worker = undefined; failAll(new Error(`allocator worker failed: ${e.message}`)); });
+    w.on('exit', () => { if (worker === w) worker = undefined; });
+    return w;
+  };
+
+  return {
+    allocate(problem: AllocationProblem): Promise<AllocationResult> {
+      worker ??= start();
+      const w = worker;
+      const id = nextId++;
+      const budgetMs = (problem.timeLimitMs ?? allocatorOptions.timeLimitMs ?? 10_000) + graceMs;
+      return new Promise<AllocationResult>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // The solver overran its own budget by the whole grace period: stop it, whatever it was doing.
+          pending.delete(id);
+          if (worker === w) worker = undefined;
+          void w.terminate();
+          failAll(new UnsatisfiableError('the allocator was stopped: no allocation within its time budget'));
+          reject(new UnsatisfiableError(`no allocation found within ${budgetMs} ms; the allocator was stopped`));
+        }, budgetMs);
+        pending.set(id, { resolve, reject, timer });
+        w.postMessage({ id, problem });
+      });
+    },
+    async close() {
+      failAll(new Error('allocator closed'));
+      const w = worker;
+      worker = undefined;
+      await w?.terminate();
+    },
+  };
+}
+
+function rebuildError(error: { kind: string; message: string; field?: string }): Error {
+  switch (error.kind) {
+    case 'NoSolutionError': {
+      const e = new NoSolutionError();
+      e.message = error.message;
+      return e;
+    }
+    case 'ValidationError': {
+      const e = new ValidationError(error.field ?? '', '');
+      e.message = error.message;
+      return e;
+    }
+    case 'UnsatisfiableError':
+      return new UnsatisfiableError(error.message);
+    default:
+      return new Error(error.message);
+  }
+}
