@@ -4,6 +4,7 @@ import { Execution } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
 import { Topology } from '../domain/topology';
 import { Knowledge, Services } from '../use-cases/knowledge';
+import { processDefinitionUsers } from '../use-cases/check-hooks';
 import { loadTopology } from '../use-cases/load-topology';
 import { PlanExecutions } from '../use-cases/plan-executions';
 import { previewPlan } from '../use-cases/preview-plan';
@@ -79,7 +80,9 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
-  app.use(createProcessDefinitionRouter(services.processDefinitions));
+  app.use(createProcessDefinitionRouter(services.processDefinitions, {
+    referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
+  }));
 
   app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl}`, code: 'not_found' }); });
   app.use(errorMapper);

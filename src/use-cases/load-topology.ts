@@ -1,6 +1,6 @@
-import { UnsatisfiableError, ConflictError, DomainError } from '../domain/errors';
+import { UnsatisfiableError, ConflictError } from '../domain/errors';
 import { parseTopology, Topology } from '../domain/topology';
-import { checkHooks } from './check-hooks';
+import { syncAndCheckHooks } from './check-hooks';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
 
@@ -36,12 +36,8 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
     }
   }
 
-  if (infrastructure.hooksGitRepo) {
-    await services.hookSource.sync(infrastructure.hooksGitRepo, infrastructure.hooksGitRef).catch((e) => {
-      throw e instanceof DomainError ? e : new UnsatisfiableError(`hooks repository '${infrastructure.hooksGitRepo}' can't be fetched: ${String(e)}`);
-    });
-  }
-  await checkHooks(topology, infrastructure.hooksGitRepo ? services.hookSource : undefined, services.processDefinitions);
+  // Fetches the hooks and finds every hook named; a refusal puts the hooks in force back.
+  await syncAndCheckHooks(topology, knowledge.deployment?.topology, services.hookSource, services.processDefinitions);
 
   if (options.persist) await services.topologies.save(topology.raw);
   knowledge.deployment = { topology, cloud, cluster };

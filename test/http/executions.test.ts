@@ -115,9 +115,19 @@ describe('executions', () => {
     expect((await api.get('/api/topology')).body.apps[0].tiers.db.on_node_scale).toBe('fail.sh');
   });
 
+  it('refuses a switch to a repository lacking the hooks, and the hooks in force still run', async () => {
+    const other = new GitFixture(root, 'other-hooks');
+    other.commit({ 'scale_hooks/unrelated.sh': '#!/bin/sh\n' });
+    const res = await api.put('/api/topology').send(topology(other.dir, { db: 'fail.sh' }));
+    expect(res.status).toBe(422);
+    const exec = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 2 } } });
+    expect(exec.body.steps[0][0].hooks).toEqual([expect.objectContaining({ hook: 'fail.sh', exitCode: 3 })]);
+    expect(exec.body.steps[1][0].hooks).toEqual([expect.objectContaining({ hook: 'notify.sh', exitCode: 0 })]);
+  });
+
   it('cancels a running execution: the hook is terminated and the rest does not run', async () => {
     expect((await api.put('/api/topology').send(topology(repo.dir, { db: 'slow.sh' }))).status).toBe(200);
-    const submitted = await api.put('/api/execute?wait=false').send({ [APP]: { db: { cpu_cores: 1, mem_units: 2 } } });
+    const submitted = await api.put('/api/execute?wait=false').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 } } });
     expect(submitted.status).toBe(202);
     const uri = submitted.headers.location;
     await waitFor(() => api.get(uri).then((r) => r.body), (e) => e.steps?.[0]?.[0]?.status === 'running');

@@ -342,9 +342,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   private async killMarked(id: string, marker: string): Promise<void> {
-    const script = `for d in /proc/[0-9]*; do
-  if grep -q '${EXEC_MARKER_VARIABLE}=${marker}' "$d/environ" 2>/dev/null; then kill -9 "\${d#/proc/}" 2>/dev/null; fi
-done; true`;
+    // Stop every marked process before killing any: killed one by one, a shell script whose child
+    // dies first would go on to its next command before its own turn comes.
+    const script = `pids=; for d in /proc/[0-9]*; do
+  if grep -q '${EXEC_MARKER_VARIABLE}=${marker}' "$d/environ" 2>/dev/null; then pids="$pids \${d#/proc/}"; fi
+done
+[ -z "$pids" ] || { kill -STOP $pids 2>/dev/null; kill -9 $pids 2>/dev/null; }; true`;
     try {
       const { stream } = await this.startExec(id, ['sh', '-c', script], {}, undefined, false);
       const ended = streamEnded(stream, () => undefined);
