@@ -52,6 +52,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   };
   const knowledge = new Knowledge();
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
+  void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
   const processDefinitions = new FileProcessDefinitionStore(stateDir);
   const services: Services = {

@@ -19,12 +19,12 @@ type Pending = { resolve: (r: AllocationResult) => void; reject: (e: Error) => v
  * The allocator in a worker thread, with a hard deadline. Where the compiled worker is not available
  * (running from TypeScript sources, as the unit tests do), it solves in-process instead.
  */
-export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}): Allocator & { close(): Promise<void> } {
+export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}): Allocator & { warmUp(): Promise<void>; close(): Promise<void> } {
   const workerFile = path.join(__dirname, 'allocator-worker.js');
   const { graceMs = 5_000, ...allocatorOptions } = options;
   if (!existsSync(workerFile)) {
     const inProcess = createAllocator(allocatorOptions);
-    return { allocate: (p) => inProcess.allocate(p), close: async () => undefined };
+    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: async () => undefined };
   }
 
   let worker: Worker | undefined;
@@ -67,6 +67,13 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
         pending.set(id, { resolve, reject, timer });
         w.postMessage({ id, problem });
       });
+    },
+    /** Starts the worker and has it solve a trivial problem, so the first plan does not wait for the solver to load. */
+    async warmUp() {
+      await this.allocate({
+        vmSize: { cpu_cores: 1, mem_units: 1 }, current: { vm: { cpu_cores: 1, mem_units: 1, used: {} } },
+        plan: { tier: { cpu_cores: 1, mem_units: 1 } }, notScalable: [], maxNode: {},
+      }).catch(() => undefined);
     },
     async close() {
       failAll(new Error('allocator closed'));
