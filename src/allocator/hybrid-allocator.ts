@@ -22,10 +22,15 @@ export interface AllocatorOptions {
    * larger ones are built greedily and improved by neighbourhood search first.
    */
   exactPairLimit?: number;
-  /** Budget of the neighbourhood search on large problems; the rest of the time limit is left unused. */
+  /** Budget of the search on problems too large for the exact polish; the rest of the time limit is left unused. */
   searchTimeLimitMs?: number;
   /** Large problems up to this many pairs get a final pass of the exact solver on the whole model. */
   polishPairLimit?: number;
+  /**
+   * Budget of the search plus that final pass (it ends sooner when the pass proves optimality).
+   * Measured on 20 VMs × 10 tiers: 0.8 s left costs 6 % above what CBC finds in 120 s, 3 s none.
+   */
+  polishTimeLimitMs?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
   /** The neighbourhood search stops after this many steps in a row without improvement. */
@@ -39,6 +44,7 @@ const DEFAULTS = {
   searchTimeLimitMs: 800,
   neighbourhoodSize: 4,
   polishPairLimit: 400,
+  polishTimeLimitMs: 3000,
   maxStallSteps: 30,
   seed: 1,
 };
@@ -90,6 +96,7 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
  * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
  */
 async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
+  let unproven = false;
   for (let k = fewestNew; k <= mostNew; k++) {
     const instance = buildInstance(problem, k);
     const greedy = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
@@ -97,7 +104,9 @@ async function solveExactly(problem: AllocationProblem, fewestNew: number, mostN
     if (outcome.status === 'infeasible') continue;
     const candidates = [outcome.layout, greedy].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l));
     if (candidates.length === 0) {
-      if (Date.now() >= deadlineMs) throw new NoSolutionError('none found within the time limit');
+      // Not proven infeasible with k new VMs: k + 1 may still be tried, but "no solution" is then not a proof.
+      unproven = true;
+      if (Date.now() >= deadlineMs) break;
       continue;
     }
     const best = candidates.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a));
@@ -105,7 +114,7 @@ async function solveExactly(problem: AllocationProblem, fewestNew: number, mostN
     const proven = outcome.status === 'optimal' ? cost : Math.max(Math.ceil(outcome.bound - 1e-6), lowerBound(instance));
     return resultOf(problem, instance, best, Math.min(proven, cost));
   }
-  throw new NoSolutionError();
+  throw new NoSolutionError(unproven ? 'none found within the time limit' : undefined);
 }
 
 async function solveLarge(
@@ -114,18 +123,20 @@ async function solveLarge(
   settings: typeof DEFAULTS,
   deadlineMs: number,
 ): Promise<AllocationResult> {
-  let layout = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
+  // The greedy repair knows nothing of max_vms; a layout over it is no start.
+  const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
+  let layout = valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance)));
   if (!layout) {
     // The greedy repair got stuck: the exact model decides, within the budget.
     const fewestNew = minimumNewVms(problem);
     return solveExactly(problem, fewestNew, maximumUsefulNewVms(problem), deadlineMs);
   }
   const startedMs = Date.now();
-  const searchDeadlineMs = Math.min(deadlineMs, startedMs + settings.searchTimeLimitMs);
   const pairs = instance.tiers.length * (instance.existingVmCount + Math.max(minimumNewVms(problem), usedNewVms(instance, layout)));
   const polish = pairs <= settings.polishPairLimit;
-  // With a final exact polish, the neighbourhood search gets part of the budget; without, all of it.
-  const neighbourhoodDeadlineMs = polish ? Math.min(searchDeadlineMs, startedMs + settings.searchTimeLimitMs * 0.4) : searchDeadlineMs;
+  const searchDeadlineMs = Math.min(deadlineMs, startedMs + (polish ? settings.polishTimeLimitMs : settings.searchTimeLimitMs));
+  // With a final exact polish, the neighbourhood search gets 40 % of the budget; without, all of it.
+  const neighbourhoodDeadlineMs = polish ? Math.min(searchDeadlineMs, startedMs + settings.polishTimeLimitMs * 0.4) : searchDeadlineMs;
   const bound = lowerBound(instance);
   layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
   if (layoutCost(instance, layout) > bound) {

@@ -1,13 +1,22 @@
-import { Resources } from '../domain/resources';
 import { AllocationInstance, Layout, vmCost } from './allocation-instance';
 
+/** Part of tier `t` moved from VM `from` to VM `to` (into its container there, or a new one). */
+interface Transfer {
+  t: number;
+  from: number;
+  to: number;
+  cpu: number;
+  mem: number;
+}
+
 /**
- * Hill climbing with whole-container moves, each accepted only when it lowers the cost:
- * - merge: a tier's container moves into the same tier's container on another VM;
+ * Hill climbing with container moves, each applied only when it lowers the cost:
+ * - dissolve: a container's cores and units are spread over the same tier's containers on other
+ *   VMs that have room (fewer containers are cheaper: keeping costs 3, deleting 1);
  * - home: a container moves back to a VM where its tier ran before (keeping is cheaper than creating);
- * - empty: every container of a VM moves elsewhere (merging where it can), freeing the VM.
- * Microseconds per move, so it runs to a local optimum on any fleet before the exact
- * neighbourhood search spends its budget.
+ * - empty: every container of a VM is dissolved or moved whole to a VM in use, freeing the VM.
+ * Microseconds per move, so it reaches a local optimum on any fleet before the exact neighbourhood
+ * search spends its budget.
  */
 export function improveByMoves(instance: AllocationInstance, start: Layout, deadlineMs: number): Layout {
   const layout = start.map((m) => new Map(m));
@@ -20,86 +29,125 @@ export function improveByMoves(instance: AllocationInstance, start: Layout, dead
     }
     return { cpu, mem };
   });
-  const count = instance.tiers.map(() => 0);
-  for (const hosted of layout) for (const t of hosted.keys()) count[t] += 1;
-  const fits = (v: number, r: Resources) => free[v].cpu >= r.cpu_cores && free[v].mem >= r.mem_units;
+  const vmIds = instance.vms.map((_, v) => v);
+  const usedCount = () => layout.reduce((s, h) => s + (h.size > 0 ? 1 : 0), 0);
 
-  /** Applies moves of whole containers if they lower the cost; each move is [tier, from, to]. */
-  const tryMoves = (moves: Array<[number, number, number]>): boolean => {
-    const touched = [...new Set(moves.flatMap(([, from, to]) => [from, to]))];
-    const before = touched.reduce((s, v) => s + vmCost(instance, v, layout[v]), 0);
+  /** Applies the transfers if the result is valid and cheaper; returns whether it did. */
+  const apply = (transfers: Transfer[]): boolean => {
+    const touched = [...new Set(transfers.flatMap((x) => [x.from, x.to]))];
     const trial = new Map(touched.map((v) => [v, new Map(layout[v])]));
-    const trialFree = new Map(touched.map((v) => [v, { ...free[v] }]));
-    const trialCount = count.slice();
-    for (const [t, from, to] of moves) {
-      const r = trial.get(from)!.get(t);
-      if (!r) return false;
-      const target = trial.get(to)!;
-      const there = target.get(t);
-      const room = trialFree.get(to)!;
-      if (room.cpu < r.cpu_cores || room.mem < r.mem_units) return false;
-      target.set(t, there ? { cpu_cores: there.cpu_cores + r.cpu_cores, mem_units: there.mem_units + r.mem_units } : r);
-      trial.get(from)!.delete(t);
-      room.cpu -= r.cpu_cores;
-      room.mem -= r.mem_units;
-      trialFree.get(from)!.cpu += r.cpu_cores;
-      trialFree.get(from)!.mem += r.mem_units;
-      if (there) trialCount[t] -= 1;
-      // The only way a move adds a container is onto a VM without one; the source's is gone, so the count holds.
+    const room = new Map(touched.map((v) => [v, { ...free[v] }]));
+    for (const x of transfers) {
+      const source = trial.get(x.from)!.get(x.t);
+      if (!source) return false;
+      const left = { cpu_cores: source.cpu_cores - x.cpu, mem_units: source.mem_units - x.mem };
+      if (left.cpu_cores < 0 || left.mem_units < 0 || (left.cpu_cores === 0) !== (left.mem_units === 0)) return false;
+      if (left.cpu_cores === 0) trial.get(x.from)!.delete(x.t);
+      else trial.get(x.from)!.set(x.t, left);
+      room.get(x.from)!.cpu += x.cpu;
+      room.get(x.from)!.mem += x.mem;
+      const target = trial.get(x.to)!;
+      const there = target.get(x.t);
+      const grown = { cpu_cores: (there?.cpu_cores ?? 0) + x.cpu, mem_units: (there?.mem_units ?? 0) + x.mem };
+      if (grown.cpu_cores < 1 || grown.mem_units < 1) return false;
+      target.set(x.t, grown);
+      room.get(x.to)!.cpu -= x.cpu;
+      room.get(x.to)!.mem -= x.mem;
+    }
+    for (const v of touched) if (room.get(v)!.cpu < 0 || room.get(v)!.mem < 0) return false;
+    // Container caps: a move may create a container only where it also removes one.
+    const counts = new Map<number, number>();
+    for (const x of transfers) {
+      if (counts.has(x.t)) continue;
+      let n = 0;
+      for (let v = 0; v < layout.length; v++) if ((trial.get(v) ?? layout[v]).has(x.t)) n += 1;
+      counts.set(x.t, n);
+      if (n > instance.tiers[x.t].maxContainers) return false;
     }
     if (instance.maxVms !== undefined) {
       const used = layout.reduce((s, h, v) => s + ((trial.get(v) ?? h).size > 0 ? 1 : 0), 0);
-      if (used > instance.maxVms) return false;
+      if (used > instance.maxVms && used > usedCount()) return false;
     }
+    const before = touched.reduce((s, v) => s + vmCost(instance, v, layout[v]), 0);
     const after = touched.reduce((s, v) => s + vmCost(instance, v, trial.get(v)!), 0);
     if (after >= before) return false;
     for (const v of touched) {
       layout[v] = trial.get(v)!;
-      free[v] = trialFree.get(v)!;
+      free[v] = room.get(v)!;
     }
-    trialCount.forEach((c, t) => (count[t] = c));
     return true;
   };
 
-  const vmIds = instance.vms.map((_, v) => v);
+  /** Spreads tier t's container on `a` over its containers elsewhere, within `rooms`; undefined when they lack room. */
+  const dissolve = (t: number, a: number, rooms: Map<number, { cpu: number; mem: number }>): Transfer[] | undefined => {
+    const r = layout[a].get(t)!;
+    const hosts = vmIds.filter((b) => b !== a && layout[b].has(t));
+    const room = (b: number) => rooms.get(b) ?? free[b];
+    let cpu = r.cpu_cores;
+    let mem = r.mem_units;
+    const parts = new Map<number, { cpu: number; mem: number }>();
+    for (const b of hosts.slice().sort((x, y) => room(y).cpu - room(x).cpu)) {
+      const take = Math.min(cpu, Math.max(0, room(b).cpu));
+      if (take > 0) parts.set(b, { cpu: take, mem: 0 });
+      cpu -= take;
+    }
+    for (const b of hosts.slice().sort((x, y) => room(y).mem - room(x).mem)) {
+      const take = Math.min(mem, Math.max(0, room(b).mem));
+      if (take > 0) parts.set(b, { cpu: parts.get(b)?.cpu ?? 0, mem: take });
+      mem -= take;
+    }
+    if (cpu > 0 || mem > 0) return undefined;
+    return [...parts].map(([b, p]) => ({ t, from: a, to: b, cpu: p.cpu, mem: p.mem }));
+  };
+
   let improved = true;
   while (improved && Date.now() < deadlineMs) {
     improved = false;
-    // Merge and home moves.
     for (const a of vmIds) {
       for (const [t, r] of [...layout[a]]) {
-        const targets = vmIds.filter((b) => b !== a && (layout[b].has(t) || (instance.vms[b].prior.has(t) && !instance.vms[a].prior.has(t))) && fits(b, r));
-        for (const b of targets) {
-          if (tryMoves([[t, a, b]])) {
+        if (!layout[a].has(t)) continue;
+        const spread = dissolve(t, a, new Map());
+        if (spread && apply(spread)) {
+          improved = true;
+          continue;
+        }
+        // Home: back to a VM where the tier ran before, if the whole container fits there.
+        const homes = vmIds.filter((b) => b !== a && instance.vms[b].prior.has(t) && !instance.vms[a].prior.has(t) && !layout[b].has(t)
+          && free[b].cpu >= r.cpu_cores && free[b].mem >= r.mem_units);
+        for (const b of homes) {
+          if (apply([{ t, from: a, to: b, cpu: r.cpu_cores, mem: r.mem_units }])) {
             improved = true;
             break;
           }
         }
       }
     }
-    // Emptying a VM: its containers go, lightest VMs first, each to the best place that takes it whole.
-    const used = vmIds.filter((v) => layout[v].size > 0)
-      .sort((a, b) => free[b].cpu / instance.vms[b].cpu + free[b].mem / instance.vms[b].mem - (free[a].cpu / instance.vms[a].cpu + free[a].mem / instance.vms[a].mem));
-    for (const a of used) {
-      if (layout[a].size === 0) continue;
-      const moves: Array<[number, number, number]> = [];
-      const reserved = new Map<number, { cpu: number; mem: number }>();
+    // Emptying a VM, lightest first: each container dissolved where its tier runs, else moved whole.
+    const load = (v: number) => 2 - free[v].cpu / instance.vms[v].cpu - free[v].mem / instance.vms[v].mem;
+    for (const a of vmIds.filter((v) => layout[v].size > 0).sort((x, y) => load(x) - load(y))) {
+      if (Date.now() >= deadlineMs) break;
+      const rooms = new Map<number, { cpu: number; mem: number }>();
+      const room = (b: number) => rooms.get(b) ?? { ...free[b] };
+      const transfers: Transfer[] = [];
       let ok = true;
       for (const [t, r] of layout[a]) {
-        const room = (b: number) => reserved.get(b) ?? free[b];
-        const candidates = vmIds.filter((b) => b !== a && layout[b].size > 0 && room(b).cpu >= r.cpu_cores && room(b).mem >= r.mem_units);
-        const merge = candidates.find((b) => layout[b].has(t));
-        const home = candidates.find((b) => instance.vms[b].prior.has(t) && !layout[b].has(t));
-        const any = candidates.find((b) => !layout[b].has(t));
-        const b = merge ?? home ?? any;
-        if (b === undefined) {
+        const spread = dissolve(t, a, rooms);
+        const chosen = spread ?? (() => {
+          const fits = vmIds.filter((b) => b !== a && layout[b].size > 0 && !layout[b].has(t) && room(b).cpu >= r.cpu_cores && room(b).mem >= r.mem_units);
+          const b = fits.find((x) => instance.vms[x].prior.has(t)) ?? fits[0];
+          return b === undefined ? undefined : [{ t, from: a, to: b, cpu: r.cpu_cores, mem: r.mem_units }];
+        })();
+        if (!chosen) {
           ok = false;
           break;
         }
-        moves.push([t, a, b]);
-        reserved.set(b, { cpu: room(b).cpu - r.cpu_cores, mem: room(b).mem - r.mem_units });
+        for (const x of chosen) {
+          const left = room(x.to);
+          rooms.set(x.to, { cpu: left.cpu - x.cpu, mem: left.mem - x.mem });
+        }
+        transfers.push(...chosen);
       }
-      if (ok && moves.length > 0 && tryMoves(moves)) improved = true;
+      if (ok && transfers.length > 0 && apply(transfers)) improved = true;
     }
   }
   return layout;

@@ -105,6 +105,13 @@ describe('allocation rules (SPEC §3)', () => {
     expect(result.placement).toEqual({ vm1: { a: r(1, 1) } });
   });
 
+  it('keeps a large fleet within max_vms', async () => {
+    const fleet = generateFleetProblem({ vms: 30, tiers: 12, seed: 3 });
+    const p = { ...fleet, maxVms: 25 };
+    const result = await allocate(p);
+    expect(Object.keys(result.placement).length).toBeLessThanOrEqual(25);
+  });
+
   it('returns a valid placement with its bound when the time budget is tiny', async () => {
     const p = { ...generateFleetProblem({ vms: 50, tiers: 25, seed: 2 }), timeLimitMs: 1 };
     const result = await allocate(p);
