@@ -6,7 +6,7 @@ import { createThreadedAllocator } from './allocator/threaded-allocator';
 import { DaemonConfig } from './config';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
-import { Vm, DockerEndpoint } from './domain/vm';
+import { DockerEndpoint } from './domain/vm';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
@@ -57,7 +57,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const processDefinitions = new FileProcessDefinitionStore(stateDir);
   const services: Services = {
     allocator,
-    runtimeFor: (vm: Vm) => runtimeForEndpoint(vm.docker),
+    runtimeFor: runtimeForEndpoint,
     cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
     hookSource,

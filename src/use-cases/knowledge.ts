@@ -3,9 +3,8 @@ import { Cluster } from '../domain/cluster';
 import { ConflictError } from '../domain/errors';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
-import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
-import { ContainerRuntime } from '../ports/container-runtime';
+import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
 import { HookSource } from '../ports/hook-source';
@@ -15,7 +14,8 @@ import { TopologyStore } from '../ports/state-store';
 /** The drivers and stores the use cases work through; built once by the composition root. */
 export interface Services {
   allocator: Allocator;
-  runtimeFor(vm: Vm): ContainerRuntime;
+  /** The engine of a VM, by its endpoint (one client per endpoint). */
+  runtimeFor: ContainerRuntimeFactory;
   cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver;
   hookSource: HookSource;
   hookRunner: HookRunner;

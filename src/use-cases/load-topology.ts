@@ -2,12 +2,13 @@ import { UnsatisfiableError, ConflictError } from '../domain/errors';
 import { parseTopology, Topology } from '../domain/topology';
 import { syncAndCheckHooks } from './check-hooks';
 import { Knowledge, Services } from './knowledge';
+import { checkNodes } from './check-nodes';
 import { observeCluster } from './observe-cluster';
 
 /**
  * Replaces the topology. Everything that could refuse it happens before anything is changed:
- * parse (400), reach every VM's engine (422), no running tier may disappear (409), fetch the hooks
- * and find every hook named (422). Only then is the document persisted and put in force.
+ * parse (400), reach every VM's engine and find the cores it is given (422), no running tier may
+ * disappear (409), fetch the hooks and find every hook named (422). Only then is the document persisted and put in force.
  */
 export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: { persist: boolean } = { persist: true }): Promise<Topology> {
   const topology = parseTopology(document, { localDocker: services.localDocker });
@@ -18,17 +19,12 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   const previousTiers = [...(knowledge.deployment?.topology.tiers.keys() ?? [])];
   const dropped = previousTiers.filter((tier) => !topology.tiers.has(tier));
   const watched = new Set([...topology.tiers.keys(), ...dropped]);
-  const cluster = await observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched).catch((e) => {
-    throw new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
+  const cluster = await (async () => {
+    await checkNodes(await cloud.listVms(), services.runtimeFor);
+    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched);
+  })().catch((e) => {
+    throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
   });
-  await Promise.all(Object.values(cluster).map(async ({ vm }) => {
-    const info = await services.runtimeFor(vm).info().catch((e) => {
-      throw new UnsatisfiableError(`vm '${vm.name}' (${vm.docker.url}) does not answer: ${e instanceof Error ? e.message : String(e)}`);
-    });
-    if (info.cpus < vm.capacity.cpu_cores) {
-      throw new UnsatisfiableError(`vm '${vm.name}' is declared with ${vm.capacity.cpu_cores} cpu cores but its engine has ${info.cpus}`);
-    }
-  }));
   for (const { vm, containers } of Object.values(cluster)) {
     const orphans = dropped.filter((tier) => containers[tier]);
     if (orphans.length > 0) {

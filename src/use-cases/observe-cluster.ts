@@ -1,8 +1,7 @@
 import { Cluster, ContainerState, resourcesFromEngine } from '../domain/cluster';
 import { InfrastructureError } from '../domain/errors';
-import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
-import { ContainerRuntime } from '../ports/container-runtime';
+import { ContainerRuntimeFactory } from '../ports/container-runtime';
 
 /**
  * Rebuilds what runs where from the cloud and the engines (the managed labels), so containers
@@ -12,7 +11,7 @@ import { ContainerRuntime } from '../ports/container-runtime';
  */
 export async function observeCluster(
   cloud: CloudDriver,
-  runtimeFor: (vm: Vm) => ContainerRuntime,
+  runtimeFor: ContainerRuntimeFactory,
   memUnitMb: number,
   tiers: ReadonlySet<string>,
   previous?: Cluster,
@@ -21,7 +20,7 @@ export async function observeCluster(
   const entries = await Promise.all(vms.map(async (vm) => {
     try {
       const containers: Record<string, ContainerState> = {};
-      for (const c of await runtimeFor(vm).listManaged()) {
+      for (const c of await runtimeFor(vm.docker).listManaged()) {
         if (!tiers.has(c.flatTier)) continue;
         containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
       }

@@ -25,7 +25,7 @@ export class PlanExecutions {
   ) {
     this.executor = new Executor({
       get cloud() { return knowledge.requireDeployment().cloud; },
-      runtimeFor: services.runtimeFor,
+      runtimeFor: (vm) => services.runtimeFor(vm.docker),
       hooks: services.hookRunner,
     });
   }

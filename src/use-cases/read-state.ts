@@ -37,7 +37,7 @@ export async function inspectEngines(knowledge: Knowledge, services: Services): 
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
     const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };
     try {
-      const ours = (await services.runtimeFor(vm).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
+      const ours = (await services.runtimeFor(vm.docker).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
       report.containers = ours.map((c) => ({
         id: c.id, name: c.name, app: c.app, tier: c.tier, image: c.image, state: c.state,
         CpusetCpus: c.cpusetCpus, Memory: c.memoryBytes, MemorySwap: c.memorySwapBytes,

@@ -1,10 +1,11 @@
 import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import * as path from 'path';
+import { referenceFile } from '../support/reference';
 
 /** `ecoware-executor solve` as a user runs it: the built CLI, a problem on stdin or in a file. */
 const CLI = path.join(__dirname, '../../dist/cli.js');
-const CASES = path.join(__dirname, '../../../shared/reference/ecoware-solver-cases');
+const CASES = referenceFile('ecoware-solver-cases');
 const load = (name: string) => JSON.parse(readFileSync(path.join(CASES, name), 'utf8'));
 
 function solve(problem: unknown) {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'fs';
 import { ValidationError } from '../../src/domain/errors';
+import { referenceFile } from '../support/reference';
 import { dependencyLevels, parseEntrypointParams, parsePort, parseTopology } from '../../src/domain/topology';
 
-const reference = JSON.parse(readFileSync(`${__dirname}/../../../shared/reference/ecoware-topology.json`, 'utf8'));
+const reference = JSON.parse(readFileSync(referenceFile('ecoware-topology.json'), 'utf8'));
 
 describe('parseTopology', () => {
   it('accepts the ecoware-executor example topology as is', () => {

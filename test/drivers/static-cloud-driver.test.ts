@@ -1,7 +1,8 @@
 import { UnsatisfiableError } from '../../src/domain/errors';
 import { parseTopology, StaticCloudConfig } from '../../src/domain/topology';
 import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
-import { checkNodes, StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
+import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
+import { checkNodes } from '../../src/use-cases/check-nodes';
 import { bridgeGateway, engine, freePort, testDockerEndpoint } from '../support/docker';
 
 const VM_SIZE = { cpu_cores: 2, mem_units: 8 };

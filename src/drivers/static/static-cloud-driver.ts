@@ -5,9 +5,6 @@ import { Vm } from '../../domain/vm';
 import { CloudDriver, ProvisionOptions } from '../../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 
-/** How long a node's engine may take to say where it is, or to answer at topology load. */
-export const NODE_CHECK_TIMEOUT_MS = 5_000;
-
 /**
  * A fixed pool of Docker nodes. Nothing is created or destroyed: a plan needing more VMs than the
  * pool holds is refused, and a VM the executor empties stays in the pool, idle.
@@ -68,28 +65,4 @@ export class StaticCloudDriver implements CloudDriver {
 
 export function nodeCapacity(node: StaticNodeConfig, vmSize: Resources): Resources {
   return { cpu_cores: node.cpu_cores ?? vmSize.cpu_cores, mem_units: node.mem_units ?? vmSize.mem_units };
-}
-
-/**
- * Refuses a pool the executor could not use: every node's engine must answer and have at least as
- * many CPUs as the cores the topology gives the node (cpusets name real cores). All problems are
- * reported together, each naming its node and endpoint.
- */
-export async function checkNodes(vms: Vm[], runtimeFor: ContainerRuntimeFactory, timeoutMs = NODE_CHECK_TIMEOUT_MS): Promise<void> {
-  const problems = await Promise.all(vms.map(async (vm): Promise<string | undefined> => {
-    const where = `node '${vm.name}' (${vm.docker.url})`;
-    try {
-      const runtime = runtimeFor(vm.docker);
-      await runtime.ping(timeoutMs);
-      const info = await runtime.info();
-      if (info.cpus < vm.capacity.cpu_cores) {
-        return `${where} has ${info.cpus} CPU${info.cpus === 1 ? '' : 's'} but is given cpu_cores=${vm.capacity.cpu_cores}`;
-      }
-      return undefined;
-    } catch (err) {
-      return `${where} is unreachable: ${(err as Error).message}`;
-    }
-  }));
-  const found = problems.filter((p): p is string => p !== undefined);
-  if (found.length > 0) throw new UnsatisfiableError(found.join('; '));
 }
