@@ -71,6 +71,21 @@ export function lowerBound(instance: AllocationInstance): number {
     const kept = keepExtra < COST.containerCreated ? Math.min(needed, existing) : 0;
     containerBound += existing * tier.deleteWeight + kept * keepExtra + (needed - kept) * COST.containerCreated;
   });
+  // Tiers that may not be spread and ran only on one VM are counted as kept there; when their new
+  // sizes cannot all fit that VM, one of them at least is deleted and created elsewhere instead.
+  instance.vms.forEach((vm) => {
+    let cpu = 0;
+    let mem = 0;
+    let penalty = Infinity;
+    for (const t of vm.prior.keys()) {
+      const tier = instance.tiers[t];
+      if (tier.maxContainers !== 1 || instance.vms.filter((other) => other.prior.has(t)).length !== 1) continue;
+      cpu += tier.cpu;
+      mem += tier.mem;
+      penalty = Math.min(penalty, tier.deleteWeight + COST.containerCreated - COST.containerKept);
+    }
+    if ((cpu > vm.cpu || mem > vm.mem) && Number.isFinite(penalty)) containerBound += penalty;
+  });
   const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, widest).reduce((s, c) => s + c, 0);
   bound += Math.max(cover(demandCpu, (v) => instance.vms[v].cpu), cover(demandMem, (v) => instance.vms[v].mem), cheapestVms);
   return Math.ceil(bound + containerBound - 1e-9);

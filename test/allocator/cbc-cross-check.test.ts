@@ -1,5 +1,7 @@
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { NoSolutionError } from '../../src/domain/errors';
+import { buildInstance, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
+import { lowerBound } from '../../src/allocator/lower-bound';
 import { generateSmallProblem } from '../../bench/solver-instances';
 import { hasCbc, solveWithCbc } from '../../bench/solver-cbc';
 
@@ -30,6 +32,12 @@ describeWithCbc('allocator against CBC on random small problems', () => {
     }
     outcomes.push(String(cost));
     expect(cost).toBe(cbc.status === 'infeasible' ? 'infeasible' : cbc.cost);
+    // The cheap bound reported for fleets too large to prove must never exceed a proven optimum.
+    if (typeof cost === 'number') {
+      const plan = Object.fromEntries(Object.entries(problem.plan).filter(([, r]) => r.cpu_cores > 0));
+      const sized = { ...problem, plan };
+      expect(lowerBound(buildInstance(sized, maximumUsefulNewVms(sized)))).toBeLessThanOrEqual(cost);
+    }
   });
 
   afterAll(() => {
