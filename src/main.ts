@@ -94,10 +94,12 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   let retryTimer: NodeJS.Timeout | undefined;
   let topologyPut = false;
   const restore = async () => {
-    const document = (await services.topologies.load()) ?? (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined);
+    const persisted = await services.topologies.load();
+    const document = persisted ?? (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined);
     if (document === undefined || topologyPut) return;
+    const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
     try {
-      const topology = await queue.run(() => (topologyPut ? Promise.resolve(undefined) : loadTopology(knowledge, services, document)));
+      const topology = await queue.run(() => (topologyPut ? Promise.resolve(undefined) : loadTopology(knowledge, services, document, options)));
       if (topology) {
         onTopologyLoaded(topology);
         console.log(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(knowledge.requireDeployment().cluster).length} vm(s)`);

@@ -10,8 +10,11 @@ export const HOOK_FOLDER: Record<HookEvent, HookKind> = {
 };
 
 export interface HookSource {
-  /** Clones or pulls `repo` at `ref`; resolves with the commit now checked out. */
-  sync(repo: string, ref?: string): Promise<{ commit: string }>;
+  /**
+   * Clones or pulls `repo` at `ref`; resolves with the commit now checked out. With `allowStale`, a
+   * repository that can't be reached but was fetched before is used as last fetched (`stale: true`).
+   */
+  sync(repo: string, ref?: string, options?: { allowStale?: boolean }): Promise<{ commit: string; stale?: boolean }>;
   /** Commit currently checked out, if any. */
   currentCommit(): string | undefined;
   has(kind: HookKind, name: string): Promise<boolean>;

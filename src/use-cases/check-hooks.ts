@@ -48,13 +48,14 @@ export async function syncAndCheckHooks(
   inForce: Topology | undefined,
   source: HookSource,
   definitions: ProcessDefinitionStore,
-): Promise<{ commit?: string }> {
+  options: { allowStale?: boolean } = {},
+): Promise<{ commit?: string; stale?: boolean }> {
   const { hooksGitRepo, hooksGitRef } = topology.infrastructure;
   if (!hooksGitRepo) {
     await checkHooks(topology, undefined, definitions);
     return {};
   }
-  const { commit } = await source.sync(hooksGitRepo, hooksGitRef);
+  const { commit, stale } = await source.sync(hooksGitRepo, hooksGitRef, options);
   try {
     await checkHooks(topology, source, definitions);
   } catch (err) {
@@ -65,7 +66,7 @@ export async function syncAndCheckHooks(
     }
     throw err;
   }
-  return { commit };
+  return stale ? { commit, stale } : { commit };
 }
 
 export interface HookUse {

@@ -10,7 +10,17 @@ import { observeCluster } from './observe-cluster';
  * parse (400), reach every VM's engine and find the cores it is given (422), no running tier may
  * disappear (409), fetch the hooks and find every hook named (422). Only then is the document persisted and put in force.
  */
-export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: { persist: boolean } = { persist: true }): Promise<Topology> {
+export interface LoadOptions {
+  /** Write the document to the state dir (not when it was read from there). */
+  persist: boolean;
+  /**
+   * Restoring a topology accepted before: a hooks repository that can't be reached is used as last
+   * fetched rather than keeping the daemon from coming back.
+   */
+  restoring?: boolean;
+}
+
+export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: LoadOptions = { persist: true }): Promise<Topology> {
   const topology = parseTopology(document, { localDocker: services.localDocker });
   const { infrastructure } = topology;
   const cloud = services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
@@ -33,7 +43,8 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   }
 
   // Fetches the hooks and finds every hook named; a refusal puts the hooks in force back.
-  await syncAndCheckHooks(topology, knowledge.deployment?.topology, services.hookSource, services.processDefinitions);
+  const hooks = await syncAndCheckHooks(topology, knowledge.deployment?.topology, services.hookSource, services.processDefinitions, { allowStale: options.restoring });
+  if (hooks.stale) console.warn(`hooks repository ${infrastructure.hooksGitRepo} can't be reached: using commit ${hooks.commit} fetched before`);
 
   if (options.persist) await services.topologies.save(topology.raw);
   knowledge.deployment = { topology, cloud, cluster };

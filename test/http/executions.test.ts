@@ -174,4 +174,22 @@ describe('executions', () => {
     // The resize had been done before the crash: the allocation rebuilt from the engine says so.
     expect((await api.get('/api/allocation')).body.node1.used[`${APP}_db`]).toEqual({ cpu_cores: 1, mem_units: 3 });
   });
+
+  it('comes back after a restart with the hooks fetched before when the repository can\'t be reached', async () => {
+    const topologyBefore = (await api.get('/api/topology')).body;
+    const head = repo.git('rev-parse', 'HEAD');
+    await daemon.close();
+    const away = `${repo.dir}.away`;
+    await fs.rename(repo.dir, away);
+    try {
+      daemon = await startDaemon({ port: 0, stateDir: stateDir(), localDocker: testDockerEndpoint().url });
+      api = request(daemon.url);
+      expect((await api.get('/api/topology')).body).toEqual(topologyBefore);
+      const res = await api.put('/api/execute').send({});
+      expect(res.status).toBe(200);
+      expect((await api.get(`/api/executions/${res.body.execution_id}`)).body.hooks_commit).toBe(head);
+    } finally {
+      await fs.rename(away, repo.dir);
+    }
+  });
 });

@@ -38,8 +38,8 @@ export class GitHookSource implements HookSource {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  sync(repo: string, ref?: string): Promise<{ commit: string }> {
-    const run = this.queue.then(() => this.syncNow(repo, ref));
+  sync(repo: string, ref?: string, options: { allowStale?: boolean } = {}): Promise<{ commit: string; stale?: boolean }> {
+    const run = this.queue.then(() => this.syncNow(repo, ref, options.allowStale ?? false));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -92,7 +92,7 @@ export class GitHookSource implements HookSource {
     return current === undefined ? undefined : { dir: current.dir, spec: `${current.commit}:${kind}/${name}` };
   }
 
-  private async syncNow(repo: string, ref: string | undefined): Promise<{ commit: string }> {
+  private async syncNow(repo: string, ref: string | undefined, allowStale: boolean): Promise<{ commit: string; stale?: boolean }> {
     if (repo.startsWith('-')) throw new ValidationError('infrastructure.hooks_git_repo', 'must not start with -');
     if (ref !== undefined && (ref.startsWith('-') || /[\s~^:?*[\\]|\.\.|@\{/.test(ref))) {
       throw new ValidationError('infrastructure.hooks_git_ref', `'${ref}' is not a valid branch, tag or commit name`);
@@ -103,9 +103,16 @@ export class GitHookSource implements HookSource {
     const dir = path.join(this.directory, `${CLONE_PREFIX}${createHash('sha256').update(remote).digest('hex').slice(0, 16)}`);
 
     let commit: string;
+    let stale = false;
     if ((await this.originOf(dir)) === remote) {
-      await this.run(dir, ['fetch', '--prune', '--force', '--tags', 'origin'], `cannot fetch hooks repository ${redact(repo)}`);
-      commit = await this.resolve(dir, repo, ref, true);
+      try {
+        await this.run(dir, ['fetch', '--prune', '--force', '--tags', 'origin'], `cannot fetch hooks repository ${redact(repo)}`);
+      } catch (err) {
+        // A daemon restarting while the repository is unreachable carries on with what it fetched last.
+        if (!allowStale) throw err;
+        stale = true;
+      }
+      commit = await this.resolve(dir, repo, ref, !stale);
       await this.checkout(dir, commit);
     } else {
       // Cloned aside and moved into place only once complete: a half clone never looks like a clone.
@@ -125,7 +132,7 @@ export class GitHookSource implements HookSource {
     if (this.current && this.current.dir !== dir) this.previousDir = this.current.dir;
     this.current = { dir, commit };
     await this.pruneClones();
-    return { commit };
+    return stale ? { commit, stale } : { commit };
   }
 
   /** Keeps the current clone and the one before it; older clones and leftovers of interrupted clones go. */
