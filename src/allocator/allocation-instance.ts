@@ -11,6 +11,11 @@ export interface InstanceVm {
   isNew: boolean;
   /** Containers of planned tiers that ran here before, by tier index. */
   prior: ReadonlyMap<number, Resources>;
+  /**
+   * The VM hosts containers outside this (sub)problem, so it is in use whatever happens here:
+   * its own cost term is fixed and left out.
+   */
+  alwaysUsed?: boolean;
 }
 
 export interface InstanceTier {
@@ -106,7 +111,7 @@ export function buildInstance(problem: AllocationProblem, newVmCount: number): A
 /** The cost one VM contributes: its own term plus its containers' terms (kept, created, deleted). */
 export function vmCost(instance: AllocationInstance, v: number, hosted: ReadonlyMap<number, Resources>): number {
   const vm = instance.vms[v];
-  let cost = vm.isNew ? (hosted.size > 0 ? COST.newVmUsed : 0) : hosted.size > 0 ? COST.existingVmUsed : COST.existingVmEmpty;
+  let cost = vm.alwaysUsed ? 0 : vm.isNew ? (hosted.size > 0 ? COST.newVmUsed : 0) : hosted.size > 0 ? COST.existingVmUsed : COST.existingVmEmpty;
   for (const t of hosted.keys()) cost += vm.prior.has(t) ? COST.containerKept : COST.containerCreated;
   for (const t of vm.prior.keys()) if (!hosted.has(t)) cost += instance.tiers[t].deleteWeight;
   return cost;

@@ -43,10 +43,9 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
   const pairsOfTier: PairColumns[][] = instance.tiers.map(() => []);
 
   instance.vms.forEach((vm, v) => {
-    const used = vm.isNew
-      ? b.addColumn(`u${v}`, 0, 1, COST.newVmUsed)
-      : b.addColumn(`u${v}`, 0, 1, COST.existingVmUsed - COST.existingVmEmpty);
-    if (!vm.isNew) b.addOffset(COST.existingVmEmpty);
+    const usedCost = vm.alwaysUsed ? 0 : vm.isNew ? COST.newVmUsed : COST.existingVmUsed - COST.existingVmEmpty;
+    const used = b.addColumn(`u${v}`, 0, 1, usedCost);
+    if (!vm.isNew && !vm.alwaysUsed) b.addOffset(COST.existingVmEmpty);
     vmUsed.push(used);
     const cpuTerms: Array<[number, number]> = [];
     const memTerms: Array<[number, number]> = [];
@@ -104,7 +103,7 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
   const groups = new Map<string, number[]>();
   instance.vms.forEach((vm, v) => {
     if (vm.prior.size > 0) return;
-    const key = `${vm.isNew}:${vm.cpu}:${vm.mem}`;
+    const key = `${vm.isNew}:${vm.alwaysUsed ?? false}:${vm.cpu}:${vm.mem}`;
     groups.set(key, [...(groups.get(key) ?? []), v]);
   });
   for (const members of groups.values()) {

@@ -34,6 +34,8 @@ export interface AllocatorOptions {
   polishTimeLimitMs?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
+  /** Tiers re-placed together across the fleet in a tier step of the neighbourhood search. */
+  tiersPerStep?: number;
   /** The neighbourhood search stops after this many steps in a row without improvement. */
   maxStallSteps?: number;
   seed?: number;
@@ -44,6 +46,7 @@ const DEFAULTS = {
   exactPairLimit: 40,
   searchTimeLimitMs: 800,
   neighbourhoodSize: 4,
+  tiersPerStep: 3,
   polishPairLimit: 400,
   polishTimeLimitMs: 3000,
   maxStallSteps: 30,
@@ -152,6 +155,7 @@ async function solveLarge(
     layout = await improveByNeighbourhoods(instance, layout, {
       deadlineMs: neighbourhoodDeadlineMs,
       neighbourhoodSize: settings.neighbourhoodSize,
+      tiersPerStep: settings.tiersPerStep,
       maxStallSteps: settings.maxStallSteps,
       stepTimeLimitMs: 100,
       seed: settings.seed,
@@ -219,28 +223,44 @@ function checkProblem(problem: AllocationProblem): void {
 }
 
 /**
- * Loads the solver and runs it on a few small problems, so that the first real plan does not pay
- * for compiling HiGHS (about 2 s of CPU once per process). A daemon calls it at start.
+ * Loads the solver and runs every path of it once (exact, and search on a fleet of 16 VMs), so that
+ * the first real plan does not pay for compiling HiGHS: its WebAssembly is compiled function by
+ * function on first use, about 3 s of CPU in all, once per process. A daemon calls this at start.
  */
 export async function warmUpAllocator(): Promise<void> {
-  const vm = (used: Record<string, [number, number]>) => ({
-    cpu_cores: 4,
-    mem_units: 16,
-    used: Object.fromEntries(Object.entries(used).map(([t, [c, m]]) => [t, { cpu_cores: c, mem_units: m }])),
-  });
-  const allocator = createAllocator({ timeLimitMs: 5000 });
-  for (let round = 0; round < 3; round++) {
-    await allocator.allocate({
-      vmSize: { cpu_cores: 4, mem_units: 16 },
-      current: { a: vm({ web: [2, 4], db: [1, 8] }), b: vm({ web: [1, 2], cache: [2, 2] }), c: vm({ app: [3, 6] }), d: vm({}) },
-      plan: {
-        web: { cpu_cores: 3 + round, mem_units: 7 },
-        db: { cpu_cores: 2, mem_units: 10 },
-        cache: { cpu_cores: 1, mem_units: 3 + round },
-        app: { cpu_cores: 4, mem_units: 9 },
-      },
-      notScalable: ['db'],
-      maxNode: { cache: 2 },
-    }).catch(() => undefined);
+  const size = { cpu_cores: 4, mem_units: 16 };
+  const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
+  const small: AllocationProblem = {
+    vmSize: size,
+    current: {
+      a: { ...size, used: { web: r(2, 4), db: r(1, 8) } },
+      b: { ...size, used: { web: r(1, 2), cache: r(2, 2) } },
+      c: { ...size, used: { app: r(3, 6) } },
+      d: { ...size, used: {} },
+    },
+    plan: { web: r(4, 7), db: r(2, 10), cache: r(1, 4), app: r(4, 9) },
+    notScalable: ['db'],
+    maxNode: { cache: 2 },
+  };
+  // A fleet where every tier runs in several containers and grows or shrinks a little.
+  const fleet: AllocationProblem = { vmSize: size, current: {}, plan: {}, notScalable: ['t1', 't6'], maxNode: { t3: 2 } };
+  for (let v = 0; v < 16; v++) fleet.current[`vm${v}`] = { ...size, used: {} };
+  for (let t = 0; t < 10; t++) {
+    let cpu = 0;
+    let mem = 0;
+    const spread = t === 1 || t === 6 ? 1 : t === 3 ? 2 : 3;
+    for (let i = 0; i < spread; i++) {
+      const used = fleet.current[`vm${(t * 3 + i * 5) % 12}`].used;
+      const taken = Object.values(used).reduce((s, x) => ({ c: s.c + x.cpu_cores, m: s.m + x.mem_units }), { c: 0, m: 0 });
+      if (taken.c >= 4 || taken.m >= 14) continue;
+      used[`t${t}`] = r(1, 2 + (t % 3));
+      cpu += 1;
+      mem += 2 + (t % 3);
+    }
+    fleet.plan[`t${t}`] = r(Math.max(1, cpu + (t % 2)), Math.max(1, mem + (t % 4) - 1));
+  }
+  const allocator = createAllocator({ timeLimitMs: 5000, polishTimeLimitMs: 1500, searchTimeLimitMs: 1000 });
+  for (const problem of [small, fleet, { ...fleet, plan: { ...fleet.plan, t0: r(5, 9) } }]) {
+    await allocator.allocate(problem).catch(() => undefined);
   }
 }

@@ -9,6 +9,8 @@ export interface NeighbourhoodSearchOptions {
   neighbourhoodSize: number;
   /** Stop after this many steps in a row without improvement. */
   maxStallSteps: number;
+  /** Tiers freed together in a tier step. */
+  tiersPerStep: number;
   /** Budget of one exact sub-solve. */
   stepTimeLimitMs: number;
   seed: number;
@@ -30,7 +32,26 @@ export async function improveByNeighbourhoods(
   const random = seededRandom(options.seed);
   let stall = 0;
   const tried = new Set<string>();
+  let step = 0;
   while (Date.now() < options.deadlineMs && stall < options.maxStallSteps) {
+    step += 1;
+    // Every other step frees a few tiers everywhere instead of a few VMs entirely: tiers then
+    // consolidate across the whole fleet, which no handful of VMs can show.
+    if (step % 2 === 0 && instance.maxVms === undefined && instance.tiers.length > 1) {
+      const tiers = pickTiers(instance, layout, options.tiersPerStep, random);
+      const key = `t:${tiers.slice().sort((a, b) => a - b).join(',')}`;
+      if (tried.has(key)) {
+        stall += 1;
+        continue;
+      }
+      tried.add(key);
+      const improved = await resolveTiers(instance, layout, tiers, Math.min(options.stepTimeLimitMs, options.deadlineMs - Date.now()));
+      if (improved) {
+        tried.clear();
+        stall = 0;
+      } else stall += 1;
+      continue;
+    }
     const subset = pickNeighbourhood(instance, layout, options.neighbourhoodSize, random);
     const key = subset.slice().sort((a, b) => a - b).join(',');
     if (subset.length < 2 || tried.has(key)) {
@@ -137,6 +158,87 @@ async function resolveSubset(instance: AllocationInstance, layout: Layout, subse
   if (!candidate || layoutCost(sub, candidate) >= before) return false;
   subset.forEach((v, i) => {
     const hosted = new Map<number, Resources>();
+    for (const [st, r] of candidate[i]) hosted.set(tierIds[st], r);
+    layout[v] = hosted;
+  });
+  return true;
+}
+
+/** Tiers with many containers first: they have the most to gain from consolidating. */
+function pickTiers(instance: AllocationInstance, layout: Layout, count: number, random: () => number): number[] {
+  const containers = instance.tiers.map(() => 0);
+  for (const hosted of layout) for (const t of hosted.keys()) containers[t] += 1;
+  const weights = containers.map((n) => n + 0.5);
+  const chosen = new Set<number>();
+  while (chosen.size < Math.min(count, instance.tiers.length)) {
+    let x = random() * weights.reduce((s, w, t) => s + (chosen.has(t) ? 0 : w), 0);
+    for (let t = 0; t < weights.length; t++) {
+      if (chosen.has(t)) continue;
+      x -= weights[t];
+      if (x <= 0) {
+        chosen.add(t);
+        break;
+      }
+    }
+    if (x > 0) break;
+  }
+  return [...chosen];
+}
+
+/**
+ * Re-solves where the given tiers run, everywhere, the other tiers fixed: VMs keep the room the
+ * others leave them, and a VM the others use is in use whatever happens (its own cost is fixed).
+ */
+async function resolveTiers(instance: AllocationInstance, layout: Layout, tierIds: number[], timeLimitMs: number): Promise<boolean> {
+  if (timeLimitMs <= 0) return false;
+  const freed = new Set(tierIds);
+  const subTierIndex = new Map(tierIds.map((t, i) => [t, i]));
+  const included: number[] = [];
+  const vms: InstanceVm[] = [];
+  let idleAdded = 0;
+  instance.vms.forEach((vm, v) => {
+    let cpu = vm.cpu;
+    let mem = vm.mem;
+    let fixed = 0;
+    let hostsFreed = false;
+    for (const [t, r] of layout[v]) {
+      if (freed.has(t)) {
+        hostsFreed = true;
+        continue;
+      }
+      cpu -= r.cpu_cores;
+      mem -= r.mem_units;
+      fixed += 1;
+    }
+    const roomy = cpu >= 1 && mem >= 1;
+    // Idle VMs are all alike to the freed tiers: two are enough to offer.
+    const idle = fixed === 0 && !hostsFreed && roomy && idleAdded < 2;
+    if (!hostsFreed && !(fixed > 0 && roomy) && !idle) return;
+    if (idle) idleAdded += 1;
+    const prior = new Map<number, Resources>();
+    for (const [t, r] of vm.prior) {
+      const i = subTierIndex.get(t);
+      if (i !== undefined) prior.set(i, r);
+    }
+    included.push(v);
+    vms.push({ ...vm, cpu, mem, prior, alwaysUsed: fixed > 0 });
+  });
+  const tiers: InstanceTier[] = tierIds.map((t) => instance.tiers[t]);
+  const sub: AllocationInstance = { vms, tiers, existingVmCount: vms.filter((vm) => !vm.isNew).length };
+  const subLayout: Layout = included.map((v) => {
+    const hosted = new Map<number, Resources>();
+    for (const [t, r] of layout[v]) {
+      const i = subTierIndex.get(t);
+      if (i !== undefined) hosted.set(i, r);
+    }
+    return hosted;
+  });
+  const before = layoutCost(sub, subLayout);
+  const outcome = await solveInstanceExactly(sub, { timeLimitMs, start: subLayout });
+  const candidate = outcome.layout;
+  if (!candidate || layoutCost(sub, candidate) >= before) return false;
+  included.forEach((v, i) => {
+    const hosted = new Map([...layout[v]].filter(([t]) => !freed.has(t)));
     for (const [st, r] of candidate[i]) hosted.set(tierIds[st], r);
     layout[v] = hosted;
   });
