@@ -100,6 +100,33 @@ export function improveByMoves(instance: AllocationInstance, start: Layout, dead
     return [...parts].map(([b, p]) => ({ t, from: a, to: b, cpu: p.cpu, mem: p.mem }));
   };
 
+  /**
+   * Splits tier t's container on `a` into new containers on VMs in use that have some room, each at
+   * least 1 core and 1 unit (a fleet packed tight in one resource has room only in small pieces).
+   */
+  const split = (t: number, a: number, room: (b: number) => { cpu: number; mem: number }): Transfer[] | undefined => {
+    const r = layout[a].get(t)!;
+    let cpu = r.cpu_cores;
+    let mem = r.mem_units;
+    const transfers: Transfer[] = [];
+    const targets = vmIds
+      .filter((b) => b !== a && layout[b].size > 0 && !layout[b].has(t) && room(b).cpu >= 1 && room(b).mem >= 1)
+      .sort((x, y) => room(y).cpu / cpu + room(y).mem / mem - (room(x).cpu / cpu + room(x).mem / mem));
+    for (const b of targets) {
+      if (cpu === 0) break;
+      let c = Math.min(room(b).cpu, cpu);
+      let m = Math.min(room(b).mem, mem);
+      // Leave at least 1 of each for every piece still to come.
+      if (c === cpu && m < mem) c = cpu - 1;
+      if (m === mem && c < cpu) m = mem - 1;
+      if (c < 1 || m < 1) continue;
+      transfers.push({ t, from: a, to: b, cpu: c, mem: m });
+      cpu -= c;
+      mem -= m;
+    }
+    return cpu === 0 && mem === 0 ? transfers : undefined;
+  };
+
   let improved = true;
   while (improved && Date.now() < deadlineMs) {
     improved = false;
@@ -135,7 +162,7 @@ export function improveByMoves(instance: AllocationInstance, start: Layout, dead
         const chosen = spread ?? (() => {
           const fits = vmIds.filter((b) => b !== a && layout[b].size > 0 && !layout[b].has(t) && room(b).cpu >= r.cpu_cores && room(b).mem >= r.mem_units);
           const b = fits.find((x) => instance.vms[x].prior.has(t)) ?? fits[0];
-          return b === undefined ? undefined : [{ t, from: a, to: b, cpu: r.cpu_cores, mem: r.mem_units }];
+          return b === undefined ? split(t, a, room) : [{ t, from: a, to: b, cpu: r.cpu_cores, mem: r.mem_units }];
         })();
         if (!chosen) {
           ok = false;
