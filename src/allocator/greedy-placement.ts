@@ -233,3 +233,43 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     return best;
   }
 }
+
+/**
+ * A layout built from nothing for the fewest VMs and containers: each tier split evenly into the
+ * fewest containers that can hold it, the containers packed largest first (best fit) onto VMs
+ * already opened, preferring a VM where the tier ran before (keeping is cheaper than creating); a VM
+ * is opened only when no open one has room, an existing one before a new one. On a fleet that the
+ * current allocation spreads thin this packs far tighter than repairing it.
+ */
+export function packedLayout(instance: AllocationInstance): Layout | undefined {
+  const layout: Layout = instance.vms.map(() => new Map());
+  const free = instance.vms.map((vm) => ({ cpu: vm.cpu, mem: vm.mem }));
+  const maxCpu = Math.max(...instance.vms.map((vm) => vm.cpu), 1);
+  const maxMem = Math.max(...instance.vms.map((vm) => vm.mem), 1);
+  const items: Array<{ t: number; cpu: number; mem: number }> = [];
+  instance.tiers.forEach((tier, t) => {
+    let n = Math.max(1, Math.ceil(tier.cpu / maxCpu), Math.ceil(tier.mem / maxMem));
+    if (n > Math.min(tier.maxContainers, tier.cpu, tier.mem)) n = Math.min(tier.maxContainers, tier.cpu, tier.mem);
+    for (let i = 0; i < n; i++) {
+      items.push({ t, cpu: Math.floor(tier.cpu / n) + (i < tier.cpu % n ? 1 : 0), mem: Math.floor(tier.mem / n) + (i < tier.mem % n ? 1 : 0) });
+    }
+  });
+  items.sort((a, b) => b.cpu / maxCpu + b.mem / maxMem - (a.cpu / maxCpu + a.mem / maxMem));
+  for (const item of items) {
+    const fits = (v: number) => !layout[v].has(item.t) && free[v].cpu >= item.cpu && free[v].mem >= item.mem;
+    const leftover = (v: number) => (free[v].cpu - item.cpu) / maxCpu + (free[v].mem - item.mem) / maxMem;
+    const open = instance.vms.map((_, v) => v).filter((v) => layout[v].size > 0 && fits(v));
+    const home = open.filter((v) => instance.vms[v].prior.has(item.t));
+    const closed = instance.vms.map((_, v) => v).filter((v) => layout[v].size === 0 && fits(v));
+    const pick = (vs: number[]) => vs.reduce<number | undefined>((best, v) => (best === undefined || leftover(v) < leftover(best) ? v : best), undefined);
+    const v = pick(home) ?? pick(open)
+      ?? pick(closed.filter((x) => instance.vms[x].prior.has(item.t)))
+      ?? pick(closed.filter((x) => !instance.vms[x].isNew))
+      ?? closed[0];
+    if (v === undefined) return undefined;
+    layout[v].set(item.t, { cpu_cores: item.cpu, mem_units: item.mem });
+    free[v].cpu -= item.cpu;
+    free[v].mem -= item.mem;
+  }
+  return layout;
+}

@@ -7,7 +7,7 @@ import {
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
 } from './allocation-instance';
 import { solveInstanceExactly } from './exact-solve';
-import { greedyLayout } from './greedy-placement';
+import { greedyLayout, packedLayout } from './greedy-placement';
 import { findUnplaceableTier, lowerBound } from './lower-bound';
 import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
@@ -135,7 +135,14 @@ async function solveLarge(
 ): Promise<AllocationResult> {
   // The greedy repair knows nothing of max_vms; a layout over it is no start.
   const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
-  let layout = valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance)));
+  // Two starts, each taken to its local optimum by the cheap moves: repairing the current allocation
+  // (keeps containers where they are) and packing afresh (fewest VMs and containers). The cheaper goes on.
+  const movesDeadlineMs = Date.now() + settings.searchTimeLimitMs / 4;
+  const starts = [
+    valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))),
+    valid(packedLayout(instance)),
+  ].filter((l): l is Layout => l !== undefined).map((l) => improveByMoves(instance, l, movesDeadlineMs));
+  let layout = starts.length > 0 ? starts.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a)) : undefined;
   if (!layout) {
     // The greedy repair got stuck: the exact model decides, within the budget.
     const fewestNew = minimumNewVms(problem);
