@@ -1,5 +1,5 @@
 import { createAllocator, warmUpAllocator } from '../src/allocator';
-import { AllocationProblem, AllocationResult } from '../src/allocator/allocator';
+import { AllocationResult } from '../src/allocator/allocator';
 import { verifyPlacement } from '../src/allocator/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
 import { hasCbc, solveWithCbc } from './solver-cbc';
