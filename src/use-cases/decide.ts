@@ -1,3 +1,4 @@
+import { minimumNewVms } from '../allocator/allocation-instance';
 import { AllocationProblem, AllocationResult } from '../allocator/allocator';
 import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, placementOfCluster } from '../domain/cluster';
@@ -5,6 +6,9 @@ import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
 import { translate, Translation } from '../translator/translate';
 import { Deployment, Services } from './knowledge';
+
+/** Most VMs one plan may add. */
+export const MAX_NEW_VMS_PER_PLAN = 1000;
 
 export interface Decision {
   problem: AllocationProblem;
@@ -36,6 +40,12 @@ export async function decide(deployment: Deployment, services: Services, plan: P
     notScalable: [...topology.tiers.values()].filter((t) => t.maxNode === 1).map((t) => t.flatName),
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
   };
+
+  // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
+  const newVmsNeeded = minimumNewVms(problem);
+  if (newVmsNeeded > MAX_NEW_VMS_PER_PLAN) {
+    throw new NoSolutionError(`the plan needs at least ${newVmsNeeded} new VMs; one plan may add at most ${MAX_NEW_VMS_PER_PLAN}`);
+  }
 
   const solveStarted = Date.now();
   const result = await services.allocator.allocate(problem).catch(async (e) => {

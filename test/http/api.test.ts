@@ -164,6 +164,12 @@ describe('HTTP API against a real Docker engine', () => {
     expect((await api.get('/api/allocation')).body.node1.used[`${APP}_web`]).toEqual({ cpu_cores: 1, mem_units: 1 });
   });
 
+  it('refuses a runaway plan at once instead of modelling thousands of VMs', async () => {
+    const res = await api.put('/api/translate').send({ [APP]: { web: { cpu_cores: 1_000_000, mem_units: 1 } } });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatch(/needs at least \d+ new VMs; one plan may add at most 1000/);
+  });
+
   it('resizes a container in place: same id, new memory as the engine reports it', async () => {
     const before = await engineContainers();
     const res = await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 1, mem_units: 4 } } });
