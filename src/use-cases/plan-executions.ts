@@ -83,7 +83,9 @@ export class PlanExecutions {
     const started = Date.now();
     execution.status = 'running';
     execution.started_at = new Date().toISOString();
-    await save();
+    // Progress is written in the background (the store keeps one execution's writes in order);
+    // only the final record is waited for.
+    void save();
 
     let deployment;
     try {
@@ -96,7 +98,7 @@ export class PlanExecutions {
         target: decision.result.placement, steps: newRecords(decision.translation.steps),
       });
       execution.timings_ms = { ...decision.timingsMs };
-      await save();
+      void save();
 
       const runStarted = Date.now();
       let lastSave = 0;
@@ -119,8 +121,9 @@ export class PlanExecutions {
       execution.error = { code: e instanceof DomainError ? e.code : 'internal', message: errorMessage(e) };
     }
 
-    if (deployment && execution.steps.length > 0) {
-      // The engines are the truth: re-read them so the allocation is right even after a partial run.
+    if (deployment && execution.steps.length > 0 && execution.status !== 'succeeded') {
+      // After a partial run the engines are the truth: re-read them so the allocation is right.
+      // A run that succeeded updated the cluster action by action and needs no second look.
       try {
         deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, new Set(deployment.topology.tiers.keys()), deployment.cluster);
       } catch (e) {
