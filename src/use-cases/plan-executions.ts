@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { placementOfCluster, allocationOf } from '../domain/cluster';
+import { allocationOf } from '../domain/cluster';
 import { ConflictError, DomainError, NotFoundError } from '../domain/errors';
 import { Execution, isFinished } from '../domain/execution';
 import { PartialPlan } from '../domain/plan';
@@ -135,11 +135,6 @@ export class PlanExecutions {
     execution.timings_ms.total = Date.now() - started;
     await save();
     return execution;
-  }
-
-  /** The placement now, for hooks and reports. */
-  currentPlacement() {
-    return placementOfCluster(this.knowledge.requireDeployment().cluster);
   }
 }
 
