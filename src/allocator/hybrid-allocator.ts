@@ -9,6 +9,7 @@ import {
 import { solveInstanceExactly } from './exact-solve';
 import { greedyLayout, packedLayout } from './greedy-placement';
 import { findUnplaceableTier, lowerBound } from './lower-bound';
+import { currentFluidLayout, improveByContainerSearch } from './container-search';
 import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
 import { placementCost } from './placement-cost';
@@ -32,6 +33,8 @@ export interface AllocatorOptions {
    * Measured on 20 VMs × 10 tiers: 0.8 s left costs 6 % above what CBC finds in 120 s, 3 s none.
    */
   polishTimeLimitMs?: number;
+  /** Most the container search may take (1 ms per (VM, tier) pair, at least 30 ms, up to this). */
+  containerSearchTimeLimitMs?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
   /** Tiers re-placed together across the fleet in a tier step of the neighbourhood search. */
@@ -45,6 +48,7 @@ const DEFAULTS = {
   timeLimitMs: 10_000,
   exactPairLimit: 40,
   searchTimeLimitMs: 800,
+  containerSearchTimeLimitMs: 400,
   neighbourhoodSize: 4,
   tiersPerStep: 3,
   polishPairLimit: 400,
@@ -141,6 +145,7 @@ async function solveLarge(
   const starts = [
     valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))),
     valid(packedLayout(instance)),
+    valid(currentFluidLayout(instance)),
   ].filter((l): l is Layout => l !== undefined).map((l) => improveByMoves(instance, l, movesDeadlineMs));
   let layout = starts.length > 0 ? starts.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a)) : undefined;
   if (!layout) {
@@ -158,6 +163,14 @@ async function solveLarge(
   const neighbourhoodDeadlineMs = polish ? Math.min(searchDeadlineMs, startedMs + polishMs * 0.4) : searchDeadlineMs;
   const bound = lowerBound(instance);
   layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
+  // Container search first: thousands of moves a second, VMs emptied by re-routing load through the
+  // fleet; the exact sub-solves then work from its answer.
+  const containerSearchMs = Math.min(settings.containerSearchTimeLimitMs, Math.max(30, pairs));
+  layout = improveByContainerSearch(instance, layout, {
+    deadlineMs: Math.min(neighbourhoodDeadlineMs, Date.now() + containerSearchMs),
+    seed: settings.seed,
+    targetCost: bound,
+  });
   if (layoutCost(instance, layout) > bound) {
     layout = await improveByNeighbourhoods(instance, layout, {
       deadlineMs: neighbourhoodDeadlineMs,

@@ -1,0 +1,500 @@
+import { AllocationInstance, Layout } from './allocation-instance';
+import { COST } from './cost-weights';
+import { seededRandom } from './neighbourhood-search';
+
+export interface ContainerSearchOptions {
+  /** Absolute time (Date.now()) at which the search stops. */
+  deadlineMs: number;
+  seed: number;
+  /** Stop when the cost reaches this (a proven lower bound). */
+  targetCost?: number;
+}
+
+/**
+ * Local search over which containers exist, with their sizes left fluid.
+ *
+ * Once the set of (VM, tier) containers is chosen, sizes are two independent transportation
+ * problems (one per resource: tiers supply their demand, VMs absorb up to their capacity, every
+ * container carries at least 1). So a move only has to decide containers; the sizes follow by
+ * augmenting paths through the containers already there: a tier's load pushed off one VM may
+ * travel tier → VM → other tier on that VM → another VM … until a VM with room absorbs it. That
+ * re-balances the whole fleet in one move, which whole-container moves cannot do, and costs
+ * microseconds, so thousands of moves fit where one exact sub-solve would.
+ *
+ * Moves, each kept only when it lowers the cost (VM terms dominate: emptying a VM saves 9 or 20):
+ * - empty a VM: its containers' load goes to the tiers' other containers, and where that is not
+ *   enough, into new containers on VMs in use (where the tier ran before first);
+ * - drop a container whose load the tier's other containers can take;
+ * - move a container back to a VM where its tier ran before (keeping costs 3, creating 4).
+ * When none applies, a kick (a VM emptied whatever it costs, or a container moved at random) and a
+ * new descent; the best layout seen is returned.
+ */
+export function improveByContainerSearch(instance: AllocationInstance, start: Layout, options: ContainerSearchOptions): Layout {
+  const state = new FluidLayout(instance, start);
+  const random = seededRandom(options.seed);
+  let best = state.snapshot();
+  let bestCost = state.cost();
+  const target = options.targetCost ?? -Infinity;
+  const timeUp = () => Date.now() >= options.deadlineMs;
+  // A worse layout than the best is walked on from while within this much: plateaus and small steps
+  // back are how the search leaves a local optimum.
+  const slack = 2;
+  for (let round = 0; !timeUp() && bestCost > target; round++) {
+    descend(state, random, timeUp);
+    const cost = state.cost();
+    if (cost < bestCost) {
+      best = state.snapshot();
+      bestCost = cost;
+    } else if (cost > bestCost + slack) {
+      state.restore(best);
+    }
+    if (timeUp() || bestCost <= target) break;
+    const kicks = 1 + Math.floor(random() * 3);
+    for (let k = 0; k < kicks; k++) kick(state, random);
+  }
+  state.restore(best);
+  return state.toLayout();
+}
+
+/**
+ * The current allocation carried over as it is, sizes fluid: every container that ran keeps running
+ * (deleting one and creating another costs 5, keeping it 3), each resized by the same augmenting
+ * paths to hold the plan, and new containers only for what those cannot carry: on VMs in use, then
+ * on idle ones (existing before new). Undefined when even that gets stuck.
+ */
+export function currentFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
+  const start: Layout = instance.vms.map(() => new Map());
+  const kept = instance.tiers.map(() => 0);
+  instance.vms.forEach((vm, v) => {
+    for (const t of vm.prior.keys()) {
+      const tier = instance.tiers[t];
+      // Containers over the cap or beyond what the new size can give 1 each: the extra ones go.
+      if (kept[t] >= Math.min(tier.maxContainers, tier.cpu, tier.mem)) continue;
+      if (start[v].size >= Math.min(vm.cpu, vm.mem)) continue;
+      start[v].set(t, { cpu_cores: 1, mem_units: 1 });
+      kept[t] += 1;
+    }
+  });
+  const state = new FluidLayout(instance, start);
+  const order = instance.tiers.map((_, t) => t)
+    .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
+  for (const t of order) {
+    const before = state.snapshot();
+    if (state.place(t, [instance.tiers[t].cpu - kept[t], instance.tiers[t].mem - kept[t]], random, true)) continue;
+    // Its containers cannot hold it (a tier that may not be spread outgrew its VM): placed afresh.
+    state.restore(before);
+    if (!state.replaceTier(t, random)) return undefined;
+  }
+  return state.toLayout();
+}
+
+function descend(state: FluidLayout, random: () => number, timeUp: () => boolean): void {
+  let improved = true;
+  while (improved && !timeUp()) {
+    improved = false;
+    // Lightest VMs first: the likeliest to empty.
+    const used = state.usedVms().sort((a, b) => state.load(a) - state.load(b));
+    for (const v of used) {
+      if (timeUp()) return;
+      if (state.hosted[v] === 0) continue;
+      const before = state.cost();
+      const saved = state.snapshot();
+      if (state.emptyVm(v, random) && state.cost() < before) {
+        improved = true;
+        continue;
+      }
+      state.restore(saved);
+    }
+    for (const v of state.usedVms()) {
+      for (const t of state.tiersOn(v)) {
+        if (timeUp()) return;
+        if (state.count[t] < 2) continue;
+        const before = state.cost();
+        const saved = state.snapshot();
+        if (state.dropContainer(v, t) && state.cost() < before) {
+          improved = true;
+          continue;
+        }
+        state.restore(saved);
+      }
+    }
+    for (const v of state.usedVms()) {
+      for (const t of state.tiersOn(v)) {
+        if (state.isPrior(v, t)) continue;
+        for (const home of state.homesOf(t)) {
+          if (state.has[home * state.T + t] || state.hosted[home] === 0) continue;
+          const before = state.cost();
+          const saved = state.snapshot();
+          if (state.moveContainer(v, t, home, random) && state.cost() < before) {
+            improved = true;
+            break;
+          }
+          state.restore(saved);
+        }
+      }
+    }
+  }
+}
+
+function kick(state: FluidLayout, random: () => number): void {
+  const used = state.usedVms();
+  if (used.length < 2) return;
+  for (let tries = 0; tries < 5; tries++) {
+    const saved = state.snapshot();
+    if (random() < 0.5) {
+      // Empty one of the lighter VMs whatever it costs.
+      used.sort((a, b) => state.load(a) - state.load(b));
+      const v = used[Math.floor(random() * Math.ceil(used.length / 2))];
+      if (state.emptyVm(v, random)) return;
+    } else {
+      const v = used[Math.floor(random() * used.length)];
+      const tiers = state.tiersOn(v);
+      const t = tiers[Math.floor(random() * tiers.length)];
+      const to = used[Math.floor(random() * used.length)];
+      if (to !== v && !state.has[to * state.T + t] && state.moveContainer(v, t, to, random)) return;
+    }
+    state.restore(saved);
+  }
+}
+
+interface Snapshot {
+  has: Uint8Array;
+  size: [Int32Array, Int32Array];
+  free: [Int32Array, Int32Array];
+  count: Int32Array;
+  hosted: Int32Array;
+}
+
+/** Containers as a V × T matrix, each resource's sizes a feasible flow. */
+class FluidLayout {
+  readonly V: number;
+  readonly T: number;
+  has: Uint8Array;
+  size: [Int32Array, Int32Array];
+  free: [Int32Array, Int32Array];
+  /** Containers per tier. */
+  count: Int32Array;
+  /** Containers per VM. */
+  hosted: Int32Array;
+  private readonly capacity: [Int32Array, Int32Array];
+  private readonly prior: Uint8Array;
+  private readonly homes: number[][];
+  private readonly banned: Uint8Array;
+  // Breadth-first search scratch space.
+  private readonly seenVm: Uint8Array;
+  private readonly seenTier: Uint8Array;
+  private readonly viaTier: Int32Array;
+  private readonly viaVm: Int32Array;
+  private readonly queue: Int32Array;
+
+  constructor(private readonly instance: AllocationInstance, layout: Layout) {
+    const V = (this.V = instance.vms.length);
+    const T = (this.T = instance.tiers.length);
+    this.has = new Uint8Array(V * T);
+    this.size = [new Int32Array(V * T), new Int32Array(V * T)];
+    this.capacity = [Int32Array.from(instance.vms, (vm) => vm.cpu), Int32Array.from(instance.vms, (vm) => vm.mem)];
+    this.free = [Int32Array.from(this.capacity[0]), Int32Array.from(this.capacity[1])];
+    this.count = new Int32Array(T);
+    this.hosted = new Int32Array(V);
+    this.prior = new Uint8Array(V * T);
+    this.homes = instance.tiers.map(() => []);
+    instance.vms.forEach((vm, v) => {
+      for (const t of vm.prior.keys()) {
+        this.prior[v * T + t] = 1;
+        this.homes[t].push(v);
+      }
+      for (const [t, r] of layout[v]) {
+        const i = v * T + t;
+        this.has[i] = 1;
+        this.size[0][i] = r.cpu_cores;
+        this.size[1][i] = r.mem_units;
+        this.free[0][v] -= r.cpu_cores;
+        this.free[1][v] -= r.mem_units;
+        this.count[t] += 1;
+        this.hosted[v] += 1;
+      }
+    });
+    this.banned = new Uint8Array(V);
+    this.seenVm = new Uint8Array(V);
+    this.seenTier = new Uint8Array(T);
+    this.viaTier = new Int32Array(V);
+    this.viaVm = new Int32Array(T);
+    this.queue = new Int32Array(T + 1);
+  }
+
+  snapshot(): Snapshot {
+    return {
+      has: this.has.slice(),
+      size: [this.size[0].slice(), this.size[1].slice()],
+      free: [this.free[0].slice(), this.free[1].slice()],
+      count: this.count.slice(),
+      hosted: this.hosted.slice(),
+    };
+  }
+
+  restore(s: Snapshot): void {
+    this.has.set(s.has);
+    this.size[0].set(s.size[0]);
+    this.size[1].set(s.size[1]);
+    this.free[0].set(s.free[0]);
+    this.free[1].set(s.free[1]);
+    this.count.set(s.count);
+    this.hosted.set(s.hosted);
+  }
+
+  /** The objective of SPEC §3, as `vmCost` sums it. */
+  cost(): number {
+    const { T, instance } = this;
+    let cost = 0;
+    for (let v = 0; v < this.V; v++) {
+      const vm = instance.vms[v];
+      const inUse = this.hosted[v] > 0;
+      cost += vm.alwaysUsed ? 0 : vm.isNew ? (inUse ? COST.newVmUsed : 0) : inUse ? COST.existingVmUsed : COST.existingVmEmpty;
+      for (let t = 0, i = v * T; t < T; t++, i++) {
+        if (this.has[i]) cost += this.prior[i] ? COST.containerKept : COST.containerCreated;
+        else if (this.prior[i]) cost += instance.tiers[t].deleteWeight;
+      }
+    }
+    return cost;
+  }
+
+  usedVms(): number[] {
+    const used: number[] = [];
+    for (let v = 0; v < this.V; v++) if (this.hosted[v] > 0) used.push(v);
+    return used;
+  }
+
+  tiersOn(v: number): number[] {
+    const tiers: number[] = [];
+    for (let t = 0; t < this.T; t++) if (this.has[v * this.T + t]) tiers.push(t);
+    return tiers;
+  }
+
+  homesOf(t: number): number[] {
+    return this.homes[t];
+  }
+
+  isPrior(v: number, t: number): boolean {
+    return this.prior[v * this.T + t] === 1;
+  }
+
+  load(v: number): number {
+    return Math.max(1 - this.free[0][v] / this.capacity[0][v], 1 - this.free[1][v] / this.capacity[1][v]);
+  }
+
+  /** Removes every container of v, their load carried elsewhere. False (state spoiled: restore it) when it cannot. */
+  emptyVm(v: number, random: () => number): boolean {
+    const tiers = this.tiersOn(v);
+    const need = tiers.map((t) => this.removePair(v, t));
+    this.banned[v] = 1;
+    try {
+      // Tiers that may not be spread, then the larger loads, go first: they have the fewest ways out.
+      const order = tiers.map((_, i) => i).sort((a, b) => this.instance.tiers[tiers[a]].maxContainers - this.instance.tiers[tiers[b]].maxContainers
+        || need[b][0] + need[b][1] / 4 - (need[a][0] + need[a][1] / 4));
+      for (const i of order) if (!this.place(tiers[i], need[i], random)) return false;
+      return true;
+    } finally {
+      this.banned[v] = 0;
+    }
+  }
+
+  /** Removes tier t's container on v when the tier's other containers (and the paths through them) take its load. */
+  dropContainer(v: number, t: number): boolean {
+    // v stays open: the room the container leaves may be taken by other tiers there, making room elsewhere.
+    const need = this.removePair(v, t);
+    return this.route(0, t, need[0]) === need[0] && this.route(1, t, need[1]) === need[1];
+  }
+
+  /** Every container of tier t removed, the tier placed again from nothing (VMs may be opened). */
+  replaceTier(t: number, random: () => number): boolean {
+    const need: [number, number] = [0, 0];
+    for (let v = 0; v < this.V; v++) {
+      if (!this.has[v * this.T + t]) continue;
+      const freed = this.removePair(v, t);
+      need[0] += freed[0];
+      need[1] += freed[1];
+    }
+    need[0] = this.instance.tiers[t].cpu;
+    need[1] = this.instance.tiers[t].mem;
+    return this.place(t, need, random, true);
+  }
+
+  /** Tier t's container moves from `from` to `to` (created there with at least 1 of each, the rest routed). */
+  moveContainer(from: number, t: number, to: number, random: () => number): boolean {
+    const need = this.removePair(from, t);
+    if (!this.addPair(to, t, need)) return false;
+    return this.place(t, need, random);
+  }
+
+  toLayout(): Layout {
+    const layout: Layout = this.instance.vms.map(() => new Map());
+    for (let v = 0; v < this.V; v++) {
+      for (let t = 0; t < this.T; t++) {
+        const i = v * this.T + t;
+        if (this.has[i]) layout[v].set(t, { cpu_cores: this.size[0][i], mem_units: this.size[1][i] });
+      }
+    }
+    return layout;
+  }
+
+  private removePair(v: number, t: number): [number, number] {
+    const i = v * this.T + t;
+    const need: [number, number] = [this.size[0][i], this.size[1][i]];
+    this.free[0][v] += need[0];
+    this.free[1][v] += need[1];
+    this.size[0][i] = 0;
+    this.size[1][i] = 0;
+    this.has[i] = 0;
+    this.count[t] -= 1;
+    this.hosted[v] -= 1;
+    return need;
+  }
+
+  /**
+   * Carries `need` of tier t: through its containers first, then into new containers on VMs in use
+   * (where it ran before first, then the roomiest), within its container cap.
+   */
+  place(t: number, need: [number, number], random: () => number, mayOpen = false): boolean {
+    need[0] -= this.route(0, t, need[0]);
+    need[1] -= this.route(1, t, need[1]);
+    const tier = this.instance.tiers[t];
+    while (need[0] > 0 || need[1] > 0) {
+      if (this.count[t] >= tier.maxContainers) return false;
+      const candidates = this.usedVms().filter((v) => !this.banned[v] && !this.has[v * this.T + t]);
+      const score = (v: number) => (this.prior[v * this.T + t] ? 10 : 0)
+        + Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1) + random() * 0.1;
+      candidates.sort((a, b) => score(b) - score(a));
+      // When the VMs in use lack the room altogether, more containers on them cannot help: open one.
+      const room = [0, 1].map((r) => candidates.reduce((sum, v) => sum + this.free[r][v], 0));
+      const openFirst = mayOpen && (room[0] < need[0] || room[1] < need[1]);
+      let added = openFirst && this.idleVmToOpen(need).some((v) => this.addPair(v, t, need));
+      if (!added) added = candidates.slice(0, 4).some((v) => this.addPair(v, t, need));
+      if (!added && mayOpen && !openFirst) added = this.idleVmToOpen(need).some((v) => this.addPair(v, t, need));
+      if (!added) return false;
+      need[0] -= this.route(0, t, need[0]);
+      need[1] -= this.route(1, t, need[1]);
+    }
+    return true;
+  }
+
+  /** An idle VM that takes all of `need` (existing before new), else the roomiest; none past max_vms. */
+  private idleVmToOpen(need: [number, number]): number[] {
+    const maxVms = this.instance.maxVms;
+    if (maxVms !== undefined && this.usedVms().length >= maxVms) return [];
+    const idle = [];
+    for (let v = 0; v < this.V; v++) if (this.hosted[v] === 0 && !this.banned[v] && this.free[0][v] >= 1 && this.free[1][v] >= 1) idle.push(v);
+    const whole = (v: number) => (this.free[0][v] >= need[0] && this.free[1][v] >= need[1] ? 0 : 1);
+    const isNew = (v: number) => (this.instance.vms[v].isNew ? 1 : 0);
+    const room = (v: number) => Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1);
+    idle.sort((a, b) => whole(a) - whole(b) || isNew(a) - isNew(b) || room(b) - room(a));
+    return idle.slice(0, 1);
+  }
+
+  /**
+   * Creates tier t's container on v with 1 core and 1 unit, taken from `need` where some is left,
+   * else from one of the tier's other containers. Room for it is made by routing one unit of
+   * another tier off v when v is full.
+   */
+  private addPair(v: number, t: number, need: [number, number]): boolean {
+    const i = v * this.T + t;
+    for (const r of [0, 1] as const) {
+      if (this.free[r][v] >= 1) continue;
+      if (!this.makeRoom(r, v)) return false;
+    }
+    for (const r of [0, 1] as const) {
+      if (need[r] > 0) continue;
+      // The tier's load of this resource is all placed: the new container's 1 comes out of another one.
+      let donor = -1;
+      for (let w = 0; w < this.V; w++) if (this.has[w * this.T + t] && this.size[r][w * this.T + t] > 1) donor = w;
+      if (donor < 0) return false;
+      this.size[r][donor * this.T + t] -= 1;
+      this.free[r][donor] += 1;
+      need[r] += 1;
+    }
+    this.has[i] = 1;
+    this.size[0][i] = 1;
+    this.size[1][i] = 1;
+    this.free[0][v] -= 1;
+    this.free[1][v] -= 1;
+    need[0] -= 1;
+    need[1] -= 1;
+    this.count[t] += 1;
+    this.hosted[v] += 1;
+    return true;
+  }
+
+  /** Frees one unit of resource r on v by moving one unit of a container there (of more than 1) elsewhere. */
+  private makeRoom(r: 0 | 1, v: number): boolean {
+    for (let t = 0; t < this.T; t++) {
+      const i = v * this.T + t;
+      if (!this.has[i] || this.size[r][i] < 2) continue;
+      this.size[r][i] -= 1;
+      this.free[r][v] += 1;
+      this.banned[v] += 1;
+      const moved = this.route(r, t, 1);
+      this.banned[v] -= 1;
+      if (moved === 1) return true;
+      this.size[r][i] += 1;
+      this.free[r][v] -= 1;
+    }
+    return false;
+  }
+
+  /**
+   * Pushes up to `amount` of resource r for tier t into the containers, by augmenting paths
+   * tier → VM (a container of that tier grows) → tier (another container on that VM shrinks, never
+   * below 1) → … ending at a VM with room. Banned VMs are never entered. Returns what was placed.
+   */
+  private route(r: 0 | 1, t0: number, amount: number): number {
+    const { V, T } = this;
+    const size = this.size[r];
+    const free = this.free[r];
+    let placed = 0;
+    while (placed < amount) {
+      this.seenVm.fill(0);
+      this.seenTier.fill(0);
+      let head = 0;
+      let tail = 0;
+      this.queue[tail++] = t0;
+      this.seenTier[t0] = 1;
+      let end = -1;
+      search: while (head < tail) {
+        const t = this.queue[head++];
+        for (let v = 0; v < V; v++) {
+          if (!this.has[v * T + t] || this.seenVm[v] || this.banned[v]) continue;
+          this.seenVm[v] = 1;
+          this.viaTier[v] = t;
+          if (free[v] > 0) {
+            end = v;
+            break search;
+          }
+          for (let t2 = 0; t2 < T; t2++) {
+            const i = v * T + t2;
+            if (this.seenTier[t2] || !this.has[i] || size[i] < 2) continue;
+            this.seenTier[t2] = 1;
+            this.viaVm[t2] = v;
+            this.queue[tail++] = t2;
+          }
+        }
+      }
+      if (end < 0) break;
+      let delta = Math.min(amount - placed, free[end]);
+      for (let v = end; ; ) {
+        const t = this.viaTier[v];
+        if (t === t0) break;
+        v = this.viaVm[t];
+        delta = Math.min(delta, size[v * T + t] - 1);
+      }
+      free[end] -= delta;
+      for (let v = end; ; ) {
+        const t = this.viaTier[v];
+        size[v * T + t] += delta;
+        if (t === t0) break;
+        v = this.viaVm[t];
+        size[v * T + t] -= delta;
+      }
+      placed += delta;
+    }
+    return placed;
+  }
+}

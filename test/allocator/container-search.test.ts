@@ -1,0 +1,74 @@
+import { AllocationProblem } from '../../src/allocator/allocator';
+import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
+import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/container-search';
+import { greedyLayout } from '../../src/allocator/greedy-placement';
+import { lowerBound } from '../../src/allocator/lower-bound';
+import { generateFleetProblem } from '../../bench/solver-instances';
+
+const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
+const usedVms = (layout: Layout) => layout.filter((hosted) => hosted.size > 0).length;
+
+describe('container search', () => {
+  it('empties a VM by re-routing load through a chain of other tiers\' containers', () => {
+    // Emptying c moves x's core onto a, which is full in cores: only shrinking y on a and growing
+    // y on b makes the room. No single container fits anywhere whole.
+    const size = r(4, 16);
+    const problem: AllocationProblem = {
+      vmSize: size,
+      current: {
+        a: { ...size, used: { x: r(2, 4), y: r(2, 4) } },
+        b: { ...size, used: { y: r(1, 4), z: r(1, 4) } },
+        c: { ...size, used: { x: r(1, 4), z: r(1, 4) } },
+      },
+      plan: { x: r(3, 8), y: r(3, 8), z: r(2, 8) },
+      notScalable: [],
+      maxNode: {},
+    };
+    const instance = buildInstance(problem, 0);
+    const start = currentLayout(instance);
+    expect(isValidLayout(instance, start)).toBe(true);
+    const found = improveByContainerSearch(instance, start, { deadlineMs: Date.now() + 200, seed: 1 });
+    expect(isValidLayout(instance, found)).toBe(true);
+    expect(usedVms(found)).toBe(2);
+    // 2 VMs in use (11 each), c idle (2), four containers kept (3 each), two deleted (1 each).
+    expect(layoutCost(instance, found)).toBe(38);
+  });
+
+  it('returns a valid layout no worse than its start on seeded fleets, never below the lower bound', () => {
+    for (const [vms, tiers, seed] of [[10, 10, 1], [20, 10, 2], [50, 25, 3]]) {
+      const problem = generateFleetProblem({ vms, tiers, seed });
+      const instance = buildInstance(problem, maximumUsefulNewVms(problem));
+      const start = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
+      expect(start && isValidLayout(instance, start)).toBe(true);
+      const found = improveByContainerSearch(instance, start!, { deadlineMs: Date.now() + 100, seed: 1 });
+      expect(isValidLayout(instance, found)).toBe(true);
+      expect(layoutCost(instance, found)).toBeLessThanOrEqual(layoutCost(instance, start!));
+      expect(layoutCost(instance, found)).toBeGreaterThanOrEqual(lowerBound(instance));
+    }
+  });
+
+  it('carries the current allocation over, resized, keeping every container that still fits', () => {
+    const size = r(4, 16);
+    const problem: AllocationProblem = {
+      vmSize: size,
+      current: {
+        a: { ...size, used: { web: r(1, 2), db: r(2, 8) } },
+        b: { ...size, used: { web: r(1, 2) } },
+      },
+      // web triples in cores: exactly what a's leftover and b hold, so no container moves and none is added.
+      plan: { web: r(6, 6), db: r(2, 8) },
+      notScalable: ['db'],
+      maxNode: {},
+    };
+    const instance = buildInstance(problem, maximumUsefulNewVms(problem));
+    const layout = currentFluidLayout(instance);
+    expect(layout && isValidLayout(instance, layout)).toBe(true);
+    const a = instance.vms.findIndex((vm) => vm.name === 'a');
+    const b = instance.vms.findIndex((vm) => vm.name === 'b');
+    const web = instance.tiers.findIndex((t) => t.name === 'web');
+    const db = instance.tiers.findIndex((t) => t.name === 'db');
+    expect(layout![a].get(db)).toEqual(r(2, 8));
+    expect(layout![a].has(web) && layout![b].has(web)).toBe(true);
+    expect(usedVms(layout!)).toBe(2);
+  });
+});
