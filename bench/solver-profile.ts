@@ -5,7 +5,7 @@ import { greedyLayout, packedLayout } from '../src/allocator/greedy-placement';
 import { solveMip } from '../src/allocator/highs-engine';
 import { improveByMoves } from '../src/allocator/local-moves';
 import { lowerBound } from '../src/allocator/lower-bound';
-import { currentFluidLayout, improveByContainerSearch } from '../src/allocator/container-search';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../src/allocator/container-search';
 import { warmUpAllocator } from '../src/allocator';
 import { generateFleetProblem } from './solver-instances';
 
@@ -50,12 +50,32 @@ async function main(): Promise<void> {
       const fms = ms(a);
       const fm = fl ? improveByMoves(inst, fl, Date.now() + 1000) : undefined;
       console.log(`   fluid current: ${c(fl)} (${used(fl)}/${conts(fl)}) ${fms} ms; moves ${c(fm)} (${used(fm)}/${conts(fm)})`);
-      const starts = [gm, pm, fl, fm].filter((l): l is Layout => l !== undefined && isValidLayout(inst, l));
+      const pf = packedFluidLayout(inst);
+      const pfm = pf ? improveByMoves(inst, pf, Date.now() + 1000) : undefined;
+      console.log(`   fluid packed: ${c(pf)} (${used(pf)}/${conts(pf)}); moves ${c(pfm)} (${used(pfm)}/${conts(pfm)})`);
+      const starts = [gm, pm, fl, fm, pf, pfm].filter((l): l is Layout => l !== undefined && isValidLayout(inst, l));
       const first = starts.reduce((x, y) => (layoutCost(inst, y) < layoutCost(inst, x) ? y : x));
       for (const budget of (process.env.BUDGETS ?? '20,80,800').split(',').map(Number)) {
         a = t();
         const cs = improveByContainerSearch(inst, first, { deadlineMs: Date.now() + budget, seed: 1, targetCost: lb });
+        let multi = first;
+        for (const st of starts) {
+          const r = improveByContainerSearch(inst, st, { deadlineMs: Date.now() + budget / starts.length, seed: 1, targetCost: lb });
+          if (layoutCost(inst, r) < layoutCost(inst, multi)) multi = r;
+        }
+        console.log(`   multi-start ${budget} ms: ${c(multi)} (${used(multi)}/${conts(multi)})`);
         console.log(`   container search ${budget} ms: ${c(cs)} (${used(cs)}/${conts(cs)}) in ${ms(a)} ms valid ${isValidLayout(inst, cs)}`);
+        if (process.env.POLISH) {
+          const k2 = Math.max(k, cs.filter((h, v) => h.size > 0 && inst.vms[v].isNew).length);
+          const nar = buildInstance(problem, k2);
+          const start = [...cs.slice(0, inst.existingVmCount), ...cs.slice(inst.existingVmCount).filter((h) => h.size > 0)];
+          while (start.length < nar.vms.length) start.push(new Map());
+          for (const limit of process.env.POLISH.split(',').map(Number)) {
+            a = t();
+            const out = await solveInstanceExactly(nar, { timeLimitMs: limit, start });
+            console.log(`     polish ${limit} ms: ${out.status} ${out.layout ? layoutCost(nar, out.layout) : '-'} bound ${out.bound.toFixed(1)} in ${ms(a)} ms`);
+          }
+        }
       }
       if (process.env.EXACT && vms * tiers <= 400) {
         for (const limit of [100, 300, 1000, 3000]) {

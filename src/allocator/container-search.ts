@@ -43,6 +43,7 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
     descend(state, random, timeUp);
     const cost = state.cost();
     if (cost < bestCost) {
+      state.release(best);
       best = state.snapshot();
       bestCost = cost;
     } else if (cost > bestCost + slack) {
@@ -63,75 +64,107 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
  * on idle ones (existing before new). Undefined when even that gets stuck.
  */
 export function currentFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
+  return fluidLayout(instance, true, random);
+}
+
+/**
+ * Every tier placed from nothing, largest first, by the same routing: a tier spills onto another VM
+ * only when the VM it fills is full, so containers are few and large (most VMs end up hosting one or
+ * two); where a tier ran before is preferred (keeping a container is cheaper than creating one).
+ */
+export function packedFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
+  return fluidLayout(instance, false, random);
+}
+
+function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random: () => number): Layout | undefined {
   const start: Layout = instance.vms.map(() => new Map());
-  const kept = instance.tiers.map(() => 0);
-  instance.vms.forEach((vm, v) => {
-    for (const t of vm.prior.keys()) {
-      const tier = instance.tiers[t];
-      // Containers over the cap or beyond what the new size can give 1 each: the extra ones go.
-      if (kept[t] >= Math.min(tier.maxContainers, tier.cpu, tier.mem)) continue;
-      if (start[v].size >= Math.min(vm.cpu, vm.mem)) continue;
-      start[v].set(t, { cpu_cores: 1, mem_units: 1 });
-      kept[t] += 1;
+  const keptOn: number[][] = instance.tiers.map(() => []);
+  // Largest containers first: when a tier must lose some (over its cap, or shrunk below 1 each), the small ones go.
+  const priors = instance.vms.flatMap((vm, v) => [...vm.prior].map(([t, r]) => ({ v, t, r })))
+    .sort((a, b) => b.r.cpu_cores + b.r.mem_units / 4 - (a.r.cpu_cores + a.r.mem_units / 4));
+  for (const { v, t } of keepCurrent ? priors : []) {
+    const tier = instance.tiers[t];
+    if (keptOn[t].length < Math.min(tier.maxContainers, tier.cpu, tier.mem)) keptOn[t].push(v);
+  }
+  // Each kept container shrinks in proportion where its tier shrinks and keeps its size where the tier
+  // grows: every VM then still holds what it holds now, and routing only has growth to place.
+  instance.tiers.forEach((tier, t) => {
+    if (keptOn[t].length === 0) return;
+    const held = keptOn[t].reduce((sum, v) => [sum[0] + instance.vms[v].prior.get(t)!.cpu_cores, sum[1] + instance.vms[v].prior.get(t)!.mem_units], [0, 0]);
+    const sizes = keptOn[t].map((v) => {
+      const r = instance.vms[v].prior.get(t)!;
+      return [Math.max(1, Math.floor(r.cpu_cores * Math.min(1, tier.cpu / held[0]))), Math.max(1, Math.floor(r.mem_units * Math.min(1, tier.mem / held[1])))];
+    });
+    for (const [k, demand] of [[0, tier.cpu], [1, tier.mem]]) {
+      let excess = sizes.reduce((sum, x) => sum + x[k], 0) - demand;
+      for (let i = 0; excess > 0; i = (i + 1) % sizes.length) {
+        if (sizes[i][k] > 1) {
+          sizes[i][k] -= 1;
+          excess -= 1;
+        }
+      }
     }
+    keptOn[t].forEach((v, i) => start[v].set(t, { cpu_cores: sizes[i][0], mem_units: sizes[i][1] }));
   });
   const state = new FluidLayout(instance, start);
   const order = instance.tiers.map((_, t) => t)
     .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
   for (const t of order) {
     const before = state.snapshot();
-    if (state.place(t, [instance.tiers[t].cpu - kept[t], instance.tiers[t].mem - kept[t]], random, true)) continue;
-    // Its containers cannot hold it (a tier that may not be spread outgrew its VM): placed afresh.
+    if (state.place(t, state.missing(t), random, true)) continue;
     state.restore(before);
+    if (Number.isFinite(instance.tiers[t].maxContainers)) {
+      // A capped tier pushes uncapped neighbours off its VMs rather than move (moving a not-scalable
+      // one costs 100); they come later in the order and find room elsewhere.
+      if (state.evictUncappedAround(t, () => state.place(t, state.missing(t), random, true))) continue;
+      state.restore(before);
+    }
+    // Its containers cannot hold it: placed afresh.
     if (!state.replaceTier(t, random)) return undefined;
   }
   return state.toLayout();
 }
 
 function descend(state: FluidLayout, random: () => number, timeUp: () => boolean): void {
+  const tryMove = (move: () => boolean): boolean => {
+    const before = state.cost();
+    const saved = state.snapshot();
+    const better = move() && state.cost() < before;
+    if (!better) state.restore(saved);
+    state.release(saved);
+    return better;
+  };
   let improved = true;
   while (improved && !timeUp()) {
     improved = false;
-    // Lightest VMs first: the likeliest to empty.
-    const used = state.usedVms().sort((a, b) => state.load(a) - state.load(b));
-    for (const v of used) {
-      if (timeUp()) return;
-      if (state.hosted[v] === 0) continue;
-      const before = state.cost();
-      const saved = state.snapshot();
-      if (state.emptyVm(v, random) && state.cost() < before) {
-        improved = true;
-        continue;
-      }
-      state.restore(saved);
-    }
+    // Fewer containers first: after a kick opened room somewhere, this is what fills it.
     for (const v of state.usedVms()) {
       for (const t of state.tiersOn(v)) {
         if (timeUp()) return;
-        if (state.count[t] < 2) continue;
-        const before = state.cost();
-        const saved = state.snapshot();
-        if (state.dropContainer(v, t) && state.cost() < before) {
-          improved = true;
-          continue;
-        }
-        state.restore(saved);
+        if (state.count[t] >= 2 && state.has[v * state.T + t] && tryMove(() => state.dropContainer(v, t))) improved = true;
       }
     }
     for (const v of state.usedVms()) {
       for (const t of state.tiersOn(v)) {
-        if (state.isPrior(v, t)) continue;
+        if (state.isPrior(v, t) || !state.has[v * state.T + t]) continue;
         for (const home of state.homesOf(t)) {
           if (state.has[home * state.T + t] || state.hosted[home] === 0) continue;
-          const before = state.cost();
-          const saved = state.snapshot();
-          if (state.moveContainer(v, t, home, random) && state.cost() < before) {
+          if (tryMove(() => state.moveContainer(v, t, home, random))) {
             improved = true;
             break;
           }
-          state.restore(saved);
         }
       }
+    }
+    // A tier re-placed from nothing: its own fewest containers, where it has most room or ran before.
+    for (let t = 0; t < state.T; t++) {
+      if (timeUp()) return;
+      if (state.count[t] >= 2 && tryMove(() => state.replaceTier(t, random, false))) improved = true;
+    }
+    // Lightest VMs first: the likeliest to empty.
+    for (const v of state.usedVms().sort((a, b) => state.load(a) - state.load(b))) {
+      if (timeUp()) return;
+      if (state.hosted[v] > 0 && tryMove(() => state.emptyVm(v, random))) improved = true;
     }
   }
 }
@@ -141,23 +174,29 @@ function kick(state: FluidLayout, random: () => number): void {
   if (used.length < 2) return;
   for (let tries = 0; tries < 5; tries++) {
     const saved = state.snapshot();
-    if (random() < 0.5) {
+    const dice = random();
+    if (dice < 0.35) {
       // Empty one of the lighter VMs whatever it costs.
       used.sort((a, b) => state.load(a) - state.load(b));
       const v = used[Math.floor(random() * Math.ceil(used.length / 2))];
       if (state.emptyVm(v, random)) return;
-    } else {
+    } else if (dice < 0.7) {
       const v = used[Math.floor(random() * used.length)];
       const tiers = state.tiersOn(v);
       const t = tiers[Math.floor(random() * tiers.length)];
       const to = used[Math.floor(random() * used.length)];
       if (to !== v && !state.has[to * state.T + t] && state.moveContainer(v, t, to, random)) return;
+    } else {
+      // Open an idle VM where tiers ran before: the room lets the next descent merge containers.
+      const idle = state.idleHomes();
+      if (idle.length > 0 && state.reopen(idle[Math.floor(random() * idle.length)])) return;
     }
     state.restore(saved);
   }
 }
 
 interface Snapshot {
+  total: number;
   has: Uint8Array;
   size: [Int32Array, Int32Array];
   free: [Int32Array, Int32Array];
@@ -176,6 +215,8 @@ class FluidLayout {
   count: Int32Array;
   /** Containers per VM. */
   hosted: Int32Array;
+  private total = 0;
+  private readonly pool: Snapshot[] = [];
   private readonly capacity: [Int32Array, Int32Array];
   private readonly prior: Uint8Array;
   private readonly homes: number[][];
@@ -220,19 +261,39 @@ class FluidLayout {
     this.viaTier = new Int32Array(V);
     this.viaVm = new Int32Array(T);
     this.queue = new Int32Array(T + 1);
+    this.total = this.computeCost();
   }
 
+  /** The state, copied into a buffer of the pool (hand it back with `release` once done with it). */
   snapshot(): Snapshot {
-    return {
-      has: this.has.slice(),
-      size: [this.size[0].slice(), this.size[1].slice()],
-      free: [this.free[0].slice(), this.free[1].slice()],
-      count: this.count.slice(),
-      hosted: this.hosted.slice(),
-    };
+    const s = this.pool.pop();
+    if (!s) {
+      return {
+        total: this.total,
+        has: this.has.slice(),
+        size: [this.size[0].slice(), this.size[1].slice()],
+        free: [this.free[0].slice(), this.free[1].slice()],
+        count: this.count.slice(),
+        hosted: this.hosted.slice(),
+      };
+    }
+    s.total = this.total;
+    s.has.set(this.has);
+    s.size[0].set(this.size[0]);
+    s.size[1].set(this.size[1]);
+    s.free[0].set(this.free[0]);
+    s.free[1].set(this.free[1]);
+    s.count.set(this.count);
+    s.hosted.set(this.hosted);
+    return s;
+  }
+
+  release(s: Snapshot): void {
+    this.pool.push(s);
   }
 
   restore(s: Snapshot): void {
+    this.total = s.total;
     this.has.set(s.has);
     this.size[0].set(s.size[0]);
     this.size[1].set(s.size[1]);
@@ -242,20 +303,33 @@ class FluidLayout {
     this.hosted.set(s.hosted);
   }
 
-  /** The objective of SPEC §3, as `vmCost` sums it. */
+  /** The objective of SPEC §3, as `vmCost` sums it; kept up to date as containers come and go. */
   cost(): number {
+    return this.total;
+  }
+
+  private computeCost(): number {
     const { T, instance } = this;
     let cost = 0;
     for (let v = 0; v < this.V; v++) {
-      const vm = instance.vms[v];
-      const inUse = this.hosted[v] > 0;
-      cost += vm.alwaysUsed ? 0 : vm.isNew ? (inUse ? COST.newVmUsed : 0) : inUse ? COST.existingVmUsed : COST.existingVmEmpty;
+      cost += this.vmTerm(v);
       for (let t = 0, i = v * T; t < T; t++, i++) {
         if (this.has[i]) cost += this.prior[i] ? COST.containerKept : COST.containerCreated;
         else if (this.prior[i]) cost += instance.tiers[t].deleteWeight;
       }
     }
     return cost;
+  }
+
+  private vmTerm(v: number): number {
+    const vm = this.instance.vms[v];
+    const inUse = this.hosted[v] > 0;
+    return vm.alwaysUsed ? 0 : vm.isNew ? (inUse ? COST.newVmUsed : 0) : inUse ? COST.existingVmUsed : COST.existingVmEmpty;
+  }
+
+  /** What having tier t's container on v adds to the cost, against not having it. */
+  private pairTerm(i: number, t: number): number {
+    return this.prior[i] ? COST.containerKept - this.instance.tiers[t].deleteWeight : COST.containerCreated;
   }
 
   usedVms(): number[] {
@@ -305,18 +379,83 @@ class FluidLayout {
     return this.route(0, t, need[0]) === need[0] && this.route(1, t, need[1]) === need[1];
   }
 
-  /** Every container of tier t removed, the tier placed again from nothing (VMs may be opened). */
-  replaceTier(t: number, random: () => number): boolean {
-    const need: [number, number] = [0, 0];
+  /** Existing VMs that host nothing now but hosted planned tiers before. */
+  idleHomes(): number[] {
+    const idle: number[] = [];
+    for (let v = 0; v < this.V; v++) if (this.hosted[v] === 0 && this.instance.vms[v].prior.size > 0) idle.push(v);
+    return idle;
+  }
+
+  /** Puts back a 1-core, 1-unit container of each tier that ran on v (where its cap allows), taken from its others. */
+  reopen(v: number): boolean {
+    if (this.instance.maxVms !== undefined && this.usedVms().length >= this.instance.maxVms) return false;
+    let added = false;
+    for (const t of this.instance.vms[v].prior.keys()) {
+      if (this.count[t] >= this.instance.tiers[t].maxContainers) continue;
+      const before = this.snapshot();
+      if (this.addPair(v, t, [0, 0])) added = true;
+      else this.restore(before);
+    }
+    return added;
+  }
+
+  /** What tier t still lacks of its plan, per resource. */
+  missing(t: number): [number, number] {
+    const tier = this.instance.tiers[t];
+    const need: [number, number] = [tier.cpu, tier.mem];
+    for (let v = 0; v < this.V; v++) {
+      const i = v * this.T + t;
+      if (!this.has[i]) continue;
+      need[0] -= this.size[0][i];
+      need[1] -= this.size[1][i];
+    }
+    return need;
+  }
+
+  /**
+   * Removes containers of uncapped tiers from the VMs where tier t runs, largest first, one at a
+   * time until `placed` succeeds. False (state spoiled: restore it) when even all of them are not enough.
+   */
+  evictUncappedAround(t: number, placed: () => boolean): boolean {
+    const evictable: Array<[number, number]> = [];
     for (let v = 0; v < this.V; v++) {
       if (!this.has[v * this.T + t]) continue;
-      const freed = this.removePair(v, t);
-      need[0] += freed[0];
-      need[1] += freed[1];
+      for (const other of this.tiersOn(v)) {
+        if (other !== t && !Number.isFinite(this.instance.tiers[other].maxContainers)) evictable.push([v, other]);
+      }
     }
-    need[0] = this.instance.tiers[t].cpu;
-    need[1] = this.instance.tiers[t].mem;
-    return this.place(t, need, random, true);
+    const weight = ([v, o]: [number, number]) => this.size[0][v * this.T + o] / this.capacity[0][v] + this.size[1][v * this.T + o] / this.capacity[1][v];
+    evictable.sort((a, b) => weight(b) - weight(a));
+    for (const [v, other] of evictable) {
+      this.removePair(v, other);
+      const before = this.snapshot();
+      if (placed()) return true;
+      this.restore(before);
+    }
+    return false;
+  }
+
+  /**
+   * Every container of tier t removed, the tier placed again from nothing: a new first container on
+   * a VM in use with most room, else on an idle VM, the rest routed (VMs may be opened).
+   */
+  replaceTier(t: number, random: () => number, mayOpen = true): boolean {
+    for (let v = 0; v < this.V; v++) if (this.has[v * this.T + t]) this.removePair(v, t);
+    const before = this.snapshot();
+    const demand: [number, number] = [this.instance.tiers[t].cpu, this.instance.tiers[t].mem];
+    const room = (v: number) => Math.min(this.free[0][v] / demand[0], this.free[1][v] / demand[1]) + (this.prior[v * this.T + t] ? 1 : 0);
+    const used = this.usedVms().filter((v) => !this.banned[v]).sort((a, b) => room(b) - room(a)).slice(0, 6);
+    for (const v of [...used, ...(mayOpen ? this.idleVmToOpen(demand, t) : [])]) {
+      const need: [number, number] = [demand[0], demand[1]];
+      const placed = this.addPair(v, t, need) && this.place(t, need, random, mayOpen);
+      if (!placed) this.restore(before);
+      else {
+        this.release(before);
+        return true;
+      }
+    }
+    this.release(before);
+    return false;
   }
 
   /** Tier t's container moves from `from` to `to` (created there with at least 1 of each, the rest routed). */
@@ -346,7 +485,9 @@ class FluidLayout {
     this.size[1][i] = 0;
     this.has[i] = 0;
     this.count[t] -= 1;
+    this.total -= this.pairTerm(i, t) + this.vmTerm(v);
     this.hosted[v] -= 1;
+    this.total += this.vmTerm(v);
     return need;
   }
 
@@ -360,16 +501,38 @@ class FluidLayout {
     const tier = this.instance.tiers[t];
     while (need[0] > 0 || need[1] > 0) {
       if (this.count[t] >= tier.maxContainers) return false;
-      const candidates = this.usedVms().filter((v) => !this.banned[v] && !this.has[v * this.T + t]);
-      const score = (v: number) => (this.prior[v * this.T + t] ? 10 : 0)
-        + Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1) + random() * 0.1;
-      candidates.sort((a, b) => score(b) - score(a));
+      // The four best VMs in use without the tier: where it ran before, then the roomiest.
+      const room = [0, 0];
+      const candidates: number[] = [];
+      const scores: number[] = [];
+      for (let v = 0; v < this.V; v++) {
+        if (this.hosted[v] === 0 || this.banned[v] || this.has[v * this.T + t]) continue;
+        room[0] += this.free[0][v];
+        room[1] += this.free[1][v];
+        const score = (this.prior[v * this.T + t] ? 10 : 0) + random() * 0.1
+          + Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1);
+        let k = candidates.length;
+        if (k === 4 && score <= scores[3]) continue;
+        if (k === 4) k = 3;
+        while (k > 0 && scores[k - 1] < score) {
+          candidates[k] = candidates[k - 1];
+          scores[k] = scores[k - 1];
+          k--;
+        }
+        candidates[k] = v;
+        scores[k] = score;
+        candidates.length = Math.min(candidates.length, 4);
+        scores.length = candidates.length;
+      }
       // When the VMs in use lack the room altogether, more containers on them cannot help: open one.
-      const room = [0, 1].map((r) => candidates.reduce((sum, v) => sum + this.free[r][v], 0));
-      const openFirst = mayOpen && (room[0] < need[0] || room[1] < need[1]);
-      let added = openFirst && this.idleVmToOpen(need).some((v) => this.addPair(v, t, need));
-      if (!added) added = candidates.slice(0, 4).some((v) => this.addPair(v, t, need));
-      if (!added && mayOpen && !openFirst) added = this.idleVmToOpen(need).some((v) => this.addPair(v, t, need));
+      // So does a VM in use that cannot take the rest whole: a tier scattered in small containers
+      // over full VMs is what the search later cannot undo, an opened VM it empties again if it can.
+      const best = candidates[0];
+      const wholeFits = best !== undefined && this.free[0][best] >= need[0] && this.free[1][best] >= need[1];
+      const openFirst = mayOpen && (room[0] < need[0] || room[1] < need[1] || !wholeFits);
+      let added = openFirst && this.idleVmToOpen(need, t).some((v) => this.addPair(v, t, need));
+      if (!added) added = candidates.some((v) => this.addPair(v, t, need));
+      if (!added && mayOpen && !openFirst) added = this.idleVmToOpen(need, t).some((v) => this.addPair(v, t, need));
       if (!added) return false;
       need[0] -= this.route(0, t, need[0]);
       need[1] -= this.route(1, t, need[1]);
@@ -378,7 +541,7 @@ class FluidLayout {
   }
 
   /** An idle VM that takes all of `need` (existing before new), else the roomiest; none past max_vms. */
-  private idleVmToOpen(need: [number, number]): number[] {
+  private idleVmToOpen(need: [number, number], t = -1): number[] {
     const maxVms = this.instance.maxVms;
     if (maxVms !== undefined && this.usedVms().length >= maxVms) return [];
     const idle = [];
@@ -386,7 +549,8 @@ class FluidLayout {
     const whole = (v: number) => (this.free[0][v] >= need[0] && this.free[1][v] >= need[1] ? 0 : 1);
     const isNew = (v: number) => (this.instance.vms[v].isNew ? 1 : 0);
     const room = (v: number) => Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1);
-    idle.sort((a, b) => whole(a) - whole(b) || isNew(a) - isNew(b) || room(b) - room(a));
+    const home = (v: number) => (t >= 0 && this.prior[v * this.T + t] ? 0 : 1);
+    idle.sort((a, b) => whole(a) - whole(b) || isNew(a) - isNew(b) || home(a) - home(b) || room(b) - room(a));
     return idle.slice(0, 1);
   }
 
@@ -419,7 +583,9 @@ class FluidLayout {
     need[0] -= 1;
     need[1] -= 1;
     this.count[t] += 1;
+    this.total += this.pairTerm(i, t) - this.vmTerm(v);
     this.hosted[v] += 1;
+    this.total += this.vmTerm(v);
     return true;
   }
 

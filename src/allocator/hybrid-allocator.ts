@@ -9,7 +9,7 @@ import {
 import { solveInstanceExactly } from './exact-solve';
 import { greedyLayout, packedLayout } from './greedy-placement';
 import { findUnplaceableTier, lowerBound } from './lower-bound';
-import { currentFluidLayout, improveByContainerSearch } from './container-search';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './container-search';
 import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
 import { placementCost } from './placement-cost';
@@ -23,18 +23,24 @@ export interface AllocatorOptions {
    * larger ones are built greedily and improved by neighbourhood search first.
    */
   exactPairLimit?: number;
-  /** Budget of the search on problems too large for the exact polish; the rest of the time limit is left unused. */
+  /** Most the search of a large problem may take (starts, container search, neighbourhood search). */
   searchTimeLimitMs?: number;
-  /** Large problems up to this many pairs get a final pass of the exact solver on the whole model. */
-  polishPairLimit?: number;
+  /** The search's budget per (VM, tier) pair, between `searchMinimumMs` and `searchTimeLimitMs`. */
+  searchMsPerPair?: number;
+  searchMinimumMs?: number;
   /**
-   * Most the search plus that final pass may take: 10 ms per pair, at least `searchTimeLimitMs`
-   * (it ends sooner when the pass proves optimality).
-   * Measured on 20 VMs × 10 tiers: 0.8 s left costs 6 % above what CBC finds in 120 s, 3 s none.
+   * Share of the search budget left to the exact sub-solves of the neighbourhood search (HiGHS on a
+   * few VMs or tiers at a time). Off by default: measured on the benchmark's fleets, a quarter of
+   * the budget given to it instead of the container search changed no cost by more than 0.1 %.
    */
+  neighbourhoodShare?: number;
+  /**
+   * Problems up to this many pairs get, after the search, the exact solver on the whole model,
+   * warm-started, for up to `polishTimeLimitMs` (it ends sooner when it proves optimality). Off by
+   * default: it proves a 10 × 10 fleet optimal in 0.4–3 s, where the search alone takes 80 ms.
+   */
+  polishPairLimit?: number;
   polishTimeLimitMs?: number;
-  /** Most the container search may take (1 ms per (VM, tier) pair, at least 30 ms, up to this). */
-  containerSearchTimeLimitMs?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
   /** Tiers re-placed together across the fleet in a tier step of the neighbourhood search. */
@@ -48,10 +54,12 @@ const DEFAULTS = {
   timeLimitMs: 10_000,
   exactPairLimit: 40,
   searchTimeLimitMs: 800,
-  containerSearchTimeLimitMs: 400,
+  searchMsPerPair: 0.8,
+  searchMinimumMs: 30,
+  neighbourhoodShare: 0,
   neighbourhoodSize: 4,
   tiersPerStep: 3,
-  polishPairLimit: 400,
+  polishPairLimit: 0,
   polishTimeLimitMs: 3000,
   maxStallSteps: 30,
   seed: 1,
@@ -64,9 +72,10 @@ const DEFAULTS = {
  *      │ no
  *      ├─ pairs <= exactPairLimit ──> exact: HiGHS branch and bound, warm-started by the greedy repair,
  *      │                               with K, K+1, … new VMs until one count is feasible
- *      └─ larger ──> greedy repair ──> local moves ──> neighbourhood search (a few VMs re-solved
- *                     exactly at a time) ──> if pairs <= polishPairLimit: the whole model,
- *                     warm-started, for the rest of polishTimeLimitMs
+ *      └─ larger ──> four starts (greedy repair, best-fit packing, both with fluid sizes) + local moves
+ *                     ──> container search (0.8 ms per pair, at most searchTimeLimitMs)
+ *                     ──> optional: neighbourhood search (a few VMs re-solved exactly at a time),
+ *                         the whole model warm-started (pairs <= polishPairLimit)
  *
  * Every answer is re-checked by verifyPlacement before it is returned. `timeLimitMs` is the hard
  * budget; the large path stops at its own, shorter budgets and reports the bound it proved.
@@ -137,58 +146,53 @@ async function solveLarge(
   settings: typeof DEFAULTS,
   deadlineMs: number,
 ): Promise<AllocationResult> {
+  const enteredMs = Date.now();
+  const pairs = instance.tiers.length * (instance.existingVmCount + minimumNewVms(problem));
+  // The budget grows with the model, a fixed time per (VM, tier) pair: a 10 × 10 fleet gets 80 ms,
+  // 100 × 50 the cap. It covers the starts, the container search and the neighbourhood search.
+  const searchMs = Math.min(settings.searchTimeLimitMs, Math.max(settings.searchMinimumMs, pairs * settings.searchMsPerPair));
+  const searchDeadlineMs = Math.min(deadlineMs, enteredMs + searchMs);
   // The greedy repair knows nothing of max_vms; a layout over it is no start.
   const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
-  // Two starts, each taken to its local optimum by the cheap moves: repairing the current allocation
-  // (keeps containers where they are) and packing afresh (fewest VMs and containers). The cheaper goes on.
-  const movesDeadlineMs = Date.now() + settings.searchTimeLimitMs / 4;
+  // Starts, each taken to its local optimum by the cheap moves: repairing the current allocation,
+  // packing afresh, and both again with fluid sizes (see container-search.ts). The cheapest goes on.
+  const movesDeadlineMs = Math.min(searchDeadlineMs, enteredMs + searchMs / 4);
   const starts = [
     valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))),
     valid(packedLayout(instance)),
     valid(currentFluidLayout(instance)),
+    valid(packedFluidLayout(instance)),
   ].filter((l): l is Layout => l !== undefined).map((l) => improveByMoves(instance, l, movesDeadlineMs));
   let layout = starts.length > 0 ? starts.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a)) : undefined;
   if (!layout) {
-    // The greedy repair got stuck: the exact model decides, within the budget.
+    // The heuristics got stuck: the exact model decides, within the budget.
     const fewestNew = minimumNewVms(problem);
     return solveExactly(problem, fewestNew, maximumUsefulNewVms(problem), deadlineMs);
   }
-  const startedMs = Date.now();
-  const pairs = instance.tiers.length * (instance.existingVmCount + Math.max(minimumNewVms(problem), usedNewVms(instance, layout)));
-  const polish = pairs <= settings.polishPairLimit;
-  // The polish budget grows with the model (10 ms a pair): a 10 × 10 fleet is usually proven within 1 s.
-  const polishMs = Math.min(settings.polishTimeLimitMs, Math.max(settings.searchTimeLimitMs, pairs * 10));
-  const searchDeadlineMs = Math.min(deadlineMs, startedMs + (polish ? polishMs : settings.searchTimeLimitMs));
-  // With a final exact polish, the neighbourhood search gets 40 % of the budget; without, all of it.
-  const neighbourhoodDeadlineMs = polish ? Math.min(searchDeadlineMs, startedMs + polishMs * 0.4) : searchDeadlineMs;
   const bound = lowerBound(instance);
-  layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
-  // Container search first: thousands of moves a second, VMs emptied by re-routing load through the
-  // fleet; the exact sub-solves then work from its answer.
-  const containerSearchMs = Math.min(settings.containerSearchTimeLimitMs, Math.max(30, pairs));
-  layout = improveByContainerSearch(instance, layout, {
-    deadlineMs: Math.min(neighbourhoodDeadlineMs, Date.now() + containerSearchMs),
-    seed: settings.seed,
-    targetCost: bound,
-  });
-  if (layoutCost(instance, layout) > bound) {
+  // The container search takes most of the budget: thousands of moves a second, VMs emptied by
+  // re-routing load through the fleet. Exact sub-solves of a few VMs or tiers get the rest.
+  const containerDeadlineMs = enteredMs + searchMs * (1 - settings.neighbourhoodShare);
+  layout = improveByContainerSearch(instance, layout, { deadlineMs: Math.min(searchDeadlineMs, containerDeadlineMs), seed: settings.seed, targetCost: bound });
+  if (layoutCost(instance, layout) > bound && Date.now() < searchDeadlineMs) {
     layout = await improveByNeighbourhoods(instance, layout, {
-      deadlineMs: neighbourhoodDeadlineMs,
+      deadlineMs: searchDeadlineMs,
       neighbourhoodSize: settings.neighbourhoodSize,
       tiersPerStep: settings.tiersPerStep,
       maxStallSteps: settings.maxStallSteps,
       stepTimeLimitMs: 100,
       seed: settings.seed,
     });
-    layout = improveByMoves(instance, layout, neighbourhoodDeadlineMs);
+    layout = improveByMoves(instance, layout, searchDeadlineMs);
   }
-  if (polish && layoutCost(instance, layout) > bound && Date.now() < searchDeadlineMs) {
+  const polishDeadlineMs = Math.min(deadlineMs, Date.now() + settings.polishTimeLimitMs);
+  if (pairs <= settings.polishPairLimit && layoutCost(instance, layout) > bound && Date.now() < polishDeadlineMs) {
     // The whole model, warm-started from the search's answer: HiGHS' own heuristics often finish
     // the job, and its dual bound is far better than the combinatorial one.
     const k = Math.max(minimumNewVms(problem), usedNewVms(instance, layout));
     const narrow = buildInstance(problem, k);
     const start = narrowLayout(instance, layout, k);
-    const outcome = await solveInstanceExactly(narrow, { timeLimitMs: searchDeadlineMs - Date.now(), start });
+    const outcome = await solveInstanceExactly(narrow, { timeLimitMs: polishDeadlineMs - Date.now(), start });
     const best = outcome.layout && layoutCost(narrow, outcome.layout) < layoutCost(narrow, start) ? outcome.layout : start;
     const proven = outcome.status === 'optimal' ? layoutCost(narrow, best) : Math.ceil(outcome.bound - 1e-6);
     return resultOf(problem, narrow, best, Math.max(Math.min(proven, layoutCost(narrow, best)), lowerBound(narrow)));
