@@ -29,6 +29,10 @@ export interface ContainerSearchOptions {
  * When none applies, a kick (a VM emptied whatever it costs, or a container moved at random) and a
  * new descent; the best layout seen is returned.
  */
+/** Rounds without improvement per extra kick, and the most extra kicks (measured: the costs barely depend on them). */
+const KICK_GROWTH = 30;
+const MAX_EXTRA_KICKS = 3;
+
 export function improveByContainerSearch(instance: AllocationInstance, start: Layout, options: ContainerSearchOptions): Layout {
   const state = new FluidLayout(instance, start);
   const random = seededRandom(options.seed);
@@ -39,6 +43,7 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
   // A worse layout than the best is walked on from while within this much: plateaus and small steps
   // back are how the search leaves a local optimum.
   const slack = 2;
+  let stall = 0;
   for (let round = 0; !timeUp() && bestCost > target; round++) {
     descend(state, random, timeUp);
     const cost = state.cost();
@@ -46,11 +51,14 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
       state.release(best);
       best = state.snapshot();
       bestCost = cost;
-    } else if (cost > bestCost + slack) {
-      state.restore(best);
+      stall = 0;
+    } else {
+      stall += 1;
+      if (cost > bestCost + slack) state.restore(best);
     }
     if (timeUp() || bestCost <= target) break;
-    const kicks = 1 + Math.floor(random() * 3);
+    // Kicks grow while no round improves: a deeper local optimum needs a longer jump out of it.
+    const kicks = 1 + Math.floor(random() * (3 + Math.min(stall / KICK_GROWTH, MAX_EXTRA_KICKS)));
     for (let k = 0; k < kicks; k++) kick(state, random);
   }
   state.restore(best);
@@ -198,6 +206,8 @@ function kick(state: FluidLayout, random: () => number): void {
 interface Snapshot {
   total: number;
   has: Uint8Array;
+  vmsOf: Int32Array;
+  tiersOf: Int32Array;
   size: [Int32Array, Int32Array];
   free: [Int32Array, Int32Array];
   count: Int32Array;
@@ -217,6 +227,9 @@ class FluidLayout {
   hosted: Int32Array;
   private total = 0;
   private readonly pool: Snapshot[] = [];
+  /** Adjacency, for the searches: the VMs of tier t are vmsOf[t·V … t·V + count[t]), the tiers of v likewise. */
+  private vmsOf: Int32Array;
+  private tiersOf: Int32Array;
   private readonly capacity: [Int32Array, Int32Array];
   private readonly prior: Uint8Array;
   private readonly homes: number[][];
@@ -232,6 +245,8 @@ class FluidLayout {
     const V = (this.V = instance.vms.length);
     const T = (this.T = instance.tiers.length);
     this.has = new Uint8Array(V * T);
+    this.vmsOf = new Int32Array(V * T);
+    this.tiersOf = new Int32Array(V * T);
     this.size = [new Int32Array(V * T), new Int32Array(V * T)];
     this.capacity = [Int32Array.from(instance.vms, (vm) => vm.cpu), Int32Array.from(instance.vms, (vm) => vm.mem)];
     this.free = [Int32Array.from(this.capacity[0]), Int32Array.from(this.capacity[1])];
@@ -247,6 +262,8 @@ class FluidLayout {
       for (const [t, r] of layout[v]) {
         const i = v * T + t;
         this.has[i] = 1;
+        this.vmsOf[t * V + this.count[t]] = v;
+        this.tiersOf[v * T + this.hosted[v]] = t;
         this.size[0][i] = r.cpu_cores;
         this.size[1][i] = r.mem_units;
         this.free[0][v] -= r.cpu_cores;
@@ -271,6 +288,8 @@ class FluidLayout {
       return {
         total: this.total,
         has: this.has.slice(),
+        vmsOf: this.vmsOf.slice(),
+        tiersOf: this.tiersOf.slice(),
         size: [this.size[0].slice(), this.size[1].slice()],
         free: [this.free[0].slice(), this.free[1].slice()],
         count: this.count.slice(),
@@ -279,6 +298,8 @@ class FluidLayout {
     }
     s.total = this.total;
     s.has.set(this.has);
+    s.vmsOf.set(this.vmsOf);
+    s.tiersOf.set(this.tiersOf);
     s.size[0].set(this.size[0]);
     s.size[1].set(this.size[1]);
     s.free[0].set(this.free[0]);
@@ -295,6 +316,8 @@ class FluidLayout {
   restore(s: Snapshot): void {
     this.total = s.total;
     this.has.set(s.has);
+    this.vmsOf.set(s.vmsOf);
+    this.tiersOf.set(s.tiersOf);
     this.size[0].set(s.size[0]);
     this.size[1].set(s.size[1]);
     this.free[0].set(s.free[0]);
@@ -476,6 +499,15 @@ class FluidLayout {
     return layout;
   }
 
+  /** Removes `item` from the list of `length` entries at `start`, the last one taking its place. */
+  private unlist(list: Int32Array, start: number, length: number, item: number): void {
+    for (let k = start; k < start + length; k++) {
+      if (list[k] !== item) continue;
+      list[k] = list[start + length - 1];
+      return;
+    }
+  }
+
   private removePair(v: number, t: number): [number, number] {
     const i = v * this.T + t;
     const need: [number, number] = [this.size[0][i], this.size[1][i]];
@@ -484,6 +516,8 @@ class FluidLayout {
     this.size[0][i] = 0;
     this.size[1][i] = 0;
     this.has[i] = 0;
+    this.unlist(this.vmsOf, t * this.V, this.count[t], v);
+    this.unlist(this.tiersOf, v * this.T, this.hosted[v], t);
     this.count[t] -= 1;
     this.total -= this.pairTerm(i, t) + this.vmTerm(v);
     this.hosted[v] -= 1;
@@ -582,6 +616,8 @@ class FluidLayout {
     this.free[1][v] -= 1;
     need[0] -= 1;
     need[1] -= 1;
+    this.vmsOf[t * this.V + this.count[t]] = v;
+    this.tiersOf[v * this.T + this.hosted[v]] = t;
     this.count[t] += 1;
     this.total += this.pairTerm(i, t) - this.vmTerm(v);
     this.hosted[v] += 1;
@@ -626,17 +662,19 @@ class FluidLayout {
       let end = -1;
       search: while (head < tail) {
         const t = this.queue[head++];
-        for (let v = 0; v < V; v++) {
-          if (!this.has[v * T + t] || this.seenVm[v] || this.banned[v]) continue;
+        for (let a = t * V, aEnd = a + this.count[t]; a < aEnd; a++) {
+          const v = this.vmsOf[a];
+          if (this.seenVm[v] || this.banned[v]) continue;
           this.seenVm[v] = 1;
           this.viaTier[v] = t;
           if (free[v] > 0) {
             end = v;
             break search;
           }
-          for (let t2 = 0; t2 < T; t2++) {
+          for (let b = v * T, bEnd = b + this.hosted[v]; b < bEnd; b++) {
+            const t2 = this.tiersOf[b];
             const i = v * T + t2;
-            if (this.seenTier[t2] || !this.has[i] || size[i] < 2) continue;
+            if (this.seenTier[t2] || size[i] < 2) continue;
             this.seenTier[t2] = 1;
             this.viaVm[t2] = v;
             this.queue[tail++] = t2;
