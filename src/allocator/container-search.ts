@@ -164,6 +164,33 @@ function descend(state: FluidLayout, random: () => number, timeUp: () => boolean
         }
       }
     }
+    // Two containers trade VMs, one of them (or both) moving to where its tier ran before: each VM
+    // frees the room the other needs, which a move alone into a full VM never has.
+    for (const x of state.usedVms()) {
+      for (const a of state.tiersOn(x)) {
+        if (timeUp()) return;
+        if (state.isPrior(x, a) || !state.has[x * state.T + a]) continue;
+        for (const y of state.homesOf(a)) {
+          if (state.hosted[y] === 0 || state.has[y * state.T + a] || !state.has[x * state.T + a]) continue;
+          let traded = false;
+          for (const b of state.tiersOn(y)) {
+            if (b === a || state.isPrior(y, b)) continue;
+            // b goes to x (a swap), or on to a VM where it ran before (a chain of two moves home).
+            const targets = [x, ...state.homesOf(b).filter((z) => z !== y && state.hosted[z] > 0)];
+            for (const z of targets) {
+              if (state.has[z * state.T + b] || !state.has[x * state.T + a] || !state.has[y * state.T + b]) continue;
+              if (tryMove(() => state.tradeContainers(x, a, y, b, z, random))) {
+                improved = true;
+                traded = true;
+                break;
+              }
+            }
+            if (traded) break;
+          }
+          if (traded) break;
+        }
+      }
+    }
     // A tier re-placed from nothing: its own fewest containers, where it has most room or ran before.
     for (let t = 0; t < state.T; t++) {
       if (timeUp()) return;
@@ -479,6 +506,13 @@ class FluidLayout {
     }
     this.release(before);
     return false;
+  }
+
+  /** Tier a's container moves from x to y while tier b's moves from y to z; the rest of their loads routed. */
+  tradeContainers(x: number, a: number, y: number, b: number, z: number, random: () => number): boolean {
+    const needA = this.removePair(x, a);
+    const needB = this.removePair(y, b);
+    return this.addPair(y, a, needA) && this.addPair(z, b, needB) && this.place(a, needA, random) && this.place(b, needB, random);
   }
 
   /** Tier t's container moves from `from` to `to` (created there with at least 1 of each, the rest routed). */
