@@ -573,15 +573,24 @@ class FluidLayout {
       const room = [0, 0];
       const candidates: number[] = [];
       const scores: number[] = [];
+      // One VM, at random, gets a small bonus: ties are broken differently from call to call.
+      const favoured = Math.floor(random() * this.V);
+      const wantCpu = Math.max(1, need[0]);
+      const wantMem = Math.max(1, need[1]);
       for (let v = 0; v < this.V; v++) {
         if (this.hosted[v] === 0 || this.banned[v] || this.has[v * this.T + t]) continue;
         room[0] += this.free[0][v];
         room[1] += this.free[1][v];
-        const score = (this.prior[v * this.T + t] ? 10 : 0) + random() * 0.1
-          + Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1);
+        const score = (this.prior[v * this.T + t] ? 10 : 0) + (v === favoured ? 0.05 : 0)
+          + Math.min(this.free[0][v] / wantCpu, 1) + Math.min(this.free[1][v] / wantMem, 1);
         let k = candidates.length;
-        if (k === 4 && score <= scores[3]) continue;
-        if (k === 4) k = 3;
+        if (k === 4) {
+          if (score <= scores[3]) continue;
+          k = 3;
+        } else {
+          candidates.push(v);
+          scores.push(score);
+        }
         while (k > 0 && scores[k - 1] < score) {
           candidates[k] = candidates[k - 1];
           scores[k] = scores[k - 1];
@@ -589,8 +598,6 @@ class FluidLayout {
         }
         candidates[k] = v;
         scores[k] = score;
-        candidates.length = Math.min(candidates.length, 4);
-        scores.length = candidates.length;
       }
       // When the VMs in use lack the room altogether, more containers on them cannot help: open one.
       // So does a VM in use that cannot take the rest whole: a tier scattered in small containers

@@ -173,7 +173,10 @@ async function solveLarge(
   // The container search takes most of the budget: thousands of moves a second, VMs emptied by
   // re-routing load through the fleet. Exact sub-solves of a few VMs or tiers get the rest.
   const containerDeadlineMs = enteredMs + searchMs * (1 - settings.neighbourhoodShare);
-  layout = improveByContainerSearch(instance, layout, { deadlineMs: Math.min(searchDeadlineMs, containerDeadlineMs), seed: settings.seed, targetCost: bound });
+  const searched = improveByContainerSearch(instance, layout, { deadlineMs: Math.min(searchDeadlineMs, containerDeadlineMs), seed: settings.seed, targetCost: bound });
+  // The search keeps its layouts valid by construction; a layout that is not would be a bug there,
+  // and its start is still a valid answer.
+  if (isValidLayout(instance, searched)) layout = searched;
   if (layoutCost(instance, layout) > bound && Date.now() < searchDeadlineMs) {
     layout = await improveByNeighbourhoods(instance, layout, {
       deadlineMs: searchDeadlineMs,
