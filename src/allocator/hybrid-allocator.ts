@@ -286,7 +286,12 @@ export async function warmUpAllocator(): Promise<void> {
     }
     fleet.plan[`t${t}`] = r(Math.max(1, cpu + (t % 2)), Math.max(1, mem + (t % 4) - 1));
   }
-  const allocator = createAllocator({ timeLimitMs: 5000, polishTimeLimitMs: 1500, searchTimeLimitMs: 1000 });
+  // The fleet runs every optional stage too (exact re-solves, the whole-model polish): they exercise
+  // HiGHS' branch and bound far more than the small problem does, and the default path of a
+  // 6 × 5 fleet needs that code compiled as much as they do.
+  const allocator = createAllocator({
+    timeLimitMs: 5000, polishTimeLimitMs: 1500, searchTimeLimitMs: 1000, neighbourhoodShare: 0.5, polishPairLimit: 400,
+  });
   for (const problem of [small, fleet, { ...fleet, plan: { ...fleet.plan, t0: r(5, 9) } }]) {
     await allocator.allocate(problem).catch(() => undefined);
   }
