@@ -9,9 +9,9 @@ const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
 const usedVms = (layout: Layout) => layout.filter((hosted) => hosted.size > 0).length;
 
 describe('container search', () => {
-  it('empties a VM by re-routing load through a chain of other tiers\' containers', () => {
-    // Emptying c moves x's core onto a, which is full in cores: only shrinking y on a and growing
-    // y on b makes the room. No single container fits anywhere whole.
+  it('empties a VM whose containers fit nowhere whole, creating no container', () => {
+    // Emptying c moves x's core onto a, which is full in cores: y must shrink on a and grow on b.
+    // No whole-container move does it; the search must resize three tiers at once.
     const size = r(4, 16);
     const problem: AllocationProblem = {
       vmSize: size,
@@ -45,6 +45,31 @@ describe('container search', () => {
       expect(layoutCost(instance, found)).toBeLessThanOrEqual(layoutCost(instance, start!));
       expect(layoutCost(instance, found)).toBeGreaterThanOrEqual(lowerBound(instance));
     }
+  });
+
+  it('grows a tier on a full VM by shifting another tier\'s load along a path, creating no container', () => {
+    // x must grow by a core, only runs on a, and a is full in cores. Only shrinking y on a and
+    // growing y on b (which has room) makes that core: tier x -> VM a -> tier y -> VM b.
+    const size = r(4, 16);
+    const problem: AllocationProblem = {
+      vmSize: size,
+      current: {
+        a: { ...size, used: { x: r(2, 4), y: r(2, 4) } },
+        b: { ...size, used: { y: r(1, 4) } },
+      },
+      plan: { x: r(3, 8), y: r(3, 8) },
+      notScalable: ['x'],
+      maxNode: {},
+    };
+    const instance = buildInstance(problem, maximumUsefulNewVms(problem));
+    const layout = currentFluidLayout(instance);
+    expect(layout && isValidLayout(instance, layout)).toBe(true);
+    const [a, b] = ['a', 'b'].map((name) => instance.vms.findIndex((vm) => vm.name === name));
+    const [x, y] = ['x', 'y'].map((name) => instance.tiers.findIndex((t) => t.name === name));
+    expect(layout![a].get(x)!.cpu_cores).toBe(3);
+    expect(layout![a].get(y)!.cpu_cores).toBe(1);
+    expect(layout![b].get(y)!.cpu_cores).toBe(2);
+    expect(layout!.reduce((n, hosted) => n + hosted.size, 0)).toBe(3);
   });
 
   it('carries the current allocation over, resized, keeping every container that still fits', () => {
