@@ -3,8 +3,9 @@ import { join } from 'path';
 import { NoSolutionError } from '../../src/domain/errors';
 import { createAllocator, placementCost, verifyPlacement } from '../../src/allocator';
 import { parseSolveDocument, solveDocument } from '../../src/allocator/solve-file';
+import { referenceFile } from '../support/reference';
 
-const CASES_DIR = '/work/shared/reference/ecoware-solver-cases';
+const CASES_DIR = referenceFile('ecoware-solver-cases');
 const readCase = (name: string): unknown => JSON.parse(readFileSync(join(CASES_DIR, name), 'utf8'));
 
 /** The original's test cases, VM size 2 cores / 8 units, as the `solve` command's input. */
