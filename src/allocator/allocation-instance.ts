@@ -131,6 +131,19 @@ export function copyLayout(layout: Layout): Layout {
   return layout.map((m) => new Map(m));
 }
 
+/** Cores and units each VM has left under a layout. */
+export function freeRoom(instance: AllocationInstance, layout: Layout): { cpu: number; mem: number }[] {
+  return instance.vms.map((vm, v) => {
+    let cpu = vm.cpu;
+    let mem = vm.mem;
+    for (const r of layout[v].values()) {
+      cpu -= r.cpu_cores;
+      mem -= r.mem_units;
+    }
+    return { cpu, mem };
+  });
+}
+
 /** The layout of the current allocation restricted to planned tiers (the warm start). */
 export function currentLayout(instance: AllocationInstance): Layout {
   return instance.vms.map((vm) => new Map(vm.prior));

@@ -1,5 +1,5 @@
 import { Resources } from '../domain/resources';
-import { AllocationInstance, copyLayout, Layout } from './allocation-instance';
+import { AllocationInstance, copyLayout, Layout, freeRoom } from './allocation-instance';
 
 /**
  * A quick feasible layout, built by repairing a starting layout (normally the current allocation,
@@ -17,15 +17,7 @@ import { AllocationInstance, copyLayout, Layout } from './allocation-instance';
  */
 export function greedyLayout(instance: AllocationInstance, start: Layout): Layout | undefined {
   const layout = copyLayout(start);
-  const free = instance.vms.map((vm, v) => {
-    let cpu = vm.cpu;
-    let mem = vm.mem;
-    for (const r of layout[v].values()) {
-      cpu -= r.cpu_cores;
-      mem -= r.mem_units;
-    }
-    return { cpu, mem };
-  });
+  const free = freeRoom(instance, layout);
   const put = (v: number, t: number, r: Resources | undefined) => {
     const old = layout[v].get(t);
     if (old) {

@@ -1,4 +1,4 @@
-import { AllocationInstance, Layout, vmCost } from './allocation-instance';
+import { AllocationInstance, Layout, vmCost, freeRoom } from './allocation-instance';
 
 /** Part of tier `t` moved from VM `from` to VM `to` (into its container there, or a new one). */
 interface Transfer {
@@ -20,15 +20,7 @@ interface Transfer {
  */
 export function improveByMoves(instance: AllocationInstance, start: Layout, deadlineMs: number): Layout {
   const layout = start.map((m) => new Map(m));
-  const free = instance.vms.map((vm, v) => {
-    let cpu = vm.cpu;
-    let mem = vm.mem;
-    for (const r of layout[v].values()) {
-      cpu -= r.cpu_cores;
-      mem -= r.mem_units;
-    }
-    return { cpu, mem };
-  });
+  const free = freeRoom(instance, layout);
   const vmIds = instance.vms.map((_, v) => v);
   const usedCount = () => layout.reduce((s, h) => s + (h.size > 0 ? 1 : 0), 0);
 

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { Placement } from '../../src/domain/allocation';
@@ -11,20 +11,12 @@ import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
 import { dockerClient, dockerExec, dockerHost, readInContainer, removeTestContainers, startTestContainer } from './docker-fixture';
-import { GitFixture, makeTempDir } from './git-fixture';
-
-const EXAMPLE_HOOKS = path.join(__dirname, '..', '..', 'hooks');
+import { exampleHookFiles, GitFixture, makeTempDir } from './git-fixture';
 
 /** The repository's own example hooks, plus a few that misbehave on purpose. */
-function exampleHookFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const folder of ['scale_hooks', 'tier_hooks']) {
-    for (const name of readdirSync(path.join(EXAMPLE_HOOKS, folder))) {
-      files[`${folder}/${name}`] = readFileSync(path.join(EXAMPLE_HOOKS, folder, name), 'utf8');
-    }
-  }
+function testHookFiles(): Record<string, string> {
   return {
-    ...files,
+    ...exampleHookFiles(),
     'scale_hooks/exit3.sh': '#!/bin/sh\necho out\necho err >&2\nexit 3\n',
     'scale_hooks/sleeper.sh': '#!/bin/sh\necho started\nexec sleep 4242\n',
     'scale_hooks/no_shebang.sh': 'echo "plain sh for $ECOWARE_TIER"\n',
@@ -80,7 +72,7 @@ describe('ContainerHookRunner in a real container', () => {
   beforeAll(async () => {
     root = makeTempDir('ecoware-hook-runner-');
     const repo = new GitFixture(root);
-    repo.commit(exampleHookFiles());
+    repo.commit(testHookFiles());
     source = new GitHookSource(path.join(root, 'state', 'hooks'));
     await source.sync(repo.url);
     store = new FileProcessDefinitionStore(path.join(root, 'state'));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -49,4 +49,17 @@ export class GitFixture {
 
 export function makeTempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+const EXAMPLE_HOOKS = path.join(__dirname, '..', '..', 'hooks');
+
+/** The repository's own example hooks (hooks/), as files for GitFixture.commit. */
+export function exampleHookFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const folder of ['scale_hooks', 'tier_hooks']) {
+    for (const name of readdirSync(path.join(EXAMPLE_HOOKS, folder))) {
+      files[`${folder}/${name}`] = readFileSync(path.join(EXAMPLE_HOOKS, folder, name), 'utf8');
+    }
+  }
+  return files;
 }

@@ -1,11 +1,11 @@
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP } from '../../src/ports/container-runtime';
 import { dockerClient, readInContainer, testImage as image } from './docker-fixture';
-import { GitFixture } from './git-fixture';
+import { exampleHookFiles, GitFixture } from './git-fixture';
 
 /**
  * Hooks through the running daemon: the example hooks of this repository from a real git
@@ -14,18 +14,6 @@ import { GitFixture } from './git-fixture';
  * asked through the engine directly.
  */
 const APP = `hk${process.pid}`;
-const EXAMPLE_HOOKS = path.join(__dirname, '..', '..', 'hooks');
-
-function exampleHookFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const folder of ['scale_hooks', 'tier_hooks']) {
-    for (const name of readdirSync(path.join(EXAMPLE_HOOKS, folder))) {
-      files[`${folder}/${name}`] = readFileSync(path.join(EXAMPLE_HOOKS, folder, name), 'utf8');
-    }
-  }
-  return files;
-}
-
 async function removeAppContainers(): Promise<void> {
   const docker = dockerClient();
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${APP}`] } });
