@@ -1,3 +1,4 @@
+import { parseSystemTier, SystemTier } from './compose/system-tier';
 import { ValidationError } from './errors';
 import {
   isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
@@ -41,6 +42,8 @@ export interface Tier {
   /** Arguments appended to the image's entrypoint; never passed through a shell. */
   entrypointArgs: string[];
   hookTimeoutMs?: number;
+  /** Present on tiers made from a compose service (src/domain/compose). */
+  system?: SystemTier;
 }
 
 export interface App {
@@ -262,6 +265,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     environment: obj.environment === undefined ? {} : readStringMap(obj.environment, `${field}.environment`),
     entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
+    system: parseSystemTier(obj.system, `${field}.system`),
   };
 }
 
