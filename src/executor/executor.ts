@@ -8,11 +8,14 @@ import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntime } from '../ports/container-runtime';
 import { HookResult, HookRunner, isHookSuccess } from '../ports/hook-runner';
+import { rememberHostPorts, SystemContainerPorts, systemContainerFields, waitForHealthyDependencies } from './system-containers';
 
 export interface ExecutorPorts {
   cloud: CloudDriver;
   runtimeFor(vm: Vm): ContainerRuntime;
   hooks?: HookRunner;
+  /** For the tiers of systems (compose files); without it they get no host ports. */
+  systems?: SystemContainerPorts;
 }
 
 export interface RunContext {
@@ -150,12 +153,18 @@ export class Executor {
           if (!address) throw new Error(`no address known for vm '${resolve(vm)}' (host entry '${host}')`);
           return { host, address };
         });
+        const systemPorts = this.ports.systems;
+        const system = tier.system && systemPorts
+          ? systemContainerFields({ tier, vm: vmName, topology: ctx.topology, cluster: ctx.cluster, newPlacement: ctx.newPlacement, resolve }, systemPorts)
+          : undefined;
+        if (system) await waitForHealthyDependencies({ tier, topology: ctx.topology, cluster: ctx.cluster, signal: ctx.signal, runtimeFor: this.ports.runtimeFor }, systemPorts!);
         const created = await runtime.create({
           name: tier.flatName, app: tier.app, tier: tier.tier, vm: vmName, image: tier.image, cpuset: action.cpuset,
-          memoryMb: action.resources.mem_units * memUnitMb, ports: tier.ports, environment: tier.environment,
-          args: tier.entrypointArgs, extraHosts,
+          memoryMb: action.resources.mem_units * memUnitMb, ports: tier.ports, environment: { ...system?.environment, ...tier.environment },
+          args: tier.entrypointArgs, extraHosts: [...extraHosts, ...(system?.extraHosts ?? [])], system: system?.system,
         });
         record.container_id = created.id;
+        if (system) await rememberHostPorts(systemPorts!.store, tier, vmName, created.hostPorts);
         state.containers[tier.flatName] = { id: created.id, tier: tier.flatName, resources: { ...action.resources }, cpuset: [...action.cpuset], state: created.state };
         await this.runHook(record, ctx, 'on_node_scale', vmName, action.tier);
         return;

@@ -1,3 +1,4 @@
+import { SystemHealthcheck, SystemMount } from '../domain/compose/system-tier';
 import { PortMapping } from '../domain/topology';
 import { DockerEndpoint } from '../domain/vm';
 
@@ -7,6 +8,28 @@ export const LABEL_APP = 'io.ecoware.app';
 export const LABEL_TIER = 'io.ecoware.tier';
 export const LABEL_FLAT_TIER = 'io.ecoware.flat_tier';
 export const LABEL_VM = 'io.ecoware.vm';
+/** Containers, networks and volumes of a system (compose file) carry its sid. */
+export const LABEL_SYSTEM = 'io.ecoware.system';
+/** Host ports the daemon chose for a container: `8080/tcp=20001,53/udp=20002`. */
+export const LABEL_HOST_PORTS = 'io.ecoware.ports';
+
+/** What a container of a system (a compose service) needs beyond an ordinary tier's container. */
+export interface SystemContainerSpec {
+  sid: string;
+  service: string;
+  /** User-defined network joined on the node (created when missing), with the service name as alias. */
+  network: string;
+  entrypoint?: string[];
+  healthcheck?: SystemHealthcheck;
+  mounts: SystemMount[];
+  restart?: { policy: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maxRetries?: number };
+  /** Published on host ports the runtime chooses from `hostPortRange`, never one in use on the node. */
+  publish: { containerPort: number; protocol: 'tcp' | 'udp' }[];
+  hostPortRange: { first: number; last: number };
+  /** Ports this container had before on this node (`8080/tcp` -> 20001): taken again when free. */
+  preferredHostPorts: Record<string, number>;
+  labels: Record<string, string>;
+}
 
 /** What the executor asks an engine to run for one tier on one VM. */
 export interface ContainerSpec {
@@ -26,6 +49,8 @@ export interface ContainerSpec {
   extraHosts: { host: string; address: string }[];
   /** Further labels (e.g. to find test containers); the managed labels above always take precedence. */
   labels?: Record<string, string>;
+  /** Set for the containers of a system (src/domain/compose). */
+  system?: SystemContainerSpec;
 }
 
 /** A managed container as its engine reports it. */
@@ -48,6 +73,13 @@ export interface ManagedContainer {
   /** HostConfig.Memory in bytes (0 = unlimited). */
   memoryBytes: number;
   memorySwapBytes: number;
+  /** `starting`, `healthy`, `unhealthy`; undefined without a healthcheck. */
+  health?: string;
+  /** Sid of the system it belongs to, if any. */
+  system?: string;
+  /** Host ports the daemon chose for it (`8080/tcp` -> 20001). */
+  hostPorts?: Record<string, number>;
+  exitCode?: number;
 }
 
 export interface ExecOptions {
@@ -103,6 +135,10 @@ export interface ContainerRuntime {
   exec(id: string, options: ExecOptions): Promise<ExecResult>;
   /** Raw inspect data of every managed container, for GET /api/inspect. */
   inspectManaged(): Promise<ManagedContainer[]>;
+  /** Removes the networks of a system on this node, and its volumes when asked; answers what it removed. */
+  removeSystemResources?(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
+  /** Names of the volumes of a system that exist on this node. */
+  listSystemVolumes?(sid: string): Promise<string[]>;
 }
 
 export type ContainerRuntimeFactory = (endpoint: DockerEndpoint) => ContainerRuntime;

@@ -8,8 +8,9 @@ import {
 import { DockerEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_APP, LABEL_FLAT_TIER,
-  LABEL_MANAGED, LABEL_TIER, LABEL_VM, ManagedContainer,
+  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer,
 } from '../../ports/container-runtime';
+import { DockerSystemResources, isPortConflict, parseHostPorts } from './docker-system-resources';
 import { dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 import { ExecOutput } from './exec-output';
 import { readFirstTarEntry, TarEntry, writeTar } from './tar-archive';
@@ -40,6 +41,8 @@ export const EXEC_MARKER_VARIABLE = 'ECOWARE_EXEC_ID';
 const KILL_GRACE_MS = 2_000;
 const EXIT_CODE_POLL_MS = 50;
 const MIB = 1024 * 1024;
+/** Host ports tried for one system container before giving up. */
+const MAX_PORT_ATTEMPTS = 5;
 
 /**
  * A node's Docker engine through dockerode. Every call is bounded in time; engine failures become
@@ -50,11 +53,13 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly callTimeoutMs: number;
   private readonly pullTimeoutMs: number;
+  private readonly systems: DockerSystemResources;
 
   constructor(readonly endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
     this.docker = new Docker(dockerodeOptions(endpoint));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+    this.systems = new DockerSystemResources(this.docker, (operation, run) => this.call(operation, run));
   }
 
   async ping(timeoutMs = DEFAULT_PING_TIMEOUT_MS): Promise<void> {
@@ -106,7 +111,33 @@ export class DockerContainerRuntime implements ContainerRuntime {
     assertResources(spec.cpuset, spec.memoryMb);
     const operation = `create container '${spec.name}'`;
     await this.removeStaleNamesake(spec.name, spec.vm, operation);
-    const body = containerCreateBody(spec);
+    // A system's container may find its host port taken by something the engine did not list
+    // (a process on the node, another engine client): the next free port is tried.
+    const refusedPorts = new Set<number>();
+    for (let attempt = 1; ; attempt++) {
+      const body = containerCreateBody(spec);
+      const reserved = spec.system ? await this.systems.prepare(spec.system, body, refusedPorts) : [];
+      try {
+        const container = await this.createAndStart(spec, body, operation);
+        return await this.inspectManagedById(container.id, `inspect container '${spec.name}'`);
+      } catch (err) {
+        if (!(spec.system && isPortConflict(err) && attempt < MAX_PORT_ATTEMPTS)) throw err;
+        for (const port of reserved) refusedPorts.add(port);
+      } finally {
+        this.systems.release(reserved);
+      }
+    }
+  }
+
+  removeSystemResources(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
+    return this.systems.removeSystemResources(sid, options);
+  }
+
+  listSystemVolumes(sid: string): Promise<string[]> {
+    return this.systems.listSystemVolumes(sid);
+  }
+
+  private async createAndStart(spec: ContainerSpec, body: Docker.ContainerCreateOptions, operation: string): Promise<Docker.Container> {
     const createContainer = () => this.call(operation, (abortSignal) => this.docker.createContainer({ ...body, abortSignal }));
     let container: Docker.Container;
     try {
@@ -124,7 +155,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       await this.remove(container.id).catch(() => undefined);
       throw err;
     }
-    return this.inspectManagedById(container.id, `inspect container '${spec.name}'`);
+    return container;
   }
 
   async update(id: string, change: { cpuset: number[]; memoryMb: number }): Promise<ManagedContainer> {
@@ -438,6 +469,10 @@ function toManagedContainer(info: Docker.ContainerInspectInfo): ManagedContainer
     cpusetCpus,
     memoryBytes: info.HostConfig?.Memory ?? 0,
     memorySwapBytes: info.HostConfig?.MemorySwap ?? 0,
+    health: info.State?.Health?.Status || undefined,
+    system: labels[LABEL_SYSTEM] || undefined,
+    hostPorts: parseHostPorts(labels[LABEL_HOST_PORTS]),
+    exitCode: info.State?.ExitCode,
   };
 }
 

@@ -1,0 +1,48 @@
+import * as path from 'path';
+import { SystemRecord, SystemStore } from '../../ports/system-store';
+import { readJsonIfExists, writeFileAtomic } from './atomic-write';
+
+/** `<state dir>/systems.json`: every system by sid, held in memory and written whole on each change. */
+export class FileSystemStore implements SystemStore {
+  private readonly records = new Map<string, SystemRecord>();
+  private writes: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly file: string) {}
+
+  static async open(stateDir: string): Promise<FileSystemStore> {
+    const store = new FileSystemStore(path.join(stateDir, 'systems.json'));
+    const document = await readJsonIfExists(store.file);
+    if (Array.isArray(document)) {
+      for (const r of document as SystemRecord[]) {
+        if (r && typeof r.sid === 'string') store.records.set(r.sid, { ...r, host_ports: r.host_ports ?? {}, execution_ids: r.execution_ids ?? [], warnings: r.warnings ?? [] });
+      }
+    } else if (document !== undefined) {
+      console.warn(`${store.file} is not a list of systems; it is set aside`);
+    }
+    return store;
+  }
+
+  list(): SystemRecord[] {
+    return [...this.records.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.sid.localeCompare(b.sid));
+  }
+
+  get(sid: string): SystemRecord | undefined {
+    return this.records.get(sid);
+  }
+
+  save(record: SystemRecord): Promise<void> {
+    this.records.set(record.sid, record);
+    return this.flush();
+  }
+
+  delete(sid: string): Promise<void> {
+    this.records.delete(sid);
+    return this.flush();
+  }
+
+  /** Writes one after the other, each with the state at its turn. */
+  private flush(): Promise<void> {
+    this.writes = this.writes.catch(() => undefined).then(() => writeFileAtomic(this.file, JSON.stringify(this.list(), null, 2) + '\n'));
+    return this.writes;
+  }
+}
