@@ -13,6 +13,12 @@ export interface DaemonConfig {
   solverTimeLimitMs: number;
   /** Topology loaded at start when none was persisted. */
   topologyFile?: string;
+  /** Per-node range of the host ports the daemon chooses for systems (`--host-ports 20000-32000`). */
+  hostPorts: { first: number; last: number };
+  /** Host paths a compose file may bind only under this directory (`--allow-bind`); none = no host paths. */
+  allowBind?: string;
+  /** How long starting a system waits for its services to be ready (`--system-ready-timeout-s`, default 120). */
+  systemReadyTimeoutMs: number;
 }
 
 export function readConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
@@ -27,7 +33,25 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     localDocker: normaliseDockerHost(env.DOCKER_HOST) ?? DEFAULT_DOCKER_HOST,
     solverTimeLimitMs: limit,
     topologyFile: flags.topology ?? env.ECOWARE_TOPOLOGY,
+    hostPorts: readPortRange(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS ?? '20000-32000'),
+    allowBind: flags['allow-bind'] ?? env.ECOWARE_ALLOW_BIND,
+    systemReadyTimeoutMs: readSeconds(flags['system-ready-timeout-s'] ?? env.ECOWARE_SYSTEM_READY_TIMEOUT_S ?? '120', 'system-ready-timeout-s') * 1000,
   };
+}
+
+/** `FIRST-LAST`, both within 1-65535. */
+export function readPortRange(value: string): { first: number; last: number } {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(value.trim());
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  if (!m || first < 1 || last > 65535 || first > last) throw new ValidationError('host-ports', `'${value}' is not a port range FIRST-LAST within 1-65535`);
+  return { first, last };
+}
+
+function readSeconds(value: string, field: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ValidationError(field, 'must be a positive number of seconds');
+  return n;
 }
 
 /** DOCKER_HOST may be a bare socket path. */

@@ -10,6 +10,9 @@ import { DockerEndpoint } from './domain/vm';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
+import { FileSystemStore } from './drivers/fs/file-system-store';
+import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
+import { Systems } from './use-cases/systems';
 import { FileProcessDefinitionStore } from './drivers/fs/file-process-definition-store';
 import { FileTopologyStore } from './drivers/fs/file-topology-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
@@ -55,6 +58,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
   const processDefinitions = new FileProcessDefinitionStore(stateDir);
+  const systemStore = await FileSystemStore.open(stateDir);
+  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
   const services: Services = {
     allocator,
     runtimeFor: runtimeForEndpoint,
@@ -74,10 +79,14 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     executions: new FileExecutionStore(stateDir),
     processDefinitions,
     localDocker,
+    systemContainers: { hostPortRange: config.hostPorts ?? DEFAULT_HOST_PORT_RANGE, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
   };
 
   const queue = new SerialQueue();
   const executions = new PlanExecutions(knowledge, services, queue);
+  const systems = new Systems(knowledge, services, queue, { submit: (plan) => executions.submit(plan) }, {
+    store: systemStore, allowBindRoot: config.allowBind, readyTimeoutMs,
+  });
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
@@ -113,7 +122,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   await restore();
 
   const app = buildApp({
-    knowledge, services, queue, executions,
+    knowledge, services, queue, executions, systems,
     onTopologyLoaded: (topology) => { topologyPut = true; if (retryTimer) clearTimeout(retryTimer); onTopologyLoaded(topology); },
   });
   const server: Server = await new Promise((resolve, reject) => {

@@ -13,6 +13,9 @@ import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper, statusOf } from './error-mapper';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
+import { createSystemRouter } from './system-routes';
+import { createTychoRouter } from './tycho-routes';
+import { Systems } from '../use-cases/systems';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -21,6 +24,8 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Called after a topology was put in force (restarts schedules). */
   onTopologyLoaded?: (topology: Topology) => void;
+  /** Systems from compose files (`/api/systems`, Tycho's `/system/*`); absent = no such routes. */
+  systems?: Systems;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -83,6 +88,8 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
+
+  if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
   app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl}`, code: 'not_found' }); });
   app.use(errorMapper);

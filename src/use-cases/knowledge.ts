@@ -5,6 +5,7 @@ import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
+import { SystemContainerPorts } from '../executor/system-containers';
 import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
 import { HookSource } from '../ports/hook-source';
@@ -24,6 +25,8 @@ export interface Services {
   processDefinitions: ProcessDefinitionStore;
   /** Docker endpoint of the implicit `local` node. */
   localDocker: string;
+  /** Host ports, readiness and the port record for the containers of systems (compose files). */
+  systemContainers?: SystemContainerPorts;
 }
 
 /** The topology in force, the cloud it runs on, and what runs where. */

@@ -27,6 +27,7 @@ export class PlanExecutions {
       get cloud() { return knowledge.requireDeployment().cloud; },
       runtimeFor: (vm) => services.runtimeFor(vm.docker),
       hooks: services.hookRunner,
+      systems: services.systemContainers,
     });
   }
 
