@@ -185,6 +185,35 @@ describe('systems from compose files on two engines', () => {
     expect((await api.get('/api/topology')).body.apps.map((a: { name: string }) => a.name)).toEqual([first.app]);
   });
 
+  it('takes back everything a failed start created: containers, network, volume, app', async () => {
+    const before = await everything();
+    const topology = (await api.get('/api/topology')).body;
+    // db starts and gets its volume and network; web's image exists nowhere, so its creation fails.
+    const res = await start('IMAGE=ecoware/no-such-image:1');
+    expect(res.status).toBe(502);
+    expect(res.body.error).toMatch(/no-such-image/);
+    expect(await everything()).toEqual(before);
+    expect((await api.get('/api/topology')).body).toEqual(topology);
+    expect((await api.get('/api/systems')).body.map((s: { sid: string }) => s.sid)).toEqual([first.sid]);
+  });
+
+  it('answers 202 at once with ?wait=false; the status then shows the system becoming ready', async () => {
+    const res = await start(undefined, SHOP, '?wait=false');
+    expect(res.status).toBe(202);
+    const { sid, execution_id } = res.body.result;
+    expect(res.headers.location).toBe(`/api/systems/${sid}`);
+    expect(execution_id).toEqual(expect.any(String));
+    let status = (await api.get(`/api/systems/${sid}`)).body;
+    expect(status.ready).toBe(false);
+    for (let i = 0; i < 100 && !status.ready; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await api.get(`/api/systems/${sid}`)).body;
+    }
+    expect(status.ready).toBe(true);
+    for (let i = 0; i < 50 && (await api.get(`/api/systems/${sid}`)).body.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await api.delete(`/api/systems/${sid}?volumes=true`)).status).toBe(200);
+  });
+
   it('resizes a service in place with a plan, keeping its container and port', async () => {
     const res = await api.put('/api/execute').send({ [first.app]: { web: { cpu_cores: 1, mem_units: 3 } } });
     expect(res.status).toBe(200);
