@@ -34,6 +34,11 @@ for _ in $(seq 1 100); do
 done
 
 cli() { node dist/cli.js "$@" --url "$URL"; }
+# Systems a previous run left (scripts/demo.sh starts one below) go first: the topology PUT would
+# otherwise refuse to drop their running apps.
+for sid in $(cli systems ls --json | node -e 'for (const s of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(s.sid)'); do
+  cli systems down "$sid" --volumes >/dev/null
+done
 echo "== PUT /api/topology (topology/demo-local.json)"
 cli topology "$STATE/topology.demo.json" >/dev/null && echo "topology loaded"
 # A demo run starts from nothing: a previous run's containers are removed through the daemon itself.
@@ -54,6 +59,16 @@ node -e 'fetch(process.argv[1]).then((res) => res.json()).then((r) => {
   for (const [vm, v] of Object.entries(r)) for (const c of v.containers)
     console.log(`  ${vm} ${c.name} ${c.state} CpusetCpus=${c.CpusetCpus} Memory=${c.Memory}`);
   })' "$URL/api/inspect"
+
+# A system from a compose file (systems/shop.yaml): the node's two cores go to it, so the rubis
+# tiers are removed first. The daemon chooses the web's host port and reports it.
+echo
+echo "== systems up systems/shop.yaml (after removing rubis' tiers to free the node)"
+echo '{"rubis": {"loadbalancer": {"cpu_cores": 0, "mem_units": 0}, "db": {"cpu_cores": 0, "mem_units": 0}}}' | cli apply - >/dev/null
+cli systems up systems/shop.yaml --env-file systems/shop.env --namespace demo | tee "$STATE/system-up.txt"
+# The engine is local: its published ports answer on 127.0.0.1 too.
+WEB_PORT=$(sed -n 's#.*8080/tcp->[^ ]*:\([0-9]*\).*#\1#p' "$STATE/system-up.txt")
+echo "GET http://127.0.0.1:$WEB_PORT/ -> $(node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t.trim()))' "http://127.0.0.1:$WEB_PORT/")"
 
 if [ -n "${DEMO_ONCE:-}" ]; then exit 0; fi
 echo

@@ -15,6 +15,9 @@ Usage:
   ecoware-executor apply FILE [--url URL]        apply a plan and wait for it
   ecoware-executor allocation [--url URL]        what runs where
   ecoware-executor executions [--url URL]        recent executions
+  ecoware-executor systems up FILE [--env-file F] [--name N] [--namespace NS] [--no-wait]
+  ecoware-executor systems ls [--namespace NS] | status SID | down SID [--volumes]
+      Systems from compose files (see docs/systems.md); every systems command takes --url and --json.
 
 --url defaults to $ECOWARE_URL or http://127.0.0.1:8000.`;
 
@@ -93,6 +96,14 @@ async function main(argv: string[]): Promise<number> {
       return callDaemon(flags, 'PUT', '/api/translate', await readInput(file));
     case 'apply':
       return callDaemon(flags, 'PUT', '/api/execute', await readInput(file));
+    case 'systems': {
+      // Commander module (src/cli/systems-command.ts): up FILE [--env-file F] [--name N], ls, status SID, down SID [--volumes].
+      const [{ Command }, systems] = await Promise.all([import('commander'), import('./cli/systems-command')]);
+      const program = new Command('ecoware-executor').exitOverride();
+      systems.register(program);
+      await program.parseAsync(argv, { from: 'user' });
+      return 0;
+    }
     case 'allocation':
       return callDaemon(flags, 'GET', '/api/allocation');
     case 'executions':

@@ -148,7 +148,8 @@ export class Executor {
       case 'create_container': {
         const tier = ctx.topology.tiers.get(action.tier);
         if (!tier) throw new Error(`tier '${action.tier}' is not in the topology`);
-        const extraHosts = action.extra_hosts.map(({ host, vm }) => {
+        // A system's services find each other through its network and its own host entries (system-containers.ts).
+        const extraHosts = (tier.system ? [] : action.extra_hosts).map(({ host, vm }) => {
           const address = ctx.cluster[resolve(vm)]?.vm.address;
           if (!address) throw new Error(`no address known for vm '${resolve(vm)}' (host entry '${host}')`);
           return { host, address };

@@ -4,6 +4,8 @@ import * as path from 'path';
 import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
+import { Command } from 'commander';
+import { register } from '../../src/cli/systems-command';
 import { startEngine, TestEngine } from '../support/engines';
 import { testImage } from '../support/docker';
 
@@ -123,7 +125,13 @@ describe('systems from compose files on two engines', () => {
     // db sits on a VM of its own or beside web: either way web finds it by name.
     const hosts = webInfo.HostConfig.ExtraHosts ?? [];
     if (dbVm !== vm) expect(hosts).toContain(`db:${engineOf(dbVm).address}`);
-    else expect(webInfo.NetworkSettings.Networks[`shop-${sid}`].Aliases).toContain('web');
+    else {
+      expect(webInfo.NetworkSettings.Networks[`shop-${sid}`].Aliases).toContain('web');
+      expect(hosts.some((h: string) => h.startsWith('db:'))).toBe(false);
+    }
+    // Whichever VM db is on, web's environment says how to reach it from there.
+    const env = Object.fromEntries(webInfo.Config.Env.map((e: string) => e.split(/=(.*)/s).slice(0, 2)));
+    expect(env.ECOWARE_SERVICE_DB_HOST).toBe(dbVm === vm ? 'db' : engineOf(dbVm).address);
     expect((await dockerOf(engineOf(dbVm)).getVolume(`shop-${sid}_dbdata`).inspect()).Labels['io.ecoware.system']).toBe(sid);
 
     const execution = (await api.get(`/api/executions/${res.body.result.execution_id}`)).body;
@@ -280,6 +288,33 @@ describe('systems from compose files on two engines', () => {
     expect(del.status).toBe(200);
     expect(del.body.status).toBe('success');
     expect((await api.post('/system/delete').send({ name: result.sid })).body.status).toBe('error');
+  });
+
+  it('runs the example system through the CLI: up, ls, status, down', async () => {
+    const cli = async (...args: string[]) => {
+      const lines: string[] = [];
+      const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { lines.push(parts.join(' ')); });
+      try {
+        const program = new Command('ecoware-executor').exitOverride();
+        register(program);
+        await program.parseAsync([...args, '--url', daemon.url], { from: 'user' });
+      } finally {
+        log.mockRestore();
+      }
+      return lines.join('\n');
+    };
+    const root = path.join(__dirname, '../..');
+    const up = await cli('systems', 'up', path.join(root, 'systems/shop.yaml'), '--env-file', path.join(root, 'systems/shop.env'), '--namespace', 'demo');
+    const sid = /sid ([0-9a-f]{32})/.exec(up)![1];
+    const port = /8080\/tcp->([\d.]+):(\d+)/.exec(up)!;
+    expect(await fetchText(port[1], Number(port[2]))).toMatch(/^hello from web; db is /);
+    expect(await cli('systems', 'ls', '--namespace', 'demo')).toMatch(new RegExp(`${sid}\\s+shop-${sid}\\s+demo\\s+running`));
+    const status = await cli('systems', 'status', sid);
+    expect(status).toContain(`shop-${sid}: ready`);
+    expect(status).toMatch(/web\s+running\s+-\s+true/);
+    expect(status).toMatch(/db\s+running\s+healthy\s+true/);
+    expect(await cli('systems', 'down', sid, '--volumes')).toBe(`Deleted system ${sid}`);
+    await expect(cli('systems', 'status', sid)).rejects.toThrow(/HTTP 404/);
   });
 
   it('deletes a system leaving nothing but its kept volume; a second delete is 404', async () => {
