@@ -120,7 +120,7 @@ export async function waitForHealthyDependencies(
       if (bad) throw new Error(`dependency '${service}' is ${!bad ? 'gone' : bad.health === 'unhealthy' ? 'unhealthy' : bad.state}`);
       if (states.every((c) => c!.health === 'healthy')) break;
       if (Date.now() > deadline) throw new Error(`dependency '${service}' was not healthy within ${Math.round(ports.healthyTimeoutMs / 1000)} s`);
-      await new Promise((r) => setTimeout(r, ports.healthPollMs ?? 250));
+      await new Promise((r) => setTimeout(r, ports.healthPollMs ?? 100));
     }
   }
 }

@@ -176,7 +176,7 @@ export class Systems {
         const waiting = Object.entries(status.services).filter(([, s]) => !s.ready).map(([n]) => n);
         throw new UnsatisfiableError(`services ${waiting.join(', ')} were not ready within ${Math.round(this.options.readyTimeoutMs / 1000)} s`);
       }
-      await new Promise((r) => setTimeout(r, this.options.readyPollMs ?? 250));
+      await new Promise((r) => setTimeout(r, this.options.readyPollMs ?? 100));
     }
   }
 
