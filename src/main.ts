@@ -7,6 +7,8 @@ import { DaemonConfig } from './config';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
+import { errorMessage } from './domain/errors';
+import { EventBus } from './domain/events';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
@@ -16,7 +18,6 @@ import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
-import { errorMessage } from './executor/executor';
 import { buildApp } from './http/app';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
@@ -29,6 +30,8 @@ export interface Daemon {
   url: string;
   knowledge: Knowledge;
   services: Services;
+  /** Every execution and action transition, as it happens. */
+  events: EventBus;
   close(): Promise<void>;
 }
 
@@ -62,11 +65,6 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
     hookSource,
     hookRunner: new ContainerHookRunner({
-      runtimeFor: (vmName: string) => {
-        const state = knowledge.requireDeployment().cluster[vmName];
-        if (!state) throw new Error(`vm '${vmName}' is not in the fleet`);
-        return runtimeForEndpoint(state.vm.docker);
-      },
       source: hookSource,
       definitions: processDefinitions,
     }),
@@ -77,7 +75,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   };
 
   const queue = new SerialQueue();
-  const executions = new PlanExecutions(knowledge, services, queue);
+  const events = new EventBus();
+  const executions = new PlanExecutions(knowledge, services, queue, events);
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
@@ -127,6 +126,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     url,
     knowledge,
     services,
+    events,
     async close() {
       if (retryTimer) clearTimeout(retryTimer);
       refresh.stop();
