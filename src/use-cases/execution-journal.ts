@@ -19,6 +19,7 @@ const PROGRESS_SAVE_MS = 200;
  */
 export class ExecutionJournal implements RunReport {
   private lastSave = 0;
+  private pendingSave?: NodeJS.Timeout;
 
   constructor(readonly execution: Execution, private readonly store: ExecutionStore, private readonly bus: EventBus) {}
 
@@ -61,6 +62,8 @@ export class ExecutionJournal implements RunReport {
 
   /** Waits for the record as it is now to be written; a failing store is reported, not thrown. */
   async flush(): Promise<void> {
+    if (this.pendingSave) clearTimeout(this.pendingSave);
+    this.pendingSave = undefined;
     await this.save();
   }
 
@@ -131,11 +134,21 @@ export class ExecutionJournal implements RunReport {
   }
 
   private saveThrottled(): void {
-    // Followers see progress; a busy execution writes at most every PROGRESS_SAVE_MS.
-    if (Date.now() - this.lastSave > PROGRESS_SAVE_MS) this.saveSoon();
+    // Followers see progress; a busy execution writes at most every PROGRESS_SAVE_MS, and a change
+    // inside that window is written at its end, so the stored record never lags for long.
+    if (this.pendingSave) return;
+    const wait = this.lastSave + PROGRESS_SAVE_MS - Date.now();
+    if (wait <= 0) {
+      this.saveSoon();
+      return;
+    }
+    this.pendingSave = setTimeout(() => this.saveSoon(), wait);
+    this.pendingSave.unref();
   }
 
   private saveSoon(): void {
+    if (this.pendingSave) clearTimeout(this.pendingSave);
+    this.pendingSave = undefined;
     this.lastSave = Date.now();
     void this.save();
   }

@@ -17,7 +17,7 @@ describe('HTTP API over fake engines', () => {
     expect(res.body).toMatchObject({ status: 'succeeded', kind: 'plan' });
     expect(res.body.allocation.node1.used).toEqual({ shop_db: { cpu_cores: 1, mem_units: 2 }, shop_web: { cpu_cores: 1, mem_units: 1 } });
     const list = await api.get('/api/executions');
-    expect(list.body.items[0]).toMatchObject({ id: res.body.execution_id, kind: 'plan', status: 'succeeded' });
+    expect(list.body.objects[0]).toMatchObject({ id: res.body.execution_id, kind: 'plan', status: 'succeeded' });
     const record = await api.get(`/api/executions/${res.body.execution_id}`);
     expect(record.body).toMatchObject({ kind: 'plan', status: 'succeeded' });
     expect(record.body.allocation_after.node1.used).toEqual(res.body.allocation.node1.used);
