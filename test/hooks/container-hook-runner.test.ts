@@ -220,7 +220,6 @@ describe('ContainerHookRunner in a real container', () => {
 
   it('rejects what is not a hook outcome: an unknown definition id, a script with no hooks repository', async () => {
     await expect(runner.run(invocation({ kind: 'process-ref', id: '999' }))).rejects.toThrow(NotFoundError);
-    const runtime = createDockerRuntime({ url: dockerHost });
     const withoutSource = new ContainerHookRunner({ definitions: store });
     await expect(withoutSource.run(invocation(script('record_hook.sh')))).rejects.toThrow(UnsatisfiableError);
   });
