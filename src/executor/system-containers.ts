@@ -1,9 +1,9 @@
-import { Cluster } from '../domain/cluster';
 import { Placement } from '../domain/allocation';
 import { Tier, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
 import { ContainerRuntime, SystemContainerSpec } from '../ports/container-runtime';
 import { SystemStore } from '../ports/system-store';
+import { ClusterLedger } from './executor';
 
 /** What the executor needs to run the containers of systems (compose files). */
 export interface SystemContainerPorts {
@@ -23,7 +23,7 @@ export interface SystemContainerInput {
   tier: Tier;
   vm: string;
   topology: Topology;
-  cluster: Cluster;
+  cluster: ClusterLedger;
   newPlacement: Placement;
   resolve: (vm: string) => string;
 }
@@ -52,7 +52,7 @@ export function systemContainerFields(input: SystemContainerInput, ports: System
       if (tier.dependsOn.includes(other.flatName)) addServiceEnv(environment, other, other.system!.service, undefined);
       continue;
     }
-    const address = cluster[vmsOfOther[0]]?.vm.address;
+    const address = cluster.vm(vmsOfOther[0])?.vm.address;
     if (!address) continue;
     extraHosts.push({ host: other.system!.service, address });
     if (tier.dependsOn.includes(other.flatName)) addServiceEnv(environment, other, address, record?.host_ports[vmsOfOther[0]]?.[other.system!.service]);
@@ -100,10 +100,10 @@ export async function rememberHostPorts(store: SystemStore | undefined, tier: Ti
  * reports `healthy`, as Compose does: `unhealthy` or a container that stopped fails at once.
  */
 export async function waitForHealthyDependencies(
-  input: { tier: Tier; topology: Topology; cluster: Cluster; signal: AbortSignal; runtimeFor: (vm: Vm) => ContainerRuntime },
+  input: { tier: Tier; topology: Topology; cluster: ClusterLedger; newPlacement: Placement; resolve: (vm: string) => string; signal: AbortSignal; runtimeFor: (vm: Vm) => ContainerRuntime },
   ports: SystemContainerPorts,
 ): Promise<void> {
-  const { tier, topology, cluster, signal } = input;
+  const { tier, topology, cluster, signal, newPlacement, resolve } = input;
   const waitFor = tier.system?.waitHealthy ?? [];
   if (waitFor.length === 0) return;
   const deadline = Date.now() + ports.healthyTimeoutMs;
@@ -112,9 +112,10 @@ export async function waitForHealthyDependencies(
     if (!dep) throw new Error(`dependency '${service}' is not a service of this system`);
     for (;;) {
       if (signal.aborted) throw new Error(`cancelled while waiting for '${service}' to be healthy`);
-      const states = await Promise.all(Object.values(cluster)
-        .filter((s) => s.containers[dep.flatName])
-        .map(async (s) => (await input.runtimeFor(s.vm).listManaged()).find((c) => c.id === s.containers[dep.flatName].id)));
+      // The dependency's containers are where the plan puts them; its layer ran before this one.
+      const onVms = Object.keys(newPlacement).filter((v) => newPlacement[v][dep.flatName]).map((v) => cluster.vm(resolve(v)))
+        .filter((s): s is NonNullable<typeof s> => s !== undefined && s.containers[dep.flatName] !== undefined);
+      const states = await Promise.all(onVms.map(async (s) => (await input.runtimeFor(s.vm).listManaged()).find((c) => c.id === s.containers[dep.flatName].id)));
       if (states.length === 0) throw new Error(`dependency '${service}' has no container`);
       const bad = states.find((c) => !c || c.state !== 'running' && c.state !== 'restarting' || c.health === 'unhealthy');
       if (bad) throw new Error(`dependency '${service}' is ${!bad ? 'gone' : bad.health === 'unhealthy' ? 'unhealthy' : bad.state}`);

@@ -6,7 +6,7 @@ import { composeToApp } from '../domain/compose/system-app';
 import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { Execution } from '../domain/execution';
 import { isPlainObject, readObject } from '../domain/json-reader';
-import { errorMessage } from '../executor/executor';
+import { errorMessage } from '../domain/errors';
 import { ManagedContainer } from '../ports/container-runtime';
 import { SystemRecord, SystemStore } from '../ports/system-store';
 import { Knowledge, Services } from './knowledge';
