@@ -135,7 +135,10 @@ describe('systems from compose files on two engines', () => {
     expect((await dockerOf(engineOf(dbVm)).getVolume(`shop-${sid}_dbdata`).inspect()).Labels['io.ecoware.system']).toBe(sid);
 
     const execution = (await api.get(`/api/executions/${res.body.result.execution_id}`)).body;
-    expect(execution.status).toBe('succeeded');
+    expect(execution).toMatchObject({ status: 'succeeded', kind: 'system' });
+    // One execution created both services, db's layer first.
+    expect(execution.actions ?? execution.steps.map((l: { description: string }[]) => l.map((r) => r.description)))
+      .toEqual([[expect.stringContaining(`create container 'shop-${sid}_db'`)], [expect.stringContaining(`create container 'shop-${sid}_web'`)]]);
     first = { sid, app: name, webPort: web.port, webVm: vm, webId: status.services.web.containers[0].id };
   });
 
