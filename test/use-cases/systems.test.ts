@@ -1,0 +1,107 @@
+import { InfrastructureError, NoSolutionError, NotFoundError, ValidationError } from '../../src/domain/errors';
+import { FileSystemStore } from '../../src/drivers/fs/file-system-store';
+import { loadTopology } from '../../src/use-cases/load-topology';
+import { Systems } from '../../src/use-cases/systems';
+import { SerialQueue } from '../../src/use-cases/serial-queue';
+import { fakeDaemon } from '../support/fake-daemon';
+
+/** The systems use case over fake engines: what a start, a refusal, a failure and a delete leave behind. */
+describe('Systems', () => {
+  let d: Awaited<ReturnType<typeof fakeDaemon>>;
+  let systems: Systems;
+  let store: FileSystemStore;
+  const nodes = [{ name: 'node1', docker: 'tcp://node1:2375' }, { name: 'node2', docker: 'tcp://node2:2375' }];
+  const compose = {
+    services: {
+      db: { image: 'busybox', deploy: { resources: { limits: { cpus: '1', memory: '16M' } } } },
+      web: { image: 'busybox', ports: ['8080'], depends_on: ['db'], deploy: { resources: { limits: { cpus: '2', memory: '20M' } } } },
+    },
+  };
+  const apps = () => (d.knowledge.requireDeployment().topology.raw.apps as { name: string }[]).map((a) => a.name);
+  const containers = () => nodes.flatMap((n) => [...d.engines.engine(n.docker).containers.values()].map((c) => c.name));
+
+  beforeEach(async () => {
+    d = await fakeDaemon({ elastic: false });
+    await loadTopology(d.knowledge, d.services, {
+      infrastructure: { cloud_driver: { type: 'static', nodes }, cpu_cores: 4, mem_units: 8, mem_unit_mb: 16 },
+      apps: [],
+    });
+    store = await FileSystemStore.open(d.stateDir);
+    systems = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { store, readyTimeoutMs: 1000 });
+  });
+  afterEach(async () => { await d.close(); });
+
+  it('starts a system as the app <name>-<sid> through one execution of kind system', async () => {
+    const { record, executionId, done } = await systems.start({ name: 'shop', compose });
+    const status = await done;
+    expect(status).toMatchObject({ name: 'shop', sid: record.sid, app: `shop-${record.sid}`, namespace: 'default', ready: true });
+    expect(Object.keys(status.services)).toEqual(['db', 'web']);
+    expect(apps()).toEqual([`shop-${record.sid}`]);
+    expect(containers().sort()).toEqual([`shop-${record.sid}_db`, `shop-${record.sid}_web`]);
+    expect(await d.services.executions.get(executionId)).toMatchObject({ kind: 'system', status: 'succeeded', plan: {
+      [`shop-${record.sid}_db`]: { cpu_cores: 1, mem_units: 1 }, [`shop-${record.sid}_web`]: { cpu_cores: 2, mem_units: 2 },
+    } });
+    expect(store.get(record.sid)).toMatchObject({ status: 'running', execution_ids: [executionId] });
+    // The record survives a daemon restart.
+    expect((await FileSystemStore.open(d.stateDir)).get(record.sid)).toMatchObject({ app: `shop-${record.sid}`, status: 'running' });
+  });
+
+  it('refuses a bad file before anything is recorded or changed', async () => {
+    await expect(systems.start({ name: 'shop', compose: { services: { web: { image: 'x', privileged: true } } } })).rejects.toThrow(ValidationError);
+    await expect(systems.start({ compose })).rejects.toThrow(/name: is required/);
+    await expect(systems.start({ name: 'Shop', compose })).rejects.toThrow(ValidationError);
+    await expect(systems.start({ name: 'shop', namespace: 'A B', compose })).rejects.toThrow(/namespace/);
+    await expect(systems.start({ name: 'shop', env: 'X=${Y:?needed}', compose })).rejects.toThrow(/needed/);
+    expect(store.list()).toEqual([]);
+    expect(apps()).toEqual([]);
+  });
+
+  it('answers no room with a recorded execution, and leaves neither containers, app nor record', async () => {
+    const big = { services: { huge: { image: 'busybox', deploy: { replicas: 3, resources: { limits: { cpus: '4' } } } } } };
+    const { done } = await systems.start({ name: 'big', compose: big });
+    await expect(done).rejects.toThrow(NoSolutionError);
+    expect(containers()).toEqual([]);
+    expect(apps()).toEqual([]);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('takes back what a failed start created', async () => {
+    // db lands first; web's create fails on whichever engine it goes to.
+    for (const n of nodes) {
+      const engine = d.engines.engine(n.docker);
+      const create = engine.create.bind(engine);
+      engine.create = async (spec) => {
+        if (spec.tier === 'web') throw new InfrastructureError('no such image');
+        return create(spec);
+      };
+    }
+    const { done } = await systems.start({ name: 'shop', compose });
+    await expect(done).rejects.toThrow(/no such image/);
+    const calls = nodes.flatMap((n) => d.engines.engine(n.docker).calls);
+    expect(calls.some((c) => c.op === 'create' && c.target?.endsWith('_db'))).toBe(true);
+    expect(calls.some((c) => c.op === 'remove')).toBe(true);
+    expect(containers()).toEqual([]);
+    expect(apps()).toEqual([]);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('deletes a system: its containers, then its app and record; unknown sids are 404', async () => {
+    const { record, done } = await systems.start({ name: 'shop', compose });
+    await done;
+    const removed = await systems.delete(record.sid, { volumes: false });
+    expect(await d.services.executions.get(removed.execution_id!)).toMatchObject({ kind: 'system', status: 'succeeded' });
+    expect(containers()).toEqual([]);
+    expect(apps()).toEqual([]);
+    await expect(systems.delete(record.sid, { volumes: false })).rejects.toThrow(NotFoundError);
+    await expect(systems.status('f'.repeat(32))).rejects.toThrow(NotFoundError);
+  });
+
+  it('lists by namespace and name', async () => {
+    const a = await systems.start({ name: 'a', namespace: 'team-a', compose: { services: { s: { image: 'busybox' } } } });
+    const b = await systems.start({ name: 'b', namespace: 'team-b', compose: { services: { s: { image: 'busybox' } } } });
+    await Promise.all([a.done, b.done]);
+    expect(systems.list({ namespace: 'team-a' }).map((r) => r.sid)).toEqual([a.record.sid]);
+    expect(systems.list({ name: 'b' }).map((r) => r.sid)).toEqual([b.record.sid]);
+    expect(systems.list().length).toBe(2);
+  });
+});
