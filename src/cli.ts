@@ -7,6 +7,7 @@ const USAGE = `ecoware-executor — the Execute stage of a MAPE-K autoscaler
 
 Usage:
   ecoware-executor start [--port N] [--host H] [--state-dir DIR] [--topology FILE] [--solver-time-limit-ms N]
+                        [--host-ports 20000-32000] [--allow-bind DIR] [--system-ready-timeout-s 120]
       Run the daemon (env: PORT, HOST, ECOWARE_STATE_DIR, ECOWARE_TOPOLOGY, DOCKER_HOST).
   ecoware-executor solve FILE|- [--time-limit-ms N]
       Solve one allocation problem offline (the ecoware solver's input format) and print the result.

@@ -93,6 +93,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
   });
   await restore.run();
+  const interruptedSystems = await systems.recoverInterrupted();
+  if (interruptedSystems > 0) console.warn(`${interruptedSystems} system(s) were left starting or deleting by a stopped daemon`);
 
   const app = buildApp({ knowledge, services, queue, executions, systems });
   const server: Server = await new Promise((resolve, reject) => {

@@ -104,7 +104,8 @@ function tychoStatusItem(status: SystemStatus, username: string) {
     app_id: status.name,
     sid: status.sid,
     ip_address: ports[0]?.address ?? '',
-    port: ports[0] ? String(ports[0].host_port) : '',
+    // A number as in Tycho's own answer; 0 when the system publishes no port (Tycho's clients reject nulls).
+    port: ports[0]?.host_port ?? 0,
     creation_time: status.created_at,
     username,
     utilization: containers.length === 0 ? {} : { cpu: String(cores), memory: `${memoryMi}Mi` },

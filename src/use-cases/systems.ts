@@ -180,6 +180,28 @@ export class Systems {
     }
   }
 
+  /**
+   * After a restart: a system whose app is gone from the topology is forgotten; one whose start or
+   * delete the stopped daemon left half-way is kept as it is on the engines, with a warning, for
+   * the user to read its status and delete it.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const apps = new Set(this.knowledge.deployment?.topology.apps.map((a) => a.name) ?? []);
+    let recovered = 0;
+    for (const record of this.options.store.list()) {
+      if (record.status === 'running' || this.starting.has(record.sid) || this.deleting.has(record.sid)) continue;
+      recovered++;
+      if (this.knowledge.deployment && !apps.has(record.app)) {
+        await this.options.store.delete(record.sid);
+        continue;
+      }
+      record.warnings.push(`the daemon stopped while this system was ${record.status === 'starting' ? 'starting' : 'being deleted'}`);
+      record.status = 'running';
+      await this.options.store.save(record);
+    }
+    return recovered;
+  }
+
   list(filter: { namespace?: string; name?: string; username?: string } = {}): SystemRecord[] {
     return this.options.store.list().filter((r) =>
       (filter.namespace === undefined || r.namespace === filter.namespace)

@@ -96,6 +96,19 @@ describe('Systems', () => {
     await expect(systems.status('f'.repeat(32))).rejects.toThrow(NotFoundError);
   });
 
+  it('after a restart, keeps a system a stopped daemon left starting, and forgets one whose app is gone', async () => {
+    const { record, done } = await systems.start({ name: 'shop', compose });
+    await done;
+    await store.save({ ...record, status: 'starting' });
+    await store.save({ ...record, sid: 'e'.repeat(32), app: `gone-${'e'.repeat(32)}`, status: 'deleting' });
+    const reopened = await FileSystemStore.open(d.stateDir);
+    const after = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { store: reopened, readyTimeoutMs: 1000 });
+    expect(await after.recoverInterrupted()).toBe(2);
+    expect(reopened.list().map((r) => [r.sid, r.status])).toEqual([[record.sid, 'running']]);
+    expect(reopened.get(record.sid)!.warnings).toContain('the daemon stopped while this system was starting');
+    expect((await after.status(record.sid)).ready).toBe(true);
+  });
+
   it('lists by namespace and name', async () => {
     const a = await systems.start({ name: 'a', namespace: 'team-a', compose: { services: { s: { image: 'busybox' } } } });
     const b = await systems.start({ name: 'b', namespace: 'team-b', compose: { services: { s: { image: 'busybox' } } } });
