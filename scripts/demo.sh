@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 eval "$(bash scripts/ensure-docker.sh)"
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+bash scripts/ensure-npm.sh
 npm run build --silent
 
 STATE=${ECOWARE_STATE_DIR:-$PWD/.state/demo}
