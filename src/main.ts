@@ -4,6 +4,7 @@ import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator/threaded-allocator';
 import { DaemonConfig } from './config';
+import { ValidationError } from './domain/errors';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
@@ -105,6 +106,11 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
         console.log(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(knowledge.requireDeployment().cluster).length} vm(s)`);
       }
     } catch (e) {
+      // A document that does not read will not read any better later: say so once, and wait for a PUT.
+      if (e instanceof ValidationError) {
+        console.error(`the persisted topology is refused, none is in force until one is PUT: ${errorMessage(e)}`);
+        return;
+      }
       console.error(`restoring the topology failed (retrying in ${RETRY_TOPOLOGY_MS / 1000} s): ${errorMessage(e)}`);
       retryTimer = setTimeout(() => void restore(), RETRY_TOPOLOGY_MS);
       retryTimer.unref();

@@ -6,6 +6,7 @@ import {
 import { flatTierName, isValidName } from './names';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
+import { isCronExpression } from './cron-expression';
 
 /** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
 export type HookSpec =
@@ -167,6 +168,10 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
   }
   const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
+  // Refused here, before anything is persisted or put in force, by the grammar the schedule runs on.
+  if (!isCronExpression(hooksRefresh)) {
+    throw new ValidationError(f('hooks_refresh'), `'${hooksRefresh}' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')`);
+  }
   return {
     cloud: parseCloud(obj.cloud_driver, f('cloud_driver'), defaults),
     hooksGitRepo: readOptionalString(obj.hooks_git_repo, f('hooks_git_repo')),
