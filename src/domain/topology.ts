@@ -70,8 +70,10 @@ export interface AwsCloudConfig {
   autoscalingGroupName: string;
   region?: string;
   endpoint?: string;
-  /** File of KEY=VALUE lines (ecoware style); otherwise the standard credential chain. */
+  /** File of KEY=VALUE lines (ecoware style) or an AWS shared credentials/config file; otherwise the standard credential chain. */
   credentialsFile?: string;
+  /** Profile of that file, or of the standard chain's shared files (default `default`). */
+  profile?: string;
   /** Which instance address reaches its engine and is published to containers. */
   addressType: 'private' | 'public';
   dockerPort: number;
@@ -236,6 +238,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
     region: readOptionalString(obj.region, `${field}.region`),
     endpoint: readOptionalString(obj.endpoint, `${field}.endpoint`),
     credentialsFile: readOptionalString(obj.credentials, `${field}.credentials`),
+    profile: readOptionalString(obj.profile, `${field}.profile`),
     addressType,
     dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
     dockerCertPath: certPath,
