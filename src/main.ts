@@ -8,6 +8,8 @@ import { ValidationError } from './domain/errors';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
+import { errorMessage } from './domain/errors';
+import { EventBus } from './domain/events';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
@@ -17,7 +19,6 @@ import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
-import { errorMessage } from './executor/executor';
 import { buildApp } from './http/app';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
@@ -30,6 +31,8 @@ export interface Daemon {
   url: string;
   knowledge: Knowledge;
   services: Services;
+  /** Every execution and action transition, as it happens. */
+  events: EventBus;
   close(): Promise<void>;
 }
 
@@ -63,11 +66,6 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
     hookSource,
     hookRunner: new ContainerHookRunner({
-      runtimeFor: (vmName: string) => {
-        const state = knowledge.requireDeployment().cluster[vmName];
-        if (!state) throw new Error(`vm '${vmName}' is not in the fleet`);
-        return runtimeForEndpoint(state.vm.docker);
-      },
       source: hookSource,
       definitions: processDefinitions,
     }),
@@ -78,7 +76,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   };
 
   const queue = new SerialQueue();
-  const executions = new PlanExecutions(knowledge, services, queue);
+  const events = new EventBus();
+  const executions = new PlanExecutions(knowledge, services, queue, events);
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
@@ -133,6 +132,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     url,
     knowledge,
     services,
+    events,
     async close() {
       if (retryTimer) clearTimeout(retryTimer);
       refresh.stop();
