@@ -582,6 +582,6 @@ async function resolveHost(host: string, url: string): Promise<string> {
     if (!chosen) throw new Error('no address');
     return chosen.address;
   } catch (err) {
-    throw new InfrastructureError(`docker endpoint ${url}: cannot resolve '${host}': ${(err as Error).message}`, 'engine_address', err);
+    throw new InfrastructureError(`docker endpoint ${url}: cannot resolve '${host}': ${(err as Error).message}`, 'infrastructure', err);
   }
 }
