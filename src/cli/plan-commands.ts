@@ -53,12 +53,18 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
     .action(async (file: string, options: { url: string; detach?: boolean }) => {
       const client = new DaemonClient(options.url);
       const plan = await readJsonInput(file);
-      const accepted = await client.call<{ execution_id: string; status: string }>('PUT', '/api/execute?wait=false', plan);
-      if (options.detach) {
-        printJson(accepted);
-        return;
+      // Ctrl-C from here on never loses track of the plan: once the daemon has it, say where it is.
+      const interrupt = interruptOnSigint();
+      try {
+        const accepted = await client.call<{ execution_id: string; status: string }>('PUT', '/api/execute?wait=false', plan);
+        if (options.detach) {
+          printJson(accepted);
+          return;
+        }
+        process.exitCode = await followToEnd(client, sourceFor(client), accepted.execution_id, outputMode(), interrupt.signal);
+      } finally {
+        interrupt.release();
       }
-      process.exitCode = await followToEnd(client, sourceFor(client), accepted.execution_id, outputMode());
     });
 
   withDaemonUrl(program
@@ -96,7 +102,12 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
     .action(async (id: string, options: { url: string; follow?: boolean }) => {
       const client = new DaemonClient(options.url);
       if (options.follow) {
-        process.exitCode = await followToEnd(client, sourceFor(client), id, outputMode());
+        const interrupt = interruptOnSigint();
+        try {
+          process.exitCode = await followToEnd(client, sourceFor(client), id, outputMode(), interrupt.signal);
+        } finally {
+          interrupt.release();
+        }
         return;
       }
       printJson(await client.call('GET', `/api/executions/${encodeURIComponent(id)}`));
@@ -111,21 +122,27 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
     });
 }
 
-/**
- * Follows an execution until it finishes and returns the exit code it deserves. Ctrl-C ends the
- * following only: the execution carries on, and the message says how to find it again.
- */
-async function followToEnd(client: DaemonClient, source: ExecutionSource, id: string, mode: OutputMode): Promise<number> {
+/** An abort signal raised by Ctrl-C, instead of the default of dying at once. */
+function interruptOnSigint(): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
-  let followed = id;
   const onInterrupt = () => controller.abort();
-  process.once('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  return { signal: controller.signal, release: () => { process.removeListener('SIGINT', onInterrupt); } };
+}
+
+/**
+ * Follows an execution until it finishes and returns the exit code it deserves. Ctrl-C (`interrupt`)
+ * ends the following only: the execution carries on, and the message says how to find it again.
+ */
+async function followToEnd(client: DaemonClient, source: ExecutionSource, id: string, mode: OutputMode, interrupt: AbortSignal): Promise<number> {
+  let followed = id;
   const printer = new ProgressPrinter((line) => process.stdout.write(`${line}\n`));
   try {
+    if (interrupt.aborted) throw interrupt.reason;
     const execution = await source.follow(id, (update) => {
       followed = update.status === 'superseded' && update.superseded_by ? update.superseded_by : update.id;
       if (mode.interactive) printer.update(update);
-    }, controller.signal);
+    }, interrupt);
     if (mode.interactive) {
       printer.finish(execution);
     } else {
@@ -137,15 +154,13 @@ async function followToEnd(client: DaemonClient, source: ExecutionSource, id: st
     }
     return exitCodeOf(execution);
   } catch (err) {
-    if (!controller.signal.aborted) throw err;
+    if (!interrupt.aborted) throw err;
     process.stderr.write(
       `\nstopped following; execution ${followed} keeps running on the daemon.\n` +
       `  follow it again: ecoware-executor execution ${followed} --follow --url ${client.baseUrl}\n` +
       `  cancel it:       ecoware-executor cancel ${followed} --url ${client.baseUrl}\n`,
     );
     return EXIT_INTERRUPTED;
-  } finally {
-    process.removeListener('SIGINT', onInterrupt);
   }
 }
 
