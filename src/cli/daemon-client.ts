@@ -3,6 +3,17 @@ import { CliError, EXIT_FAILED, EXIT_REFUSED } from './exit-codes';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
+/** No answer at all from the daemon's address (refused, reset, unknown host). */
+export class DaemonUnreachableError extends CliError {
+  constructor(readonly url: string, reason: string) {
+    super(
+      `cannot reach the ecoware-executor daemon at ${url} (${reason}). ` +
+      'Is it running? Start it with `ecoware-executor start`, or point --url / ECOWARE_URL at it.',
+      EXIT_FAILED,
+    );
+  }
+}
+
 /** Adds `--url` to a command that talks to a running daemon. */
 export function withDaemonUrl(command: Command): Command {
   return command.addOption(
@@ -49,11 +60,7 @@ export class DaemonClient {
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new CliError(
-        `cannot reach the ecoware-executor daemon at ${this.baseUrl} (${networkReason(err)}). ` +
-        'Is it running? Start it with `ecoware-executor start`, or point --url / ECOWARE_URL at it.',
-        EXIT_FAILED,
-      );
+      throw new DaemonUnreachableError(this.baseUrl, networkReason(err));
     }
     const text = await response.text();
     let parsed: unknown = text;

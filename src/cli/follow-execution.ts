@@ -1,5 +1,4 @@
-import { CliError, EXIT_FAILED } from './exit-codes';
-import { DaemonClient, errorOf } from './daemon-client';
+import { DaemonClient, DaemonUnreachableError, errorOf } from './daemon-client';
 
 /** What the command line reads of an execution record (GET /api/executions/:id). */
 export interface ExecutionView {
@@ -64,7 +63,7 @@ export class PollingExecutionSource implements ExecutionSource {
       } catch (err) {
         if (signal.aborted) throw err;
         // A daemon being restarted answers again soon; anything else ends the wait at once.
-        if (!(err instanceof CliError) || err.exitCode !== EXIT_FAILED || !/cannot reach/.test(err.message)) throw err;
+        if (!(err instanceof DaemonUnreachableError)) throw err;
         unreachableSince ??= Date.now();
         if (Date.now() - unreachableSince > this.unreachableBudgetMs) throw err;
         await sleep(this.intervalMs * 5, signal);
