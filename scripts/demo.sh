@@ -5,6 +5,7 @@
 #
 #   bash scripts/demo.sh          # applies the plans, then keeps the daemon running (Ctrl-C stops it)
 #   DEMO_ONCE=1 bash scripts/demo.sh   # applies the plans and stops
+#   DEMO_PLANS=dir bash scripts/demo.sh # the plans of another folder (*.json, in name order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,7 +58,7 @@ apply_plan() {
           for (const h of a.hooks ?? []) if (h.exitCode !== 0) console.log(`    hook exit ${h.exitCode}: ${(h.stderr || h.stdout || "").trim().slice(0, 300)}`);
         }));' >&2 || true
     fi
-    echo "demo: the daemon keeps its log above and the execution at $URL/api/executions" >&2
+    echo "demo: stopping; the daemon's state, every execution included, is in $STATE/daemon" >&2
     exit 1
   fi
   printf '%s' "$out" | node -e '
@@ -73,7 +74,7 @@ cli topology "$STATE/topology.demo.json" >/dev/null && echo "topology loaded"
 echo '{"rubis": {"loadbalancer": {"cpu_cores": 0, "mem_units": 0}, "app_server": {"cpu_cores": 0, "mem_units": 0}, "db": {"cpu_cores": 0, "mem_units": 0}}}' \
   >"$STATE/plan.reset.json"
 apply_plan "$STATE/plan.reset.json" >/dev/null
-for plan in plans/*.json; do
+for plan in "${DEMO_PLANS:-plans}"/*.json; do
   echo
   echo "== PUT /api/execute $plan"
   apply_plan "$plan"
