@@ -248,6 +248,23 @@ describe('ecoware-executor against a daemon it started', () => {
     expect(JSON.parse(followed.stdout)).toMatchObject({ execution_id: id, status: 'succeeded' });
   });
 
+  it('follows a plan merged into a newer one to the end of the newer one', async () => {
+    const detach = async (name: string, plan: unknown) => JSON.parse((await cli(['apply', '--detach', await planFile(name, plan), '--url', url])).stdout).execution_id as string;
+    const slow = await detach('slow-again', { [APP]: { slow: { cpu_cores: 1, mem_units: 1 } } });
+    for (let i = 0; i < 100 && (await api('GET', `/api/executions/${slow}`)).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+    const older = await detach('web-a', { [APP]: { web: { cpu_cores: 1, mem_units: 2 } } });
+    const newer = await detach('web-b', { [APP]: { web: { cpu_cores: 1, mem_units: 3 } } });
+    const piped = await cli(['execution', older, '--follow', '--url', url]);
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ execution_id: newer, status: 'succeeded' });
+    expect(JSON.parse(piped.stdout).allocation.node1.used[`${APP}_web`]).toEqual({ cpu_cores: 1, mem_units: 3 });
+    const shown = await cliOnTerminal(['execution', older, '--follow', '--url', url]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`execution ${older} superseded by ${newer}`);
+    expect(shown.stdout).toMatch(new RegExp(`^execution ${newer} succeeded`, 'm'));
+    expect((await api('GET', `/api/executions/${slow}`)).status).toBe('succeeded');
+  });
+
   it('executions honours --limit and --offset', async () => {
     const all = JSON.parse((await cli(['executions', '--url', url])).stdout).objects;
     expect(all.length).toBeGreaterThan(2);
