@@ -46,17 +46,19 @@ export function registerPlanCommands(program: Command, sourceFor: (client: Daemo
     .description('apply a plan and follow its execution to the end')
     .argument('<file>', 'plan {app: {tier: {cpu_cores, mem_units}}} as JSON, or - for standard input')
     .option('-d, --detach', 'print the execution id and return at once')
+    .option('--no-coalesce', 'keep this plan apart: never merged with plans queued before or after it')
     .addHelpText('after', `
 At a terminal each layer and action is shown as it starts and finishes; piped, the result is printed as
 one JSON document (the answer of PUT /api/execute). There is no time limit: Ctrl-C stops following and
 leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 bad input or refused.`))
-    .action(async (file: string, options: { url: string; detach?: boolean }) => {
+    .action(async (file: string, options: { url: string; detach?: boolean; coalesce: boolean }) => {
       const client = new DaemonClient(options.url);
       const plan = await readJsonInput(file);
       // Ctrl-C from here on never loses track of the plan: once the daemon has it, say where it is.
       const interrupt = interruptOnSigint();
       try {
-        const accepted = await client.call<{ execution_id: string; status: string }>('PUT', '/api/execute?wait=false', plan);
+        const query = options.coalesce ? '?wait=false' : '?wait=false&coalesce=false';
+        const accepted = await client.call<{ execution_id: string; status: string }>('PUT', `/api/execute${query}`, plan);
         if (options.detach) {
           printJson(accepted);
           return;

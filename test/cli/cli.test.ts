@@ -254,10 +254,15 @@ describe('ecoware-executor against a daemon it started', () => {
     for (let i = 0; i < 100 && (await api('GET', `/api/executions/${slow}`)).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
     const older = await detach('web-a', { [APP]: { web: { cpu_cores: 1, mem_units: 2 } } });
     const newer = await detach('web-b', { [APP]: { web: { cpu_cores: 1, mem_units: 3 } } });
+    // Sent with --no-coalesce: it neither absorbs the newer plan nor is absorbed.
+    const apartRun = await cli(['apply', '--detach', '--no-coalesce', await planFile('web-c', { [APP]: { web: { cpu_cores: 1, mem_units: 4 } } }), '--url', url]);
+    const apart = JSON.parse(apartRun.stdout).execution_id as string;
     const piped = await cli(['execution', older, '--follow', '--url', url]);
     expect(piped.code).toBe(0);
-    expect(JSON.parse(piped.stdout)).toMatchObject({ execution_id: newer, status: 'succeeded' });
-    expect(JSON.parse(piped.stdout).allocation.node1.used[`${APP}_web`]).toEqual({ cpu_cores: 1, mem_units: 3 });
+    expect(JSON.parse(piped.stdout)).toMatchObject({ execution_id: newer, status: 'succeeded', actions: [[expect.stringContaining('mem_units=3')]] });
+    const apartDone = await cli(['execution', apart, '--follow', '--url', url]);
+    expect(JSON.parse(apartDone.stdout)).toMatchObject({ execution_id: apart, status: 'succeeded' });
+    expect(JSON.parse(apartDone.stdout).allocation.node1.used[`${APP}_web`]).toEqual({ cpu_cores: 1, mem_units: 4 });
     const shown = await cliOnTerminal(['execution', older, '--follow', '--url', url]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(`execution ${older} superseded by ${newer}`);
