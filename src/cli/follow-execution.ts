@@ -97,18 +97,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class ProgressPrinter {
   private readonly printed = new Map<string, string>();
   private readonly layersShown = new Set<string>();
-  private lastStatus = new Map<string, string>();
+  private readonly lastStatus = new Map<string, string>();
 
   constructor(private readonly write: (line: string) => void) {}
 
   update(execution: ExecutionView): void {
-    const shortId = execution.id;
     if (this.lastStatus.get(execution.id) !== execution.status) {
       this.lastStatus.set(execution.id, execution.status);
       if (execution.status === 'superseded') {
-        this.write(`execution ${shortId} superseded by ${execution.superseded_by}, a newer plan that includes it; following that one`);
+        this.write(`execution ${execution.id} superseded by ${execution.superseded_by}, a newer plan that includes it; following that one`);
       } else if (!isFinishedView(execution)) {
-        this.write(`execution ${shortId} ${execution.status}`);
+        this.write(`execution ${execution.id} ${execution.status}`);
       }
     }
     execution.steps.forEach((layer, l) => {
