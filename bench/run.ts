@@ -5,13 +5,15 @@ import { API_BENCH_VMS, runApiBench } from './api-bench';
 import { CONTAINERS_PER_ENGINE, DEFAULT_ACTUATION_SIZES, runActuationBench } from './actuation-bench';
 import { startEnginePool } from './support/engine-pool';
 import { ensureDocker } from './support/ensure-docker';
+import { runPlannerBench } from './planner-bench';
 import { runSolverBench } from './solver-bench';
 
 /**
  * `npm run bench`: the solver, actuation and API benchmarks, each printed as a markdown table.
  *
  *   BENCH_QUICK=1               smaller sizes, one round, shorter CBC limit and load phases (about a minute)
- *   BENCH_ONLY=solver,api       run only these (solver, actuation, api)
+ *   BENCH_ONLY=solver,api       run only these (solver, actuation, api, planner)
+ *   BENCH_PLANNER_PLANS=20  BENCH_PLANNER_PERIOD_MS=1000  BENCH_PLANNER_HOOK_S=3
  *   BENCH_SOLVER_SIZES=5x5,10x10  BENCH_SOLVER_INSTANCES=5  BENCH_CBC_SECONDS=120 (0: no CBC)  BENCH_CBC_INSTANCES=1
  *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=5  BENCH_ACTUATION_HOOKED=10 (containers of the hook variant; 0: none)
  *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16  BENCH_API_TRANSLATE_CONNECTIONS=1,4  BENCH_API_MIN_REQUESTS=20
@@ -24,7 +26,7 @@ import { runSolverBench } from './solver-bench';
 async function main(): Promise<void> {
   const env = process.env;
   const quick = env.BENCH_QUICK === '1';
-  const only = new Set((env.BENCH_ONLY ?? 'solver,actuation,api').split(',').map((s) => s.trim()));
+  const only = new Set((env.BENCH_ONLY ?? 'solver,actuation,api,planner').split(',').map((s) => s.trim()));
   const log = env.BENCH_VERBOSE ? (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`) : () => undefined;
   const started = Date.now();
 
@@ -72,6 +74,15 @@ async function main(): Promise<void> {
     } finally {
       await pool.stop();
     }
+  }
+  if (only.has('planner')) {
+    ensureDocker(path.resolve(__dirname, '..', '..'));
+    await printSection('A planner faster than its hooks (POST /api/executor?wait=false)', () => runPlannerBench({
+      plans: readNumber(env.BENCH_PLANNER_PLANS) ?? (quick ? 8 : 20),
+      periodMs: readNumber(env.BENCH_PLANNER_PERIOD_MS) ?? (quick ? 500 : 1000),
+      hookSeconds: readNumber(env.BENCH_PLANNER_HOOK_S) ?? (quick ? 2 : 3),
+      log,
+    }));
   }
   // Other work on the machine skews every figure above: say how busy it was.
   console.log(`_All benchmarks: ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}._`);

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/ensure-docker.sh)"
-[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/ensure-npm.sh
 npx tsc -p dev/local-cloud/tsconfig.json
 case "${1:-}" in
   --measure) shift; exec node dist-all/dev/local-cloud/measure-scale-out.js "$@" ;;

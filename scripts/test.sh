@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs (npm packages, Docker engine, busybox test image, git, CBC)
 # and runs it. Used by the README and by .ci/run.
+#
+#   bash scripts/test.sh                    # the whole suite
+#   bash scripts/test.sh test/cli           # arguments go to jest: some test files only
+#
+# Every run starts its own Docker engine on a brand-new data root (private socket, data root and
+# bridge under /var/lib/ecoware-test-run/<pid>), so what an engine does on its very first start is
+# tested every time, and removes it afterwards. ECOWARE_TEST_REUSE_ENGINE=1 runs against the engine
+# at $DOCKER_HOST instead (or the one scripts/ensure-docker.sh finds or starts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +22,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
-eval "$(bash scripts/ensure-docker.sh)"
+if [ -n "${ECOWARE_TEST_REUSE_ENGINE:-}" ]; then
+  eval "$(bash scripts/ensure-docker.sh)"
+else
+  ENGINE_DIR=/var/lib/ecoware-test-run/$$
+  trap 'bash scripts/ensure-docker.sh --remove "$ENGINE_DIR"' EXIT
+  eval "$(bash scripts/ensure-docker.sh --fresh "$ENGINE_DIR")"
+  echo "test.sh: tests run against a new engine at $DOCKER_HOST" >&2
+fi
 # The pinned AWS SDK runs on Node.js 20; its notice that later releases will need Node.js 22 is noise here.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
-npm test
+bash scripts/ensure-npm.sh
+start=$(date +%s)
+status=0
+npm test -- "$@" || status=$?
+echo "test.sh: the test run took $(( $(date +%s) - start )) s" >&2
+exit $status

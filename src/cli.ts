@@ -1,129 +1,38 @@
 #!/usr/bin/env node
-import { promises as fs } from 'fs';
-import { readConfig } from './config';
-import { DomainError } from './domain/errors';
+import { CommanderError } from 'commander';
+import { CliError, EXIT_FAILED, EXIT_REFUSED } from './cli/exit-codes';
+import { buildProgram } from './cli/program';
+import { DomainError, ValidationError } from './domain/errors';
 
-const USAGE = `ecoware-executor — the Execute stage of a MAPE-K autoscaler
-
-Usage:
-  ecoware-executor start [--port N] [--host H] [--state-dir DIR] [--topology FILE] [--solver-time-limit-ms N]
-                        [--host-ports 20000-32000] [--allow-bind DIR] [--system-ready-timeout-s 120]
-      Run the daemon (env: PORT, HOST, ECOWARE_STATE_DIR, ECOWARE_TOPOLOGY, DOCKER_HOST).
-  ecoware-executor solve FILE|- [--time-limit-ms N]
-      Solve one allocation problem offline (the ecoware solver's input format) and print the result.
-  ecoware-executor topology FILE [--url URL]     PUT a topology to a running daemon
-  ecoware-executor translate FILE [--url URL]    preview a plan ({app: {tier: {cpu_cores, mem_units}}})
-  ecoware-executor apply FILE [--url URL]        apply a plan and wait for it
-  ecoware-executor allocation [--url URL]        what runs where
-  ecoware-executor executions [--url URL]        recent executions
-  ecoware-executor systems up FILE [--env-file F] [--name N] [--namespace NS] [--no-wait]
-  ecoware-executor systems ls [--namespace NS] | status SID | down SID [--volumes]
-      Systems from compose files (see docs/systems.md); every systems command takes --url and --json.
-
---url defaults to $ECOWARE_URL or http://127.0.0.1:8000.`;
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | undefined> } {
-  const positional: string[] = [];
-  const flags: Record<string, string | undefined> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg.startsWith('--')) {
-      const [key, inline] = arg.slice(2).split('=', 2);
-      flags[key] = inline ?? (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : 'true');
-    } else {
-      positional.push(arg);
-    }
+/** The command line: see `ecoware-executor --help`, and src/cli/ for the commands. */
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    process.exitCode = EXIT_REFUSED;
+    return;
   }
-  return { positional, flags };
-}
-
-async function readInput(file: string | undefined): Promise<unknown> {
-  if (!file) throw new Error('a FILE argument is required (or - for standard input)');
-  const text = file === '-' ? await readStdin() : await fs.readFile(file, 'utf8');
   try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file === '-' ? 'standard input' : file} is not valid JSON: ${(e as Error).message}`);
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version end with exit code 0; usage errors were printed by commander already.
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_REFUSED;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof DomainError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err instanceof ValidationError ? EXIT_REFUSED : EXIT_FAILED;
+      return;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT_FAILED;
   }
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function callDaemon(flags: Record<string, string | undefined>, method: string, path: string, body?: unknown): Promise<number> {
-  const base = flags.url ?? process.env.ECOWARE_URL ?? 'http://127.0.0.1:8000';
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  (response.ok ? process.stdout : process.stderr).write(text.endsWith('\n') ? text : `${text}\n`);
-  return response.ok ? 0 : 1;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv);
-  const [command, file] = positional;
-  switch (command) {
-    case 'start': {
-      const config = readConfig(flags);
-      // Loaded on demand: the daemon's drivers are not needed by the other commands.
-      const { startDaemon } = await import('./main');
-      const daemon = await startDaemon(config);
-      console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
-      const stop = async (signal: string) => {
-        console.log(`${signal}: finishing the execution in progress, then stopping`);
-        await daemon.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      return new Promise<number>(() => undefined);
-    }
-    case 'solve': {
-      const options = flags['time-limit-ms'] ? { timeLimitMs: Number(flags['time-limit-ms']) } : {};
-      const { solveDocument } = await import('./allocator/solve-file');
-      const output = await solveDocument(await readInput(file), options);
-      process.stdout.write(JSON.stringify(output, null, 2) + '\n');
-      return 0;
-    }
-    case 'topology':
-      return callDaemon(flags, 'PUT', '/api/topology', await readInput(file));
-    case 'translate':
-      return callDaemon(flags, 'PUT', '/api/translate', await readInput(file));
-    case 'apply':
-      return callDaemon(flags, 'PUT', '/api/execute', await readInput(file));
-    case 'systems': {
-      // Commander module (src/cli/systems-command.ts): up FILE [--env-file F] [--name N], ls, status SID, down SID [--volumes].
-      const [{ Command }, systems] = await Promise.all([import('commander'), import('./cli/systems-command')]);
-      const program = new Command('ecoware-executor').exitOverride();
-      systems.register(program);
-      await program.parseAsync(argv, { from: 'user' });
-      return 0;
-    }
-    case 'allocation':
-      return callDaemon(flags, 'GET', '/api/allocation');
-    case 'executions':
-      return callDaemon(flags, 'GET', '/api/executions');
-    case undefined:
-    case 'help':
-    case '--help':
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`unknown command '${command}'\n\n${USAGE}`);
-      return 2;
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (e: unknown) => {
-    console.error(e instanceof DomainError ? e.message : `error: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
-  },
-);
+void main(process.argv.slice(2));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon } from '../../src/main';
 import { startLocalCloud } from './local-cloud';
+import { numericOptions } from './numeric-options';
 
 /**
  * The fleet growing and shrinking on one machine: the local cloud, the daemon pointed at it, and
@@ -11,13 +12,10 @@ import { startLocalCloud } from './local-cloud';
  *
  *   scripts/local-cloud.sh --demo [--boot-delay-ms 3000]     (DEMO_KEEP=1 keeps everything running)
  */
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const options = numericOptions({ 'boot-delay-ms': 3000, port: 0 }, 'usage: scripts/local-cloud.sh --demo [--boot-delay-ms N] [--port N]');
 
 async function main(): Promise<void> {
-  const bootDelayMs = arg('boot-delay-ms', 3000);
+  const bootDelayMs = options['boot-delay-ms'];
   const group = 'ecoware-demo';
   const image = process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest';
   // The local cloud accepts any signature; the SDK still wants credentials to sign with.
@@ -30,7 +28,7 @@ async function main(): Promise<void> {
     bootDelayMs, groups: [{ name: group, minSize: 0, maxSize: 3, desiredCapacity: 1 }],
     log: (line) => console.log(`  [cloud] ${line}`),
   });
-  const daemon = await startDaemon({ port: arg('port', 0), stateDir: join(dir, 'state'), solverTimeLimitMs: 5_000 });
+  const daemon = await startDaemon({ port: options.port, stateDir: join(dir, 'state'), solverTimeLimitMs: 5_000 });
   console.log(`local cloud at ${cloud.endpoint}, daemon at ${daemon.url}`);
 
   const call = async (method: string, path: string, body?: unknown) => {

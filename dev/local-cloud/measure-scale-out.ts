@@ -5,6 +5,7 @@ import { AwsCloudDriver } from '../../src/drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
 import { startDaemon } from '../../src/main';
 import { startLocalCloud } from './local-cloud';
+import { numericOptions } from './numeric-options';
 
 /**
  * How long growing the fleet takes on the local cloud, and how much of it is the executor's own
@@ -17,10 +18,7 @@ import { startLocalCloud } from './local-cloud';
  */
 interface Row { [column: string]: number }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const options = numericOptions({ rounds: 5, 'boot-delay-ms': 2000 }, 'usage: scripts/local-cloud.sh --measure [--rounds N] [--boot-delay-ms N]');
 
 function table(title: string, rows: Row[]): void {
   const columns = Object.keys(rows[0]);
@@ -33,8 +31,8 @@ function table(title: string, rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const rounds = arg('rounds', 5);
-  const bootDelayMs = arg('boot-delay-ms', 2000);
+  const rounds = options.rounds;
+  const bootDelayMs = options['boot-delay-ms'];
   const group = `ecoware-measure-${process.pid}`;
   const dir = await mkdtemp(join(tmpdir(), 'ecoware-measure-'));
   const cloud = await startLocalCloud({ bootDelayMs, groups: [{ name: group, minSize: 0, maxSize: 3, desiredCapacity: 1 }] });

@@ -1,5 +1,6 @@
 import { promises as fs } from 'fs';
 import { Command } from 'commander';
+import { DaemonClient, DEFAULT_URL } from './daemon-client';
 
 /**
  * `ecoware-executor systems up|ls|status|down`: systems from compose files on a running daemon
@@ -75,25 +76,9 @@ export function register(program: Command): void {
 
 interface Port { container_port: number; host_port: number; protocol: string; vm: string; address?: string }
 
+/** The daemon's answer to a systems request; errors and an unreachable daemon become CliErrors with their exit codes. */
 async function call(url: string | undefined, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const base = url ?? process.env.ECOWARE_URL ?? 'http://127.0.0.1:8000';
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 200)}`);
-  }
-  if (!response.ok) {
-    const e = parsed as { error?: string };
-    throw new Error(`${method} ${path}: HTTP ${response.status}: ${e.error ?? text}`);
-  }
-  return parsed as Record<string, unknown>;
+  return new DaemonClient(url ?? process.env.ECOWARE_URL ?? DEFAULT_URL).call<Record<string, unknown>>(method, path, body);
 }
 
 function printPorts(byService: Record<string, Port[]>): void {

@@ -10,12 +10,13 @@ import { HookResult } from './hook-result';
  *     |           |------> failed      (an action failed, no solution, or the daemon stopped mid-way)
  *     |           '------> cancelled   (POST /api/executions/:id/cancel while running)
  *     |------------------> cancelled   (cancelled before it started)
+ *     |------------------> superseded  (merged into a newer plan before it started: `superseded_by`)
  *     '------------------> failed      (the daemon stopped before it started: `interrupted`)
  *
  * An action: pending --> running --> succeeded | failed; pending --> skipped | cancelled (never run).
  * The functions below are the only writers of these statuses; each refuses a move the diagram lacks.
  */
-export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'superseded';
 
 export type ActionStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -69,10 +70,14 @@ export interface Execution {
   steps: ActionRecord[][];
   /** Solve, translate and run durations. */
   timings_ms: Record<string, number>;
+  /** Status `superseded`: the newer execution this plan was merged into, which carried it out. */
+  superseded_by?: string;
+  /** The queued plans merged into this one (oldest first); its `plan` is their merge with its own. */
+  supersedes?: string[];
 }
 
 export function isFinished(status: ExecutionStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled' || status === 'superseded';
 }
 
 /** Records written before this field existed were all plans. */
@@ -110,6 +115,14 @@ export function finishExecution(
   execution.status = status;
   execution.finished_at = now.toISOString();
   if (error) execution.error = error;
+}
+
+/** A queued plan merged into the newer execution `by`, which carries out both. */
+export function supersedeExecution(execution: Execution, by: string, now = new Date()): void {
+  expect(`execution ${execution.id}`, execution.status, ['queued'], 'superseded');
+  execution.status = 'superseded';
+  execution.finished_at = now.toISOString();
+  execution.superseded_by = by;
 }
 
 /**

@@ -28,8 +28,9 @@ export function parseNestedPlan(input: unknown, topology: Topology): PartialPlan
 }
 
 /**
- * `{"<app>_<tier>" | "<tier>": {cpu_cores, mem_units}}` (POST /api/executor, the ecoware-core planner's format).
- * A bare tier name must name exactly one tier across apps.
+ * `{"<app>_<tier>" | "<app>-<tier>" | "<tier>": {cpu_cores, mem_units}}` (POST /api/executor, the
+ * ecoware-core planner's format; its own tests name tiers `pwitter-web` for app `pwitter`, tier `web`).
+ * A name that is not a flat name must name exactly one tier, as `<app>-<tier>` or as a bare tier name.
  */
 export function parseFlatPlan(input: unknown, topology: Topology): PartialPlan {
   const body = readObject(input, '');
@@ -42,14 +43,30 @@ export function parseFlatPlan(input: unknown, topology: Topology): PartialPlan {
   return plan;
 }
 
-function resolveFlatName(key: string, topology: Topology): string {
+export function resolveFlatName(key: string, topology: Topology): string {
   if (topology.tiers.has(key)) return key;
-  const matches = [...topology.tiers.values()].filter((t) => t.tier === key);
+  const matches = [...topology.tiers.values()].filter((t) => t.tier === key || `${t.app}-${t.tier}` === key);
   if (matches.length === 1) return matches[0].flatName;
   if (matches.length > 1) {
     throw new ValidationError(key, `tier name '${key}' is ambiguous (${matches.map((t) => t.flatName).join(', ')}); use <app>_<tier>`);
   }
-  throw new ValidationError(key, `unknown tier '${key}'`);
+  throw new ValidationError(key, `unknown tier '${key}' (name a tier as <app>_<tier>, <app>-<tier>, or by a tier name no other app uses)`);
+}
+
+/** Every name POST /api/executor accepts for each tier, by flat name: `<app>_<tier>` first. */
+export function flatPlanNames(topology: Topology): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const t of topology.tiers.values()) {
+    const candidates = [...new Set([t.flatName, `${t.app}-${t.tier}`, t.tier])];
+    names.set(t.flatName, candidates.filter((name) => {
+      try {
+        return resolveFlatName(name, topology) === t.flatName;
+      } catch {
+        return false;
+      }
+    }));
+  }
+  return names;
 }
 
 export function parseTierResources(value: unknown, field: string): Resources {

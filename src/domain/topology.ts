@@ -7,6 +7,7 @@ import {
 import { flatTierName, isValidName } from './names';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
+import { isCronExpression } from './cron-expression';
 
 /** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
 export type HookSpec =
@@ -72,8 +73,10 @@ export interface AwsCloudConfig {
   autoscalingGroupName: string;
   region?: string;
   endpoint?: string;
-  /** File of KEY=VALUE lines (ecoware style); otherwise the standard credential chain. */
+  /** File of KEY=VALUE lines (ecoware style) or an AWS shared credentials/config file; otherwise the standard credential chain. */
   credentialsFile?: string;
+  /** Profile of that file, or of the standard chain's shared files (default `default`). */
+  profile?: string;
   /** Which instance address reaches its engine and is published to containers. */
   addressType: 'private' | 'public';
   dockerPort: number;
@@ -170,6 +173,10 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
   }
   const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
+  // Refused here, before anything is persisted or put in force, by the grammar the schedule runs on.
+  if (!isCronExpression(hooksRefresh)) {
+    throw new ValidationError(f('hooks_refresh'), `'${hooksRefresh}' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')`);
+  }
   return {
     cloud: parseCloud(obj.cloud_driver, f('cloud_driver'), defaults),
     hooksGitRepo: readOptionalString(obj.hooks_git_repo, f('hooks_git_repo')),
@@ -234,6 +241,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
     region: readOptionalString(obj.region, `${field}.region`),
     endpoint: readOptionalString(obj.endpoint, `${field}.endpoint`),
     credentialsFile: readOptionalString(obj.credentials, `${field}.credentials`),
+    profile: readOptionalString(obj.profile, `${field}.profile`),
     addressType,
     dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
     dockerCertPath: certPath,

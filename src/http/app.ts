@@ -7,7 +7,7 @@ import { processDefinitionUsers } from '../use-cases/check-hooks';
 import { loadTopology } from '../use-cases/load-topology';
 import { PlanExecutions } from '../use-cases/plan-executions';
 import { previewPlan } from '../use-cases/preview-plan';
-import { inspectEngines, readAllocation } from '../use-cases/read-state';
+import { inspectEngines, probeTiers, readAllocation } from '../use-cases/read-state';
 import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper } from './error-mapper';
 import { executionResponse, statusOfExecution, summarise } from './execution-responses';
@@ -50,7 +50,8 @@ export function buildApp(deps: AppDependencies): express.Express {
   });
 
   const execute = async (req: Request, res: Response, plan: PartialPlan) => {
-    const { execution, done } = await executions.submit(plan);
+    const coalesce = !(req.query.coalesce === 'false' || req.query.coalesce === '0');
+    const { execution, done } = await executions.submit(plan, 'plan', { coalesce });
     if (req.query.wait === 'false' || req.query.wait === '0') {
       res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
       return;
@@ -63,6 +64,7 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   app.get('/api/allocation', (_req, res) => { res.json(readAllocation(knowledge)); });
   app.get('/api/inspect', async (_req, res) => { res.json(await inspectEngines(knowledge, services)); });
+  app.get('/api/executor/inspect', async (_req, res) => { res.json(await probeTiers(knowledge, services)); });
 
   app.get('/api/executions', async (req, res) => {
     const page = readPage(req.query);

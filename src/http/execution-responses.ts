@@ -38,6 +38,7 @@ export function summarise(execution: Execution) {
     started_at: execution.started_at,
     finished_at: execution.finished_at,
     error: execution.error,
+    ...(execution.superseded_by ? { superseded_by: execution.superseded_by } : {}),
     cost: execution.cost,
     actions: { total: records.length, succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), cancelled: count('cancelled') },
     resource_uri: `/api/executions/${execution.id}`,

@@ -1,22 +1,15 @@
-import { isStandardCronExpression } from '../domain/cron-expression';
-import { UnsatisfiableError, ValidationError } from '../domain/errors';
+import { UnsatisfiableError } from '../domain/errors';
 import { HookEvent, HookSpec, Topology } from '../domain/topology';
 import { HOOK_FOLDER, HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 
 /**
- * Refuses a topology whose hooks cannot run: a `hooks_refresh` that is not a cron expression
- * (ValidationError), a script the synced hooks repository lacks (or no repository at all), or a
+ * Refuses a topology whose hooks cannot run (its `hooks_refresh` was checked by parseTopology): a script the synced hooks repository lacks (or no repository at all), or a
  * `process:<id>` the registry does not hold. Every missing hook is named
  * in one message, with the tier field that asks for it, so one correction is enough.
  * Call it after the hook source was synced to the topology's `hooks_git_repo`.
  */
 export async function checkHooks(topology: Topology, source: HookSource | undefined, definitions: ProcessDefinitionStore): Promise<void> {
-  // Checked here, before the topology is accepted: the schedule itself only starts afterwards.
-  const refresh = topology.infrastructure.hooksRefresh;
-  if (!isStandardCronExpression(refresh)) {
-    throw new ValidationError('infrastructure.hooks_refresh', `'${refresh}' is not a cron expression (e.g. '*/5 * * * *')`);
-  }
   const problems: string[] = [];
   const repo = topology.infrastructure.hooksGitRepo;
   for (const use of hookUses(topology)) {

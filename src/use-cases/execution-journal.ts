@@ -1,7 +1,7 @@
 import { Allocation } from '../domain/allocation';
 import { VmReport } from '../domain/cluster';
 import { ErrorCode, errorMessage } from '../domain/errors';
-import { ActionStatus, ActionError, Execution, finishAction, finishExecution, kindOf, markInterrupted, newRecords, passAction, startAction, startExecution } from '../domain/execution';
+import { ActionStatus, ActionError, Execution, finishAction, finishExecution, kindOf, markInterrupted, newRecords, passAction, startAction, startExecution, supersedeExecution } from '../domain/execution';
 import { EventBus } from '../domain/events';
 import { HookResult } from '../domain/hook-result';
 import { ActionRef, RunReport } from '../executor/executor';
@@ -58,6 +58,13 @@ export class ExecutionJournal implements RunReport {
     if (allocationAfter) this.execution.allocation_after = allocationAfter;
     finishExecution(this.execution, status, error);
     this.publishExecution();
+  }
+
+  /** Merged into the newer execution `by` before its turn came. */
+  superseded(by: string): void {
+    supersedeExecution(this.execution, by);
+    this.publishExecution();
+    this.saveSoon();
   }
 
   /** Waits for the record as it is now to be written; a failing store is reported, not thrown. */

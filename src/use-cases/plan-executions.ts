@@ -23,6 +23,34 @@ export type ExecutionRequest =
   | { kind: ExecutionKind; target: Placement; plan?: TierResources }
   | { kind: ExecutionKind; decision: Decision; plan?: TierResources };
 
+/** How a plan joins the queue. */
+export interface SubmitOptions {
+  /**
+   * Default true: a plan still queued when this one arrives (and nothing else queued after it) is
+   * merged into this one, the newer values winning tier by tier, which equals applying both in
+   * order; it ends `superseded`. False keeps this plan apart, and no later plan merges it.
+   */
+  coalesce?: boolean;
+}
+
+interface QueuedExecution {
+  journal: ExecutionJournal;
+  request: ExecutionRequest;
+  controller: AbortController;
+  coalescing: boolean;
+  /** SerialQueue.queuedCount right after this execution was queued. */
+  ticket: number;
+  started: boolean;
+  superseded?: boolean;
+  /** What `done` settles with: this execution, or the outcome of the one that superseded it. */
+  outcome: Promise<Execution>;
+  settle: (outcome: Execution | Promise<Execution>) => void;
+}
+
+function isPlanRequest(request: ExecutionRequest): request is { kind?: ExecutionKind; plan: PartialPlan } {
+  return (request.kind ?? 'plan') === 'plan' && !('target' in request) && !('decision' in request) && request.plan !== undefined;
+}
+
 export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions' | 'systemContainers'>;
 
 /**
@@ -34,6 +62,8 @@ export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hoo
  */
 export class PlanExecutions {
   private readonly running = new Map<string, AbortController>();
+  /** The newest plan queued, while it waits. */
+  private tail: QueuedExecution | undefined;
   private readonly executor: Executor;
 
   constructor(
@@ -65,22 +95,75 @@ export class PlanExecutions {
 
   /**
    * Queues a plan already validated against the topology. `done` settles with the finished
-   * execution; it never rejects (failures are part of the record).
+   * execution; it never rejects (failures are part of the record). A plan merged into a newer one
+   * before its turn (see SubmitOptions) settles with the execution that carried it out.
    */
-  async submit(plan: PartialPlan, kind: ExecutionKind = 'plan'): Promise<{ execution: Execution; done: Promise<Execution> }> {
-    return this.submitExecution({ kind, plan });
+  async submit(plan: PartialPlan, kind: ExecutionKind = 'plan', options: SubmitOptions = {}): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    return this.submitExecution({ kind, plan }, options);
   }
 
-  /** Queues any kind of execution (see `ExecutionRequest`); `done` never rejects. */
-  async submitExecution(request: ExecutionRequest): Promise<{ execution: Execution; done: Promise<Execution> }> {
-    const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
-    const journal = new ExecutionJournal(newExecution(newExecutionId(), plan, request.kind ?? 'plan'), this.services.executions, this.events);
+  /**
+   * Queues any kind of execution (see `ExecutionRequest`); `done` never rejects. The execution takes
+   * its place in the queue at once, before its record is written, so executions run in the order
+   * they were submitted whatever the store does.
+   */
+  async submitExecution(request: ExecutionRequest, options: SubmitOptions = {}): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    // Everything up to queue.run is synchronous: the arrival order is the queue order.
+    const coalescing = options.coalesce !== false && isPlanRequest(request);
+    const older = coalescing ? this.coalescableTail() : undefined;
+    const merged: ExecutionRequest = older && isPlanRequest(request) && isPlanRequest(older.request)
+      ? { ...request, plan: { ...older.request.plan, ...request.plan } }
+      : request;
+    const plan = merged.plan ?? ('target' in merged ? tierTotals(merged.target) : 'decision' in merged ? tierTotals(merged.decision.target) : {});
+    const journal = new ExecutionJournal(newExecution(newExecutionId(), plan, merged.kind ?? 'plan'), this.services.executions, this.events);
     const { execution } = journal;
     const controller = new AbortController();
     this.running.set(execution.id, controller);
-    await journal.open();
-    const done = this.queue.run(() => this.carryOut(journal, request, controller)).finally(() => this.running.delete(execution.id));
-    return { execution, done };
+    let settle!: (outcome: Execution | Promise<Execution>) => void;
+    const entry: QueuedExecution = {
+      journal, request: merged, controller, coalescing, ticket: 0, started: false,
+      outcome: new Promise<Execution>((resolve) => { settle = resolve; }), settle,
+    };
+    if (older) {
+      execution.supersedes = [...(older.journal.execution.supersedes ?? []), older.journal.execution.id];
+      older.superseded = true;
+      this.running.delete(older.journal.execution.id);
+      older.journal.superseded(execution.id);
+      // Whoever waits on the older plan gets the outcome of the execution that carried it out.
+      older.settle(entry.outcome);
+    }
+    const opened = journal.open();
+    const job = this.queue.run(async () => {
+      entry.started = true;
+      if (this.tail === entry) this.tail = undefined;
+      if (entry.superseded) return;
+      try {
+        await opened;
+      } catch (e) {
+        journal.finish('cancelled', { code: errorCode(e), message: `the execution could not be recorded: ${errorMessage(e)}` });
+        entry.settle(execution);
+        return;
+      }
+      try {
+        entry.settle(await this.carryOut(journal, merged, controller));
+      } catch (e) {
+        entry.settle(execution);
+        throw e;
+      }
+    }).finally(() => this.running.delete(execution.id));
+    job.catch((e) => console.error(`execution ${execution.id}: ${errorMessage(e)}`));
+    entry.ticket = this.queue.queuedCount;
+    this.tail = coalescing ? entry : undefined;
+    await opened;
+    return { execution, done: entry.outcome };
+  }
+
+  /** The newest queued plan, when nothing else was queued after it and it may still be merged into a newer one. */
+  private coalescableTail(): QueuedExecution | undefined {
+    const tail = this.tail;
+    if (!tail || tail.started || tail.superseded || !tail.coalescing) return undefined;
+    if (tail.controller.signal.aborted || tail.ticket !== this.queue.queuedCount) return undefined;
+    return tail;
   }
 
   async cancel(id: string): Promise<Execution> {

@@ -1,5 +1,6 @@
 import { reportOf, VmReport } from '../domain/cluster';
 import { errorMessage } from '../domain/errors';
+import { flatPlanNames } from '../domain/plan';
 import { Knowledge, Services } from './knowledge';
 
 /** `GET /api/allocation`: what the executor knows runs where. */
@@ -34,4 +35,50 @@ export async function inspectEngines(knowledge: Knowledge, services: Pick<Servic
     return [name, report] as const;
   }));
   return Object.fromEntries(entries);
+}
+
+/** What the ecoware-core planner's ContainerProbe reads for one tier. */
+export interface ProbeEntry {
+  /** Every core of the tier's running containers, as a comma list (never ranges: the probe splits on commas). */
+  CpusetCpus: string;
+  /** The memory limits of those containers, summed, in bytes. */
+  Memory: number;
+}
+
+/**
+ * `GET /api/executor/inspect`: the running tiers in the shape the ecoware-core probe parses, under
+ * every name POST /api/executor accepts for each. Asked of the engines afresh, like /api/inspect; an
+ * engine that does not answer leaves its containers out.
+ */
+export async function probeTiers(knowledge: Knowledge, services: Pick<Services, 'runtimeFor'>): Promise<Record<string, ProbeEntry>> {
+  const { topology } = knowledge.requireDeployment();
+  const engines = await inspectEngines(knowledge, services);
+  const byTier = new Map<string, { cores: number[]; memory: number }>();
+  for (const report of Object.values(engines)) {
+    for (const c of report.containers) {
+      if (c.state !== 'running') continue;
+      const flat = [...topology.tiers.values()].find((t) => t.app === c.app && t.tier === c.tier)?.flatName;
+      if (!flat) continue;
+      const entry = byTier.get(flat) ?? { cores: [], memory: 0 };
+      entry.cores.push(...expandCpuset(c.CpusetCpus));
+      entry.memory += c.Memory;
+      byTier.set(flat, entry);
+    }
+  }
+  const names = flatPlanNames(topology);
+  const probe: Record<string, ProbeEntry> = {};
+  for (const [flat, { cores, memory }] of [...byTier].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const name of names.get(flat) ?? [flat]) probe[name] = { CpusetCpus: cores.join(','), Memory: memory };
+  }
+  return probe;
+}
+
+/** `"0-2,5"` → `[0, 1, 2, 5]`. */
+function expandCpuset(cpuset: string): number[] {
+  const cores: number[] = [];
+  for (const part of cpuset.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const [from, to] = part.split('-').map(Number);
+    for (let n = from; n <= (to ?? from); n++) cores.push(n);
+  }
+  return cores;
 }

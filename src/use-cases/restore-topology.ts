@@ -1,4 +1,4 @@
-import { errorMessage } from '../domain/errors';
+import { errorMessage, ValidationError } from '../domain/errors';
 import { Knowledge, Services } from './knowledge';
 import { loadTopology } from './load-topology';
 import { SerialQueue } from './serial-queue';
@@ -48,6 +48,11 @@ export class TopologyRestore {
       }
     } catch (e) {
       if (this.closed) return;
+      // A document that does not read will not read any better later: say so once, and wait for a PUT.
+      if (e instanceof ValidationError) {
+        this.log.error(`the persisted topology is refused, none is in force until one is PUT: ${errorMessage(e)}`);
+        return;
+      }
       this.log.error(`restoring the topology failed (retrying in ${this.retryMs / 1000} s): ${errorMessage(e)}`);
       this.timer = setTimeout(() => void this.run(), this.retryMs);
       this.timer.unref();

@@ -2,12 +2,19 @@
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  private enqueued = 0;
 
   run<T>(job: () => Promise<T>): Promise<T> {
     this.pending++;
+    this.enqueued++;
     const result = this.tail.then(job, job);
     this.tail = result.catch(() => undefined).finally(() => { this.pending--; });
     return result;
+  }
+
+  /** How many jobs were ever queued: a job is the newest while this is what it was right after its `run`. */
+  get queuedCount(): number {
+    return this.enqueued;
   }
 
   get size(): number {

@@ -83,23 +83,6 @@ describe('checkHooks', () => {
   });
 });
 
-describe('checkHooks on the refresh schedule', () => {
-  it('refuses a hooks_refresh that is not a cron expression, naming the field', async () => {
-    const root = makeTempDir('ecoware-check-cron-');
-    try {
-      const topology = parseTopology({
-        infrastructure: { cpu_cores: 2, mem_units: 8, hooks_refresh: 'every five minutes' },
-        apps: [{ name: 'a', tiers: { t: { docker_image: 'busybox' } } }],
-      });
-      const error = await checkHooks(topology, undefined, new FileProcessDefinitionStore(root)).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ValidationError);
-      expect((error as ValidationError).field).toBe('infrastructure.hooks_refresh');
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('syncAndCheckHooks', () => {
   let root: string;
   beforeEach(() => { root = makeTempDir('ecoware-sync-check-'); });

@@ -153,7 +153,7 @@ describe('GitHookSource', () => {
 });
 
 describe('HookRefreshSchedule', () => {
-  it.each(['not cron', '61 * * * *', '* * *', ''])('refuses the expression %p on infrastructure.hooks_refresh', (expr) => {
+  it.each(['not cron', '61 * * * *', '* * *', '', '0 0 31 2 *'])('refuses the expression %p on infrastructure.hooks_refresh', (expr) => {
     const schedule = new HookRefreshSchedule();
     expect(() => schedule.start(expr, async () => undefined)).toThrow(ValidationError);
     try {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DockerEndpoint } from '../../src/domain/vm';
 
@@ -36,10 +38,17 @@ export async function inspectContainer(idOrName: string): Promise<Docker.Contain
   }
 }
 
-/** The default bridge's gateway: the host as containers of a local engine see it. */
+/**
+ * The host as containers of the local engine see it: the address of the default bridge's interface,
+ * read from the machine (`ip`), since an engine on its first start may list no gateway at all.
+ */
 export async function bridgeGateway(): Promise<string | undefined> {
   const bridge = await engine().getNetwork('bridge').inspect();
-  return bridge.IPAM?.Config?.find((c: { Gateway?: string }) => c.Gateway)?.Gateway;
+  const listed = bridge.IPAM?.Config?.find((c: { Gateway?: string }) => c.Gateway)?.Gateway as string | undefined;
+  const name = bridge.Options?.['com.docker.network.bridge.name'] as string | undefined;
+  if (!name) return listed;
+  const { stdout } = await promisify(execFile)('ip', ['-4', '-o', 'addr', 'show', 'dev', name]).catch(() => ({ stdout: '' }));
+  return /inet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout)?.[1] ?? listed;
 }
 
 /** Force-removes every container, running or not, that carries `label=value`. */

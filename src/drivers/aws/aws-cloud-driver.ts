@@ -60,12 +60,14 @@ export class AwsCloudDriver implements CloudDriver {
   ) {
     this.group = config.autoscalingGroupName;
     const credentialsFile = config.credentialsFile;
-    const fromFile = credentialsFile ? () => (this.fileCredentials ??= readCredentialsFile(credentialsFile)) : undefined;
+    const fromFile = credentialsFile ? () => (this.fileCredentials ??= readCredentialsFile(credentialsFile, config.profile)) : undefined;
     const clientConfig = {
       endpoint: config.endpoint,
       region: config.region ?? (async () =>
         (fromFile ? (await fromFile()).region : undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION),
-      // Without a file the SDK's default chain applies: environment, shared files, SSO, instance role.
+      // Without a file the SDK's default chain applies: environment, shared files (of `profile` when
+      // given), SSO, instance role.
+      profile: credentialsFile ? undefined : config.profile,
       credentials: fromFile
         ? async () => {
           const { accessKeyId, secretAccessKey, sessionToken } = await fromFile();

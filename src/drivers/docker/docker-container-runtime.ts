@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -73,13 +76,16 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   /**
-   * A remote tcp engine is reached at its URL's host, and so are its published ports. A local engine
-   * (unix socket, loopback tcp) is reached by its containers at the default bridge's gateway,
-   * which is an address of the host.
+   * A remote tcp engine is reached at its URL's host (a name is resolved, since Docker's host entries
+   * take addresses only), and so are its published ports. A local engine (unix socket, loopback tcp)
+   * is reached by its containers at the default bridge's gateway, which is an address of the host.
+   * Debian's dockerd 20.10 lists no gateway on the first start on a new data root, only the subnet:
+   * the gateway is then the bridge interface's own address when this machine has that interface, and
+   * else the subnet's first address, which is the one dockerd gives the bridge it creates.
    */
   async hostAddress(): Promise<string | undefined> {
     const address = parseEngineAddress(this.endpoint);
-    if (address.transport === 'tcp' && !isLoopbackHost(address.host)) return address.host;
+    if (address.transport === 'tcp' && !isLoopbackHost(address.host)) return resolveHost(address.host, this.endpoint.url);
     let bridge: Docker.NetworkInspectInfo;
     try {
       bridge = await this.call('inspect the bridge network', () =>
@@ -89,8 +95,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
-    const gateway = bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-    return gateway || undefined;
+    return bridgeGatewayAddress(bridge, networkInterfaces());
   }
 
   listManaged(): Promise<ManagedContainer[]> {
@@ -554,4 +559,64 @@ function withSignal(docker: Docker, method: 'ping' | 'info'): (options: { abortS
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The host's address on an engine's default bridge: the gateway the engine lists; failing that, the
+ * address the bridge interface holds in the bridge's subnet (`interfaces` are this machine's, which
+ * is where a local engine's bridge lives); failing that, the subnet's first address.
+ */
+export function bridgeGatewayAddress(
+  bridge: Pick<Docker.NetworkInspectInfo, 'IPAM' | 'Options'>,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): string | undefined {
+  const configs = (bridge.IPAM?.Config ?? []) as { Subnet?: string; Gateway?: string }[];
+  const listed = configs.find((c) => c.Gateway && isIP(c.Gateway) === 4)?.Gateway ?? configs.find((c) => c.Gateway)?.Gateway;
+  if (listed) return listed;
+  const subnet = configs.map((c) => (c.Subnet ? parseIpv4Cidr(c.Subnet) : undefined)).find((s) => s !== undefined);
+  if (subnet === undefined) return undefined;
+  const name = bridge.Options?.['com.docker.network.bridge.name'];
+  const own = (name ? interfaces[name] ?? [] : [])
+    .find((i) => i.family === 'IPv4' && inSubnet(i.address, subnet));
+  if (own) return own.address;
+  return ipv4ToString(subnet.network + 1);
+}
+
+interface Ipv4Subnet { network: number; bits: number }
+
+function parseIpv4Cidr(cidr: string): Ipv4Subnet | undefined {
+  const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr.trim());
+  if (!match || isIP(match[1]) !== 4) return undefined;
+  const bits = Number(match[2]);
+  if (bits > 30) return undefined;
+  return { network: (ipv4ToNumber(match[1]) & mask(bits)) >>> 0, bits };
+}
+
+function inSubnet(address: string, subnet: Ipv4Subnet): boolean {
+  return isIP(address) === 4 && ((ipv4ToNumber(address) & mask(subnet.bits)) >>> 0) === subnet.network;
+}
+
+function mask(bits: number): number {
+  return bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+}
+
+function ipv4ToNumber(address: string): number {
+  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+function ipv4ToString(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** A host name resolved to one address (IPv4 first); an address is returned as it is. */
+async function resolveHost(host: string, url: string): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    const addresses = await lookup(host, { all: true });
+    const chosen = addresses.find((a) => a.family === 4) ?? addresses[0];
+    if (!chosen) throw new Error('no address');
+    return chosen.address;
+  } catch (err) {
+    throw new InfrastructureError(`docker endpoint ${url}: cannot resolve '${host}': ${(err as Error).message}`, 'infrastructure', err);
+  }
 }

@@ -1,4 +1,5 @@
 import cron, { ScheduledTask } from 'node-cron';
+import { isCronExpression } from '../../domain/cron-expression';
 import { ValidationError } from '../../domain/errors';
 
 export interface ScheduleLogger {
@@ -20,7 +21,7 @@ export class HookRefreshSchedule {
 
   /** Throws a ValidationError (infrastructure.hooks_refresh) for an expression node-cron does not accept. */
   static validate(cronExpr: string): void {
-    if (!cron.validate(cronExpr)) {
+    if (!isCronExpression(cronExpr)) {
       throw new ValidationError('infrastructure.hooks_refresh', `'${cronExpr}' is not a cron expression (e.g. '*/5 * * * *')`);
     }
   }
