@@ -69,6 +69,12 @@ export interface Execution {
   steps: ActionRecord[][];
   /** Solve, translate and run durations. */
   timings_ms: Record<string, number>;
+  /** A rollback: the execution whose starting placement it returns to. */
+  rollback_of?: string;
+  /** The rollback the `on_failure: rollback` policy submitted after this execution failed. */
+  rolled_back_by?: string;
+  /** What the daemon decided that a reader should know (e.g. tiers a rollback left out). */
+  notes?: string[];
 }
 
 export function isFinished(status: ExecutionStatus): boolean {

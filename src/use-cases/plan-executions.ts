@@ -4,6 +4,7 @@ import { allocationOf, reportOf } from '../domain/cluster';
 import { ConflictError, ErrorCode, errorCode, errorMessage, NotFoundError } from '../domain/errors';
 import { EventBus, ExecutionKind } from '../domain/events';
 import { Execution, isFinished, newExecution } from '../domain/execution';
+import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
 import { Decision, decide, decideTarget, ProblemConstraints, takeSnapshot } from './decide';
@@ -18,10 +19,18 @@ import { SerialQueue } from './serial-queue';
  * (its caller took it over the state it knows will hold). `plan` is what the record shows;
  * `constraints` add terms to the allocation problem (where tiers may run, what must stay).
  */
-export type ExecutionRequest =
+export type ExecutionRequest = (
   | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints }
   | { kind: ExecutionKind; target: Placement; plan?: TierResources }
-  | { kind: ExecutionKind; decision: Decision; plan?: TierResources };
+  | { kind: ExecutionKind; decision: Decision; plan?: TierResources }
+) & { about?: Pick<Execution, 'rollback_of' | 'notes'> };
+
+/** An execution whose record is open (saved as queued), waiting for its turn. */
+interface Opened {
+  journal: ExecutionJournal;
+  request: ExecutionRequest;
+  controller: AbortController;
+}
 
 export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions' | 'systemContainers'>;
 
@@ -73,14 +82,44 @@ export class PlanExecutions {
 
   /** Queues any kind of execution (see `ExecutionRequest`); `done` never rejects. */
   async submitExecution(request: ExecutionRequest): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    const opened = await this.open(request);
+    const done = new Promise<Execution>((resolve) => {
+      // A follow-up (the rollback of a failed plan) runs in the same turn, before anything queued
+      // behind: a plan waiting its turn is decided over the rolled-back state, never undone by it.
+      void this.queue.run(async () => {
+        let turn: Opened | undefined = opened;
+        while (turn) {
+          const { execution, followUp } = await this.carryOut(turn);
+          if (turn === opened) resolve(execution);
+          turn = followUp;
+        }
+      });
+    });
+    return { execution: opened.journal.execution, done };
+  }
+
+  private async open(request: ExecutionRequest): Promise<Opened> {
     const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
-    const journal = new ExecutionJournal(newExecution(newExecutionId(), plan, request.kind ?? 'plan'), this.services.executions, this.events);
-    const { execution } = journal;
+    const journal = new ExecutionJournal({ ...newExecution(newExecutionId(), plan, request.kind ?? 'plan'), ...request.about }, this.services.executions, this.events);
     const controller = new AbortController();
-    this.running.set(execution.id, controller);
+    this.running.set(journal.execution.id, controller);
     await journal.open();
-    const done = this.queue.run(() => this.carryOut(journal, request, controller)).finally(() => this.running.delete(execution.id));
-    return { execution, done };
+    return { journal, request, controller };
+  }
+
+  /** The rollback the topology's `on_failure: rollback` asks for after this finished execution, opened; none when not asked or not possible (said in the record). */
+  private async followUpOf(journal: ExecutionJournal): Promise<Opened | undefined> {
+    const deployment = this.knowledge.deployment;
+    if (!deployment || !rollsBackAutomatically(journal.execution, deployment.topology)) return undefined;
+    try {
+      const { target, notes } = rollbackTarget(journal.execution, { ...deployment, elastic: deployment.cloud.isElastic });
+      const opened = await this.open({ kind: 'rollback', target, about: { rollback_of: journal.execution.id, notes } });
+      journal.rolledBackBy(opened.journal.execution.id);
+      return opened;
+    } catch (e) {
+      journal.note(`on_failure rollback not possible: ${errorMessage(e)}`);
+      return undefined;
+    }
   }
 
   async cancel(id: string): Promise<Execution> {
@@ -92,12 +131,20 @@ export class PlanExecutions {
     return execution;
   }
 
-  private async carryOut(journal: ExecutionJournal, request: ExecutionRequest, controller: AbortController): Promise<Execution> {
+  private async carryOut({ journal, request, controller }: Opened): Promise<{ execution: Execution; followUp?: Opened }> {
+    try {
+      return await this.carryOutTurn(journal, request, controller);
+    } finally {
+      this.running.delete(journal.execution.id);
+    }
+  }
+
+  private async carryOutTurn(journal: ExecutionJournal, request: ExecutionRequest, controller: AbortController): Promise<{ execution: Execution; followUp?: Opened }> {
     const { execution } = journal;
     if (controller.signal.aborted) {
       journal.finish('cancelled', undefined);
       await journal.flush();
-      return execution;
+      return { execution };
     }
     const started = Date.now();
     journal.start();
@@ -144,8 +191,9 @@ export class PlanExecutions {
     }
     journal.timing('total', Date.now() - started);
     journal.finish(status, error, deployment ? reportOf(this.knowledge.requireDeployment().cluster) : undefined);
+    const followUp = await this.followUpOf(journal);
     await journal.flush();
-    return execution;
+    return { execution, followUp };
   }
 }
 
