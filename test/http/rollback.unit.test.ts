@@ -43,6 +43,40 @@ describe('rollback over fake engines', () => {
     expect((await api.get('/api/executions')).body.objects[0]).toMatchObject({ id: res.body.execution_id, kind: 'rollback', rollback_of: second.body.execution_id });
   });
 
+  it('leaves out tiers the topology no longer has, and says so in the answer and the record', async () => {
+    await load();
+    await api.put('/api/execute').send({ shop: { db: r(1, 2), web: r(1, 1) } });
+    const removal = await api.put('/api/execute').send({ shop: { web: r(0, 0) } });
+    const dbOnly = shopTopology({ nodes: NODES, tiers: { db: { max_node: 1, docker_image: 'busybox' } } });
+    expect((await api.put('/api/topology').send(dbOnly)).status).toBe(200);
+    const res = await api.post(`/api/executions/${removal.body.execution_id}/rollback`);
+    expect(res.status).toBe(200);
+    expect(res.body.notes).toEqual(['tiers no longer in the topology are left out: shop_web']);
+    expect((await api.get(`/api/executions/${res.body.execution_id}`)).body.notes).toEqual(res.body.notes);
+    expect(Object.values(engines()).flatMap((tiers) => Object.keys(tiers))).toEqual(['shop_db']);
+  });
+
+  it('replaces a VM an elastic cloud has released by a new one', async () => {
+    const elastic = await fakeDaemon({ elastic: true });
+    try {
+      const elasticApi = request(elastic.app);
+      expect((await elasticApi.put('/api/topology').send(shopTopology({ elastic: true }))).status).toBe(200);
+      const wide = await elasticApi.put('/api/execute').send({ shop: { web: r(6, 2) } });
+      expect(Object.keys(wide.body.allocation)).toHaveLength(2);
+      const narrow = await elasticApi.put('/api/execute').send({ shop: { web: r(2, 1) } });
+      expect(Object.keys(narrow.body.allocation)).toHaveLength(1);
+      const res = await elasticApi.post(`/api/executions/${narrow.body.execution_id}/rollback`);
+      expect(res.status).toBe(200);
+      const released = Object.keys(wide.body.allocation).find((vm) => !narrow.body.allocation[vm])!;
+      expect(res.body.notes).toEqual([`VMs no longer there are replaced by new ones: ${released}`]);
+      expect(res.body.actions[0]).toEqual([expect.stringMatching(/create vm/i)]);
+      const cores = elastic.cloud.vms.map((vm) => [...elastic.engines.engine(vm.docker.url).containers.values()].map((c) => c.cpuset.length));
+      expect(cores.flat().sort()).toEqual(Object.values(wide.body.allocation as Record<string, { used: { shop_web: { cpu_cores: number } } }>).map((vm) => vm.used.shop_web.cpu_cores).sort());
+    } finally {
+      await elastic.close();
+    }
+  });
+
   it('answers 202 with the Location at once with ?wait=false', async () => {
     await load();
     const plan = await api.put('/api/execute').send({ shop: { db: r(1, 1) } });
