@@ -17,7 +17,8 @@ import { SerialQueue } from './serial-queue';
  * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
  * target placement is translated then, without solving; a ready decision is carried out as it is
  * (its caller took it over the state it knows will hold). `plan` is what the record shows;
- * `constraints` add terms to the allocation problem (where tiers may run, what must stay).
+ * `constraints` add terms to the allocation problem (where tiers may run, what must stay); `about`
+ * is what the record starts with beyond that (a rollback's `rollback_of`, notes for its reader).
  */
 export type ExecutionRequest = (
   | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints }
@@ -100,7 +101,10 @@ export class PlanExecutions {
 
   private async open(request: ExecutionRequest): Promise<Opened> {
     const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
-    const journal = new ExecutionJournal({ ...newExecution(newExecutionId(), plan, request.kind ?? 'plan'), ...request.about }, this.services.executions, this.events);
+    const execution = newExecution(newExecutionId(), plan, request.kind ?? 'plan');
+    if (request.about?.rollback_of) execution.rollback_of = request.about.rollback_of;
+    if (request.about?.notes?.length) execution.notes = [...request.about.notes];
+    const journal = new ExecutionJournal(execution, this.services.executions, this.events);
     const controller = new AbortController();
     this.running.set(journal.execution.id, controller);
     await journal.open();

@@ -40,6 +40,7 @@ describe('rollback over fake engines', () => {
     expect(engines()).toEqual(first);
     const record = (await api.get(`/api/executions/${res.body.execution_id}`)).body;
     expect(record).toMatchObject({ kind: 'rollback', rollback_of: second.body.execution_id });
+    expect(record.notes).toBeUndefined();
     expect((await api.get('/api/executions')).body.objects[0]).toMatchObject({ id: res.body.execution_id, kind: 'rollback', rollback_of: second.body.execution_id });
   });
 
