@@ -84,15 +84,21 @@ export class PlanExecutions {
   /** Queues any kind of execution (see `ExecutionRequest`); `done` never rejects. */
   async submitExecution(request: ExecutionRequest): Promise<{ execution: Execution; done: Promise<Execution> }> {
     const opened = await this.open(request);
-    const done = new Promise<Execution>((resolve) => {
+    const done = new Promise<Execution>((resolve, reject) => {
       // A follow-up (the rollback of a failed plan) runs in the same turn, before anything queued
       // behind: a plan waiting its turn is decided over the rolled-back state, never undone by it.
       void this.queue.run(async () => {
-        let turn: Opened | undefined = opened;
-        while (turn) {
-          const { execution, followUp } = await this.carryOut(turn);
-          if (turn === opened) resolve(execution);
-          turn = followUp;
+        try {
+          let turn: Opened | undefined = opened;
+          while (turn) {
+            const { execution, followUp } = await this.carryOut(turn);
+            if (turn === opened) resolve(execution);
+            turn = followUp;
+          }
+        } catch (e) {
+          // A fault of the code, not of the input: the caller hears of it, or (after `done` settled) the log.
+          console.error(`execution ${opened.journal.execution.id} or its follow-up: ${errorMessage(e)}`);
+          reject(e);
         }
       });
     });
