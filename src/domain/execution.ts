@@ -74,6 +74,12 @@ export interface Execution {
   superseded_by?: string;
   /** The queued plans merged into this one (oldest first); its `plan` is their merge with its own. */
   supersedes?: string[];
+  /** A rollback: the execution whose starting placement it returns to. */
+  rollback_of?: string;
+  /** The rollback the `on_failure: rollback` policy submitted after this execution failed. */
+  rolled_back_by?: string;
+  /** What the daemon decided that a reader should know (e.g. tiers a rollback left out). */
+  notes?: string[];
 }
 
 export function isFinished(status: ExecutionStatus): boolean {

@@ -103,6 +103,8 @@ export interface Infrastructure {
   memUnitMb: number;
   maxVms?: number;
   onHookFailure: 'stop' | 'continue';
+  /** After a failed plan: leave things as they are (`stop`) or return to where it started (`rollback`). */
+  onFailure: 'stop' | 'rollback';
   hookTimeoutMs: number;
 }
 
@@ -172,6 +174,10 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
   if (onHookFailure !== 'stop' && onHookFailure !== 'continue') {
     throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
   }
+  const onFailure = obj.on_failure ?? 'stop';
+  if (onFailure !== 'stop' && onFailure !== 'rollback') {
+    throw new ValidationError(f('on_failure'), "must be 'stop' or 'rollback'");
+  }
   const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
   // Refused here, before anything is persisted or put in force, by the grammar the schedule runs on.
   if (!isCronExpression(hooksRefresh)) {
@@ -186,6 +192,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4 }) ?? DEFAULT_MEM_UNIT_MB,
     maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1 }),
     onHookFailure,
+    onFailure,
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
   };
 }

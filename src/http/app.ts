@@ -16,6 +16,7 @@ import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
 import { Systems } from '../use-cases/systems';
+import { createRollbackRouter } from './rollback-routes';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -81,6 +82,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
+  app.use(createRollbackRouter({ knowledge, executions, store: services.executions }));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));

@@ -22,6 +22,9 @@ export function executionResponse(execution: Execution) {
     lower_bound: execution.lower_bound,
     optimal: execution.optimal,
     timings_ms: execution.timings_ms,
+    ...(execution.rollback_of ? { rollback_of: execution.rollback_of } : {}),
+    ...(execution.rolled_back_by ? { rolled_back_by: execution.rolled_back_by } : {}),
+    ...(execution.notes?.length ? { notes: execution.notes } : {}),
   };
 }
 
@@ -41,6 +44,8 @@ export function summarise(execution: Execution) {
     ...(execution.superseded_by ? { superseded_by: execution.superseded_by } : {}),
     cost: execution.cost,
     actions: { total: records.length, succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), cancelled: count('cancelled') },
+    ...(execution.rollback_of ? { rollback_of: execution.rollback_of } : {}),
+    ...(execution.rolled_back_by ? { rolled_back_by: execution.rolled_back_by } : {}),
     resource_uri: `/api/executions/${execution.id}`,
   };
 }

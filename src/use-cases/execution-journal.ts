@@ -67,6 +67,16 @@ export class ExecutionJournal implements RunReport {
     this.saveSoon();
   }
 
+  /** A finished execution the `on_failure: rollback` policy undoes: it points to its rollback. */
+  rolledBackBy(id: string): void {
+    this.execution.rolled_back_by = id;
+  }
+
+  /** Something a reader of the record should know about what the daemon decided. */
+  note(text: string): void {
+    this.execution.notes = [...(this.execution.notes ?? []), text];
+  }
+
   /** Waits for the record as it is now to be written; a failing store is reported, not thrown. */
   async flush(): Promise<void> {
     if (this.pendingSave) clearTimeout(this.pendingSave);

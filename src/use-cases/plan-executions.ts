@@ -4,6 +4,7 @@ import { allocationOf, reportOf } from '../domain/cluster';
 import { ConflictError, ErrorCode, errorCode, errorMessage, NotFoundError } from '../domain/errors';
 import { EventBus, ExecutionKind } from '../domain/events';
 import { Execution, isFinished, newExecution } from '../domain/execution';
+import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
 import { Decision, decide, decideTarget, ProblemConstraints, takeSnapshot } from './decide';
@@ -16,12 +17,23 @@ import { SerialQueue } from './serial-queue';
  * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
  * target placement is translated then, without solving; a ready decision is carried out as it is
  * (its caller took it over the state it knows will hold). `plan` is what the record shows;
- * `constraints` add terms to the allocation problem (where tiers may run, what must stay).
+ * `constraints` add terms to the allocation problem (where tiers may run, what must stay); `about`
+ * is what the record starts with beyond that (a rollback's `rollback_of`, notes for its reader).
  */
-export type ExecutionRequest =
+export type ExecutionRequest = (
   | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints }
   | { kind: ExecutionKind; target: Placement; plan?: TierResources }
-  | { kind: ExecutionKind; decision: Decision; plan?: TierResources };
+  | { kind: ExecutionKind; decision: Decision; plan?: TierResources }
+) & { about?: Pick<Execution, 'rollback_of' | 'notes'> };
+
+/** An execution whose record is open (saved as queued), waiting for its turn. */
+interface Opened {
+  journal: ExecutionJournal;
+  request: ExecutionRequest;
+  controller: AbortController;
+  /** The record's first write. */
+  written: Promise<void>;
+}
 
 /** How a plan joins the queue. */
 export interface SubmitOptions {
@@ -114,11 +126,9 @@ export class PlanExecutions {
     const merged: ExecutionRequest = older && isPlanRequest(request) && isPlanRequest(older.request)
       ? { ...request, plan: { ...older.request.plan, ...request.plan } }
       : request;
-    const plan = merged.plan ?? ('target' in merged ? tierTotals(merged.target) : 'decision' in merged ? tierTotals(merged.decision.target) : {});
-    const journal = new ExecutionJournal(newExecution(newExecutionId(), plan, merged.kind ?? 'plan'), this.services.executions, this.events);
+    const opened = this.open(merged);
+    const { journal, controller } = opened;
     const { execution } = journal;
-    const controller = new AbortController();
-    this.running.set(execution.id, controller);
     let settle!: (outcome: Execution | Promise<Execution>) => void;
     const entry: QueuedExecution = {
       journal, request: merged, controller, coalescing, ticket: 0, started: false,
@@ -132,29 +142,35 @@ export class PlanExecutions {
       // Whoever waits on the older plan gets the outcome of the execution that carried it out.
       older.settle(entry.outcome);
     }
-    const opened = journal.open();
     const job = this.queue.run(async () => {
       entry.started = true;
       if (this.tail === entry) this.tail = undefined;
       if (entry.superseded) return;
       try {
-        await opened;
+        await opened.written;
       } catch (e) {
         journal.finish('cancelled', { code: errorCode(e), message: `the execution could not be recorded: ${errorMessage(e)}` });
         entry.settle(execution);
         return;
       }
       try {
-        entry.settle(await this.carryOut(journal, merged, controller));
+        // A follow-up (the rollback of a failed plan) runs in the same turn, before anything queued
+        // behind: a plan waiting its turn is decided over the rolled-back state, never undone by it.
+        let turn: Opened | undefined = opened;
+        while (turn) {
+          const { execution: finished, followUp } = await this.carryOut(turn);
+          if (turn === opened) entry.settle(finished);
+          turn = followUp;
+        }
       } catch (e) {
         entry.settle(execution);
         throw e;
       }
     }).finally(() => this.running.delete(execution.id));
-    job.catch((e) => console.error(`execution ${execution.id}: ${errorMessage(e)}`));
+    job.catch((e) => console.error(`execution ${execution.id} or its follow-up: ${errorMessage(e)}`));
     entry.ticket = this.queue.queuedCount;
     this.tail = coalescing ? entry : undefined;
-    await opened;
+    await opened.written;
     return { execution, done: entry.outcome };
   }
 
@@ -166,6 +182,34 @@ export class PlanExecutions {
     return tail;
   }
 
+  /** A new record for the request, its first write started (`written`). */
+  private open(request: ExecutionRequest): Opened {
+    const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
+    const execution = newExecution(newExecutionId(), plan, request.kind ?? 'plan');
+    if (request.about?.rollback_of) execution.rollback_of = request.about.rollback_of;
+    if (request.about?.notes?.length) execution.notes = [...request.about.notes];
+    const journal = new ExecutionJournal(execution, this.services.executions, this.events);
+    const controller = new AbortController();
+    this.running.set(journal.execution.id, controller);
+    return { journal, request, controller, written: journal.open() };
+  }
+
+  /** The rollback the topology's `on_failure: rollback` asks for after this finished execution, opened; none when not asked or not possible (said in the record). */
+  private async followUpOf(journal: ExecutionJournal): Promise<Opened | undefined> {
+    const deployment = this.knowledge.deployment;
+    if (!deployment || !rollsBackAutomatically(journal.execution, deployment.topology)) return undefined;
+    try {
+      const { target, notes } = rollbackTarget(journal.execution, { ...deployment, elastic: deployment.cloud.isElastic });
+      const opened = this.open({ kind: 'rollback', target, about: { rollback_of: journal.execution.id, notes } });
+      await opened.written;
+      journal.rolledBackBy(opened.journal.execution.id);
+      return opened;
+    } catch (e) {
+      journal.note(`on_failure rollback not possible: ${errorMessage(e)}`);
+      return undefined;
+    }
+  }
+
   async cancel(id: string): Promise<Execution> {
     const execution = await this.services.executions.get(id);
     if (!execution) throw new NotFoundError(`execution '${id}' not found`);
@@ -175,12 +219,20 @@ export class PlanExecutions {
     return execution;
   }
 
-  private async carryOut(journal: ExecutionJournal, request: ExecutionRequest, controller: AbortController): Promise<Execution> {
+  private async carryOut({ journal, request, controller }: Opened): Promise<{ execution: Execution; followUp?: Opened }> {
+    try {
+      return await this.carryOutTurn(journal, request, controller);
+    } finally {
+      this.running.delete(journal.execution.id);
+    }
+  }
+
+  private async carryOutTurn(journal: ExecutionJournal, request: ExecutionRequest, controller: AbortController): Promise<{ execution: Execution; followUp?: Opened }> {
     const { execution } = journal;
     if (controller.signal.aborted) {
       journal.finish('cancelled', undefined);
       await journal.flush();
-      return execution;
+      return { execution };
     }
     const started = Date.now();
     journal.start();
@@ -227,8 +279,9 @@ export class PlanExecutions {
     }
     journal.timing('total', Date.now() - started);
     journal.finish(status, error, deployment ? reportOf(this.knowledge.requireDeployment().cluster) : undefined);
+    const followUp = await this.followUpOf(journal);
     await journal.flush();
-    return execution;
+    return { execution, followUp };
   }
 }
 

@@ -45,7 +45,7 @@ export async function fakeDaemon(options: { elastic?: boolean } = {}) {
   const executions = new PlanExecutions(knowledge, services, queue, bus);
   const app = buildApp({ knowledge, services, queue, executions });
   return {
-    app, knowledge, services, engines, cloud, hooks, executions, bus, events, stateDir,
+    app, knowledge, services, engines, cloud, hooks, executions, queue, bus, events, stateDir,
     async close() {
       await queue.idle();
       await fs.rm(stateDir, { recursive: true, force: true });
