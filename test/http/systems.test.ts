@@ -317,7 +317,8 @@ describe('systems from compose files on two engines', () => {
     expect(status).toMatch(/web\s+running\s+-\s+true/);
     expect(status).toMatch(/db\s+running\s+healthy\s+true/);
     expect(await cli('systems', 'down', sid, '--volumes')).toBe(`Deleted system ${sid}`);
-    await expect(cli('systems', 'status', sid)).rejects.toThrow(/HTTP 404/);
+    // A 404 is a refusal: the command's error says what is missing and exits with code 2.
+    await expect(cli('systems', 'status', sid)).rejects.toMatchObject({ message: expect.stringMatching(/not found \(not_found\)/), exitCode: 2 });
   });
 
   it('deletes a system leaving nothing but its kept volume; a second delete is 404', async () => {
