@@ -12,6 +12,7 @@ import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
 import { FileProcessDefinitionStore } from './drivers/fs/file-process-definition-store';
 import { FileTopologyStore } from './drivers/fs/file-topology-store';
+import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
@@ -22,6 +23,8 @@ import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
 import { Knowledge, Services } from './use-cases/knowledge';
 import { loadTopology } from './use-cases/load-topology';
+import { NodeAdmin } from './use-cases/node-admin';
+import { NodeHealthLoop } from './use-cases/node-health';
 import { PlanExecutions } from './use-cases/plan-executions';
 import { SerialQueue } from './use-cases/serial-queue';
 
@@ -73,6 +76,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     topologies: new FileTopologyStore(stateDir),
     executions: new FileExecutionStore(stateDir),
     processDefinitions,
+    nodeStates: new FileNodeStateStore(stateDir),
     localDocker,
   };
 
@@ -81,8 +85,13 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
+  const nodeAdmin = new NodeAdmin(knowledge, services);
+  await nodeAdmin.restore();
+  const health = new NodeHealthLoop(knowledge, services, queue);
+
   const refresh = new HookRefreshSchedule();
   const onTopologyLoaded = (topology: Topology) => {
+    health.start();
     refresh.stop();
     const { hooksGitRepo, hooksGitRef, hooksRefresh } = topology.infrastructure;
     if (hooksGitRepo) {
@@ -115,6 +124,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const app = buildApp({
     knowledge, services, queue, executions,
     onTopologyLoaded: (topology) => { topologyPut = true; if (retryTimer) clearTimeout(retryTimer); onTopologyLoaded(topology); },
+    nodes: { knowledge, admin: nodeAdmin },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
@@ -130,6 +140,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     async close() {
       if (retryTimer) clearTimeout(retryTimer);
       refresh.stop();
+      health.stop();
+      await health.settled();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await queue.idle();

@@ -4,6 +4,7 @@ import {
   readString, readStringArray, readStringMap,
 } from './json-reader';
 import { flatTierName, isValidName } from './names';
+import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
 
@@ -41,6 +42,8 @@ export interface Tier {
   /** Arguments appended to the image's entrypoint; never passed through a shell. */
   entrypointArgs: string[];
   hookTimeoutMs?: number;
+  /** Only nodes whose labels carry every pair may run it; empty = any node. */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface App {
@@ -57,6 +60,10 @@ export interface StaticNodeConfig {
   address?: string;
   cpu_cores?: number;
   mem_units?: number;
+  /** Placement labels, matched by tiers' `node_selector`. */
+  labels?: Record<string, string>;
+  /** Directory with ca.pem, cert.pem, key.pem for a TLS engine (`tcp://…:2376`). */
+  dockerCertPath?: string;
 }
 
 export interface StaticCloudConfig {
@@ -98,6 +105,7 @@ export interface Infrastructure {
   maxVms?: number;
   onHookFailure: 'stop' | 'continue';
   hookTimeoutMs: number;
+  nodePool: NodePoolSettings;
 }
 
 export interface Topology {
@@ -177,6 +185,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1 }),
     onHookFailure,
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
+    nodePool: parseNodePoolSettings(obj, f),
   };
 }
 
@@ -216,6 +225,8 @@ function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCl
       address: readOptionalString(node.address, `${nf}.address`),
       cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1 }),
       mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1 }),
+      ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
+      ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
     };
   });
   return { type: 'static', nodes };
@@ -262,6 +273,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     environment: obj.environment === undefined ? {} : readStringMap(obj.environment, `${field}.environment`),
     entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
+    ...(obj.node_selector !== undefined ? { nodeSelector: parseLabels(obj.node_selector, `${field}.node_selector`) } : {}),
   };
 }
 

@@ -167,6 +167,18 @@ export class Executor {
         record.container_id = container.id;
         container.resources = { ...action.resources };
         container.cpuset = [...action.cpuset];
+        if (action.start) container.state = (await runtime.start(container.id)).state;
+        await this.runHook(record, ctx, 'on_node_scale', vmName, action.tier);
+        return;
+      }
+      case 'start_container': {
+        const container = state.containers[action.tier];
+        if (!container) throw new Error(`container '${action.tier}' is not on vm '${vmName}'`);
+        record.container_id = container.id;
+        const started = await runtime.start(container.id);
+        container.state = started.state;
+        if (started.state !== 'running') throw new Error(`container '${action.tier}' on vm '${vmName}' is ${started.state} after start`);
+        // A container that never started never ran its hook, and one that stopped restarts its processes.
         await this.runHook(record, ctx, 'on_node_scale', vmName, action.tier);
         return;
       }

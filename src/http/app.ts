@@ -13,6 +13,7 @@ import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper, statusOf } from './error-mapper';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
+import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -21,6 +22,8 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Called after a topology was put in force (restarts schedules). */
   onTopologyLoaded?: (topology: Topology) => void;
+  /** The node pool routes (SPEC §8). */
+  nodes?: NodeRouteDependencies;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -80,6 +83,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
+  if (deps.nodes) app.use(createNodeRouter(deps.nodes));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));

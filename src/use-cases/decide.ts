@@ -3,6 +3,7 @@ import { AllocationProblem, AllocationResult } from '../allocator/allocator';
 import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
+import { limitProblem, NO_NODE_LIMITS, NodeLimits } from '../domain/node-limits';
 import { mergePlan, PartialPlan } from '../domain/plan';
 import { translate, Translation } from '../translator/translate';
 import { Deployment, Services } from './knowledge';
@@ -22,7 +23,7 @@ export interface Decision {
  * The pure part of applying a plan, shared by preview and execute so a preview shows exactly what
  * an execution would do: merge the plan over the current totals, allocate, translate.
  */
-export async function decide(deployment: Deployment, services: Services, plan: PartialPlan): Promise<Decision> {
+export async function decide(deployment: Deployment, services: Services, plan: PartialPlan, nodes: NodeLimits = NO_NODE_LIMITS): Promise<Decision> {
   const { topology, cloud, cluster } = deployment;
   const { infrastructure } = topology;
   for (const tier of Object.keys(plan)) {
@@ -32,7 +33,7 @@ export async function decide(deployment: Deployment, services: Services, plan: P
   const before = placementOfCluster(cluster);
   const cloudLimit = await cloud.maxVms();
   const limits = [infrastructure.maxVms, cloudLimit].filter((n): n is number => n !== undefined);
-  const problem: AllocationProblem = {
+  const unlimited: AllocationProblem = {
     vmSize: infrastructure.vmSize,
     maxVms: limits.length > 0 ? Math.min(...limits) : undefined,
     current: allocationOf(cluster),
@@ -40,6 +41,8 @@ export async function decide(deployment: Deployment, services: Services, plan: P
     notScalable: [...topology.tiers.values()].filter((t) => t.maxNode === 1).map((t) => t.flatName),
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
   };
+  // Unreachable, cordoned and draining nodes (see domain/node-limits.ts).
+  const { problem, cluster: placeable } = limitProblem(unlimited, cluster, nodes);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -58,7 +61,7 @@ export async function decide(deployment: Deployment, services: Services, plan: P
 
   const translateStarted = Date.now();
   const translation = translate({
-    topology, current: cluster, target: result.placement, newVms: result.newVms,
+    topology, current: placeable, target: result.placement, newVms: result.newVms,
     vmSize: infrastructure.vmSize, releaseIdleVms: cloud.isElastic,
   });
   return { problem, result, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };

@@ -1,6 +1,7 @@
 import { Allocator } from '../allocator/allocator';
 import { Cluster } from '../domain/cluster';
 import { ConflictError } from '../domain/errors';
+import { NodePool } from '../domain/node-pool';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
 import { CloudDriver } from '../ports/cloud-driver';
@@ -9,6 +10,7 @@ import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
 import { HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
+import { NodeStateStore } from '../ports/node-state-store';
 import { TopologyStore } from '../ports/state-store';
 
 /** The drivers and stores the use cases work through; built once by the composition root. */
@@ -22,6 +24,8 @@ export interface Services {
   topologies: TopologyStore;
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
+  /** Cordons, kept across restarts. */
+  nodeStates: NodeStateStore;
   /** Docker endpoint of the implicit `local` node. */
   localDocker: string;
 }
@@ -39,6 +43,8 @@ export interface Deployment {
  */
 export class Knowledge {
   deployment?: Deployment;
+  /** Health, cordons and drains of the nodes; outlives topology loads (keyed by VM name). */
+  readonly nodes = new NodePool();
 
   requireDeployment(): Deployment {
     if (!this.deployment) throw new ConflictError('no topology is loaded: PUT /api/topology first');

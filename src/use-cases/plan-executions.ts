@@ -7,6 +7,7 @@ import { errorMessage, Executor, newRecords } from '../executor/executor';
 import { decide } from './decide';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
+import { refreshCluster } from './refresh-cluster';
 import { SerialQueue } from './serial-queue';
 
 /**
@@ -90,9 +91,12 @@ export class PlanExecutions {
     let deployment;
     try {
       deployment = this.knowledge.requireDeployment();
+      // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
+      deployment.cluster = await refreshCluster(deployment.cluster, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
+        new Set(deployment.topology.tiers.keys()), new Set(this.knowledge.nodes.unreachable()));
       execution.allocation_before = allocationOf(deployment.cluster);
       execution.hooks_commit = deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined;
-      const decision = await decide(deployment, this.services, execution.plan);
+      const decision = await decide(deployment, this.services, execution.plan, this.knowledge.nodes.limits());
       Object.assign(execution, {
         cost: decision.result.cost, lower_bound: decision.result.lowerBound, optimal: decision.result.optimal,
         target: decision.result.placement, steps: newRecords(decision.translation.steps),

@@ -2,6 +2,8 @@ import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
 import { decide } from './decide';
+import { NodeLimits } from '../domain/node-limits';
+import { refreshCluster } from './refresh-cluster';
 import { Knowledge, Services } from './knowledge';
 
 export interface Preview {
@@ -14,8 +16,12 @@ export interface Preview {
 }
 
 /** What `execute` would do with this plan, now; nothing changes. */
-export async function previewPlan(knowledge: Knowledge, services: Services, plan: PartialPlan): Promise<Preview> {
-  const { result, translation } = await decide(knowledge.requireDeployment(), services, plan);
+export async function previewPlan(knowledge: Knowledge, services: Services, plan: PartialPlan, extraLimits: Partial<Record<keyof NodeLimits, string[]>> = {}): Promise<Preview> {
+  const deployment = knowledge.requireDeployment();
+  // Seen as an execution would see it now; the knowledge itself is left as it is.
+  const cluster = await refreshCluster(deployment.cluster, services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
+    new Set(deployment.topology.tiers.keys()), new Set(knowledge.nodes.unreachable()));
+  const { result, translation } = await decide({ ...deployment, cluster }, services, plan, knowledge.nodes.limits(extraLimits));
   return {
     actions: translation.actions,
     steps: translation.steps,

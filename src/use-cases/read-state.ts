@@ -8,6 +8,12 @@ export interface VmReport {
   cpu_cores: number;
   mem_units: number;
   used: TierResources;
+  /** Containers of `used` that exist but do not run, with the engine's state (`exited`, `created` …); absent when all run. */
+  not_running?: Record<string, string>;
+  /** Present when the node's engine does not answer: `used` is what it last reported. */
+  health?: 'unreachable';
+  /** Present when the node takes no new containers. */
+  cordoned?: true;
 }
 
 /** `GET /api/allocation`: what the executor knows runs where. */
@@ -15,8 +21,17 @@ export function readAllocation(knowledge: Knowledge): Record<string, VmReport> {
   const report: Record<string, VmReport> = {};
   for (const [name, { vm, containers }] of Object.entries(knowledge.requireDeployment().cluster)) {
     const used: TierResources = {};
-    for (const c of Object.values(containers)) used[c.tier] = { ...c.resources };
-    report[name] = { ip: vm.address, instance_id: vm.instanceId, cpu_cores: vm.capacity.cpu_cores, mem_units: vm.capacity.mem_units, used };
+    const notRunning: Record<string, string> = {};
+    for (const c of Object.values(containers)) {
+      used[c.tier] = { ...c.resources };
+      if (c.state !== 'running') notRunning[c.tier] = c.state;
+    }
+    report[name] = {
+      ip: vm.address, instance_id: vm.instanceId, cpu_cores: vm.capacity.cpu_cores, mem_units: vm.capacity.mem_units, used,
+      ...(Object.keys(notRunning).length > 0 ? { not_running: notRunning } : {}),
+      ...(knowledge.nodes.get(name).health === 'unreachable' ? { health: 'unreachable' as const } : {}),
+      ...(knowledge.nodes.isCordoned(name) ? { cordoned: true as const } : {}),
+    };
   }
   return report;
 }
