@@ -131,7 +131,7 @@ export function translate(input: TranslationInput): Translation {
 }
 
 /** `/etc/hosts` entries `<tier>:<address of its VM>` for the `max_node: 1` tiers this one depends on. */
-function extraHostsFor(action: CreateContainerAction, topology: Topology, target: Placement): { host: string; vm: string }[] {
+export function extraHostsFor(action: CreateContainerAction, topology: Topology, target: Placement): { host: string; vm: string }[] {
   const tier = topology.tiers.get(action.tier);
   if (!tier) return [];
   const hosts: { host: string; vm: string }[] = [];
