@@ -4,42 +4,45 @@ import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator/threaded-allocator';
 import { DaemonConfig } from './config';
-import { CloudConfig, Topology } from './domain/topology';
+import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
+import { EventBus } from './domain/events';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { FileExecutionStore } from './drivers/fs/file-execution-store';
 import { FileProcessDefinitionStore } from './drivers/fs/file-process-definition-store';
 import { FileTopologyStore } from './drivers/fs/file-topology-store';
-import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
-import { errorMessage } from './executor/executor';
 import { buildApp } from './http/app';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
 import { Knowledge, Services } from './use-cases/knowledge';
-import { loadTopology } from './use-cases/load-topology';
+import { HookRefresh } from './use-cases/hook-refresh';
+import { PlanExecutions } from './use-cases/plan-executions';
+import { TopologyRestore } from './use-cases/restore-topology';
+import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { NodeAdmin } from './use-cases/node-admin';
 import { NodeHealthLoop } from './use-cases/node-health';
-import { PlanExecutions } from './use-cases/plan-executions';
+import { NodeLoops } from './use-cases/node-loops';
+import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
 import { SerialQueue } from './use-cases/serial-queue';
 
 export interface Daemon {
   url: string;
   knowledge: Knowledge;
   services: Services;
+  /** Every execution and action transition, as it happens. */
+  events: EventBus;
   close(): Promise<void>;
 }
 
-const RETRY_TOPOLOGY_MS = 15_000;
-
 /**
- * Composition root: builds the drivers and stores, restores the persisted topology (rebuilding the
- * allocation from the engines), and serves the HTTP API.
+ * Composition root: builds the drivers, stores and use cases, wires them, runs the start-up use
+ * cases (recover interrupted executions, restore the topology) and serves the HTTP API.
  */
 export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
@@ -54,6 +57,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     return runtime;
   };
   const knowledge = new Knowledge();
+  const queue = new SerialQueue();
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
@@ -65,67 +69,40 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
     hookSource,
     hookRunner: new ContainerHookRunner({
-      runtimeFor: (vmName: string) => {
-        const state = knowledge.requireDeployment().cluster[vmName];
-        if (!state) throw new Error(`vm '${vmName}' is not in the fleet`);
-        return runtimeForEndpoint(state.vm.docker);
-      },
       source: hookSource,
       definitions: processDefinitions,
     }),
     topologies: new FileTopologyStore(stateDir),
     executions: new FileExecutionStore(stateDir),
     processDefinitions,
-    nodeStates: new FileNodeStateStore(stateDir),
     localDocker,
+    hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
+    nodeStates: new FileNodeStateStore(stateDir),
   };
 
-  const queue = new SerialQueue();
-  const executions = new PlanExecutions(knowledge, services, queue);
+  const events = new EventBus();
+  const executions = new PlanExecutions(knowledge, services, queue, events);
+  const nodeAdmin = new NodeAdmin(knowledge, services, (name, cordoned) => events.publish({ type: 'node', name, cordoned, at: new Date().toISOString() }));
+  await nodeAdmin.restore();
+  const reconciler = new Reconciler(knowledge, services, async (prepare) => {
+    const { done } = await executions.submitExecution({ kind: 'reconcile', prepare: () => repairDecision(knowledge, prepare) });
+    return done;
+  });
+  const nodeLoops = new NodeLoops(
+    new NodeHealthLoop(knowledge, services, queue, { onChange: (c) => events.publish({ type: 'node', name: c.name, health: c.health, at: new Date().toISOString() }) }),
+    new ReconcileLoop(knowledge, reconciler),
+  );
+  services.nodeLoops = nodeLoops;
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
-  const nodeAdmin = new NodeAdmin(knowledge, services);
-  await nodeAdmin.restore();
-  const health = new NodeHealthLoop(knowledge, services, queue);
-
-  const refresh = new HookRefreshSchedule();
-  const onTopologyLoaded = (topology: Topology) => {
-    health.start();
-    refresh.stop();
-    const { hooksGitRepo, hooksGitRef, hooksRefresh } = topology.infrastructure;
-    if (hooksGitRepo) {
-      refresh.start(hooksRefresh, async () => { await queue.run(() => hookSource.sync(hooksGitRepo, hooksGitRef)); });
-    }
-  };
-
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.
-  let retryTimer: NodeJS.Timeout | undefined;
-  let topologyPut = false;
-  const restore = async () => {
-    const persisted = await services.topologies.load();
-    const document = persisted ?? (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined);
-    if (document === undefined || topologyPut) return;
-    const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
-    try {
-      const topology = await queue.run(() => (topologyPut ? Promise.resolve(undefined) : loadTopology(knowledge, services, document, options)));
-      if (topology) {
-        onTopologyLoaded(topology);
-        console.log(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(knowledge.requireDeployment().cluster).length} vm(s)`);
-      }
-    } catch (e) {
-      console.error(`restoring the topology failed (retrying in ${RETRY_TOPOLOGY_MS / 1000} s): ${errorMessage(e)}`);
-      retryTimer = setTimeout(() => void restore(), RETRY_TOPOLOGY_MS);
-      retryTimer.unref();
-    }
-  };
-  await restore();
-
-  const app = buildApp({
-    knowledge, services, queue, executions,
-    onTopologyLoaded: (topology) => { topologyPut = true; if (retryTimer) clearTimeout(retryTimer); onTopologyLoaded(topology); },
-    nodes: { knowledge, admin: nodeAdmin },
+  const restore = new TopologyRestore(knowledge, services, queue, {
+    initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
   });
+  await restore.run();
+
+  const app = buildApp({ knowledge, services, queue, executions, nodes: { knowledge, admin: nodeAdmin } });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -137,11 +114,12 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     url,
     knowledge,
     services,
+    events,
     async close() {
-      if (retryTimer) clearTimeout(retryTimer);
-      refresh.stop();
-      health.stop();
-      await health.settled();
+      restore.close();
+      services.hookSchedule?.stop();
+      nodeLoops.stop();
+      await nodeLoops.settled();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await queue.idle();

@@ -1,8 +1,7 @@
 import express, { Request, Response } from 'express';
-import { ValidationError } from '../domain/errors';
-import { Execution } from '../domain/execution';
+import { NotFoundError, ValidationError } from '../domain/errors';
+import { kindOf } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
-import { Topology } from '../domain/topology';
 import { Knowledge, Services } from '../use-cases/knowledge';
 import { processDefinitionUsers } from '../use-cases/check-hooks';
 import { loadTopology } from '../use-cases/load-topology';
@@ -10,7 +9,8 @@ import { PlanExecutions } from '../use-cases/plan-executions';
 import { previewPlan } from '../use-cases/preview-plan';
 import { inspectEngines, readAllocation } from '../use-cases/read-state';
 import { SerialQueue } from '../use-cases/serial-queue';
-import { errorMapper, statusOf } from './error-mapper';
+import { errorMapper } from './error-mapper';
+import { executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
@@ -20,8 +20,6 @@ export interface AppDependencies {
   services: Services;
   queue: SerialQueue;
   executions: PlanExecutions;
-  /** Called after a topology was put in force (restarts schedules). */
-  onTopologyLoaded?: (topology: Topology) => void;
   /** The node pool routes (SPEC §8). */
   nodes?: NodeRouteDependencies;
 }
@@ -41,7 +39,6 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.put('/api/topology', async (req, res) => {
     const body = requireBody(req);
     const topology = await queue.run(() => loadTopology(knowledge, services, body));
-    deps.onTopologyLoaded?.(topology);
     res.json(topology.raw);
   });
 
@@ -57,7 +54,7 @@ export function buildApp(deps: AppDependencies): express.Express {
       return;
     }
     const finished = await done;
-    res.status(statusOfExecution(finished)).json(executionResponse(finished, knowledge));
+    res.status(statusOfExecution(finished)).json(executionResponse(finished));
   };
   app.put('/api/execute', (req, res) => execute(req, res, parseNestedPlan(requireBody(req), knowledge.requireDeployment().topology)));
   app.post('/api/executor', (req, res) => execute(req, res, parseFlatPlan(requireBody(req), knowledge.requireDeployment().topology)));
@@ -72,18 +69,15 @@ export function buildApp(deps: AppDependencies): express.Express {
   });
   app.get('/api/executions/:id', async (req, res) => {
     const execution = await services.executions.get(req.params.id);
-    if (!execution) {
-      res.status(404).json({ error: `execution '${req.params.id}' not found`, code: 'not_found' });
-      return;
-    }
-    res.json(execution);
+    if (!execution) throw new NotFoundError(`execution '${req.params.id}' not found`);
+    res.json({ ...execution, kind: kindOf(execution) });
   });
   app.post('/api/executions/:id/cancel', async (req, res) => {
     await executions.cancel(req.params.id);
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
-  if (deps.nodes) app.use(createNodeRouter(deps.nodes));
+  if (deps.nodes) app.use(createNodeRouter({ ...deps.nodes, executions }));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
@@ -96,48 +90,4 @@ export function buildApp(deps: AppDependencies): express.Express {
 function requireBody(req: Request): unknown {
   if (req.body === undefined) throw new ValidationError('', 'a JSON body is required');
   return req.body;
-}
-
-function statusOfExecution(execution: Execution): number {
-  if (execution.status === 'succeeded') return 200;
-  if (execution.status === 'cancelled') return 409;
-  const code = execution.error?.code;
-  if (code === 'no_solution' || code === 'unsatisfiable') return 422;
-  if (code === 'invalid') return 400;
-  if (code === 'conflict') return 409;
-  if (code === 'action_failed' || code === 'engine' || code === 'cloud' || code === 'infrastructure') return 502;
-  return statusOf(undefined);
-}
-
-function executionResponse(execution: Execution, knowledge: Knowledge) {
-  const failed = execution.status !== 'succeeded';
-  return {
-    ...(failed ? { error: execution.error?.message ?? execution.status, code: execution.error?.code ?? execution.status } : {}),
-    execution_id: execution.id,
-    status: execution.status,
-    allocation: knowledge.deployment ? readAllocation(knowledge) : {},
-    actions: execution.steps.map((layer) => layer.map((r) => r.description)),
-    steps: execution.steps,
-    cost: execution.cost,
-    lower_bound: execution.lower_bound,
-    optimal: execution.optimal,
-    timings_ms: execution.timings_ms,
-  };
-}
-
-function summarise(execution: Execution) {
-  const records = execution.steps.flat();
-  const count = (status: string) => records.filter((r) => r.status === status).length;
-  return {
-    id: execution.id,
-    status: execution.status,
-    plan: execution.plan,
-    created_at: execution.created_at,
-    started_at: execution.started_at,
-    finished_at: execution.finished_at,
-    error: execution.error,
-    cost: execution.cost,
-    actions: { total: records.length, succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), cancelled: count('cancelled') },
-    resource_uri: `/api/executions/${execution.id}`,
-  };
 }

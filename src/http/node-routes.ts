@@ -4,16 +4,16 @@ import { Knowledge } from '../use-cases/knowledge';
 import { NodeAdmin } from '../use-cases/node-admin';
 import { readNode, readNodes } from '../use-cases/read-nodes';
 import { NotFoundError } from '../domain/errors';
+import { PlanExecutions } from '../use-cases/plan-executions';
+import { executionResponse, statusOfExecution } from './execution-responses';
 
 export interface NodeRouteDependencies {
   knowledge: Knowledge;
   admin: NodeAdmin;
-  /** Carries out a drain as a recorded execution; answers its record. Absent: only `?dry_run=true` is served. */
-  drain?: (name: string, wait: boolean) => Promise<{ status: number; body: unknown; location?: string }>;
 }
 
 /** The node pool of SPEC §8: `GET /api/nodes`, cordon, uncordon, drain. */
-export function createNodeRouter(deps: NodeRouteDependencies): Router {
+export function createNodeRouter(deps: NodeRouteDependencies & { executions: PlanExecutions }): Router {
   const { knowledge, admin } = deps;
   const router = Router();
 
@@ -34,11 +34,14 @@ export function createNodeRouter(deps: NodeRouteDependencies): Router {
       res.json(await admin.previewDrain(req.params.name));
       return;
     }
-    admin.requireNode(req.params.name);
-    if (!deps.drain) throw new ValidationError('dry_run', 'only a preview (?dry_run=true) is available');
-    const answer = await deps.drain(req.params.name, readFlag(req.query.wait, 'wait') !== false);
-    if (answer.location) res.location(answer.location);
-    res.status(answer.status).json(answer.body);
+    const wait = readFlag(req.query.wait, 'wait') !== false;
+    const { execution, done } = await admin.drain(req.params.name, (request) => deps.executions.submitExecution(request));
+    if (!wait) {
+      res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, kind: 'drain', status: execution.status });
+      return;
+    }
+    const finished = await done;
+    res.status(statusOfExecution(finished)).json(executionResponse(finished));
   });
 
   return router;

@@ -1,4 +1,4 @@
-import { UnsatisfiableError, ConflictError } from '../domain/errors';
+import { UnsatisfiableError, ConflictError, errorMessage } from '../domain/errors';
 import { parseTopology, Topology } from '../domain/topology';
 import { syncAndCheckHooks } from './check-hooks';
 import { Knowledge, Services } from './knowledge';
@@ -39,15 +39,15 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
     const vms = await cloud.listVms();
     if (!options.restoring) {
       await checkNodes(vms, services.runtimeFor);
-      return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched);
+      return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, undefined, vms);
     }
     const probe = await probeNodes(vms, services.runtimeFor);
     if (probe.problems.length > 0) throw new UnsatisfiableError(probe.problems.join('; '));
     down = probe.unreachable;
     const previous = down.length > 0 ? await lastKnownContainers(services, down.map((d) => d.vm)) : undefined;
-    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, previous);
+    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, previous, vms);
   })().catch((e) => {
-    throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
+    throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${errorMessage(e)}`);
   });
   for (const { vm, containers } of Object.values(cluster)) {
     const orphans = dropped.filter((tier) => containers[tier]);
@@ -61,11 +61,13 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   if (hooks.stale) console.warn(`hooks repository ${infrastructure.hooksGitRepo} can't be reached: using commit ${hooks.commit} fetched before`);
 
   if (options.persist) await services.topologies.save(topology.raw);
-  knowledge.deployment = { topology, cloud, cluster };
+  knowledge.putInForce({ topology, cloud, cluster });
   for (const { vm, problem } of down) {
     knowledge.nodes.failed(vm.name, problem, Date.now(), true);
     console.warn(`${problem}: serving with node '${vm.name}' unreachable`);
   }
+  services.hookSchedule?.follow(topology);
+  services.nodeLoops?.follow(topology);
   return topology;
 }
 

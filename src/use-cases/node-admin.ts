@@ -1,4 +1,5 @@
 import { NotFoundError } from '../domain/errors';
+import { Execution } from '../domain/execution';
 import { Knowledge, Services } from './knowledge';
 import { Preview, previewPlan } from './preview-plan';
 import { NodeReport, readNode } from './read-nodes';
@@ -19,6 +20,7 @@ export class NodeAdmin {
 
   /** Puts the persisted cordons back (at start, before the topology is restored). */
   async restore(): Promise<void> {
+    if (!this.services.nodeStates) return;
     const { cordoned } = await this.services.nodeStates.load();
     this.knowledge.nodes.setCordons(cordoned);
   }
@@ -29,6 +31,25 @@ export class NodeAdmin {
 
   async uncordon(name: string): Promise<NodeReport> {
     return this.setCordon(name, false);
+  }
+
+  /**
+   * Cordons the node, then moves every container off it through the allocator as an execution of
+   * kind `drain` (the node stays cordoned afterwards). Resolves when the execution is queued.
+   */
+  async drain(name: string, submit: (request: { kind: 'drain'; plan: Record<string, never>; nodes: { cordoned: string[]; draining: string[] } }) =>
+    Promise<{ execution: Execution; done: Promise<Execution> }>): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    await this.cordon(name);
+    const pool = this.knowledge.nodes;
+    pool.startDrain(name);
+    try {
+      const submitted = await submit({ kind: 'drain', plan: {}, nodes: { cordoned: [name], draining: [name] } });
+      void submitted.done.finally(() => pool.endDrain(name));
+      return submitted;
+    } catch (e) {
+      pool.endDrain(name);
+      throw e;
+    }
   }
 
   /** What draining the node would do now: its containers placed elsewhere; nothing changes. */
@@ -49,7 +70,8 @@ export class NodeAdmin {
     const changed = cordoned ? pool.cordon(name) : pool.uncordon(name);
     if (changed) {
       // Writes one after the other, each with the whole set as it is then.
-      const write = this.saving.then(() => this.services.nodeStates.save({ cordoned: pool.cordoned() }));
+      const store = this.services.nodeStates;
+      const write = this.saving.then(() => store?.save({ cordoned: pool.cordoned() }));
       this.saving = write.catch(() => undefined);
       try {
         await write;

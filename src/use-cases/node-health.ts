@@ -1,6 +1,6 @@
 import { ContainerState, resourcesFromEngine } from '../domain/cluster';
 import { HealthChange } from '../domain/node-pool';
-import { errorMessage } from '../executor/executor';
+import { errorMessage } from '../domain/errors';
 import { Knowledge, Services } from './knowledge';
 import { SerialQueue } from './serial-queue';
 
@@ -120,7 +120,7 @@ export class NodeHealthLoop {
             resources: resourcesFromEngine(c.cpuset, c.memoryBytes, deployment.topology.infrastructure.memUnitMb),
           };
         }
-        state.containers = containers;
+        this.knowledge.replaceCluster({ ...deployment.cluster, [name]: { vm: state.vm, containers } });
       } catch (e) {
         console.error(`reading node '${name}' after it came back: ${errorMessage(e)}`);
       }

@@ -1,8 +1,8 @@
 import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
-import { decide } from './decide';
 import { NodeLimits } from '../domain/node-limits';
+import { decide, takeSnapshot } from './decide';
 import { refreshCluster } from './refresh-cluster';
 import { Knowledge, Services } from './knowledge';
 
@@ -16,12 +16,16 @@ export interface Preview {
 }
 
 /** What `execute` would do with this plan, now; nothing changes. */
-export async function previewPlan(knowledge: Knowledge, services: Services, plan: PartialPlan, extraLimits: Partial<Record<keyof NodeLimits, string[]>> = {}): Promise<Preview> {
+export async function previewPlan(
+  knowledge: Knowledge, services: Pick<Services, 'allocator' | 'runtimeFor'>, plan: PartialPlan,
+  extraLimits: Partial<Record<keyof NodeLimits, string[]>> = {},
+): Promise<Preview> {
   const deployment = knowledge.requireDeployment();
-  // Seen as an execution would see it now; the knowledge itself is left as it is.
+  // Seen as an execution would see it now (see refresh-cluster.ts); the knowledge itself is left as it is.
   const cluster = await refreshCluster(deployment.cluster, services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
     new Set(deployment.topology.tiers.keys()), new Set(knowledge.nodes.unreachable()));
-  const { result, translation } = await decide({ ...deployment, cluster }, services, plan, knowledge.nodes.limits(extraLimits));
+  const snapshot = await takeSnapshot({ ...deployment, cluster });
+  const { result, translation } = await decide(snapshot, services.allocator, plan, {}, knowledge.nodes.limits(extraLimits));
   return {
     actions: translation.actions,
     steps: translation.steps,

@@ -1,37 +1,26 @@
-import { TierResources } from '../domain/allocation';
-import { errorMessage } from '../executor/executor';
+import { reportOf, VmReport } from '../domain/cluster';
+import { errorMessage } from '../domain/errors';
 import { Knowledge, Services } from './knowledge';
 
-export interface VmReport {
-  ip?: string;
-  instance_id?: string;
-  cpu_cores: number;
-  mem_units: number;
-  used: TierResources;
+/** A VM of `GET /api/allocation`, with what the node pool knows of it. */
+export type AllocationReport = VmReport & {
   /** Containers of `used` that exist but do not run, with the engine's state (`exited`, `created` …); absent when all run. */
   not_running?: Record<string, string>;
   /** Present when the node's engine does not answer: `used` is what it last reported. */
   health?: 'unreachable';
   /** Present when the node takes no new containers. */
   cordoned?: true;
-}
+};
 
 /** `GET /api/allocation`: what the executor knows runs where. */
-export function readAllocation(knowledge: Knowledge): Record<string, VmReport> {
-  const report: Record<string, VmReport> = {};
-  for (const [name, { vm, containers }] of Object.entries(knowledge.requireDeployment().cluster)) {
-    const used: TierResources = {};
-    const notRunning: Record<string, string> = {};
-    for (const c of Object.values(containers)) {
-      used[c.tier] = { ...c.resources };
-      if (c.state !== 'running') notRunning[c.tier] = c.state;
-    }
-    report[name] = {
-      ip: vm.address, instance_id: vm.instanceId, cpu_cores: vm.capacity.cpu_cores, mem_units: vm.capacity.mem_units, used,
-      ...(Object.keys(notRunning).length > 0 ? { not_running: notRunning } : {}),
-      ...(knowledge.nodes.get(name).health === 'unreachable' ? { health: 'unreachable' as const } : {}),
-      ...(knowledge.nodes.isCordoned(name) ? { cordoned: true as const } : {}),
-    };
+export function readAllocation(knowledge: Knowledge): Record<string, AllocationReport> {
+  const { cluster } = knowledge.requireDeployment();
+  const report: Record<string, AllocationReport> = reportOf(cluster);
+  for (const [name, { containers }] of Object.entries(cluster)) {
+    const notRunning = Object.fromEntries(Object.values(containers).filter((c) => c.state !== 'running').map((c) => [c.tier, c.state]));
+    if (Object.keys(notRunning).length > 0) report[name].not_running = notRunning;
+    if (knowledge.nodes.get(name).health === 'unreachable') report[name].health = 'unreachable';
+    if (knowledge.nodes.isCordoned(name)) report[name].cordoned = true;
   }
   return report;
 }
@@ -47,7 +36,7 @@ export interface InspectReport {
 }
 
 /** `GET /api/inspect`: what the engines report right now about the topology's containers, asked afresh. */
-export async function inspectEngines(knowledge: Knowledge, services: Services): Promise<Record<string, InspectReport>> {
+export async function inspectEngines(knowledge: Knowledge, services: Pick<Services, 'runtimeFor'>): Promise<Record<string, InspectReport>> {
   const { cluster, topology } = knowledge.requireDeployment();
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
     const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };

@@ -1,8 +1,9 @@
-import { Steps } from '../domain/action';
+import { describeAction, Steps } from '../domain/action';
+import { Decision } from './decide';
 import { Placement } from '../domain/allocation';
 import { Cluster, ContainerState, placementOfCluster, resourcesFromEngine } from '../domain/cluster';
 import { Drift, findDrift } from '../domain/drift';
-import { errorMessage } from '../executor/executor';
+import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
 import { Deployment, Knowledge, Services } from './knowledge';
 
@@ -56,7 +57,7 @@ export class Reconciler {
     private readonly knowledge: Knowledge,
     private readonly services: Services,
     /** Queues an execution of kind `reconcile` whose repair is decided by `prepare` on its turn; resolves when it is finished. */
-    private readonly submit: (prepare: () => Promise<Repair>, drift: Drift[]) => Promise<{ id: string; status: string }>,
+    private readonly submit: (prepare: () => Promise<Repair>) => Promise<{ id: string; status: string }>,
   ) {}
 
   /** What differs now, without changing anything. */
@@ -72,7 +73,7 @@ export class Reconciler {
   async pass(): Promise<{ id: string; status: string } | undefined> {
     const drift = await this.findDrift();
     if (drift.length === 0) return undefined;
-    return this.submit(() => this.prepare(), drift);
+    return this.submit(() => this.prepare());
   }
 
   /** Runs on the plan queue, right before the repair: the drift as it is now, and the actions undoing it. */
@@ -82,12 +83,10 @@ export class Reconciler {
     const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
     const drift = findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered);
     const target = placementOfCluster(deployment.cluster);
+    const steps = repairSteps(deployment.topology, deployment.cluster, drift);
     // Containers the allocation does not list are taken into the record so the executor can remove them by id.
-    for (const d of drift) {
-      if (d.kind !== 'unknown') continue;
-      deployment.cluster[d.vm].containers[d.tier] = observed[d.vm].containers[d.tier];
-    }
-    return { drift, steps: repairSteps(deployment.topology, deployment.cluster, drift), target };
+    for (const d of drift) if (d.kind === 'unknown') this.knowledge.containerSet(d.vm, observed[d.vm].containers[d.tier]);
+    return { drift, steps, target };
   }
 }
 
@@ -120,4 +119,12 @@ export class ReconcileLoop {
   async settled(): Promise<void> {
     await this.running;
   }
+}
+
+/** A repair as the decision of an execution: the steps, the placement it restores, and the drift it found. */
+export async function repairDecision(knowledge: Knowledge, prepare: () => Promise<Repair>): Promise<Decision> {
+  const started = Date.now();
+  const before = placementOfCluster(knowledge.requireDeployment().cluster);
+  const { drift, steps, target } = await prepare();
+  return { target, before, drift, translation: { steps, actions: steps.map((layer) => layer.map(describeAction)) }, timingsMs: { translate: Date.now() - started } };
 }

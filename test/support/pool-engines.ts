@@ -42,8 +42,17 @@ export async function startCrashableEngine(index: number): Promise<CrashableEngi
       await new Promise((r) => setTimeout(r, 200));
     },
     async revive() {
-      engine.start();
-      await engine.waitReady(60_000);
+      // The killed engine's containerd may still be winding down: a start that exits at once is tried again.
+      for (let attempt = 1; ; attempt++) {
+        engine.start();
+        try {
+          await engine.waitReady(60_000);
+          return;
+        } catch (err) {
+          if (attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      }
     },
     stop: () => engine.release(),
   };
