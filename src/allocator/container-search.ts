@@ -1,6 +1,6 @@
 import { AllocationInstance, Layout } from './allocation-instance';
 import { COST } from './cost-weights';
-import { seededRandom } from './neighbourhood-search';
+import { seededRandom } from './search/seeded-random';
 
 export interface ContainerSearchOptions {
   /** Absolute time (Date.now()) at which the search stops. */

@@ -195,15 +195,16 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     const share = { cpu: Math.ceil(need.cpu / slots), mem: Math.ceil(need.mem / slots) };
     const fitting = candidates.filter((v) => free[v].cpu >= share.cpu && free[v].mem >= share.mem);
     if (fitting.length > 0) return fitting.reduce((a, b) => (room(b) > room(a) || (room(b) === room(a) && rank(b) < rank(a)) ? b : a));
-    return evictFor(t, share);
+    return evictFor(t, share, skipped);
   }
 
   /** Makes room for a capped tier's share by moving cheaper tiers' containers off one VM (they are placed again later). */
-  function evictFor(t: number, share: { cpu: number; mem: number }): number | undefined {
+  function evictFor(t: number, share: { cpu: number; mem: number }, skipped: Set<number>): number | undefined {
     let best: number | undefined;
     let bestMoved = Infinity;
     instance.vms.forEach((vm, v) => {
-      if (layout[v].has(t)) return;
+      // A VM given up on for this tier stays given up on: offering it again would loop for ever.
+      if (layout[v].has(t) || skipped.has(v)) return;
       let cpu = free[v].cpu;
       let mem = free[v].mem;
       let moved = 0;
