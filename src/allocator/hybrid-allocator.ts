@@ -9,7 +9,7 @@ import {
 import { solveInstanceExactly } from './exact-solve';
 import { isSolverReady, loadSolver } from './highs-engine';
 import { greedyLayout, packedLayout } from './greedy-placement';
-import { findUnplaceableTier, lowerBound } from './lower-bound';
+import { findConstraintConflict, findUnplaceableTier, lowerBound } from './lower-bound';
 import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './container-search';
 import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
@@ -107,7 +107,7 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
   const mostNew = maximumUsefulNewVms(problem);
   if (fewestNew > mostNew) throw new NoSolutionError(`the plan needs at least ${fewestNew} new VMs, more than allowed`);
   const widest = buildInstance(problem, mostNew);
-  const unplaceable = findUnplaceableTier(widest);
+  const unplaceable = findConstraintConflict(widest) ?? findUnplaceableTier(widest);
   if (unplaceable) throw new NoSolutionError(unplaceable);
 
   const pairs = (Object.keys(problem.current).length + fewestNew) * widest.tiers.length;
@@ -284,6 +284,15 @@ function withoutRemovedTiers(problem: AllocationProblem): AllocationProblem {
 function checkProblem(problem: AllocationProblem): void {
   if (!(problem.vmSize.cpu_cores >= 1) || !(problem.vmSize.mem_units >= 1)) {
     throw new ValidationError('infrastructure', 'a VM needs at least 1 core and 1 memory unit');
+  }
+  for (const [tier, where] of Object.entries(problem.placeable ?? {})) {
+    const unknown = where.vms.find((vm) => !(vm in problem.current));
+    if (unknown !== undefined) throw new ValidationError(`placeable.${tier}.vms`, `'${unknown}' is not an existing VM`);
+  }
+  for (const [vm, tiers] of Object.entries(problem.keep ?? {})) {
+    if (!(vm in problem.current)) throw new ValidationError(`keep.${vm}`, `'${vm}' is not an existing VM`);
+    const absent = tiers.find((tier) => !problem.current[vm].used?.[tier]);
+    if (absent !== undefined) throw new ValidationError(`keep.${vm}`, `'${absent}' has no container on '${vm}' to keep`);
   }
   for (const [tier, r] of Object.entries(problem.plan)) {
     if (r.cpu_cores === 0 && r.mem_units === 0) continue;

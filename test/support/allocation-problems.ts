@@ -193,3 +193,33 @@ export function generateScaleOutProblem(options: ScaleOutOptions): AllocationPro
   });
   return { vmSize, current, plan, notScalable, maxNode };
 }
+
+/**
+ * The same problem with placement constraints, as node selectors, cordons and node-local volumes
+ * produce them: about a fifth of the tiers placeable only on a random half of the VMs (and on new
+ * VMs or not), and about a tenth of the running containers of planned tiers kept where they are
+ * (only where their tier may run, at most one per tier that may not be spread).
+ */
+export function withConstraints(problem: AllocationProblem, seed: number): AllocationProblem {
+  const random = seededRandom(seed * 3571 + 11);
+  const { chance } = draws(random);
+  const vmNames = Object.keys(problem.current);
+  const placeable: Record<string, { vms: string[]; newVms: boolean }> = {};
+  for (const tier of Object.keys(problem.plan)) {
+    if (!chance(0.2)) continue;
+    placeable[tier] = { vms: vmNames.filter(() => chance(0.5)), newVms: chance(0.6) };
+  }
+  const keep: Record<string, string[]> = {};
+  const keptOf: Record<string, number> = {};
+  for (const vm of vmNames) {
+    for (const tier of Object.keys(problem.current[vm].used ?? {})) {
+      if (!(tier in problem.plan) || !chance(0.1)) continue;
+      if (placeable[tier] && !placeable[tier].vms.includes(vm)) continue;
+      const cap = problem.notScalable.includes(tier) ? 1 : problem.maxNode[tier] ?? Infinity;
+      if ((keptOf[tier] ?? 0) >= Math.min(cap, problem.plan[tier].cpu_cores, problem.plan[tier].mem_units)) continue;
+      keptOf[tier] = (keptOf[tier] ?? 0) + 1;
+      (keep[vm] ??= []).push(tier);
+    }
+  }
+  return { ...problem, placeable, keep };
+}
