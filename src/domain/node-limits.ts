@@ -2,6 +2,7 @@ import { AllocationProblem } from '../allocator/allocator';
 import { Allocation, TierResources } from './allocation';
 import { Cluster } from './cluster';
 import { NoSolutionError } from './errors';
+import { matchesSelector } from './node-settings';
 
 /** Nodes the allocator may not place new containers on, by VM name. */
 export interface NodeLimits {
@@ -108,4 +109,33 @@ export function limitProblem(problem: AllocationProblem, cluster: Cluster, limit
     },
     cluster: translateCluster,
   };
+}
+
+/**
+ * Tiers' `node_selector` as allocator constraints: a tier with a selector may run only on the VMs
+ * of the problem whose labels match every pair, never on new VMs (they carry no labels); its
+ * containers elsewhere are moved. A selector no node of the fleet matches is refused at once,
+ * naming the tier and the selector.
+ */
+export function selectorConstraints(problem: AllocationProblem, cluster: Cluster, selectors: ReadonlyMap<string, Readonly<Record<string, string>>>): AllocationProblem {
+  const placeable: NonNullable<AllocationProblem['placeable']> = { ...(problem.placeable ?? {}) };
+  let any = false;
+  for (const [tier, selector] of selectors) {
+    if (Object.keys(selector).length === 0) continue;
+    const matchingFleet = Object.keys(cluster).filter((vm) => matchesSelector(cluster[vm].vm.labels ?? {}, selector));
+    const running = Object.values(problem.current).some((a) => a.used[tier]);
+    if (!problem.plan[tier] && !running) continue;
+    if (matchingFleet.length === 0) {
+      throw new NoSolutionError(`tier '${tier}' has node_selector ${formatSelector(selector)}, which no node matches`);
+    }
+    const vms = Object.keys(problem.current).filter((vm) => matchesSelector(cluster[vm]?.vm.labels ?? {}, selector));
+    const earlier = placeable[tier];
+    placeable[tier] = { vms: earlier ? vms.filter((vm) => earlier.vms.includes(vm)) : vms, newVms: false };
+    any = true;
+  }
+  return any ? { ...problem, placeable } : problem;
+}
+
+export function formatSelector(selector: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(selector).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
 }

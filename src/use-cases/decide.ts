@@ -4,7 +4,7 @@ import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, Cluster, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
-import { limitProblem, NO_NODE_LIMITS, NodeLimits } from '../domain/node-limits';
+import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../domain/node-limits';
 import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
 import { translate, Translation } from '../translator/translate';
@@ -81,7 +81,10 @@ export async function decide(
     ...constraints,
   };
   // Unreachable, cordoned and draining nodes (see domain/node-limits.ts).
-  const { problem, cluster: placeable } = limitProblem(unlimited, cluster, nodes);
+  const limited = limitProblem(unlimited, cluster, nodes);
+  const placeable = limited.cluster;
+  const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));
+  const problem = selectorConstraints(limited.problem, cluster, selectors);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -91,8 +94,13 @@ export async function decide(
 
   const solveStarted = Date.now();
   const result = await allocator.allocate(problem).catch(async (e) => {
-    if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit) {
+    if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit && !problem.placeable) {
       throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
+    }
+    const selected = [...selectors].filter(([tier, selector]) => problem.placeable?.[tier] && Object.keys(selector).length > 0);
+    if (e instanceof NoSolutionError && selected.length > 0) {
+      const detail = e.message.replace(/^No solution found:?\s*/, '');
+      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`);
     }
     throw e;
   });

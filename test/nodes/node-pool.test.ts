@@ -24,6 +24,17 @@ describe('node pool of two engines', () => {
   const start = async () => { daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 }); api = request(daemon.url); };
   const restart = async () => { await daemon.close(); await start(); };
   const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
+  const topology = (webSelector?: Record<string, string>) => ({
+    infrastructure: {
+      cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, labels: { zone: `z${i + 1}` } })) },
+      cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: INTERVAL_S, reconcile_interval_s: 0,
+    },
+    apps: [{ name: APP, tiers: {
+      db: { max_node: 1, docker_image: testImage() },
+      web: { docker_image: testImage(), ...(webSelector ? { node_selector: webSelector } : {}) },
+    } }],
+  });
+  const all = async () => [...await containers(engines[0]), ...await containers(engines[1])];
   const nodes = async () => Object.fromEntries(((await api.get('/api/nodes')).body as any[]).map((n) => [n.name, n]));
 
   async function containers(e: CrashableEngine) {
@@ -45,16 +56,7 @@ describe('node pool of two engines', () => {
     engines = [await startCrashableEngine(11), await startCrashableEngine(12)];
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-nodes-'));
     await start();
-    const res = await api.put('/api/topology').send({
-      infrastructure: {
-        cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, labels: { zone: `z${i + 1}` } })) },
-        cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: INTERVAL_S, reconcile_interval_s: 0,
-      },
-      apps: [{ name: APP, tiers: {
-        db: { max_node: 1, docker_image: testImage() },
-        web: { docker_image: testImage() },
-      } }],
-    });
+    const res = await api.put('/api/topology').send(topology());
     expect(res.status).toBe(200);
     expect((await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
   }, 180_000);
@@ -172,5 +174,36 @@ describe('node pool of two engines', () => {
     expect(Object.keys(preview.body.allocation)).toEqual([other]);
     expect([...await containers(engines[0]), ...await containers(engines[1])]).toEqual(before);
     expect((await nodes())[host]).toMatchObject({ cordoned: false, draining: false });
+  });
+
+  it('keeps a tier with a node_selector on the nodes whose labels match', async () => {
+    expect((await api.put('/api/topology').send(topology({ zone: `z${other.slice(1)}` }))).status).toBe(200);
+    const res = await api.put('/api/execute').send({});
+    expect(res.status).toBe(200);
+    expect((await containers(engineOf(other))).map((c) => c.name)).toContain(`${APP}_web`);
+    expect((await containers(engineOf(host))).map((c) => c.name)).not.toContain(`${APP}_web`);
+  });
+
+  it('refuses with 422 naming the tier and the selector when no node matches, changing nothing', async () => {
+    const before = await all();
+    expect((await api.put('/api/topology').send(topology({ zone: 'nowhere' }))).status).toBe(200);
+    const res = await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 1, mem_units: 2 } } });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toContain(`tier '${APP}_web' has node_selector {zone: nowhere}`);
+    expect(await all()).toEqual(before);
+    expect((await api.put('/api/topology').send(topology())).status).toBe(200);
+  });
+
+  it('drains a node: a recorded execution of kind drain empties it, and it stays cordoned', async () => {
+    const res = await api.post(`/api/nodes/${host}/drain`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ kind: 'drain', status: 'succeeded' });
+    expect(await containers(engineOf(host))).toEqual([]);
+    expect((await containers(engineOf(other))).map((c) => c.name).sort()).toEqual([`${APP}_db`, `${APP}_web`]);
+    expect((await nodes())[host]).toMatchObject({ cordoned: true, draining: false, containers: [] });
+    const record = (await api.get(`/api/executions/${res.body.execution_id}`)).body;
+    expect(record.kind).toBe('drain');
+    expect(record.status).toBe('succeeded');
+    expect((await api.post(`/api/nodes/${host}/uncordon`)).status).toBe(200);
   });
 });
