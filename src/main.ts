@@ -84,7 +84,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const executions = new PlanExecutions(knowledge, services, queue, events);
   const nodeAdmin = new NodeAdmin(knowledge, services, (name, cordoned) => events.publish({ type: 'node', name, cordoned, at: new Date().toISOString() }));
   await nodeAdmin.restore();
-  const reconciler = new Reconciler(knowledge, services, async (prepare) => {
+  const reconciler = new Reconciler(knowledge, services, queue, async (prepare) => {
     const { done } = await executions.submitExecution({ kind: 'reconcile', prepare: () => repairDecision(knowledge, prepare) });
     return done;
   });

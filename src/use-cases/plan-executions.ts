@@ -113,7 +113,8 @@ export class PlanExecutions {
     try {
       deployment = this.knowledge.requireDeployment();
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
-      this.knowledge.replaceCluster(await refreshCluster(deployment.cluster, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
+      // A prepared decision (drift repair) reads the engines itself.
+      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshCluster(deployment.cluster, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
         new Set(deployment.topology.tiers.keys()), new Set(this.knowledge.nodes.unreachable())));
       const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);

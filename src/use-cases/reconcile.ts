@@ -6,6 +6,7 @@ import { Drift, findDrift } from '../domain/drift';
 import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
 import { Deployment, Knowledge, Services } from './knowledge';
+import { SerialQueue } from './serial-queue';
 
 /** What a reconcile execution carries out, decided when its turn comes. */
 export interface Repair {
@@ -56,6 +57,8 @@ export class Reconciler {
   constructor(
     private readonly knowledge: Knowledge,
     private readonly services: Services,
+    /** The plan queue: engines are compared with the record only between executions, never mid-way through one. */
+    private readonly queue: SerialQueue,
     /** Queues an execution of kind `reconcile` whose repair is decided by `prepare` on its turn; resolves when it is finished. */
     private readonly submit: (prepare: () => Promise<Repair>) => Promise<{ id: string; status: string }>,
   ) {}
@@ -71,7 +74,7 @@ export class Reconciler {
 
   /** One pass: the finished execution when drift was found and repaired, undefined otherwise. */
   async pass(): Promise<{ id: string; status: string } | undefined> {
-    const drift = await this.findDrift();
+    const drift = await this.queue.run(() => this.findDrift());
     if (drift.length === 0) return undefined;
     return this.submit(() => this.prepare());
   }

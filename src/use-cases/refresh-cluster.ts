@@ -6,7 +6,8 @@ import { ContainerRuntimeFactory } from '../ports/container-runtime';
  * a container that stopped gets its engine state (`exited` …), one that vanished the state
  * `missing`, so the next plan starts or re-creates it rather than counting it as running. A managed
  * container of the watched tiers that the executor does not know (left by a crash between create
- * and record) makes that VM be read in full, so the cores it holds are never given to another.
+ * and record) makes that VM be read in full, so the cores it holds are never given to another
+ * (unpinned strays are not the executor's: the drift repair removes them).
  * VMs in `skip` (unreachable engines) and VMs whose engine fails to answer keep what was known.
  * Returns a new cluster; the one given is not changed.
  */
@@ -34,9 +35,12 @@ async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, me
   const knownIds = new Set(Object.values(known.containers).map((c) => c.id));
   const containers: Record<string, ContainerState> = {};
   if (ours.some((c) => !knownIds.has(c.id))) {
-    // Something the executor did not record: read the VM in full (cpusets and memory).
+    // Something the executor did not record: read the VM in full (cpusets and memory). Only a
+    // container pinned to cores is one the executor made (it always pins); others are left to the
+    // drift repair, which removes them.
     for (const c of await runtime.listManaged()) {
       if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== known.vm.name)) continue;
+      if (!knownIds.has(c.id) && c.cpuset.length === 0) continue;
       containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
     }
   } else {
