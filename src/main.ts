@@ -28,6 +28,7 @@ import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { NodeAdmin } from './use-cases/node-admin';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
+import { healLostNode } from './use-cases/heal-nodes';
 import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
 import { SerialQueue } from './use-cases/serial-queue';
 
@@ -89,7 +90,15 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     return done;
   });
   const nodeLoops = new NodeLoops(
-    new NodeHealthLoop(knowledge, services, queue, { onChange: (c) => events.publish({ type: 'node', name: c.name, health: c.health, at: new Date().toISOString() }) }),
+    new NodeHealthLoop(knowledge, services, queue, {
+      onChange: (c) => events.publish({ type: 'node', name: c.name, health: c.health, at: new Date().toISOString() }),
+      onLost: (name) => {
+        events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
+        void healLostNode(knowledge, queue, (request) => executions.submitExecution(request), name)
+          .then((healed) => { if (healed) console.warn(`node '${name}' lost: execution ${healed.id} (${healed.status}) placed its tiers elsewhere`); })
+          .catch((e) => console.error(`healing lost node '${name}': ${e instanceof Error ? e.message : String(e)}`));
+      },
+    }),
     new ReconcileLoop(knowledge, reconciler),
   );
   services.nodeLoops = nodeLoops;

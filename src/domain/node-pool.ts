@@ -21,7 +21,7 @@ export interface NodeStatus {
   lost?: boolean;
 }
 
-export type HealthChange = { name: string; health: NodeHealth; previous: NodeHealth };
+export type HealthChange = { name: string; health: NodeHealth; previous: NodeHealth; /** Back from being lost (its tiers were placed elsewhere). */ wasLost?: boolean };
 
 /**
  * The node pool's own state, beside the cluster: health from the ping loop, cordons (persisted by
@@ -31,6 +31,8 @@ export class NodePool {
   private readonly status = new Map<string, NodeStatus>();
   private cordons = new Set<string>();
   private readonly draining = new Set<string>();
+  /** Lost nodes whose tiers were placed elsewhere: what they still run is removed when they come back. */
+  private readonly replaced = new Set<string>();
 
   get(name: string): NodeStatus {
     let s = this.status.get(name);
@@ -42,8 +44,9 @@ export class NodePool {
   succeeded(name: string, pingMs: number, now = Date.now()): HealthChange | undefined {
     const s = this.get(name);
     const previous = s.health;
+    const wasLost = s.lost === true;
     Object.assign(s, { health: 'ready', failures: 0, lastSeen: new Date(now).toISOString(), pingMs, lastError: undefined, unreachableSinceMs: undefined, lost: undefined });
-    return previous !== 'ready' ? { name, health: 'ready', previous } : undefined;
+    return previous !== 'ready' ? { name, health: 'ready', previous, ...(wasLost ? { wasLost } : {}) } : undefined;
   }
 
   /** A ping failed; the third in a row (or `immediately`, for an engine down at start) makes it unreachable. */
@@ -59,6 +62,18 @@ export class NodePool {
     return undefined;
   }
 
+  /** Unreachable nodes that have been so for `lostAfterMs` and are not yet declared lost; declares them. */
+  newlyLost(lostAfterMs: number, now = Date.now()): string[] {
+    const lost: string[] = [];
+    for (const [name, s] of this.status) {
+      if (s.health !== 'unreachable' || s.lost || s.unreachableSinceMs === undefined) continue;
+      if (now - s.unreachableSinceMs < lostAfterMs) continue;
+      s.lost = true;
+      lost.push(name);
+    }
+    return lost.sort();
+  }
+
   /** Nodes no longer in the fleet are forgotten (their cordon too, unless `keepCordons`). */
   retain(names: Iterable<string>): void {
     const keep = new Set(names);
@@ -70,6 +85,10 @@ export class NodePool {
   setCordons(names: Iterable<string>): void { this.cordons = new Set(names); }
   cordon(name: string): boolean { const had = this.cordons.has(name); this.cordons.add(name); return !had; }
   uncordon(name: string): boolean { return this.cordons.delete(name); }
+
+  markReplaced(name: string): void { this.replaced.add(name); }
+  /** True once for a replaced node (the caller cleans it up). */
+  takeReplaced(name: string): boolean { return this.replaced.delete(name); }
 
   isDraining(name: string): boolean { return this.draining.has(name); }
   startDrain(name: string): void { this.draining.add(name); }

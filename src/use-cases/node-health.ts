@@ -12,6 +12,8 @@ const MAX_BACKOFF_INTERVALS = 4;
 export interface NodeHealthOptions {
   /** Told of every change of a node's health (events, metrics, logs). */
   onChange?: (change: HealthChange) => void;
+  /** A node unreachable for `node_lost_after_s` is lost: its tiers are placed elsewhere (see heal-nodes.ts). */
+  onLost?: (name: string) => void;
   now?: () => number;
 }
 
@@ -98,14 +100,22 @@ export class NodeHealthLoop {
         changes.push(change);
         console.warn(`node '${change.name}' is ${change.health}${change.health === 'unreachable' ? ` (${pool.get(change.name).lastError})` : ''}`);
         this.options.onChange?.(change);
-        if (change.health === 'ready') await this.rereadNode(vm.name);
+        if (change.health === 'ready') await this.rereadNode(vm.name, pool.takeReplaced(vm.name));
       }
     }));
+    for (const name of pool.newlyLost(deployment.topology.infrastructure.nodePool.lostAfterMs, now())) {
+      console.warn(`node '${name}' is lost (unreachable for ${deployment.topology.infrastructure.nodePool.lostAfterMs / 1000} s)`);
+      this.options.onLost?.(name);
+    }
     return changes;
   }
 
-  /** A node back from unreachable: its containers as its engine reports them now. */
-  private async rereadNode(name: string): Promise<void> {
+  /**
+   * A node back from unreachable: its containers as its engine reports them now. Back from lost,
+   * the managed containers the allocation no longer lists there (their tiers were placed
+   * elsewhere) are removed first, so nothing runs twice.
+   */
+  private async rereadNode(name: string, replaced: boolean): Promise<void> {
     await this.queue.run(async () => {
       const deployment = this.knowledge.deployment;
       const state = deployment?.cluster[name];
@@ -113,8 +123,14 @@ export class NodeHealthLoop {
       try {
         const tiers = deployment.topology.tiers;
         const containers: Record<string, ContainerState> = {};
-        for (const c of await this.services.runtimeFor(state.vm.docker).listManaged()) {
+        const runtime = this.services.runtimeFor(state.vm.docker);
+        for (const c of await runtime.listManaged()) {
           if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
+          if (replaced && state.containers[c.flatTier]?.id !== c.id) {
+            await runtime.remove(c.id);
+            console.warn(`removed '${c.name}' from node '${name}', which came back after its tiers were placed elsewhere`);
+            continue;
+          }
           containers[c.flatTier] = {
             id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state,
             resources: resourcesFromEngine(c.cpuset, c.memoryBytes, deployment.topology.infrastructure.memUnitMb),
