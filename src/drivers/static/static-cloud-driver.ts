@@ -27,7 +27,7 @@ export class StaticCloudDriver implements CloudDriver {
       capacity: nodeCapacity(node, this.vmSize),
       docker: endpointOf(node),
       address: node.address ?? (await this.engineAddress(node)),
-      labels: { ...(node.labels ?? {}) },
+      ...(node.labels ? { labels: { ...node.labels } } : {}),
     })));
   }
 
