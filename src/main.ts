@@ -29,6 +29,7 @@ import { NodeAdmin } from './use-cases/node-admin';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
 import { healLostNode } from './use-cases/heal-nodes';
+import { rollbackOnFailure } from './use-cases/rollback';
 import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
 import { SerialQueue } from './use-cases/serial-queue';
 
@@ -102,6 +103,22 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     new ReconcileLoop(knowledge, reconciler),
   );
   services.nodeLoops = nodeLoops;
+  // on_failure: rollback — once the failed record is written, return to where it started.
+  events.subscribe((event) => {
+    if (event.type !== 'execution' || event.status !== 'failed' || event.kind === 'rollback') return;
+    if (knowledge.deployment?.topology.infrastructure.nodePool.onFailure !== 'rollback') return;
+    void (async () => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const record = await services.executions.get(event.id);
+        if (record?.status === 'failed') {
+          const done = rollbackOnFailure(services, executions, record);
+          if (done) console.warn(`execution ${event.id} failed: rolled back by ${(await done).id}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })().catch((e) => console.error(`rolling back execution ${event.id}: ${e instanceof Error ? e.message : String(e)}`));
+  });
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 

@@ -11,10 +11,12 @@ export interface NodePoolSettings {
   lostAfterMs: number;
   /** `self_heal` (default true): a lost node's tiers are placed on the others. */
   selfHeal: boolean;
+  /** `on_failure` (default `stop`): `rollback` returns to the placement a failed execution started from. */
+  onFailure: 'stop' | 'rollback';
 }
 
 export const DEFAULT_NODE_POOL_SETTINGS: NodePoolSettings = {
-  healthIntervalMs: 10_000, reconcileIntervalMs: 30_000, lostAfterMs: 300_000, selfHeal: true,
+  healthIntervalMs: 10_000, reconcileIntervalMs: 30_000, lostAfterMs: 300_000, selfHeal: true, onFailure: 'stop',
 };
 
 export function parseNodePoolSettings(obj: Record<string, unknown>, field: (key: string) => string): NodePoolSettings {
@@ -31,7 +33,14 @@ export function parseNodePoolSettings(obj: Record<string, unknown>, field: (key:
     reconcileIntervalMs: seconds('reconcile_interval_s', DEFAULT_NODE_POOL_SETTINGS.reconcileIntervalMs, true),
     lostAfterMs: seconds('node_lost_after_s', DEFAULT_NODE_POOL_SETTINGS.lostAfterMs, false),
     selfHeal: obj.self_heal === undefined ? DEFAULT_NODE_POOL_SETTINGS.selfHeal : readBoolean(obj.self_heal, field('self_heal')),
+    onFailure: readOnFailure(obj.on_failure, field('on_failure')),
   };
+}
+
+function readOnFailure(value: unknown, field: string): 'stop' | 'rollback' {
+  if (value === undefined || value === null) return 'stop';
+  if (value !== 'stop' && value !== 'rollback') throw new ValidationError(field, "must be 'stop' or 'rollback'");
+  return value;
 }
 
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9_./-]{0,252}[A-Za-z0-9])?$/;

@@ -14,6 +14,7 @@ import { executionResponse, statusOfExecution, summarise } from './execution-res
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
+import { createRollbackRouter } from './rollback-routes';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -78,6 +79,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   });
 
   if (deps.nodes) app.use(createNodeRouter({ ...deps.nodes, executions }));
+  app.use(createRollbackRouter(services, executions));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
