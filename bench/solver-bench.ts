@@ -3,7 +3,7 @@ import { AllocationResult } from '../src/allocator/allocator';
 import { verifyPlacement } from '../src/allocator/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
 import { hasCbc, solveWithCbc } from './solver-cbc';
-import { generateFleetProblem } from './solver-instances';
+import { generateFleetProblem } from '../test/support/allocation-problems';
 
 export interface SolverBenchOptions {
   /** `[vms, tiers]` pairs. */

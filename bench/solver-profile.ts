@@ -7,7 +7,7 @@ import { improveByMoves } from '../src/allocator/local-moves';
 import { lowerBound } from '../src/allocator/lower-bound';
 import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../src/allocator/container-search';
 import { warmUpAllocator } from '../src/allocator';
-import { generateFleetProblem } from './solver-instances';
+import { generateFleetProblem } from '../test/support/allocation-problems';
 
 /** Where an allocation's time goes, phase by phase, on the benchmark's fleets (a development aid). */
 async function main(): Promise<void> {

@@ -27,6 +27,12 @@ import { Knowledge, Services } from './use-cases/knowledge';
 import { HookRefresh } from './use-cases/hook-refresh';
 import { PlanExecutions } from './use-cases/plan-executions';
 import { TopologyRestore } from './use-cases/restore-topology';
+import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
+import { NodeAdmin } from './use-cases/node-admin';
+import { NodeHealthLoop } from './use-cases/node-health';
+import { NodeLoops } from './use-cases/node-loops';
+import { healLostNode } from './use-cases/heal-nodes';
+import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
 import { SerialQueue } from './use-cases/serial-queue';
 
 export interface Daemon {
@@ -78,6 +84,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     localDocker,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? DEFAULT_HOST_PORT_RANGE, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
+    nodeStates: new FileNodeStateStore(stateDir),
   };
 
   const events = new EventBus();
@@ -85,6 +92,25 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const systems = new Systems(knowledge, services, queue, { submit: (plan, options) => executions.submit(plan, options.kind) }, {
     store: systemStore, allowBindRoot: config.allowBind, readyTimeoutMs,
   });
+  const nodeAdmin = new NodeAdmin(knowledge, services, (name, cordoned) => events.publish({ type: 'node', name, cordoned, at: new Date().toISOString() }));
+  await nodeAdmin.restore();
+  const reconciler = new Reconciler(knowledge, services, queue, async (prepare) => {
+    const { done } = await executions.submitExecution({ kind: 'reconcile', prepare: () => repairDecision(knowledge, prepare) });
+    return done;
+  });
+  const nodeLoops = new NodeLoops(
+    new NodeHealthLoop(knowledge, services, queue, {
+      onChange: (c) => events.publish({ type: 'node', name: c.name, health: c.health, at: new Date().toISOString() }),
+      onLost: (name) => {
+        events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
+        void healLostNode(knowledge, queue, (request) => executions.submitExecution(request), name)
+          .then((healed) => { if (healed) console.warn(`node '${name}' lost: execution ${healed.id} (${healed.status}) placed its tiers elsewhere`); })
+          .catch((e) => console.error(`healing lost node '${name}': ${e instanceof Error ? e.message : String(e)}`));
+      },
+    }),
+    new ReconcileLoop(knowledge, reconciler),
+  );
+  services.nodeLoops = nodeLoops;
   const interrupted = await executions.recoverInterrupted();
   if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
 
@@ -96,7 +122,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const interruptedSystems = await systems.recoverInterrupted();
   if (interruptedSystems > 0) console.warn(`${interruptedSystems} system(s) were left starting or deleting by a stopped daemon`);
 
-  const app = buildApp({ knowledge, services, queue, executions, systems });
+  const app = buildApp({ knowledge, services, queue, executions, systems, nodes: { knowledge, admin: nodeAdmin } });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -112,6 +138,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     async close() {
       restore.close();
       services.hookSchedule?.stop();
+      nodeLoops.stop();
+      await nodeLoops.settled();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await queue.idle();

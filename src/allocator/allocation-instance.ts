@@ -16,6 +16,8 @@ export interface InstanceVm {
    * its own cost term is fixed and left out.
    */
   alwaysUsed?: boolean;
+  /** Names of the tiers whose container here must stay (`keep`); absent = none. */
+  kept?: ReadonlySet<string>;
 }
 
 export interface InstanceTier {
@@ -26,6 +28,8 @@ export interface InstanceTier {
   maxContainers: number;
   /** Cost of deleting one of its existing containers. */
   deleteWeight: number;
+  /** Where it may run (`placeable`), by VM name; absent = anywhere. */
+  placeable?: { vms: ReadonlySet<string>; newVms: boolean };
 }
 
 /**
@@ -37,6 +41,22 @@ export interface AllocationInstance {
   tiers: InstanceTier[];
   maxVms?: number;
   existingVmCount: number;
+}
+
+/**
+ * Whether VM v may host a container of tier t (`placeable`). Constraints are kept by name, so that
+ * sub-instances built from copies of the VMs and tiers carry them unchanged.
+ */
+export function mayHost(instance: AllocationInstance, v: number, t: number): boolean {
+  const placeable = instance.tiers[t].placeable;
+  if (!placeable) return true;
+  const vm = instance.vms[v];
+  return vm.isNew ? placeable.newVms : placeable.vms.has(vm.name);
+}
+
+/** Whether tier t's container on VM v must stay (`keep`). */
+export function mustKeep(instance: AllocationInstance, v: number, t: number): boolean {
+  return instance.vms[v].kept?.has(instance.tiers[t].name) ?? false;
 }
 
 /** What runs on each VM (index-aligned with `instance.vms`): tier index -> resources. */
@@ -91,6 +111,7 @@ export function buildInstance(problem: AllocationProblem, newVmCount: number): A
     mem: problem.plan[name].mem_units,
     maxContainers: notScalable.has(name) ? 1 : problem.maxNode[name] ?? Infinity,
     deleteWeight: notScalable.has(name) ? COST.notScalableContainerDeleted : COST.containerDeleted,
+    ...(problem.placeable?.[name] ? { placeable: { vms: new Set(problem.placeable[name].vms), newVms: problem.placeable[name].newVms } } : {}),
   }));
   const vms: InstanceVm[] = Object.keys(problem.current).sort().map((name) => {
     const vm = problem.current[name];
@@ -99,7 +120,8 @@ export function buildInstance(problem: AllocationProblem, newVmCount: number): A
       const t = tierIndex.get(tier);
       if (t !== undefined) prior.set(t, r);
     }
-    return { name, cpu: vm.cpu_cores, mem: vm.mem_units, isNew: false, prior };
+    const kept = (problem.keep?.[name] ?? []).filter((tier) => tierIndex.has(tier) && prior.has(tierIndex.get(tier)!));
+    return { name, cpu: vm.cpu_cores, mem: vm.mem_units, isNew: false, prior, ...(kept.length > 0 ? { kept: new Set(kept) } : {}) };
   });
   const existingVmCount = vms.length;
   for (const name of newVmNames(Object.keys(problem.current), newVmCount)) {
@@ -187,15 +209,22 @@ export function allocationTotals(current: Allocation): TierResources {
   return totals;
 }
 
-/** Every tier held exactly, every container at least 1 core and 1 unit, no VM over capacity, caps and max_vms obeyed. */
-export function isValidLayout(instance: AllocationInstance, layout: Layout): boolean {
+/**
+ * Every tier held exactly, every container at least 1 core and 1 unit, no VM over capacity, caps and
+ * max_vms obeyed, containers only where their tier is placeable, kept containers present.
+ */
+export function isValidLayout(instance: AllocationInstance, layout: Layout, options: { ignoreConstraints?: boolean } = {}): boolean {
+  const constrained = !options.ignoreConstraints;
   const totals = instance.tiers.map(() => ({ cpu: 0, mem: 0, n: 0 }));
   let used = 0;
   for (let v = 0; v < instance.vms.length; v++) {
     let cpu = 0;
     let mem = 0;
+    const vm = instance.vms[v];
+    if (constrained && vm.kept) for (const t of vm.prior.keys()) if (vm.kept.has(instance.tiers[t].name) && !layout[v].has(t)) return false;
     for (const [t, r] of layout[v]) {
       if (!Number.isInteger(r.cpu_cores) || !Number.isInteger(r.mem_units) || r.cpu_cores < 1 || r.mem_units < 1) return false;
+      if (constrained && !mayHost(instance, v, t)) return false;
       cpu += r.cpu_cores;
       mem += r.mem_units;
       totals[t].cpu += r.cpu_cores;

@@ -1,4 +1,4 @@
-import { AllocationInstance, Layout } from './allocation-instance';
+import { AllocationInstance, Layout, mayHost, mustKeep } from './allocation-instance';
 import { COST } from './cost-weights';
 import { minimumContainers } from './lower-bound';
 import { MipModel, MipModelBuilder } from './mip-model';
@@ -26,7 +26,8 @@ export interface AllocationMip {
  * (the VM hosts something). The original's "idle" variables are substituted away (idle = 1 - u,
  * deleted = 1 - x, the constants go to the offset), and every big-M is the smallest valid one,
  * min(VM capacity, tier demand), which is what makes branch and bound fast. Pairs that cannot host
- * a container at all (capacity below 1 core or 1 unit) get no columns.
+ * a container at all (capacity below 1 core or 1 unit, or the tier not placeable there) get no
+ * columns; a container to keep has x fixed to 1.
  *
  * Cores and units need not be declared integer: once the binaries are fixed, each resource on its
  * own is a transportation problem (tiers supply their demand to the VMs they run on, arcs bounded by
@@ -54,7 +55,8 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
       const memMax = Math.min(vm.mem, tier.mem);
       const hadContainer = vm.prior.has(t);
       if (hadContainer) b.addOffset(tier.deleteWeight);
-      if (cpuMax < 1 || memMax < 1) return;
+      // No column where the tier may not run (placeable): its container there, if any, is deleted.
+      if (cpuMax < 1 || memMax < 1 || !mayHost(instance, v, t)) return;
       const existsCost = hadContainer ? COST.containerKept - tier.deleteWeight : COST.containerCreated;
       const exists = b.addColumn(`x${v}_${t}`, 0, 1, existsCost);
       const cpu = b.addColumn(`c${v}_${t}`, 0, cpuMax, 0, integerSizes);
@@ -66,6 +68,8 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
       b.addRow(`host${v}_${t}`, [[exists, 1], [used, -1]], -Infinity, 0);
       cpuTerms.push([cpu, 1]);
       memTerms.push([mem, 1]);
+      // A container to keep exists (its size is free).
+      if (mustKeep(instance, v, t)) b.model.columns[exists].lower = 1;
       if (options.fixedLayout) {
         const on = options.fixedLayout[v].has(t) ? 1 : 0;
         b.model.columns[exists].lower = on;
@@ -103,7 +107,9 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
   const groups = new Map<string, number[]>();
   instance.vms.forEach((vm, v) => {
     if (vm.prior.size > 0) return;
-    const key = `${vm.isNew}:${vm.alwaysUsed ?? false}:${vm.cpu}:${vm.mem}`;
+    // VMs are interchangeable only where the same tiers may run (placeable).
+    const placeable = instance.tiers.map((_, t) => (mayHost(instance, v, t) ? 1 : 0)).join('');
+    const key = `${vm.isNew}:${vm.alwaysUsed ?? false}:${vm.cpu}:${vm.mem}:${placeable}`;
     groups.set(key, [...(groups.get(key) ?? []), v]);
   });
   for (const members of groups.values()) {

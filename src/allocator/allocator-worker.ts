@@ -1,19 +1,25 @@
 import { parentPort, workerData } from 'worker_threads';
 import { DomainError } from '../domain/errors';
 import { AllocationProblem } from './allocator';
-import { AllocatorOptions, createAllocator } from './hybrid-allocator';
+import { AllocatorOptions, createAllocator, warmUpAllocator } from './hybrid-allocator';
 
 /**
  * Runs the allocator off the daemon's main thread: HiGHS solves synchronously, and a solve of a
  * large fleet must not stall the HTTP API or running executions. Messages: `{id, problem}` in,
- * `{id, result}` or `{id, error: {kind, message, field?}}` out.
+ * `{id, result}` or `{id, error: {kind, message, field?}}` out; `{id, warmUp: true}` in, `{id, ready: true}`
+ * out once the solver is compiled (meanwhile problems are still answered, within their budgets).
  */
 if (parentPort) {
   const port = parentPort;
   const allocator = createAllocator(workerData as AllocatorOptions);
-  port.on('message', async ({ id, problem }: { id: number; problem: AllocationProblem }) => {
+  port.on('message', async ({ id, problem, warmUp }: { id: number; problem?: AllocationProblem; warmUp?: boolean }) => {
     try {
-      port.postMessage({ id, result: await allocator.allocate(problem) });
+      if (warmUp) {
+        await warmUpAllocator();
+        port.postMessage({ id, ready: true });
+        return;
+      }
+      port.postMessage({ id, result: await allocator.allocate(problem!) });
     } catch (e) {
       const error = e instanceof DomainError
         ? { kind: e.constructor.name, message: e.message, field: (e as { field?: string }).field }

@@ -20,6 +20,16 @@ export interface AllocationProblem {
   maxNode: Record<string, number>;
   /** Hard budget; when it runs out the best allocation found is returned with its bound. */
   timeLimitMs?: number;
+  /**
+   * Where a tier may have containers. A tier listed here may run only on the named existing VMs, and
+   * on new VMs only when `newVms` is true; its existing containers elsewhere must go. Absent = anywhere.
+   */
+  placeable?: Record<string, { vms: string[]; newVms: boolean }>;
+  /**
+   * Existing containers that must stay where they are (node-local data), by VM: present in the
+   * result on the same VM while the tier's plan is non-zero; their size may change.
+   */
+  keep?: Record<string, string[]>;
 }
 
 export interface AllocationResult {

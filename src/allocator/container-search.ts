@@ -1,6 +1,6 @@
-import { AllocationInstance, Layout } from './allocation-instance';
+import { AllocationInstance, Layout, mayHost, mustKeep } from './allocation-instance';
 import { COST } from './cost-weights';
-import { seededRandom } from './neighbourhood-search';
+import { seededRandom } from './search/seeded-random';
 
 export interface ContainerSearchOptions {
   /** Absolute time (Date.now()) at which the search stops. */
@@ -88,9 +88,12 @@ function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random:
   const start: Layout = instance.vms.map(() => new Map());
   const keptOn: number[][] = instance.tiers.map(() => []);
   // Largest containers first: when a tier must lose some (over its cap, or shrunk below 1 each), the small ones go.
+  // Containers to keep come first and always (from nothing too); none where the tier may not run.
+  const pinned = (v: number, t: number) => (mustKeep(instance, v, t) ? 1 : 0);
   const priors = instance.vms.flatMap((vm, v) => [...vm.prior].map(([t, r]) => ({ v, t, r })))
-    .sort((a, b) => b.r.cpu_cores + b.r.mem_units / 4 - (a.r.cpu_cores + a.r.mem_units / 4));
-  for (const { v, t } of keepCurrent ? priors : []) {
+    .filter(({ v, t }) => mayHost(instance, v, t) && (keepCurrent || pinned(v, t)))
+    .sort((a, b) => pinned(b.v, b.t) - pinned(a.v, a.t) || b.r.cpu_cores + b.r.mem_units / 4 - (a.r.cpu_cores + a.r.mem_units / 4));
+  for (const { v, t } of priors) {
     const tier = instance.tiers[t];
     if (keptOn[t].length < Math.min(tier.maxContainers, tier.cpu, tier.mem)) keptOn[t].push(v);
   }
@@ -261,6 +264,9 @@ class FluidLayout {
   private readonly prior: Uint8Array;
   private readonly homes: number[][];
   private readonly banned: Uint8Array;
+  /** Per (VM, tier): the tier may run there (`placeable`); its container there must stay (`keep`). */
+  private readonly allowed: Uint8Array;
+  private readonly pinned: Uint8Array;
   // Breadth-first search scratch space.
   private readonly seenVm: Uint8Array;
   private readonly seenTier: Uint8Array;
@@ -300,6 +306,14 @@ class FluidLayout {
       }
     });
     this.banned = new Uint8Array(V);
+    this.allowed = new Uint8Array(V * T);
+    this.pinned = new Uint8Array(V * T);
+    for (let v = 0; v < V; v++) {
+      for (let t = 0; t < T; t++) {
+        this.allowed[v * T + t] = mayHost(instance, v, t) ? 1 : 0;
+        this.pinned[v * T + t] = mustKeep(instance, v, t) ? 1 : 0;
+      }
+    }
     this.seenVm = new Uint8Array(V);
     this.seenTier = new Uint8Array(T);
     this.viaTier = new Int32Array(V);
@@ -406,9 +420,15 @@ class FluidLayout {
     return Math.max(1 - this.free[0][v] / this.capacity[0][v], 1 - this.free[1][v] / this.capacity[1][v]);
   }
 
+  /** Whether tier t's container on v may be removed (it is not one to keep). */
+  removable(v: number, t: number): boolean {
+    return this.pinned[v * this.T + t] === 0;
+  }
+
   /** Removes every container of v, their load carried elsewhere. False (state spoiled: restore it) when it cannot. */
   emptyVm(v: number, random: () => number): boolean {
     const tiers = this.tiersOn(v);
+    if (tiers.some((t) => !this.removable(v, t))) return false;
     const need = tiers.map((t) => this.removePair(v, t));
     this.banned[v] = 1;
     try {
@@ -424,6 +444,7 @@ class FluidLayout {
 
   /** Removes tier t's container on v when the tier's other containers (and the paths through them) take its load. */
   dropContainer(v: number, t: number): boolean {
+    if (!this.removable(v, t)) return false;
     // v stays open: the room the container leaves may be taken by other tiers there, making room elsewhere.
     const need = this.removePair(v, t);
     return this.route(0, t, need[0]) === need[0] && this.route(1, t, need[1]) === need[1];
@@ -471,7 +492,7 @@ class FluidLayout {
     for (let v = 0; v < this.V; v++) {
       if (!this.has[v * this.T + t]) continue;
       for (const other of this.tiersOn(v)) {
-        if (other !== t && !Number.isFinite(this.instance.tiers[other].maxContainers)) evictable.push([v, other]);
+        if (other !== t && !Number.isFinite(this.instance.tiers[other].maxContainers) && this.removable(v, other)) evictable.push([v, other]);
       }
     }
     const weight = ([v, o]: [number, number]) => this.size[0][v * this.T + o] / this.capacity[0][v] + this.size[1][v * this.T + o] / this.capacity[1][v];
@@ -490,7 +511,14 @@ class FluidLayout {
    * a VM in use with most room, else on an idle VM, the rest routed (VMs may be opened).
    */
   replaceTier(t: number, random: () => number, mayOpen = true): boolean {
-    for (let v = 0; v < this.V; v++) if (this.has[v * this.T + t]) this.removePair(v, t);
+    let keeps = false;
+    for (let v = 0; v < this.V; v++) {
+      if (!this.has[v * this.T + t]) continue;
+      if (this.removable(v, t)) this.removePair(v, t);
+      else keeps = true;
+    }
+    // Containers to keep stay; the rest of the tier goes through them and wherever it finds room.
+    if (keeps) return this.place(t, this.missing(t), random, mayOpen);
     const before = this.snapshot();
     const demand: [number, number] = [this.instance.tiers[t].cpu, this.instance.tiers[t].mem];
     const room = (v: number) => Math.min(this.free[0][v] / demand[0], this.free[1][v] / demand[1]) + (this.prior[v * this.T + t] ? 1 : 0);
@@ -510,6 +538,7 @@ class FluidLayout {
 
   /** Tier a's container moves from x to y while tier b's moves from y to z; the rest of their loads routed. */
   tradeContainers(x: number, a: number, y: number, b: number, z: number, random: () => number): boolean {
+    if (!this.removable(x, a) || !this.removable(y, b)) return false;
     const needA = this.removePair(x, a);
     const needB = this.removePair(y, b);
     return this.addPair(y, a, needA) && this.addPair(z, b, needB) && this.place(a, needA, random) && this.place(b, needB, random);
@@ -517,6 +546,7 @@ class FluidLayout {
 
   /** Tier t's container moves from `from` to `to` (created there with at least 1 of each, the rest routed). */
   moveContainer(from: number, t: number, to: number, random: () => number): boolean {
+    if (!this.removable(from, t)) return false;
     const need = this.removePair(from, t);
     if (!this.addPair(to, t, need)) return false;
     return this.place(t, need, random);
@@ -578,7 +608,7 @@ class FluidLayout {
       const wantCpu = Math.max(1, need[0]);
       const wantMem = Math.max(1, need[1]);
       for (let v = 0; v < this.V; v++) {
-        if (this.hosted[v] === 0 || this.banned[v] || this.has[v * this.T + t]) continue;
+        if (this.hosted[v] === 0 || this.banned[v] || this.has[v * this.T + t] || !this.allowed[v * this.T + t]) continue;
         room[0] += this.free[0][v];
         room[1] += this.free[1][v];
         const score = (this.prior[v * this.T + t] ? 10 : 0) + (v === favoured ? 0.05 : 0)
@@ -620,7 +650,9 @@ class FluidLayout {
     const maxVms = this.instance.maxVms;
     if (maxVms !== undefined && this.usedVms().length >= maxVms) return [];
     const idle = [];
-    for (let v = 0; v < this.V; v++) if (this.hosted[v] === 0 && !this.banned[v] && this.free[0][v] >= 1 && this.free[1][v] >= 1) idle.push(v);
+    for (let v = 0; v < this.V; v++) {
+      if (this.hosted[v] === 0 && !this.banned[v] && this.free[0][v] >= 1 && this.free[1][v] >= 1 && (t < 0 || this.allowed[v * this.T + t])) idle.push(v);
+    }
     const whole = (v: number) => (this.free[0][v] >= need[0] && this.free[1][v] >= need[1] ? 0 : 1);
     const isNew = (v: number) => (this.instance.vms[v].isNew ? 1 : 0);
     const room = (v: number) => Math.min(this.free[0][v] / Math.max(1, need[0]), 1) + Math.min(this.free[1][v] / Math.max(1, need[1]), 1);
@@ -636,6 +668,7 @@ class FluidLayout {
    */
   private addPair(v: number, t: number, need: [number, number]): boolean {
     const i = v * this.T + t;
+    if (!this.allowed[i]) return false;
     for (const r of [0, 1] as const) {
       if (this.free[r][v] >= 1) continue;
       if (!this.makeRoom(r, v)) return false;

@@ -29,7 +29,8 @@ export async function solveInstanceExactly(
   let layout = mip.decode(outcome.values);
   if (!isValidLayout(instance, layout)) {
     const fixed = buildAllocationMip(instance, { integerSizes: true, fixedLayout: layout });
-    const sizes = await solveMip(fixed.model, { timeLimitMs: Math.max(1000, options.timeLimitMs - (Date.now() - startedMs)) });
+    // Within what is left of the same limit: the recovery is a small LP, but the budget is the caller's.
+    const sizes = await solveMip(fixed.model, { timeLimitMs: options.timeLimitMs - (Date.now() - startedMs) });
     const repaired = sizes.values ? fixed.decode(sizes.values) : undefined;
     if (!repaired || !isValidLayout(instance, repaired)) {
       return { status: outcome.status === 'optimal' ? 'unknown' : outcome.status, bound: outcome.bound };

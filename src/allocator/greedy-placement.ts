@@ -1,5 +1,5 @@
 import { Resources } from '../domain/resources';
-import { AllocationInstance, copyLayout, Layout, freeRoom } from './allocation-instance';
+import { AllocationInstance, copyLayout, Layout, freeRoom, mayHost, mustKeep } from './allocation-instance';
 
 /**
  * A quick feasible layout, built by repairing a starting layout (normally the current allocation,
@@ -13,10 +13,19 @@ import { AllocationInstance, copyLayout, Layout, freeRoom } from './allocation-i
  * 3. Uncapped tiers grow in place, then create containers: whole on one VM where one has room,
  *    otherwise on the roomiest VMs — VMs in use first, then idle existing VMs, then new VMs.
  *
- * Returns undefined when it gets stuck; that proves nothing (the exact solver decides).
+ * Containers where their tier is not placeable go first; containers to keep are never removed (from
+ * an empty start they are put back with 1 core and 1 unit, then grow like the others).
+ *
+ * Returns undefined when it gets stuck; that proves nothing (the exact solver decides). Finite: the
+ * queue takes a bounded number of steps, and each step offers a VM to a tier at most twice (once
+ * skipped, or once given a container), so it ends in milliseconds on any fleet.
  */
 export function greedyLayout(instance: AllocationInstance, start: Layout): Layout | undefined {
   const layout = copyLayout(start);
+  instance.vms.forEach((vm, v) => {
+    for (const t of [...layout[v].keys()]) if (!mayHost(instance, v, t)) layout[v].delete(t);
+    for (const t of vm.prior.keys()) if (mustKeep(instance, v, t) && !layout[v].has(t)) layout[v].set(t, { cpu_cores: 1, mem_units: 1 });
+  });
   const free = freeRoom(instance, layout);
   const put = (v: number, t: number, r: Resources | undefined) => {
     const old = layout[v].get(t);
@@ -54,15 +63,17 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     const t = queue.shift()!;
     queued.delete(t);
     if (grow(t)) continue;
-    // Stuck with the containers it kept (their VMs are full): place the whole tier afresh.
-    for (const v of containersOf(t)) put(v, t, undefined);
+    // Stuck with the containers it kept (their VMs are full): place the whole tier afresh, but for
+    // the containers that must stay.
+    for (const v of containersOf(t)) if (!mustKeep(instance, v, t)) put(v, t, undefined);
     if (!grow(t)) return undefined;
   }
   return layout;
 
-  /** Cheap neighbours make way: uncapped tiers, or any scalable tier for one that may not be spread. */
-  function isEvictable(other: number, forTier: number): boolean {
-    return other !== forTier && (!isCapped(other) || instance.tiers[other].deleteWeight < instance.tiers[forTier].deleteWeight);
+  /** Cheap neighbours make way: uncapped tiers, or any scalable tier for one that may not be spread; never a container to keep. */
+  function isEvictable(v: number, other: number, forTier: number): boolean {
+    if (other === forTier || mustKeep(instance, v, other)) return false;
+    return !isCapped(other) || instance.tiers[other].deleteWeight < instance.tiers[forTier].deleteWeight;
   }
 
   function evict(v: number, other: number) {
@@ -76,11 +87,13 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
   function shedAndShrink(t: number) {
     const tier = instance.tiers[t];
     const size = (v: number) => layout[v].get(t)!.cpu_cores / maxCpu + layout[v].get(t)!.mem_units / maxMem;
-    const vs = containersOf(t).sort((a, b) => size(b) - size(a));
+    // Containers to keep first, then the largest: the smallest are the ones dropped.
+    const keep = (v: number) => (mustKeep(instance, v, t) ? 1 : 0);
+    const vs = containersOf(t).sort((a, b) => keep(b) - keep(a) || size(b) - size(a));
     const cap = Math.min(tier.maxContainers, tier.cpu, tier.mem);
-    while (vs.length > cap) put(vs.pop()!, t, undefined);
+    while (vs.length > cap && !keep(vs[vs.length - 1])) put(vs.pop()!, t, undefined);
     // Deleting costs 1 and keeping 3: drop the smallest containers while the rest still hold the plan.
-    while (vs.length > 1) {
+    while (vs.length > 1 && !keep(vs[vs.length - 1])) {
       const sum = totalOf(vs, t);
       const last = layout[vs[vs.length - 1]].get(t)!;
       if (sum.cpu_cores - last.cpu_cores < tier.cpu || sum.mem_units - last.mem_units < tier.mem) break;
@@ -136,7 +149,7 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
         if (need.cpu <= 0 && need.mem <= 0) break;
         for (const other of [...layout[v].keys()]) {
           if (free[v].cpu >= need.cpu && free[v].mem >= need.mem) break;
-          if (isEvictable(other, t)) evict(v, other);
+          if (isEvictable(v, other, t)) evict(v, other);
         }
         growInPlace();
       }
@@ -182,7 +195,8 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
   function chooseVm(t: number, need: { cpu: number; mem: number }, slots: number, skipped: Set<number>): number | undefined {
     const rank = (v: number) => (layout[v].size > 0 ? 0 : instance.vms[v].isNew ? 2 : 1);
     const room = (v: number) => Math.min(free[v].cpu / need.cpu, free[v].mem / need.mem);
-    const candidates = instance.vms.map((_, v) => v).filter((v) => !skipped.has(v) && !layout[v].has(t) && free[v].cpu >= 1 && free[v].mem >= 1);
+    const candidates = instance.vms.map((_, v) => v)
+      .filter((v) => !skipped.has(v) && !layout[v].has(t) && mayHost(instance, v, t) && free[v].cpu >= 1 && free[v].mem >= 1);
     const whole = candidates.filter((v) => free[v].cpu >= need.cpu && free[v].mem >= need.mem);
     if (whole.length > 0) {
       const leftover = (v: number) => (free[v].cpu - need.cpu) / instance.vms[v].cpu + (free[v].mem - need.mem) / instance.vms[v].mem;
@@ -195,20 +209,21 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
     const share = { cpu: Math.ceil(need.cpu / slots), mem: Math.ceil(need.mem / slots) };
     const fitting = candidates.filter((v) => free[v].cpu >= share.cpu && free[v].mem >= share.mem);
     if (fitting.length > 0) return fitting.reduce((a, b) => (room(b) > room(a) || (room(b) === room(a) && rank(b) < rank(a)) ? b : a));
-    return evictFor(t, share);
+    return evictFor(t, share, skipped);
   }
 
   /** Makes room for a capped tier's share by moving cheaper tiers' containers off one VM (they are placed again later). */
-  function evictFor(t: number, share: { cpu: number; mem: number }): number | undefined {
+  function evictFor(t: number, share: { cpu: number; mem: number }, skipped: Set<number>): number | undefined {
     let best: number | undefined;
     let bestMoved = Infinity;
     instance.vms.forEach((vm, v) => {
-      if (layout[v].has(t)) return;
+      // A VM given up on for this tier stays given up on: offering it again would loop for ever.
+      if (layout[v].has(t) || skipped.has(v) || !mayHost(instance, v, t)) return;
       let cpu = free[v].cpu;
       let mem = free[v].mem;
       let moved = 0;
       for (const [other, r] of layout[v]) {
-        if (!isEvictable(other, t)) continue;
+        if (!isEvictable(v, other, t)) continue;
         cpu += r.cpu_cores;
         mem += r.mem_units;
         moved += r.cpu_cores / maxCpu + r.mem_units / maxMem;
@@ -221,7 +236,7 @@ export function greedyLayout(instance: AllocationInstance, start: Layout): Layou
       }
     });
     if (best === undefined) return undefined;
-    for (const other of [...layout[best].keys()]) if (isEvictable(other, t)) evict(best, other);
+    for (const other of [...layout[best].keys()]) if (isEvictable(best, other, t)) evict(best, other);
     return best;
   }
 }
@@ -240,15 +255,29 @@ export function packedLayout(instance: AllocationInstance): Layout | undefined {
   const maxMem = Math.max(...instance.vms.map((vm) => vm.mem), 1);
   const items: Array<{ t: number; cpu: number; mem: number }> = [];
   instance.tiers.forEach((tier, t) => {
-    let n = Math.max(1, Math.ceil(tier.cpu / maxCpu), Math.ceil(tier.mem / maxMem));
+    const pinned = instance.vms.filter((_, v) => mustKeep(instance, v, t)).length;
+    let n = Math.max(1, pinned, Math.ceil(tier.cpu / maxCpu), Math.ceil(tier.mem / maxMem));
     if (n > Math.min(tier.maxContainers, tier.cpu, tier.mem)) n = Math.min(tier.maxContainers, tier.cpu, tier.mem);
     for (let i = 0; i < n; i++) {
       items.push({ t, cpu: Math.floor(tier.cpu / n) + (i < tier.cpu % n ? 1 : 0), mem: Math.floor(tier.mem / n) + (i < tier.mem % n ? 1 : 0) });
     }
   });
   items.sort((a, b) => b.cpu / maxCpu + b.mem / maxMem - (a.cpu / maxCpu + a.mem / maxMem));
+  // Containers to keep take the tier's largest pieces on their own VMs, before anything else.
+  const pinnedOf = instance.tiers.map((_, t) => instance.vms.flatMap((_vm, v) => (mustKeep(instance, v, t) ? [v] : [])));
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k];
+    const v = pinnedOf[item.t].shift();
+    if (v === undefined) continue;
+    if (free[v].cpu < item.cpu || free[v].mem < item.mem) return undefined;
+    layout[v].set(item.t, { cpu_cores: item.cpu, mem_units: item.mem });
+    free[v].cpu -= item.cpu;
+    free[v].mem -= item.mem;
+    items.splice(k--, 1);
+  }
+  if (pinnedOf.some((vs) => vs.length > 0)) return undefined;
   for (const item of items) {
-    const fits = (v: number) => !layout[v].has(item.t) && free[v].cpu >= item.cpu && free[v].mem >= item.mem;
+    const fits = (v: number) => !layout[v].has(item.t) && mayHost(instance, v, item.t) && free[v].cpu >= item.cpu && free[v].mem >= item.mem;
     const leftover = (v: number) => (free[v].cpu - item.cpu) / maxCpu + (free[v].mem - item.mem) / maxMem;
     const open = instance.vms.map((_, v) => v).filter((v) => layout[v].size > 0 && fits(v));
     const home = open.filter((v) => instance.vms[v].prior.has(item.t));

@@ -21,36 +21,72 @@ export interface MipSolveOptions {
   start?: ArrayLike<number>;
 }
 
-// The WASM runtime is loaded once per process: loading costs tens of milliseconds and its memory
-// stays reserved. After a native error the runtime may be left inconsistent, so it is dropped and
-// the next solve loads a fresh one.
+// The WASM runtime is loaded once per process and its memory stays reserved. After a native error
+// the runtime may be left inconsistent, so it is dropped and the next solve loads a fresh one.
 let runtime: Promise<Highs> | undefined;
+let loaded: Highs | undefined;
 
-function loadRuntime(): Promise<Highs> {
+/**
+ * Starts loading HiGHS if it is not loaded or loading, and resolves when it is ready. Compilation
+ * runs on V8's background threads, so the caller's thread stays free meanwhile: a search can run
+ * while the solver compiles, and a worker keeps answering messages.
+ *
+ * V8 would first run WebAssembly through its baseline compiler, function by function on first call,
+ * and optimise hot functions much later: for HiGHS that is ~80 ms of CPU per tiny MIP for the first
+ * dozens of solves (against 12 ms optimised), and the first solves compile on the solving thread,
+ * where no time limit can interrupt them. So the module is compiled optimised and whole up front
+ * (about 3 s of CPU once per process, in the background), and every solve after it is fast. Only
+ * WebAssembly compiled from then on is affected; no other part of the executor uses WebAssembly.
+ */
+export function loadSolver(): Promise<Highs> {
   if (!runtime) {
-    // V8 first runs WebAssembly through its baseline compiler and optimises hot functions later; for
-    // HiGHS that later is many solves away (measured: ~80 ms CPU per tiny MIP for the first dozens of
-    // solves, 12 ms once optimised). Compiling each function optimised on first use costs about 2 s
-    // of CPU once per process and makes every solve after it fast. Only WebAssembly compiled from
-    // now on is affected; no other part of the executor uses WebAssembly.
     v8.setFlagsFromString('--no-liftoff');
+    v8.setFlagsFromString('--no-wasm-lazy-compilation');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('highs') as (settings?: object) => Promise<Highs>;
-    runtime = load().catch((err: unknown) => {
-      runtime = undefined;
-      throw err;
+    const loading = load();
+    runtime = loading;
+    loading.then((highs) => {
+      if (runtime === loading) loaded = highs;
+    }, () => {
+      if (runtime === loading) runtime = undefined;
     });
   }
   return runtime;
 }
 
+/** Whether a solve would start at once (the solver is loaded and compiled). */
+export function isSolverReady(): boolean {
+  return loaded !== undefined;
+}
+
+/**
+ * Solves within `timeLimitMs`, loading time included: when the solver is still compiling at the
+ * limit, the outcome is `unknown` with no bound, and the compilation goes on for the next solve.
+ */
 export async function solveMip(model: MipModel, options: MipSolveOptions): Promise<MipOutcome> {
-  const highs = await loadRuntime();
+  const startedMs = Date.now();
+  const highs = loaded ?? (await readyWithin(options.timeLimitMs));
+  const leftMs = options.timeLimitMs - (Date.now() - startedMs);
+  if (!highs || leftMs <= 0) return { status: 'unknown', bound: -Infinity };
   try {
-    return solveOn(highs, model, options);
+    return solveOn(highs, model, { ...options, timeLimitMs: leftMs });
   } catch (err) {
     runtime = undefined;
+    loaded = undefined;
     throw err;
+  }
+}
+
+async function readyWithin(ms: number): Promise<Highs | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([loadSolver(), timeUp]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -7,8 +7,9 @@ import {
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
 } from './allocation-instance';
 import { solveInstanceExactly } from './exact-solve';
+import { isSolverReady, loadSolver } from './highs-engine';
 import { greedyLayout, packedLayout } from './greedy-placement';
-import { findUnplaceableTier, lowerBound } from './lower-bound';
+import { findConstraintConflict, findUnplaceableTier, lowerBound } from './lower-bound';
 import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './container-search';
 import { improveByMoves } from './local-moves';
 import { improveByNeighbourhoods } from './neighbourhood-search';
@@ -106,7 +107,7 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
   const mostNew = maximumUsefulNewVms(problem);
   if (fewestNew > mostNew) throw new NoSolutionError(`the plan needs at least ${fewestNew} new VMs, more than allowed`);
   const widest = buildInstance(problem, mostNew);
-  const unplaceable = findUnplaceableTier(widest);
+  const unplaceable = findConstraintConflict(widest) ?? findUnplaceableTier(widest);
   if (unplaceable) throw new NoSolutionError(unplaceable);
 
   const pairs = (Object.keys(problem.current).length + fewestNew) * widest.tiers.length;
@@ -117,27 +118,61 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
 /**
  * With K new VMs (the deficit's K first, one more each time the previous count is proven
  * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
+ * HiGHS starts compiling at once; while it is not ready, the heuristics' best layout is the answer
+ * if the deadline comes first.
  */
 async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
+  loadSolver().catch(() => undefined);
+  const fallback = isSolverReady() ? undefined : heuristicAnswer(problem, fewestNew, mostNew, deadlineMs);
   let unproven = false;
   for (let k = fewestNew; k <= mostNew; k++) {
+    if (Date.now() >= deadlineMs) {
+      unproven = true;
+      break;
+    }
     const instance = buildInstance(problem, k);
-    const greedy = greedyLayout(instance, currentLayout(instance)) ?? greedyLayout(instance, emptyLayout(instance));
-    const outcome = await solveInstanceExactly(instance, { timeLimitMs: Math.max(1, deadlineMs - Date.now()), start: greedy });
+    const greedy = quickLayout(instance);
+    const outcome = await solveInstanceExactly(instance, { timeLimitMs: deadlineMs - Date.now(), start: greedy });
     if (outcome.status === 'infeasible') continue;
     const candidates = [outcome.layout, greedy].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l));
     if (candidates.length === 0) {
       // Not proven infeasible with k new VMs: k + 1 may still be tried, but "no solution" is then not a proof.
       unproven = true;
-      if (Date.now() >= deadlineMs) break;
       continue;
     }
     const best = candidates.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a));
     const cost = layoutCost(instance, best);
+    if (outcome.status !== 'optimal' && fallback && fallback.cost < cost) return resultOf(problem, fallback.instance, fallback.layout, fallback.bound);
     const proven = outcome.status === 'optimal' ? cost : Math.max(Math.ceil(outcome.bound - 1e-6), lowerBound(instance));
     return resultOf(problem, instance, best, Math.min(proven, cost));
   }
+  if (fallback && unproven) return resultOf(problem, fallback.instance, fallback.layout, fallback.bound);
   throw new NoSolutionError(unproven ? 'none found within the time limit' : undefined);
+}
+
+/** The greedy repair of the current allocation, else from nothing, else the best-fit packing: a valid layout or none. */
+function quickLayout(instance: AllocationInstance): Layout | undefined {
+  const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
+  return valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))) ?? valid(packedLayout(instance));
+}
+
+/**
+ * The cheapest layout the quick heuristics find for any count of new VMs, with the combinatorial
+ * bound (valid for every count): the answer when the exact solver cannot run in time.
+ */
+function heuristicAnswer(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number) {
+  let best: { instance: AllocationInstance; layout: Layout; cost: number } | undefined;
+  for (let k = fewestNew; k <= mostNew && Date.now() < deadlineMs; k++) {
+    const instance = buildInstance(problem, k);
+    const layout = quickLayout(instance);
+    if (!layout) continue;
+    const improved = improveByMoves(instance, layout, deadlineMs);
+    const cost = layoutCost(instance, improved);
+    if (!best || cost < best.cost) best = { instance, layout: improved, cost };
+    // A count with an answer: more new VMs only add choices the moves rarely need.
+    break;
+  }
+  return best && { ...best, bound: lowerBound(buildInstance(problem, mostNew)) };
 }
 
 async function solveLarge(
@@ -156,13 +191,21 @@ async function solveLarge(
   const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
   // Starts, each taken to its local optimum by the cheap moves: repairing the current allocation,
   // packing afresh, and both again with fluid sizes (see container-search.ts). The cheapest goes on.
+  // Each start is finite and takes milliseconds even at 100 × 50; past a quarter of the search budget
+  // no further one is built, the first always is.
   const movesDeadlineMs = Math.min(searchDeadlineMs, enteredMs + searchMs / 4);
-  const starts = [
-    valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))),
-    valid(packedLayout(instance)),
-    valid(currentFluidLayout(instance)),
-    valid(packedFluidLayout(instance)),
-  ].filter((l): l is Layout => l !== undefined).map((l) => improveByMoves(instance, l, movesDeadlineMs));
+  const builders = [
+    () => valid(greedyLayout(instance, currentLayout(instance))) ?? valid(greedyLayout(instance, emptyLayout(instance))),
+    () => valid(packedLayout(instance)),
+    () => valid(currentFluidLayout(instance)),
+    () => valid(packedFluidLayout(instance)),
+  ];
+  const starts: Layout[] = [];
+  for (const build of builders) {
+    if (starts.length > 0 && Date.now() >= movesDeadlineMs) break;
+    const start = build();
+    if (start) starts.push(improveByMoves(instance, start, movesDeadlineMs));
+  }
   let layout = starts.length > 0 ? starts.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a)) : undefined;
   if (!layout) {
     // The heuristics got stuck: the exact model decides, within the budget.
@@ -242,6 +285,15 @@ function checkProblem(problem: AllocationProblem): void {
   if (!(problem.vmSize.cpu_cores >= 1) || !(problem.vmSize.mem_units >= 1)) {
     throw new ValidationError('infrastructure', 'a VM needs at least 1 core and 1 memory unit');
   }
+  for (const [tier, where] of Object.entries(problem.placeable ?? {})) {
+    const unknown = where.vms.find((vm) => !(vm in problem.current));
+    if (unknown !== undefined) throw new ValidationError(`placeable.${tier}.vms`, `'${unknown}' is not an existing VM`);
+  }
+  for (const [vm, tiers] of Object.entries(problem.keep ?? {})) {
+    if (!(vm in problem.current)) throw new ValidationError(`keep.${vm}`, `'${vm}' is not an existing VM`);
+    const absent = tiers.find((tier) => !problem.current[vm].used?.[tier]);
+    if (absent !== undefined) throw new ValidationError(`keep.${vm}`, `'${absent}' has no container on '${vm}' to keep`);
+  }
   for (const [tier, r] of Object.entries(problem.plan)) {
     if (r.cpu_cores === 0 && r.mem_units === 0) continue;
     const ok = Number.isInteger(r.cpu_cores) && Number.isInteger(r.mem_units) && r.cpu_cores >= 1 && r.mem_units >= 1;
@@ -250,11 +302,13 @@ function checkProblem(problem: AllocationProblem): void {
 }
 
 /**
- * Loads the solver and runs every path of it once (exact, and search on a fleet of 16 VMs), so that
- * the first real plan does not pay for compiling HiGHS: its WebAssembly is compiled function by
- * function on first use, about 3 s of CPU in all, once per process. A daemon calls this at start.
+ * Loads and compiles the solver (in the background: the calling thread stays free) and solves one
+ * small problem, so that the first real plan pays neither for compiling HiGHS nor for the first
+ * run of the allocator's own code. The daemon's worker runs it at start (`warmUp()` of the
+ * threaded allocator); plans that come before it is done are still solved within their budgets.
  */
 export async function warmUpAllocator(): Promise<void> {
+  await loadSolver();
   const size = { cpu_cores: 4, mem_units: 16 };
   const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
   const small: AllocationProblem = {
@@ -269,30 +323,5 @@ export async function warmUpAllocator(): Promise<void> {
     notScalable: ['db'],
     maxNode: { cache: 2 },
   };
-  // A fleet where every tier runs in several containers and grows or shrinks a little.
-  const fleet: AllocationProblem = { vmSize: size, current: {}, plan: {}, notScalable: ['t1', 't6'], maxNode: { t3: 2 } };
-  for (let v = 0; v < 16; v++) fleet.current[`vm${v}`] = { ...size, used: {} };
-  for (let t = 0; t < 10; t++) {
-    let cpu = 0;
-    let mem = 0;
-    const spread = t === 1 || t === 6 ? 1 : t === 3 ? 2 : 3;
-    for (let i = 0; i < spread; i++) {
-      const used = fleet.current[`vm${(t * 3 + i * 5) % 12}`].used;
-      const taken = Object.values(used).reduce((s, x) => ({ c: s.c + x.cpu_cores, m: s.m + x.mem_units }), { c: 0, m: 0 });
-      if (taken.c >= 4 || taken.m >= 14) continue;
-      used[`t${t}`] = r(1, 2 + (t % 3));
-      cpu += 1;
-      mem += 2 + (t % 3);
-    }
-    fleet.plan[`t${t}`] = r(Math.max(1, cpu + (t % 2)), Math.max(1, mem + (t % 4) - 1));
-  }
-  // The fleet runs every optional stage too (exact re-solves, the whole-model polish): they exercise
-  // HiGHS' branch and bound far more than the small problem does, and the default path of a
-  // 6 × 5 fleet needs that code compiled as much as they do.
-  const allocator = createAllocator({
-    timeLimitMs: 5000, polishTimeLimitMs: 1500, searchTimeLimitMs: 1000, neighbourhoodShare: 0.5, polishPairLimit: 400,
-  });
-  for (const problem of [small, fleet, { ...fleet, plan: { ...fleet.plan, t0: r(5, 9) } }]) {
-    await allocator.allocate(problem).catch(() => undefined);
-  }
+  await createAllocator({ timeLimitMs: 5000 }).allocate(small).catch(() => undefined);
 }

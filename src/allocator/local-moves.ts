@@ -1,4 +1,4 @@
-import { AllocationInstance, Layout, vmCost, freeRoom } from './allocation-instance';
+import { AllocationInstance, Layout, vmCost, freeRoom, mayHost, mustKeep } from './allocation-instance';
 
 /** Part of tier `t` moved from VM `from` to VM `to` (into its container there, or a new one). */
 interface Transfer {
@@ -34,12 +34,18 @@ export function improveByMoves(instance: AllocationInstance, start: Layout, dead
       if (!source) return false;
       const left = { cpu_cores: source.cpu_cores - x.cpu, mem_units: source.mem_units - x.mem };
       if (left.cpu_cores < 0 || left.mem_units < 0 || (left.cpu_cores === 0) !== (left.mem_units === 0)) return false;
-      if (left.cpu_cores === 0) trial.get(x.from)!.delete(x.t);
+      if (left.cpu_cores === 0) {
+        // A container to keep never goes.
+        if (mustKeep(instance, x.from, x.t)) return false;
+        trial.get(x.from)!.delete(x.t);
+      }
       else trial.get(x.from)!.set(x.t, left);
       room.get(x.from)!.cpu += x.cpu;
       room.get(x.from)!.mem += x.mem;
       const target = trial.get(x.to)!;
       const there = target.get(x.t);
+      // A new container only where the tier may run.
+      if (!there && !mayHost(instance, x.to, x.t)) return false;
       const grown = { cpu_cores: (there?.cpu_cores ?? 0) + x.cpu, mem_units: (there?.mem_units ?? 0) + x.mem };
       if (grown.cpu_cores < 1 || grown.mem_units < 1) return false;
       target.set(x.t, grown);

@@ -1,9 +1,9 @@
-import { AllocationInstance } from './allocation-instance';
+import { AllocationInstance, mayHost, mustKeep } from './allocation-instance';
 import { COST } from './cost-weights';
 
 /**
- * The fewest containers tier t can run in: the largest VMs of the instance taken first, per resource.
- * Infinity when even all of them cannot hold it.
+ * The fewest containers tier t can run in: the largest VMs where it is placeable taken first, per
+ * resource. Infinity when even all of them cannot hold it.
  */
 export function minimumContainers(instance: AllocationInstance, t: number): number {
   const tier = instance.tiers[t];
@@ -18,9 +18,35 @@ export function minimumContainers(instance: AllocationInstance, t: number): numb
   };
   return Math.max(
     1,
-    fewest(tier.cpu, instance.vms.map((vm) => vm.cpu)),
-    fewest(tier.mem, instance.vms.map((vm) => vm.mem)),
+    fewest(tier.cpu, instance.vms.flatMap((vm, v) => (mayHost(instance, v, t) ? [vm.cpu] : []))),
+    fewest(tier.mem, instance.vms.flatMap((vm, v) => (mayHost(instance, v, t) ? [vm.mem] : []))),
   );
+}
+
+/**
+ * A container to keep where its tier may not run, more kept containers than the tier may have, or
+ * kept containers that cannot all have 1 core and 1 unit on their VM: no allocation exists.
+ */
+export function findConstraintConflict(instance: AllocationInstance): string | undefined {
+  const keptOf = instance.tiers.map(() => 0);
+  for (let v = 0; v < instance.vms.length; v++) {
+    const vm = instance.vms[v];
+    let kept = 0;
+    for (let t = 0; t < instance.tiers.length; t++) {
+      if (!mustKeep(instance, v, t)) continue;
+      if (!mayHost(instance, v, t)) return `'${instance.tiers[t].name}' must be kept on '${vm.name}', where it is not placeable`;
+      keptOf[t] += 1;
+      kept += 1;
+    }
+    if (kept > vm.cpu || kept > vm.mem) return `'${vm.name}' cannot hold the ${kept} containers it must keep`;
+  }
+  for (let t = 0; t < instance.tiers.length; t++) {
+    const tier = instance.tiers[t];
+    if (keptOf[t] > Math.min(tier.maxContainers, tier.cpu, tier.mem)) {
+      return `tier '${tier.name}' must keep ${keptOf[t]} containers but may have at most ${Math.min(tier.maxContainers, tier.cpu, tier.mem)}`;
+    }
+  }
+  return undefined;
 }
 
 /** A tier that cannot be split finely enough or spread widely enough can never be placed. */
@@ -65,10 +91,13 @@ export function lowerBound(instance: AllocationInstance): number {
   let widest = 0;
   instance.tiers.forEach((tier, t) => {
     const existing = instance.vms.filter((vm) => vm.prior.has(t)).length;
-    const needed = Math.min(minimumContainers(instance, t), instance.vms.length);
+    // Containers where the tier is no longer placeable go whatever happens; kept ones stay.
+    const keepable = instance.vms.filter((vm, v) => vm.prior.has(t) && mayHost(instance, v, t)).length;
+    const pinned = instance.vms.filter((_, v) => mustKeep(instance, v, t)).length;
+    const needed = Math.max(pinned, Math.min(minimumContainers(instance, t), instance.vms.length));
     widest = Math.max(widest, needed);
     const keepExtra = COST.containerKept - tier.deleteWeight;
-    const kept = keepExtra < COST.containerCreated ? Math.min(needed, existing) : 0;
+    const kept = keepExtra < COST.containerCreated ? Math.min(needed, keepable) : pinned;
     containerBound += existing * tier.deleteWeight + kept * keepExtra + (needed - kept) * COST.containerCreated;
   });
   // Tiers that may not be spread and ran only on one VM are counted as kept there; when their new

@@ -1,6 +1,7 @@
 import { Resources } from '../domain/resources';
 import { AllocationInstance, InstanceTier, InstanceVm, Layout, layoutCost } from './allocation-instance';
 import { solveInstanceExactly } from './exact-solve';
+import { seededRandom } from './search/seeded-random';
 
 export interface NeighbourhoodSearchOptions {
   /** Absolute time (Date.now()) at which the search stops. */
@@ -251,16 +252,3 @@ function shuffle<T>(items: T[], random: () => number): void {
     [items[i], items[j]] = [items[j], items[i]];
   }
 }
-
-/** mulberry32: a small seeded generator, so that a run can be repeated exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-

@@ -1,6 +1,6 @@
 import { Allocation, Placement, TierResources } from '../domain/allocation';
 import { ValidationError } from '../domain/errors';
-import { readInteger, readObject, readOptionalInteger, readStringArray } from '../domain/json-reader';
+import { readBoolean, readInteger, readObject, readOptionalInteger, readStringArray } from '../domain/json-reader';
 import { AllocationProblem } from './allocator';
 import { AllocatorOptions, createAllocator } from './hybrid-allocator';
 
@@ -15,7 +15,8 @@ export interface SolveOutput {
 /**
  * The allocator alone, on the ecoware-executor solver's own input:
  * `{"infrastructure": {"cpu_cores", "mem_units", "max_vms"?}, "allocation": {vm: {cpu_cores, mem_units, used?}},
- * "plan": {tier: {cpu_cores, mem_units}}, "not_scalable"?: [tier], "max_node"?: {tier: N}}`.
+ * "plan": {tier: {cpu_cores, mem_units}}, "not_scalable"?: [tier], "max_node"?: {tier: N},
+ * "placeable"?: {tier: {"vms": [vm], "new_vms": bool}}, "keep"?: {vm: [tier]}}`.
  * Throws ValidationError naming the field for bad input, NoSolutionError when no allocation exists.
  */
 export async function solveDocument(input: unknown, options: AllocatorOptions = {}): Promise<SolveOutput> {
@@ -26,7 +27,7 @@ export async function solveDocument(input: unknown, options: AllocatorOptions = 
 
 export function parseSolveDocument(input: unknown): AllocationProblem {
   const doc = readObject(input, '');
-  rejectUnknown(doc, '', ['infrastructure', 'allocation', 'plan', 'not_scalable', 'max_node']);
+  rejectUnknown(doc, '', ['infrastructure', 'allocation', 'plan', 'not_scalable', 'max_node', 'placeable', 'keep']);
   const infra = readObject(doc.infrastructure, 'infrastructure');
   const vmSize = {
     cpu_cores: readInteger(infra.cpu_cores, 'infrastructure.cpu_cores', { min: 1 }),
@@ -52,7 +53,16 @@ export function parseSolveDocument(input: unknown): AllocationProblem {
   for (const [tier, n] of Object.entries(readObject(doc.max_node ?? {}, 'max_node'))) {
     maxNode[tier] = readInteger(n, `max_node.${tier}`, { min: 1 });
   }
-  return { vmSize, maxVms, current, plan, notScalable, maxNode };
+  const placeable: Record<string, { vms: string[]; newVms: boolean }> = {};
+  for (const [tier, value] of Object.entries(readObject(doc.placeable ?? {}, 'placeable'))) {
+    const field = `placeable.${tier}`;
+    const obj = readObject(value, field);
+    rejectUnknown(obj, field, ['vms', 'new_vms']);
+    placeable[tier] = { vms: readStringArray(obj.vms ?? [], `${field}.vms`), newVms: obj.new_vms === undefined ? true : readBoolean(obj.new_vms, `${field}.new_vms`) };
+  }
+  const keep: Record<string, string[]> = {};
+  for (const [vm, tiers] of Object.entries(readObject(doc.keep ?? {}, 'keep'))) keep[vm] = readStringArray(tiers, `keep.${vm}`);
+  return { vmSize, maxVms, current, plan, notScalable, maxNode, placeable, keep };
 }
 
 function readTierResources(value: unknown, field: string, min: number): TierResources {

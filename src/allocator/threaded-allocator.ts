@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { NoSolutionError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { AllocationProblem, AllocationResult, Allocator } from './allocator';
-import { AllocatorOptions, createAllocator } from './hybrid-allocator';
+import { AllocatorOptions, createAllocator, warmUpAllocator } from './hybrid-allocator';
 
 export interface ThreadedAllocatorOptions extends AllocatorOptions {
   /**
@@ -13,7 +13,7 @@ export interface ThreadedAllocatorOptions extends AllocatorOptions {
   graceMs?: number;
 }
 
-type Pending = { resolve: (r: AllocationResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (r: AllocationResult | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /**
  * The allocator in a worker thread, with a hard deadline. Where the compiled worker is not available
@@ -24,7 +24,7 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
   const { graceMs = 5_000, ...allocatorOptions } = options;
   if (!existsSync(workerFile)) {
     const inProcess = createAllocator(allocatorOptions);
-    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: async () => undefined };
+    return { allocate: (p) => inProcess.allocate(p), warmUp: () => warmUpAllocator(), close: async () => undefined };
   }
 
   let worker: Worker | undefined;
@@ -36,12 +36,12 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
   const start = (): Worker => {
     const w = new Worker(workerFile, { workerData: allocatorOptions });
     w.unref();
-    w.on('message', ({ id, result, error }: { id: number; result?: AllocationResult; error?: { kind: string; message: string; field?: string } }) => {
+    w.on('message', ({ id, result, ready, error }: { id: number; result?: AllocationResult; ready?: boolean; error?: { kind: string; message: string; field?: string } }) => {
       const p = pending.get(id);
       if (!p) return;
       pending.delete(id);
       clearTimeout(p.timer);
-      if (result) p.resolve(result);
+      if (result || ready) p.resolve(result);
       else p.reject(rebuildError(error!));
     });
     w.on('error', (e) => { worker = undefined; failAll(new Error(`allocator worker failed: ${e.message}`)); });
@@ -49,31 +49,35 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
     return w;
   };
 
+  const request = <T>(message: object, budgetMs: number): Promise<T> => {
+    worker ??= start();
+    const w = worker;
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // The solver overran its own budget by the whole grace period: stop it, whatever it was doing.
+        pending.delete(id);
+        if (worker === w) worker = undefined;
+        void w.terminate();
+        failAll(new UnsatisfiableError('the allocator was stopped: no allocation within its time budget'));
+        reject(new UnsatisfiableError(`no allocation found within ${budgetMs} ms; the allocator was stopped`));
+      }, budgetMs);
+      pending.set(id, { resolve: resolve as (r: AllocationResult | undefined) => void, reject, timer });
+      w.postMessage({ id, ...message });
+    });
+  };
+
   return {
     allocate(problem: AllocationProblem): Promise<AllocationResult> {
-      worker ??= start();
-      const w = worker;
-      const id = nextId++;
-      const budgetMs = (problem.timeLimitMs ?? allocatorOptions.timeLimitMs ?? 10_000) + graceMs;
-      return new Promise<AllocationResult>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          // The solver overran its own budget by the whole grace period: stop it, whatever it was doing.
-          pending.delete(id);
-          if (worker === w) worker = undefined;
-          void w.terminate();
-          failAll(new UnsatisfiableError('the allocator was stopped: no allocation within its time budget'));
-          reject(new UnsatisfiableError(`no allocation found within ${budgetMs} ms; the allocator was stopped`));
-        }, budgetMs);
-        pending.set(id, { resolve, reject, timer });
-        w.postMessage({ id, problem });
-      });
+      return request<AllocationResult>({ problem }, (problem.timeLimitMs ?? allocatorOptions.timeLimitMs ?? 10_000) + graceMs);
     },
-    /** Starts the worker and has it solve a trivial problem, so the first plan does not wait for the solver to load. */
+    /**
+     * Starts the worker and has it compile the solver in the background (seconds of CPU, once):
+     * plans that arrive meanwhile are answered within their budgets by the search, and every plan
+     * after it gets the exact solver at full speed. Resolves when the solver is ready.
+     */
     async warmUp() {
-      await this.allocate({
-        vmSize: { cpu_cores: 1, mem_units: 1 }, current: { vm: { cpu_cores: 1, mem_units: 1, used: {} } },
-        plan: { tier: { cpu_cores: 1, mem_units: 1 } }, notScalable: [], maxNode: {},
-      }).catch(() => undefined);
+      await request<undefined>({ warmUp: true }, 120_000).catch(() => undefined);
     },
     async close() {
       failAll(new Error('allocator closed'));

@@ -53,6 +53,19 @@ export function verifyPlacement(problem: AllocationProblem, result: AllocationRe
       violations.push(`tier '${tier}' runs in ${total.containers} containers, at most ${cap} allowed`);
     }
   }
+  for (const [tier, where] of Object.entries(problem.placeable ?? {})) {
+    for (const [vmName, hosted] of Object.entries(result.placement)) {
+      if (!(tier in hosted)) continue;
+      const allowed = newVms.has(vmName) ? where.newVms : where.vms.includes(vmName);
+      if (!allowed) violations.push(`'${tier}' on '${vmName}' where it is not placeable`);
+    }
+  }
+  for (const [vmName, tiers] of Object.entries(problem.keep ?? {})) {
+    for (const tier of tiers) {
+      const planned = problem.plan[tier] && (problem.plan[tier].cpu_cores > 0 || problem.plan[tier].mem_units > 0);
+      if (planned && !result.placement[vmName]?.[tier]) violations.push(`'${tier}' on '${vmName}' must be kept but is gone`);
+    }
+  }
   const vmsInUse = Object.keys(result.placement).length;
   if (problem.maxVms !== undefined && vmsInUse > problem.maxVms) {
     violations.push(`${vmsInUse} VMs in use, at most ${problem.maxVms} allowed`);

@@ -10,6 +10,7 @@ export type Action =
   | CreateContainerAction
   | UpdateContainerAction
   | DeleteContainerAction
+  | StartContainerAction
   | RunTierHooksAction;
 
 export interface CreateVmAction {
@@ -43,6 +44,17 @@ export interface UpdateContainerAction {
   resources: Resources;
   from_cpuset: number[];
   cpuset: number[];
+  /** The container is not running (stopped behind the executor's back, or never started): start it after the resize. */
+  start?: boolean;
+}
+
+/** A container the allocation keeps that is not running (`exited`, `created`): started again, same id, same cores. */
+export interface StartContainerAction {
+  type: 'start_container';
+  vm: string;
+  tier: string;
+  /** The engine state it was found in. */
+  from_state: string;
 }
 
 export interface DeleteContainerAction {
@@ -76,6 +88,8 @@ export function describeAction(action: Action): string {
       return `update container '${action.tier}' on vm '${action.vm}' with ${formatResources(action.resources)}`;
     case 'delete_container':
       return `delete container '${action.tier}' from vm '${action.vm}'`;
+    case 'start_container':
+      return `start container '${action.tier}' on vm '${action.vm}'`;
     case 'run_tier_hooks':
       return `run tier hook for container '${action.tier}' on vm '${action.vm}'`;
   }

@@ -10,7 +10,7 @@ export interface ContainerState {
   resources: Resources;
   /** Cores it is pinned to, sorted. */
   cpuset: number[];
-  /** Engine state (`running`, `exited` …). */
+  /** Engine state (`running`, `exited`, `created` …), or `missing` when the engine no longer has it. */
   state: string;
 }
 
@@ -69,3 +69,18 @@ export function resourcesFromEngine(cpuset: number[], memoryBytes: number, memUn
     mem_units: memoryBytes > 0 ? Math.ceil(memoryBytes / (memUnitMb * 1024 * 1024)) : 0,
   };
 }
+
+/**
+ * Engine states of a container that exists but does not run and can be started again in place:
+ * stopped (`docker stop`, a crashed engine leaves `unless-stopped` containers `exited`) or never
+ * started (`created`: the executor stopped between create and start).
+ */
+const STARTABLE_STATES = new Set(['exited', 'created']);
+
+/** True when the container holds its cores but does not run; a plan that keeps it starts it. */
+export function needsStart(container: Pick<ContainerState, 'state'>): boolean {
+  return STARTABLE_STATES.has(container.state);
+}
+
+/** State of a container the allocation lists but its engine no longer has (removed behind the executor's back). */
+export const MISSING_STATE = 'missing';

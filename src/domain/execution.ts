@@ -1,4 +1,5 @@
 import { Action, describeAction, Steps } from './action';
+import { Drift } from './drift';
 import { Allocation, Placement, TierResources } from './allocation';
 import { VmReport } from './cluster';
 import { ErrorCode } from './errors';
@@ -80,6 +81,8 @@ export interface Execution {
   rolled_back_by?: string;
   /** What the daemon decided that a reader should know (e.g. tiers a rollback left out). */
   notes?: string[];
+  /** A drift repair (`kind: reconcile`): what changed behind the executor's back. */
+  drift?: Drift[];
 }
 
 export function isFinished(status: ExecutionStatus): boolean {

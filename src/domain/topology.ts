@@ -5,6 +5,7 @@ import {
   readString, readStringArray, readStringMap,
 } from './json-reader';
 import { flatTierName, isValidName } from './names';
+import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
 import { isCronExpression } from './cron-expression';
@@ -45,6 +46,8 @@ export interface Tier {
   hookTimeoutMs?: number;
   /** Present on tiers made from a compose service (src/domain/compose). */
   system?: SystemTier;
+  /** Only nodes whose labels carry every pair may run it; empty = any node. */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface App {
@@ -61,6 +64,10 @@ export interface StaticNodeConfig {
   address?: string;
   cpu_cores?: number;
   mem_units?: number;
+  /** Placement labels, matched by tiers' `node_selector`. */
+  labels?: Record<string, string>;
+  /** Directory with ca.pem, cert.pem, key.pem for a TLS engine (`tcp://…:2376`). */
+  dockerCertPath?: string;
 }
 
 export interface StaticCloudConfig {
@@ -106,6 +113,7 @@ export interface Infrastructure {
   /** After a failed plan: leave things as they are (`stop`) or return to where it started (`rollback`). */
   onFailure: 'stop' | 'rollback';
   hookTimeoutMs: number;
+  nodePool: NodePoolSettings;
 }
 
 export interface Topology {
@@ -194,6 +202,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     onHookFailure,
     onFailure,
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
+    nodePool: parseNodePoolSettings(obj, f),
   };
 }
 
@@ -233,6 +242,8 @@ function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCl
       address: readOptionalString(node.address, `${nf}.address`),
       cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1 }),
       mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1 }),
+      ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
+      ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
     };
   });
   return { type: 'static', nodes };
@@ -281,6 +292,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
     system: parseSystemTier(obj.system, `${field}.system`),
+    ...(obj.node_selector !== undefined ? { nodeSelector: parseLabels(obj.node_selector, `${field}.node_selector`) } : {}),
   };
 }
 

@@ -17,4 +17,6 @@ export interface Vm {
   /** Address published to containers (`/etc/hosts` entries) and shown by the API. */
   address?: string;
   instanceId?: string;
+  /** Placement labels (static nodes), matched by tiers' `node_selector`. */
+  labels?: Record<string, string>;
 }

@@ -229,7 +229,20 @@ export class Executor {
         if (!container) throw new Error(`container '${action.tier}' is not on vm '${vmName}'`);
         await runtime.update(container.id, { cpuset: action.cpuset, memoryMb: action.resources.mem_units * memUnitMb });
         slot.where.containerId = container.id;
-        ctx.cluster.containerSet(vmName, { ...container, resources: { ...action.resources }, cpuset: [...action.cpuset] });
+        let engineState = container.state;
+        if (action.start) engineState = (await runtime.start(container.id)).state;
+        ctx.cluster.containerSet(vmName, { ...container, state: engineState, resources: { ...action.resources }, cpuset: [...action.cpuset] });
+        await this.runHook(slot, ctx, runtime, 'on_node_scale', vmName, action.tier);
+        return;
+      }
+      case 'start_container': {
+        const container = state.containers[action.tier];
+        if (!container) throw new Error(`container '${action.tier}' is not on vm '${vmName}'`);
+        slot.where.containerId = container.id;
+        const started = await runtime.start(container.id);
+        ctx.cluster.containerSet(vmName, { ...container, state: started.state });
+        if (started.state !== 'running') throw new Error(`container '${action.tier}' on vm '${vmName}' is ${started.state} after start`);
+        // A container that never started never ran its hook, and one that stopped restarts its processes.
         await this.runHook(slot, ctx, runtime, 'on_node_scale', vmName, action.tier);
         return;
       }

@@ -16,6 +16,7 @@ import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
 import { Systems } from '../use-cases/systems';
+import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
 
 export interface AppDependencies {
@@ -25,6 +26,8 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Systems from compose files (`/api/systems`, Tycho's `/system/*`); absent = no such routes. */
   systems?: Systems;
+  /** The node pool routes (SPEC §8). */
+  nodes?: NodeRouteDependencies;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -82,6 +85,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
+  if (deps.nodes) app.use(createNodeRouter({ ...deps.nodes, executions }));
   app.use(createRollbackRouter({ knowledge, executions, store: services.executions }));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),

@@ -82,6 +82,14 @@ export interface ManagedContainer {
   exitCode?: number;
 }
 
+/** The cheap view of a managed container: enough to tell whether it still exists and runs. */
+export interface ManagedContainerState {
+  id: string;
+  flatTier: string;
+  vm: string;
+  state: string;
+}
+
 export interface ExecOptions {
   argv: string[];
   env?: Record<string, string>;
@@ -123,10 +131,14 @@ export interface ContainerRuntime {
   hostAddress(): Promise<string | undefined>;
   /** Containers that carry the managed label. */
   listManaged(): Promise<ManagedContainer[]>;
+  /** Id, tier and engine state of every managed container, in one engine call (no per-container inspect). */
+  listManagedStates(): Promise<ManagedContainerState[]>;
   /** Creates and starts the container; a stale container of the same name is replaced. */
   create(spec: ContainerSpec): Promise<ManagedContainer>;
   /** Resizes in place: same container, new cpuset and memory (swap limited to the same value). */
   update(id: string, change: { cpuset: number[]; memoryMb: number }): Promise<ManagedContainer>;
+  /** Starts a stopped or never-started container (same id, same cores); one already running is left as it is. */
+  start(id: string): Promise<ManagedContainer>;
   remove(id: string): Promise<void>;
   /** Writes a file into the container (no bind mount), creating parent directories. */
   putFile(id: string, path: string, content: string | Buffer, mode?: number): Promise<void>;

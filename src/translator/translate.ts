@@ -1,6 +1,6 @@
 import { Placement } from '../domain/allocation';
 import { Action, CreateContainerAction, describeAction, Steps } from '../domain/action';
-import { Cluster } from '../domain/cluster';
+import { Cluster, MISSING_STATE, needsStart } from '../domain/cluster';
 import { Resources, sameResources } from '../domain/resources';
 import { dependencyLevels, Topology } from '../domain/topology';
 import { planCpusets } from './plan-cpusets';
@@ -75,10 +75,17 @@ export function translate(input: TranslationInput): Translation {
       let action: Action | undefined;
       if (before && !after) {
         action = { type: 'delete_container', vm, tier, resources: { ...before.resources }, cpuset: [...before.cpuset] };
-      } else if (!before && after) {
+      } else if ((!before || before.state === MISSING_STATE) && after) {
+        // A container removed behind the executor's back is made again, on the cores it had where it can.
         action = { type: 'create_container', vm, tier, resources: { ...after }, cpuset, extra_hosts: [] };
       } else if (before && after && (!sameResources(before.resources, after) || !sameCores(before.cpuset, cpuset))) {
-        action = { type: 'update_container', vm, tier, from: { ...before.resources }, resources: { ...after }, from_cpuset: [...before.cpuset], cpuset };
+        action = {
+          type: 'update_container', vm, tier, from: { ...before.resources }, resources: { ...after }, from_cpuset: [...before.cpuset], cpuset,
+          ...(needsStart(before) ? { start: true } : {}),
+        };
+      } else if (before && after && needsStart(before)) {
+        // Kept as it is, but not running: the allocation counts it only once it runs again.
+        action = { type: 'start_container', vm, tier, from_state: before.state };
       }
       if (!action) continue;
       changedTiers.add(tier);
@@ -124,7 +131,7 @@ export function translate(input: TranslationInput): Translation {
 }
 
 /** `/etc/hosts` entries `<tier>:<address of its VM>` for the `max_node: 1` tiers this one depends on. */
-function extraHostsFor(action: CreateContainerAction, topology: Topology, target: Placement): { host: string; vm: string }[] {
+export function extraHostsFor(action: CreateContainerAction, topology: Topology, target: Placement): { host: string; vm: string }[] {
   const tier = topology.tiers.get(action.tier);
   if (!tier) return [];
   const hosts: { host: string; vm: string }[] = [];
@@ -142,7 +149,7 @@ function sameCores(a: number[], b: number[]): boolean {
 }
 
 const TYPE_ORDER: Record<Action['type'], number> = {
-  create_vm: 0, delete_container: 1, update_container: 2, create_container: 3, run_tier_hooks: 4, delete_vm: 5,
+  create_vm: 0, delete_container: 1, update_container: 2, start_container: 3, create_container: 4, run_tier_hooks: 5, delete_vm: 6,
 };
 
 /** Stable order inside a layer, so previews are reproducible. */

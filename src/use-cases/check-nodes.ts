@@ -11,20 +11,33 @@ export const NODE_CHECK_TIMEOUT_MS = 5_000;
  * reported together, each naming its node and endpoint.
  */
 export async function checkNodes(vms: Vm[], runtimeFor: ContainerRuntimeFactory, timeoutMs = NODE_CHECK_TIMEOUT_MS): Promise<void> {
-  const problems = await Promise.all(vms.map(async (vm): Promise<string | undefined> => {
+  const { unreachable, problems } = await probeNodes(vms, runtimeFor, timeoutMs);
+  const found = [...problems, ...unreachable.map((u) => u.problem)];
+  if (found.length > 0) throw new UnsatisfiableError(found.join('; '));
+}
+
+export interface NodeProbe {
+  /** Nodes whose engine did not answer, each with the sentence saying so. */
+  unreachable: { vm: Vm; problem: string }[];
+  /** Nodes that answered but can't be used as given (fewer CPUs than their cores). */
+  problems: string[];
+}
+
+/** The checks of checkNodes, with the engines that don't answer kept apart (a restart tolerates them). */
+export async function probeNodes(vms: Vm[], runtimeFor: ContainerRuntimeFactory, timeoutMs = NODE_CHECK_TIMEOUT_MS): Promise<NodeProbe> {
+  const probe: NodeProbe = { unreachable: [], problems: [] };
+  await Promise.all(vms.map(async (vm): Promise<void> => {
     const where = `node '${vm.name}' (${vm.docker.url})`;
     try {
       const runtime = runtimeFor(vm.docker);
       await runtime.ping(timeoutMs);
       const info = await runtime.info();
       if (info.cpus < vm.capacity.cpu_cores) {
-        return `${where} has ${info.cpus} CPU${info.cpus === 1 ? '' : 's'} but is given cpu_cores=${vm.capacity.cpu_cores}`;
+        probe.problems.push(`${where} has ${info.cpus} CPU${info.cpus === 1 ? '' : 's'} but is given cpu_cores=${vm.capacity.cpu_cores}`);
       }
-      return undefined;
     } catch (err) {
-      return `${where} is unreachable: ${(err as Error).message}`;
+      probe.unreachable.push({ vm, problem: `${where} is unreachable: ${(err as Error).message}` });
     }
   }));
-  const found = problems.filter((p): p is string => p !== undefined);
-  if (found.length > 0) throw new UnsatisfiableError(found.join('; '));
+  return probe;
 }

@@ -4,7 +4,9 @@ import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, Cluster, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
+import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../domain/node-limits';
 import { Topology } from '../domain/topology';
+import { Drift } from '../domain/drift';
 import { translate, Translation } from '../translator/translate';
 import { Deployment } from './knowledge';
 
@@ -33,6 +35,8 @@ export interface Decision {
   translation: Translation;
   before: Placement;
   timingsMs: { solve?: number; translate: number };
+  /** For a drift repair: what it found. */
+  drift?: Drift[];
 }
 
 export type SolvedDecision = Decision & { problem: AllocationProblem; result: AllocationResult };
@@ -55,7 +59,9 @@ export async function takeSnapshot(deployment: Readonly<Deployment>): Promise<Sn
  * an execution would do: merge the plan over the current totals, allocate, translate. It reads only
  * the snapshot and asks only the allocator.
  */
-export async function decide(snapshot: Snapshot, allocator: Allocator, plan: PartialPlan, constraints: ProblemConstraints = {}): Promise<SolvedDecision> {
+export async function decide(
+  snapshot: Snapshot, allocator: Allocator, plan: PartialPlan, constraints: ProblemConstraints = {}, nodes: NodeLimits = NO_NODE_LIMITS,
+): Promise<SolvedDecision> {
   const { topology, cluster } = snapshot;
   const { infrastructure } = topology;
   for (const tier of Object.keys(plan)) {
@@ -65,7 +71,7 @@ export async function decide(snapshot: Snapshot, allocator: Allocator, plan: Par
   const before = placementOfCluster(cluster);
   const cloudLimit = snapshot.cloud.maxVms;
   const limits = [infrastructure.maxVms, cloudLimit].filter((n): n is number => n !== undefined);
-  const problem: AllocationProblem = {
+  const unlimited: AllocationProblem = {
     vmSize: infrastructure.vmSize,
     maxVms: limits.length > 0 ? Math.min(...limits) : undefined,
     current: allocationOf(cluster),
@@ -74,6 +80,11 @@ export async function decide(snapshot: Snapshot, allocator: Allocator, plan: Par
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
     ...constraints,
   };
+  // Unreachable, cordoned and draining nodes (see domain/node-limits.ts).
+  const limited = limitProblem(unlimited, cluster, nodes);
+  const placeable = limited.cluster;
+  const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));
+  const problem = selectorConstraints(limited.problem, cluster, selectors);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -83,8 +94,13 @@ export async function decide(snapshot: Snapshot, allocator: Allocator, plan: Par
 
   const solveStarted = Date.now();
   const result = await allocator.allocate(problem).catch(async (e) => {
-    if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit) {
+    if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit && !problem.placeable) {
       throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
+    }
+    const selected = [...selectors].filter(([tier, selector]) => problem.placeable?.[tier] && Object.keys(selector).length > 0);
+    if (e instanceof NoSolutionError && selected.length > 0) {
+      const detail = e.message.replace(/^No solution found:?\s*/, '');
+      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`);
     }
     throw e;
   });
@@ -92,7 +108,7 @@ export async function decide(snapshot: Snapshot, allocator: Allocator, plan: Par
 
   const translateStarted = Date.now();
   const translation = translate({
-    topology, current: cluster, target: result.placement, newVms: result.newVms,
+    topology, current: placeable, target: result.placement, newVms: result.newVms,
     vmSize: infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic,
   });
   return { problem, result, target: result.placement, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };

@@ -45,6 +45,7 @@ export class ExecutionJournal implements RunReport {
     Object.assign(this.execution, {
       cost: result?.cost, lower_bound: result?.lowerBound, optimal: result?.optimal,
       target: decision.target, steps: newRecords(decision.translation.steps),
+      ...(decision.drift ? { drift: decision.drift } : {}),
     } satisfies Partial<Execution>);
     this.execution.timings_ms = { ...decision.timingsMs } as Record<string, number>;
     this.saveSoon();

@@ -1,5 +1,6 @@
 import { Allocator } from '../allocator/allocator';
 import { Cluster, ContainerState, VmState } from '../domain/cluster';
+import { NodePool } from '../domain/node-pool';
 import { ConflictError } from '../domain/errors';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
@@ -11,6 +12,7 @@ import { SystemContainerPorts } from '../executor/system-containers';
 import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
 import { HookSchedule } from '../ports/hook-schedule';
+import { NodeStateStore } from '../ports/node-state-store';
 import { HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 import { TopologyStore } from '../ports/state-store';
@@ -28,6 +30,10 @@ export interface Services {
   topologies: TopologyStore;
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
+  /** Cordons, kept across restarts. */
+  nodeStates?: NodeStateStore;
+  /** The node pool's loops (health, drift repair), told of each topology put in force like the hook schedule. */
+  nodeLoops?: HookSchedule;
   /** Docker endpoint of the implicit `local` node. */
   localDocker: string;
   /** Host ports, readiness and the port record for the containers of systems (compose files). */
@@ -49,6 +55,8 @@ export interface Deployment {
  */
 export class Knowledge implements ClusterLedger {
   private current?: Deployment;
+  /** Health, cordons and drains of the nodes; outlives topology loads (keyed by VM name). */
+  readonly nodes = new NodePool();
 
   get deployment(): Readonly<Deployment> | undefined {
     return this.current;

@@ -2,7 +2,10 @@ import { UnsatisfiableError, ConflictError, errorMessage } from '../domain/error
 import { parseTopology, Topology } from '../domain/topology';
 import { syncAndCheckHooks } from './check-hooks';
 import { Knowledge, Services } from './knowledge';
-import { checkNodes } from './check-nodes';
+import { checkNodes, probeNodes } from './check-nodes';
+import { Cluster } from '../domain/cluster';
+import { Execution } from '../domain/execution';
+import { Vm } from '../domain/vm';
 import { observeCluster } from './observe-cluster';
 
 /**
@@ -29,10 +32,20 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   const previousTiers = [...(knowledge.deployment?.topology.tiers.keys() ?? [])];
   const dropped = previousTiers.filter((tier) => !topology.tiers.has(tier));
   const watched = new Set([...topology.tiers.keys(), ...dropped]);
+  // A restart serves with the nodes whose engine is down marked unreachable (SPEC §8); a new
+  // topology is refused when a node does not answer (SPEC §1).
+  let down: { vm: Vm; problem: string }[] = [];
   const cluster = await (async () => {
     const vms = await cloud.listVms();
-    await checkNodes(vms, services.runtimeFor);
-    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, undefined, vms);
+    if (!options.restoring) {
+      await checkNodes(vms, services.runtimeFor);
+      return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, undefined, vms);
+    }
+    const probe = await probeNodes(vms, services.runtimeFor);
+    if (probe.problems.length > 0) throw new UnsatisfiableError(probe.problems.join('; '));
+    down = probe.unreachable;
+    const previous = down.length > 0 ? await lastKnownContainers(services, down.map((d) => d.vm)) : undefined;
+    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, previous, vms);
   })().catch((e) => {
     throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${errorMessage(e)}`);
   });
@@ -49,6 +62,27 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
 
   if (options.persist) await services.topologies.save(topology.raw);
   knowledge.putInForce({ topology, cloud, cluster });
+  for (const { vm, problem } of down) {
+    knowledge.nodes.failed(vm.name, problem, Date.now(), true);
+    console.warn(`${problem}: serving with node '${vm.name}' unreachable`);
+  }
   services.hookSchedule?.follow(topology);
+  services.nodeLoops?.follow(topology);
   return topology;
+}
+
+/**
+ * What the newest recorded execution left on VMs whose engine does not answer at start, so the
+ * allocator keeps counting it (their containers' ids and cores are read when the node is back).
+ */
+async function lastKnownContainers(services: Services, vms: Vm[]): Promise<Cluster> {
+  const known: Cluster = Object.fromEntries(vms.map((vm) => [vm.name, { vm, containers: {} }]));
+  const { items } = await services.executions.list({ limit: 20, offset: 0 }).catch(() => ({ items: [] as Execution[] }));
+  const last = items.find((e) => e.allocation_after !== undefined)?.allocation_after;
+  for (const vm of vms) {
+    for (const [tier, resources] of Object.entries(last?.[vm.name]?.used ?? {})) {
+      known[vm.name].containers[tier] = { id: '', tier, resources: { ...resources }, cpuset: [], state: 'unknown' };
+    }
+  }
+  return known;
 }

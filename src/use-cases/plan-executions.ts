@@ -7,7 +7,9 @@ import { Execution, isFinished, newExecution } from '../domain/execution';
 import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
-import { Decision, decide, decideTarget, ProblemConstraints, takeSnapshot } from './decide';
+import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, takeSnapshot } from './decide';
+import { NodeLimits } from '../domain/node-limits';
+import { refreshCluster } from './refresh-cluster';
 import { ExecutionJournal } from './execution-journal';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
@@ -17,14 +19,20 @@ import { SerialQueue } from './serial-queue';
  * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
  * target placement is translated then, without solving; a ready decision is carried out as it is
  * (its caller took it over the state it knows will hold). `plan` is what the record shows;
- * `constraints` add terms to the allocation problem (where tiers may run, what must stay); `about`
- * is what the record starts with beyond that (a rollback's `rollback_of`, notes for its reader).
+ * `constraints` add terms to the allocation problem (where tiers may run, what must stay); `nodes`
+ * adds node pool limits for this plan (a drain); `prepare` decides over the snapshot when the turn
+ * comes (drift repair); `about` is what the record starts with beyond that (a rollback's
+ * `rollback_of`, notes for its reader).
  */
 export type ExecutionRequest = (
-  | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints }
+  | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints; nodes?: NodeLimitsRequest }
   | { kind: ExecutionKind; target: Placement; plan?: TierResources }
   | { kind: ExecutionKind; decision: Decision; plan?: TierResources }
+  | { kind: ExecutionKind; prepare: (snapshot: Snapshot) => Promise<Decision>; plan?: TierResources }
 ) & { about?: Pick<Execution, 'rollback_of' | 'notes'> };
+
+/** Node pool limits added for one plan (a drain: its node cordoned and draining). */
+export type NodeLimitsRequest = Partial<Record<keyof NodeLimits, string[]>>;
 
 /** An execution whose record is open (saved as queued), waiting for its turn. */
 interface Opened {
@@ -60,7 +68,8 @@ interface QueuedExecution {
 }
 
 function isPlanRequest(request: ExecutionRequest): request is { kind?: ExecutionKind; plan: PartialPlan } {
-  return (request.kind ?? 'plan') === 'plan' && !('target' in request) && !('decision' in request) && request.plan !== undefined;
+  return (request.kind ?? 'plan') === 'plan' && !('target' in request) && !('decision' in request) && !('prepare' in request)
+    && !('nodes' in request && request.nodes) && request.plan !== undefined;
 }
 
 export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions' | 'systemContainers'>;
@@ -242,11 +251,16 @@ export class PlanExecutions {
     let error: { code: ErrorCode; message: string } | undefined;
     try {
       deployment = this.knowledge.requireDeployment();
-      const snapshot = await takeSnapshot(deployment);
+      // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
+      // A prepared decision (drift repair) reads the engines itself.
+      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshCluster(deployment.cluster, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
+        new Set(deployment.topology.tiers.keys()), new Set(this.knowledge.nodes.unreachable())));
+      const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision
         : 'target' in request ? decideTarget(snapshot, request.target)
-        : await decide(snapshot, this.services.allocator, request.plan, request.constraints);
+        : 'prepare' in request ? await request.prepare(snapshot)
+        : await decide(snapshot, this.services.allocator, request.plan, request.constraints, this.knowledge.nodes.limits(request.nodes));
       journal.decided(decision);
 
       const runStarted = Date.now();

@@ -1,7 +1,9 @@
 import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
+import { NodeLimits } from '../domain/node-limits';
 import { decide, takeSnapshot } from './decide';
+import { refreshCluster } from './refresh-cluster';
 import { Knowledge, Services } from './knowledge';
 
 export interface Preview {
@@ -14,9 +16,16 @@ export interface Preview {
 }
 
 /** What `execute` would do with this plan, now; nothing changes. */
-export async function previewPlan(knowledge: Knowledge, services: Pick<Services, 'allocator'>, plan: PartialPlan): Promise<Preview> {
-  const snapshot = await takeSnapshot(knowledge.requireDeployment());
-  const { result, translation } = await decide(snapshot, services.allocator, plan);
+export async function previewPlan(
+  knowledge: Knowledge, services: Pick<Services, 'allocator' | 'runtimeFor'>, plan: PartialPlan,
+  extraLimits: Partial<Record<keyof NodeLimits, string[]>> = {},
+): Promise<Preview> {
+  const deployment = knowledge.requireDeployment();
+  // Seen as an execution would see it now (see refresh-cluster.ts); the knowledge itself is left as it is.
+  const cluster = await refreshCluster(deployment.cluster, services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
+    new Set(deployment.topology.tiers.keys()), new Set(knowledge.nodes.unreachable()));
+  const snapshot = await takeSnapshot({ ...deployment, cluster });
+  const { result, translation } = await decide(snapshot, services.allocator, plan, {}, knowledge.nodes.limits(extraLimits));
   return {
     actions: translation.actions,
     steps: translation.steps,

@@ -3,9 +3,27 @@ import { errorMessage } from '../domain/errors';
 import { flatPlanNames } from '../domain/plan';
 import { Knowledge, Services } from './knowledge';
 
+/** A VM of `GET /api/allocation`, with what the node pool knows of it. */
+export type AllocationReport = VmReport & {
+  /** Containers of `used` that exist but do not run, with the engine's state (`exited`, `created` …); absent when all run. */
+  not_running?: Record<string, string>;
+  /** Present when the node's engine does not answer: `used` is what it last reported. */
+  health?: 'unreachable';
+  /** Present when the node takes no new containers. */
+  cordoned?: true;
+};
+
 /** `GET /api/allocation`: what the executor knows runs where. */
-export function readAllocation(knowledge: Knowledge): Record<string, VmReport> {
-  return reportOf(knowledge.requireDeployment().cluster);
+export function readAllocation(knowledge: Knowledge): Record<string, AllocationReport> {
+  const { cluster } = knowledge.requireDeployment();
+  const report: Record<string, AllocationReport> = reportOf(cluster);
+  for (const [name, { containers }] of Object.entries(cluster)) {
+    const notRunning = Object.fromEntries(Object.values(containers).filter((c) => c.state !== 'running').map((c) => [c.tier, c.state]));
+    if (Object.keys(notRunning).length > 0) report[name].not_running = notRunning;
+    if (knowledge.nodes.get(name).health === 'unreachable') report[name].health = 'unreachable';
+    if (knowledge.nodes.isCordoned(name)) report[name].cordoned = true;
+  }
+  return report;
 }
 
 export interface InspectReport {

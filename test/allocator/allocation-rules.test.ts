@@ -2,7 +2,7 @@ import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { solveDocument } from '../../src/allocator/solve-file';
 import { NoSolutionError, ValidationError } from '../../src/domain/errors';
-import { generateFleetProblem } from '../../bench/solver-instances';
+import { generateFleetProblem } from '../support/allocation-problems';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
 

@@ -2,7 +2,7 @@ import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { NoSolutionError } from '../../src/domain/errors';
 import { buildInstance, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
 import { lowerBound } from '../../src/allocator/lower-bound';
-import { generateSmallProblem } from '../../bench/solver-instances';
+import { generateSmallProblem } from '../support/allocation-problems';
 import { hasCbc, solveWithCbc } from '../../bench/solver-cbc';
 
 const cbcInstalled = hasCbc();

@@ -3,7 +3,7 @@ import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layou
 import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/container-search';
 import { greedyLayout } from '../../src/allocator/greedy-placement';
 import { lowerBound } from '../../src/allocator/lower-bound';
-import { generateFleetProblem } from '../../bench/solver-instances';
+import { generateFleetProblem } from '../support/allocation-problems';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
 const usedVms = (layout: Layout) => layout.filter((hosted) => hosted.size > 0).length;

@@ -16,7 +16,7 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetOctet: 232, rootDir: '/var/lib/ecoware-test-engines' };
+export const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetOctet: 232, rootDir: '/var/lib/ecoware-test-engines' };
 
 /**
  * Starts an engine. `index` distinguishes the engines of one test and picks the preferred address

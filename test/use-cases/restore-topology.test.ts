@@ -15,15 +15,13 @@ describe('TopologyRestore', () => {
   beforeEach(async () => { d = await fakeDaemon({ elastic: false }); });
   afterEach(async () => { await d.close(); });
 
-  it('retries while an engine is down, then puts the persisted topology back in force without writing it again', async () => {
+  it('puts the persisted topology back in force at once while an engine is down, with that node unreachable (SPEC §8)', async () => {
     await d.services.topologies.save(shopTopology());
     d.engines.engine('tcp://node1:2375').failNext('ping', new InfrastructureError('connection refused', 'engine'));
     const restore = new TopologyRestore(d.knowledge, d.services, new SerialQueue(), { retryMs: 10, log: quiet });
     await restore.run();
-    expect(d.knowledge.deployment).toBeUndefined();
-    expect(restore.retrying).toBe(true);
-    await waitFor(async () => d.knowledge.deployment, (x) => x !== undefined, 2_000);
     expect(d.knowledge.requireDeployment().topology.apps.map((a) => a.name)).toEqual(['shop']);
+    expect(d.knowledge.nodes.get('node1')).toMatchObject({ health: 'unreachable', lastError: expect.stringMatching(/connection refused/) });
     expect(restore.retrying).toBe(false);
     restore.close();
   });

@@ -11,7 +11,7 @@ import {
 import { DockerEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_APP, LABEL_FLAT_TIER,
-  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer,
+  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer, ManagedContainerState,
 } from '../../ports/container-runtime';
 import { DockerSystemResources, isPortConflict, parseHostPorts } from './docker-system-resources';
 import { dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
@@ -102,6 +102,14 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return this.inspectManaged();
   }
 
+  async listManagedStates(): Promise<ManagedContainerState[]> {
+    const summaries = await this.call('list managed containers', (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
+    return summaries.map((s) => ({
+      id: s.Id, flatTier: s.Labels?.[LABEL_FLAT_TIER] ?? '', vm: s.Labels?.[LABEL_VM] ?? '', state: s.State ?? 'unknown',
+    }));
+  }
+
   async inspectManaged(): Promise<ManagedContainer[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
@@ -175,6 +183,16 @@ export class DockerContainerRuntime implements ContainerRuntime {
       MemorySwap: memoryBytes,
       abortSignal,
     }));
+    return this.inspectManagedById(id, `inspect container ${shortId(id)}`);
+  }
+
+  async start(id: string): Promise<ManagedContainer> {
+    try {
+      await this.call(`start container ${shortId(id)}`, (abortSignal) => this.docker.getContainer(id).start({ abortSignal }));
+    } catch (err) {
+      // 304 Not Modified: it already runs, which is what was asked for.
+      if (!(err instanceof InfrastructureError && (err.cause as { statusCode?: number } | undefined)?.statusCode === 304)) throw err;
+    }
     return this.inspectManagedById(id, `inspect container ${shortId(id)}`);
   }
 

@@ -1,6 +1,6 @@
 import { DockerEndpoint } from '../../domain/vm';
 import {
-  ContainerRuntime, ContainerRuntimeFactory, ContainerSpec, EngineInfo, ExecOptions, ExecResult, ManagedContainer,
+  ContainerRuntime, ContainerRuntimeFactory, ContainerSpec, EngineInfo, ExecOptions, ExecResult, ManagedContainer, ManagedContainerState,
 } from '../../ports/container-runtime';
 
 /** One call a fake received, in order. */
@@ -54,6 +54,18 @@ export class FakeContainerRuntime implements ContainerRuntime {
   async listManaged(): Promise<ManagedContainer[]> {
     await this.enter('listManaged');
     return [...this.containers.values()].map((c) => ({ ...c }));
+  }
+
+  async listManagedStates(): Promise<ManagedContainerState[]> {
+    await this.enter('listManagedStates');
+    return [...this.containers.values()].map((c) => ({ id: c.id, flatTier: c.flatTier, vm: c.vm, state: c.state }));
+  }
+
+  async start(id: string): Promise<ManagedContainer> {
+    await this.enter('start', id);
+    const c = this.require(id);
+    c.state = 'running';
+    return { ...c };
   }
 
   async inspectManaged(): Promise<ManagedContainer[]> {

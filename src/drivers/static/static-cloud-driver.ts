@@ -1,7 +1,7 @@
 import { UnsatisfiableError } from '../../domain/errors';
 import { Resources } from '../../domain/resources';
 import { StaticCloudConfig, StaticNodeConfig } from '../../domain/topology';
-import { Vm } from '../../domain/vm';
+import { DockerEndpoint, Vm } from '../../domain/vm';
 import { CloudDriver, ProvisionOptions } from '../../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 
@@ -25,8 +25,9 @@ export class StaticCloudDriver implements CloudDriver {
     return Promise.all(this.config.nodes.map(async (node) => ({
       name: node.name,
       capacity: nodeCapacity(node, this.vmSize),
-      docker: { url: node.docker },
+      docker: endpointOf(node),
       address: node.address ?? (await this.engineAddress(node)),
+      ...(node.labels ? { labels: { ...node.labels } } : {}),
     })));
   }
 
@@ -54,7 +55,7 @@ export class StaticCloudDriver implements CloudDriver {
     const known = this.addresses.get(node.name);
     if (known !== undefined) return known;
     try {
-      const address = await this.runtimeFor({ url: node.docker }).hostAddress();
+      const address = await this.runtimeFor(endpointOf(node)).hostAddress();
       if (address !== undefined) this.addresses.set(node.name, address);
       return address;
     } catch {
@@ -65,4 +66,9 @@ export class StaticCloudDriver implements CloudDriver {
 
 export function nodeCapacity(node: StaticNodeConfig, vmSize: Resources): Resources {
   return { cpu_cores: node.cpu_cores ?? vmSize.cpu_cores, mem_units: node.mem_units ?? vmSize.mem_units };
+}
+
+/** A node's engine, with its TLS client certificates when it names a folder of them. */
+export function endpointOf(node: StaticNodeConfig): DockerEndpoint {
+  return { url: node.docker, ...(node.dockerCertPath !== undefined ? { certPath: node.dockerCertPath } : {}) };
 }

@@ -1,6 +1,11 @@
-import { Allocation, TierResources } from '../src/domain/allocation';
-import { AllocationProblem } from '../src/allocator/allocator';
-import { seededRandom } from '../src/allocator/neighbourhood-search';
+import { Allocation, TierResources } from '../../src/domain/allocation';
+import { AllocationProblem } from '../../src/allocator/allocator';
+import { seededRandom } from '../../src/allocator/search/seeded-random';
+
+/** The numbers of one seed: an integer in [lo, hi] and a chance. */
+function draws(random: () => number) {
+  return { int: (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1)), chance: (p: number) => random() < p };
+}
 
 export interface FleetInstanceOptions {
   vms: number;
@@ -118,4 +123,103 @@ export function generateSmallProblem(seed: number): AllocationProblem {
   for (const name of tierNames) if (!notScalable.includes(name) && random() < 0.25) maxNode[name] = int(1, 3);
   const maxVms = random() < 0.3 ? int(2, vmCount + 3) : undefined;
   return { vmSize, maxVms, current, plan, notScalable, maxNode };
+}
+
+export interface ScaleOutOptions {
+  vms: number;
+  tiers: number;
+  seed: number;
+  /** Tiers with `max_node: 1` may run in several containers now (each extra one costs 100 to delete). */
+  brokenSingles?: boolean;
+}
+
+/**
+ * A fleet that must grow: VMs of 4 cores and 16 units each running 0–3 containers of random sizes,
+ * and a plan asking for 0.5 to 1.1 times the fleet's capacity, cores and memory drawn apart (so
+ * often above it in one of them: new VMs are needed). Each tier asks 0.3–1.7 times the mean; about
+ * 15 % of the tiers may not be spread (`max_node: 1`, at most one VM's size) and about 15 % of the
+ * others are capped at the fewest containers that can hold them plus 0–2.
+ */
+export function generateScaleOutProblem(options: ScaleOutOptions): AllocationProblem {
+  const random = seededRandom(options.seed * 6007 + options.vms * 131 + options.tiers * 7 + 3);
+  const { int, chance } = draws(random);
+  const vmSize = { cpu_cores: 4, mem_units: 16 };
+  const tierNames = Array.from({ length: options.tiers }, (_, i) => `tier${i}`);
+
+  const single = new Set(tierNames.filter(() => chance(0.15)));
+  const placedSingles = new Set<string>();
+  const current: Allocation = {};
+  for (let v = 0; v < options.vms; v++) {
+    const used: TierResources = {};
+    let cpu = vmSize.cpu_cores;
+    let mem = vmSize.mem_units;
+    for (let n = int(0, 3); n > 0 && cpu >= 1 && mem >= 1; n--) {
+      const name = tierNames[int(0, tierNames.length - 1)];
+      // What runs obeys max_node: 1 unless told otherwise (a fleet changed by hand).
+      if (used[name] || (!options.brokenSingles && single.has(name) && placedSingles.has(name))) continue;
+      if (single.has(name)) placedSingles.add(name);
+      const c = int(1, Math.min(cpu, 2));
+      const m = int(1, Math.min(mem, 8));
+      used[name] = { cpu_cores: c, mem_units: m };
+      cpu -= c;
+      mem -= m;
+    }
+    current[`vm${v}`] = { ...vmSize, used };
+  }
+
+  const cpuTotal = options.vms * vmSize.cpu_cores * (0.5 + 0.6 * random());
+  const memTotal = options.vms * vmSize.mem_units * (0.5 + 0.6 * random());
+  const weights = tierNames.map(() => 0.3 + 1.4 * random());
+  const weightSum = weights.reduce((s, w) => s + w, 0);
+  const plan: TierResources = {};
+  const notScalable: string[] = [];
+  const maxNode: Record<string, number> = {};
+  tierNames.forEach((name, i) => {
+    // Memory follows cores within ±30 %, and never more units than 16 per core nor fewer than 1:
+    // every container holds at least 1 of each.
+    const share = weights[i] / weightSum;
+    let cpu = Math.max(1, Math.round(cpuTotal * share));
+    let mem = Math.max(1, Math.round(memTotal * share * (0.7 + 0.6 * random())));
+    mem = Math.min(Math.max(mem, cpu), cpu * vmSize.mem_units);
+    if (single.has(name)) {
+      notScalable.push(name);
+      cpu = Math.min(cpu, vmSize.cpu_cores);
+      mem = Math.min(mem, vmSize.mem_units);
+    } else if (chance(0.15)) {
+      const fewest = Math.max(Math.ceil(cpu / vmSize.cpu_cores), Math.ceil(mem / vmSize.mem_units));
+      maxNode[name] = Math.min(fewest + int(0, 2), cpu, mem);
+    }
+    plan[name] = { cpu_cores: cpu, mem_units: mem };
+  });
+  return { vmSize, current, plan, notScalable, maxNode };
+}
+
+/**
+ * The same problem with placement constraints, as node selectors, cordons and node-local volumes
+ * produce them: about a fifth of the tiers placeable only on a random half of the VMs (and on new
+ * VMs or not), and about a tenth of the running containers of planned tiers kept where they are
+ * (only where their tier may run, at most one per tier that may not be spread).
+ */
+export function withConstraints(problem: AllocationProblem, seed: number): AllocationProblem {
+  const random = seededRandom(seed * 3571 + 11);
+  const { chance } = draws(random);
+  const vmNames = Object.keys(problem.current);
+  const placeable: Record<string, { vms: string[]; newVms: boolean }> = {};
+  for (const tier of Object.keys(problem.plan)) {
+    if (!chance(0.2)) continue;
+    placeable[tier] = { vms: vmNames.filter(() => chance(0.5)), newVms: chance(0.6) };
+  }
+  const keep: Record<string, string[]> = {};
+  const keptOf: Record<string, number> = {};
+  for (const vm of vmNames) {
+    for (const tier of Object.keys(problem.current[vm].used ?? {})) {
+      if (!(tier in problem.plan) || !chance(0.1)) continue;
+      if (placeable[tier] && !placeable[tier].vms.includes(vm)) continue;
+      const cap = problem.notScalable.includes(tier) ? 1 : problem.maxNode[tier] ?? Infinity;
+      if ((keptOf[tier] ?? 0) >= Math.min(cap, problem.plan[tier].cpu_cores, problem.plan[tier].mem_units)) continue;
+      keptOf[tier] = (keptOf[tier] ?? 0) + 1;
+      (keep[vm] ??= []).push(tier);
+    }
+  }
+  return { ...problem, placeable, keep };
 }

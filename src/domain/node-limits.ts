@@ -1,0 +1,141 @@
+import { AllocationProblem } from '../allocator/allocator';
+import { Allocation, TierResources } from './allocation';
+import { Cluster } from './cluster';
+import { NoSolutionError } from './errors';
+import { matchesSelector } from './node-settings';
+
+/** Nodes the allocator may not place new containers on, by VM name. */
+export interface NodeLimits {
+  /** Engines that stopped answering: left out of the problem, their containers left alone. */
+  unreachable: ReadonlySet<string>;
+  /** Kept from new placements: what runs there stays and may shrink, nothing grows or arrives. */
+  cordoned: ReadonlySet<string>;
+  /** Being emptied: every container there must move to another node. */
+  draining: ReadonlySet<string>;
+}
+
+export const NO_NODE_LIMITS: NodeLimits = { unreachable: new Set(), cordoned: new Set(), draining: new Set() };
+
+export interface LimitedProblem {
+  problem: AllocationProblem;
+  /** The cluster the translation works from: unreachable VMs are left out, so no action touches them. */
+  cluster: Cluster;
+}
+
+/**
+ * Shapes an allocation problem to the node pool:
+ * - an unreachable VM is left out, and what its containers hold is taken off the plan of their
+ *   tiers (and off their `max_node`): the other nodes carry the rest, nothing is placed twice;
+ * - a cordoned VM keeps its containers but its capacity is what they use now (the allocator sees
+ *   it as full); an empty cordoned VM is left out;
+ * - a draining VM is left out while its containers stay in the plan, so they are placed elsewhere
+ *   and the translation deletes them from it.
+ * VMs left out also lower `maxVms`, since they still exist. Throws NoSolutionError when the plan
+ * can't be met without the unreachable nodes (a `max_node: 1` tier that runs on one of them, or
+ * less left for the others than a container needs).
+ */
+export function limitProblem(problem: AllocationProblem, cluster: Cluster, limits: NodeLimits): LimitedProblem {
+  const isLimited = (vm: string) => limits.unreachable.has(vm) || limits.cordoned.has(vm) || limits.draining.has(vm);
+  if (!Object.keys(problem.current).some(isLimited)) return { problem, cluster };
+
+  const current: Allocation = {};
+  const plan: TierResources = Object.fromEntries(Object.entries(problem.plan).map(([t, r]) => [t, { ...r }]));
+  const maxNode = { ...problem.maxNode };
+  const notScalable = new Set(problem.notScalable);
+  const translateCluster: Cluster = {};
+  let leftOut = 0;
+  const elsewhere: string[] = [];
+  const pinned = new Map<string, string>();
+
+  for (const [vm, allocation] of Object.entries(problem.current)) {
+    if (limits.unreachable.has(vm)) {
+      leftOut++;
+      for (const [tier, used] of Object.entries(allocation.used)) {
+        const wanted = plan[tier];
+        if (!wanted) {
+          elsewhere.push(`tier '${tier}' can't be removed while it runs on unreachable node '${vm}'`);
+          continue;
+        }
+        wanted.cpu_cores -= used.cpu_cores;
+        wanted.mem_units -= used.mem_units;
+        if (notScalable.has(tier)) pinned.set(tier, vm);
+        else if (maxNode[tier] !== undefined) maxNode[tier] -= 1;
+      }
+      continue;
+    }
+    if (cluster[vm]) translateCluster[vm] = cluster[vm];
+    if (limits.draining.has(vm)) {
+      leftOut++;
+      continue;
+    }
+    if (limits.cordoned.has(vm)) {
+      const tiers = Object.values(allocation.used);
+      if (tiers.length === 0) {
+        leftOut++;
+        continue;
+      }
+      current[vm] = {
+        cpu_cores: tiers.reduce((n, r) => n + r.cpu_cores, 0),
+        mem_units: tiers.reduce((n, r) => n + r.mem_units, 0),
+        used: { ...allocation.used },
+      };
+      continue;
+    }
+    current[vm] = allocation;
+  }
+  for (const vm of Object.keys(cluster)) if (!(vm in problem.current) && !limits.unreachable.has(vm)) translateCluster[vm] = cluster[vm];
+
+  for (const [tier, r] of Object.entries(plan)) {
+    if (r.cpu_cores === 0 && r.mem_units === 0) {
+      delete plan[tier];
+    } else if (pinned.has(tier)) {
+      elsewhere.push(`tier '${tier}' (max_node: 1) runs on unreachable node '${pinned.get(tier)}': it can change when the node answers again`);
+    } else if (r.cpu_cores < 0 || r.mem_units < 0 || (r.cpu_cores === 0) !== (r.mem_units === 0)) {
+      elsewhere.push(`tier '${tier}': what runs on unreachable nodes leaves ${Math.max(0, r.cpu_cores)} core(s) and ${Math.max(0, r.mem_units)} unit(s) for the others`);
+    } else if (maxNode[tier] !== undefined && maxNode[tier] < 1) {
+      elsewhere.push(`tier '${tier}' has all its max_node containers on unreachable nodes`);
+    }
+  }
+  if (elsewhere.length > 0) throw new NoSolutionError(elsewhere.join('; '));
+
+  return {
+    problem: {
+      ...problem,
+      current,
+      plan,
+      maxNode,
+      notScalable: [...notScalable],
+      maxVms: problem.maxVms === undefined ? undefined : Math.max(0, problem.maxVms - leftOut),
+    },
+    cluster: translateCluster,
+  };
+}
+
+/**
+ * Tiers' `node_selector` as allocator constraints: a tier with a selector may run only on the VMs
+ * of the problem whose labels match every pair, never on new VMs (they carry no labels); its
+ * containers elsewhere are moved. A selector no node of the fleet matches is refused at once,
+ * naming the tier and the selector.
+ */
+export function selectorConstraints(problem: AllocationProblem, cluster: Cluster, selectors: ReadonlyMap<string, Readonly<Record<string, string>>>): AllocationProblem {
+  const placeable: NonNullable<AllocationProblem['placeable']> = { ...(problem.placeable ?? {}) };
+  let any = false;
+  for (const [tier, selector] of selectors) {
+    if (Object.keys(selector).length === 0) continue;
+    const matchingFleet = Object.keys(cluster).filter((vm) => matchesSelector(cluster[vm].vm.labels ?? {}, selector));
+    const running = Object.values(problem.current).some((a) => a.used[tier]);
+    if (!problem.plan[tier] && !running) continue;
+    if (matchingFleet.length === 0) {
+      throw new NoSolutionError(`tier '${tier}' has node_selector ${formatSelector(selector)}, which no node matches`);
+    }
+    const vms = Object.keys(problem.current).filter((vm) => matchesSelector(cluster[vm]?.vm.labels ?? {}, selector));
+    const earlier = placeable[tier];
+    placeable[tier] = { vms: earlier ? vms.filter((vm) => earlier.vms.includes(vm)) : vms, newVms: false };
+    any = true;
+  }
+  return any ? { ...problem, placeable } : problem;
+}
+
+export function formatSelector(selector: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(selector).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
+}

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { ValidationError } from '../domain/errors';
+import { Knowledge } from '../use-cases/knowledge';
+import { NodeAdmin } from '../use-cases/node-admin';
+import { readNode, readNodes } from '../use-cases/read-nodes';
+import { NotFoundError } from '../domain/errors';
+import { PlanExecutions } from '../use-cases/plan-executions';
+import { executionResponse, statusOfExecution } from './execution-responses';
+
+export interface NodeRouteDependencies {
+  knowledge: Knowledge;
+  admin: NodeAdmin;
+}
+
+/** The node pool of SPEC §8: `GET /api/nodes`, cordon, uncordon, drain. */
+export function createNodeRouter(deps: NodeRouteDependencies & { executions: PlanExecutions }): Router {
+  const { knowledge, admin } = deps;
+  const router = Router();
+
+  router.get('/api/nodes', (_req, res) => { res.json(readNodes(knowledge)); });
+
+  router.get('/api/nodes/:name', (req, res) => {
+    const node = readNode(knowledge, req.params.name);
+    if (!node) throw new NotFoundError(`node '${req.params.name}' is not in the fleet`);
+    res.json(node);
+  });
+
+  router.post('/api/nodes/:name/cordon', async (req, res) => { res.json(await admin.cordon(req.params.name)); });
+  router.post('/api/nodes/:name/uncordon', async (req, res) => { res.json(await admin.uncordon(req.params.name)); });
+
+  router.post('/api/nodes/:name/drain', async (req, res) => {
+    const dryRun = readFlag(req.query.dry_run, 'dry_run');
+    if (dryRun) {
+      res.json(await admin.previewDrain(req.params.name));
+      return;
+    }
+    const wait = readFlag(req.query.wait, 'wait') !== false;
+    const { execution, done } = await admin.drain(req.params.name, (request) => deps.executions.submitExecution(request));
+    if (!wait) {
+      res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, kind: 'drain', status: execution.status });
+      return;
+    }
+    const finished = await done;
+    res.status(statusOfExecution(finished)).json(executionResponse(finished));
+  });
+
+  return router;
+}
+
+function readFlag(value: unknown, field: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === '1' || value === '') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ValidationError(field, `must be true or false, got '${String(value)}'`);
+}

@@ -1,0 +1,133 @@
+import { describeAction, Steps } from '../domain/action';
+import { Decision } from './decide';
+import { Placement } from '../domain/allocation';
+import { Cluster, ContainerState, placementOfCluster, resourcesFromEngine } from '../domain/cluster';
+import { Drift, findDrift } from '../domain/drift';
+import { errorMessage } from '../domain/errors';
+import { repairSteps } from '../translator/repair-drift';
+import { Deployment, Knowledge, Services } from './knowledge';
+import { SerialQueue } from './serial-queue';
+
+/** What a reconcile execution carries out, decided when its turn comes. */
+export interface Repair {
+  drift: Drift[];
+  steps: Steps;
+  /** The placement it restores (the allocation as recorded). */
+  target: Placement;
+}
+
+/**
+ * Reads every reachable VM in full (one list and one inspect per container): the containers of
+ * the topology's tiers as the engines report them. VMs in `skip`, and VMs whose engine fails to
+ * answer, are copied from `known` (no drift is looked for there).
+ */
+export async function observeEngines(deployment: Readonly<Deployment>, services: Pick<Services, 'runtimeFor'>, skip: ReadonlySet<string>):
+  Promise<{ observed: Cluster; unanswered: Set<string> }> {
+  const { cluster, topology } = deployment;
+  const unanswered = new Set<string>(skip);
+  const entries = await Promise.all(Object.entries(cluster).map(async ([name, known]) => {
+    if (skip.has(name)) return [name, known] as const;
+    try {
+      const containers: Record<string, ContainerState> = {};
+      for (const c of await services.runtimeFor(known.vm.docker).listManaged()) {
+        if (!topology.tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
+        containers[c.flatTier] = {
+          id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state,
+          resources: resourcesFromEngine(c.cpuset, c.memoryBytes, topology.infrastructure.memUnitMb),
+        };
+      }
+      return [name, { vm: known.vm, containers }] as const;
+    } catch {
+      unanswered.add(name);
+      return [name, known] as const;
+    }
+  }));
+  return { observed: Object.fromEntries(entries), unanswered };
+}
+
+/**
+ * Drift repair (SPEC §8): compares the engines with the allocation and undoes what changed behind
+ * the executor's back — a stopped container is started, a removed one re-created with its cpuset
+ * and memory, a changed cpuset or memory limit set back, a managed container of the topology that
+ * the allocation does not list removed. Unreachable nodes are left alone. A pass that finds no
+ * drift records nothing; one that finds some submits an execution of kind `reconcile`, which looks
+ * again when its turn comes (a plan queued before it may have changed things) and lists the drift.
+ */
+export class Reconciler {
+  constructor(
+    private readonly knowledge: Knowledge,
+    private readonly services: Services,
+    /** The plan queue: engines are compared with the record only between executions, never mid-way through one. */
+    private readonly queue: SerialQueue,
+    /** Queues an execution of kind `reconcile` whose repair is decided by `prepare` on its turn; resolves when it is finished. */
+    private readonly submit: (prepare: () => Promise<Repair>) => Promise<{ id: string; status: string }>,
+  ) {}
+
+  /** What differs now, without changing anything. */
+  async findDrift(): Promise<Drift[]> {
+    const deployment = this.knowledge.deployment;
+    if (!deployment) return [];
+    const skip = new Set(this.knowledge.nodes.unreachable());
+    const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
+    return findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered);
+  }
+
+  /** One pass: the finished execution when drift was found and repaired, undefined otherwise. */
+  async pass(): Promise<{ id: string; status: string } | undefined> {
+    const drift = await this.queue.run(() => this.findDrift());
+    if (drift.length === 0) return undefined;
+    return this.submit(() => this.prepare());
+  }
+
+  /** Runs on the plan queue, right before the repair: the drift as it is now, and the actions undoing it. */
+  async prepare(): Promise<Repair> {
+    const deployment = this.knowledge.requireDeployment();
+    const skip = new Set(this.knowledge.nodes.unreachable());
+    const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
+    const drift = findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered);
+    const target = placementOfCluster(deployment.cluster);
+    const steps = repairSteps(deployment.topology, deployment.cluster, drift);
+    // Containers the allocation does not list are taken into the record so the executor can remove them by id.
+    for (const d of drift) if (d.kind === 'unknown') this.knowledge.containerSet(d.vm, observed[d.vm].containers[d.tier]);
+    return { drift, steps, target };
+  }
+}
+
+/** Runs `pass` every `reconcile_interval_s` (0 = never); a pass still running when the next is due is not doubled. */
+export class ReconcileLoop {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(private readonly knowledge: Knowledge, private readonly reconciler: Reconciler) {}
+
+  start(): void {
+    this.stop();
+    const interval = this.knowledge.deployment?.topology.infrastructure.nodePool.reconcileIntervalMs ?? 0;
+    if (interval <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.reconciler.pass()
+        .then((execution) => { if (execution) console.warn(`drift repaired by execution ${execution.id} (${execution.status})`); })
+        .catch((e) => console.error(`reconcile pass: ${errorMessage(e)}`))
+        .finally(() => { this.running = undefined; });
+    }, interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async settled(): Promise<void> {
+    await this.running;
+  }
+}
+
+/** A repair as the decision of an execution: the steps, the placement it restores, and the drift it found. */
+export async function repairDecision(knowledge: Knowledge, prepare: () => Promise<Repair>): Promise<Decision> {
+  const started = Date.now();
+  const before = placementOfCluster(knowledge.requireDeployment().cluster);
+  const { drift, steps, target } = await prepare();
+  return { target, before, drift, translation: { steps, actions: steps.map((layer) => layer.map(describeAction)) }, timingsMs: { translate: Date.now() - started } };
+}

@@ -1,0 +1,57 @@
+import { Cluster, ContainerState, MISSING_STATE, resourcesFromEngine, VmState } from '../domain/cluster';
+import { ContainerRuntimeFactory } from '../ports/container-runtime';
+
+/**
+ * What the engines say now about the containers the executor knows, in one cheap call per engine:
+ * a container that stopped gets its engine state (`exited` …), one that vanished the state
+ * `missing`, so the next plan starts or re-creates it rather than counting it as running. A managed
+ * container of the watched tiers that the executor does not know (left by a crash between create
+ * and record) makes that VM be read in full, so the cores it holds are never given to another
+ * (unpinned strays are not the executor's: the drift repair removes them).
+ * VMs in `skip` (unreachable engines) and VMs whose engine fails to answer keep what was known.
+ * Returns a new cluster; the one given is not changed.
+ */
+export async function refreshCluster(
+  cluster: Cluster,
+  runtimeFor: ContainerRuntimeFactory,
+  memUnitMb: number,
+  tiers: ReadonlySet<string>,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<Cluster> {
+  const entries = await Promise.all(Object.entries(cluster).map(async ([name, known]): Promise<[string, VmState]> => {
+    if (skip.has(name)) return [name, known];
+    try {
+      return [name, await refreshVm(known, runtimeFor, memUnitMb, tiers)];
+    } catch {
+      return [name, known];
+    }
+  }));
+  return Object.fromEntries(entries);
+}
+
+async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, memUnitMb: number, tiers: ReadonlySet<string>): Promise<VmState> {
+  const runtime = runtimeFor(known.vm.docker);
+  const ours = (await runtime.listManagedStates()).filter((c) => tiers.has(c.flatTier) && (c.vm === '' || c.vm === known.vm.name));
+  const knownIds = new Set(Object.values(known.containers).map((c) => c.id));
+  const containers: Record<string, ContainerState> = {};
+  if (ours.some((c) => !knownIds.has(c.id))) {
+    // Something the executor did not record: read the VM in full (cpusets and memory). Only a
+    // container pinned to cores is one the executor made (it always pins); others are left to the
+    // drift repair, which removes them.
+    for (const c of await runtime.listManaged()) {
+      if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== known.vm.name)) continue;
+      if (!knownIds.has(c.id) && c.cpuset.length === 0) continue;
+      containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+    }
+  } else {
+    const byId = new Map(ours.map((c) => [c.id, c]));
+    for (const [tier, c] of Object.entries(known.containers)) {
+      containers[tier] = { ...c, cpuset: [...c.cpuset], resources: { ...c.resources }, state: byId.get(c.id)?.state ?? MISSING_STATE };
+    }
+  }
+  // A tier the executor placed here whose container is gone stays listed, as missing, until a plan re-creates or drops it.
+  for (const [tier, c] of Object.entries(known.containers)) {
+    if (!containers[tier]) containers[tier] = { ...c, cpuset: [...c.cpuset], resources: { ...c.resources }, state: MISSING_STATE };
+  }
+  return { vm: known.vm, containers };
+}

@@ -1,0 +1,87 @@
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import Docker from 'dockerode';
+import request from 'supertest';
+import { Daemon, startDaemon } from '../../src/main';
+import { testImage } from '../support/docker';
+import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
+
+/**
+ * A lost node (SPEC §8) on two real engines: the engine of the node running the app is killed;
+ * after `node_lost_after_s` its tiers run on the other node (an execution of kind heal), and when
+ * it comes back what it still ran is removed: nothing runs twice.
+ */
+const APP = 'lost';
+
+describe('lost node and self-healing', () => {
+  let engines: CrashableEngine[];
+  let daemon: Daemon;
+  let api: ReturnType<typeof request>;
+  let stateDir: string;
+  const dockerOf = (e: CrashableEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
+  const names = async (e: CrashableEngine) => (await dockerOf(e).listContainers({ all: true })).map((c) => c.Names[0].slice(1)).sort();
+
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe().catch(() => undefined);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    engines = [await startCrashableEngine(15), await startCrashableEngine(16)];
+    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-lost-'));
+    daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 });
+    api = request(daemon.url);
+    expect((await api.put('/api/topology').send({
+      infrastructure: {
+        cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint })) },
+        cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: 1, node_lost_after_s: 3, reconcile_interval_s: 0,
+      },
+      apps: [{ name: APP, tiers: { db: { max_node: 1, docker_image: testImage() }, web: { docker_image: testImage() } } }],
+    })).status).toBe(200);
+    expect((await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
+  }, 180_000);
+
+  afterAll(async () => {
+    await daemon?.close();
+    await Promise.all((engines ?? []).map((e) => e.stop()));
+    await fs.rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('places a lost node\'s tiers on the others, and cleans the node when it returns', async () => {
+    const allocation = (await api.get('/api/allocation')).body;
+    const host = Object.keys(allocation).find((vm) => Object.keys(allocation[vm].used).length > 0)!;
+    const other = host === 'n1' ? 'n2' : 'n1';
+    const hostEngine = engines[Number(host.slice(1)) - 1];
+    const otherEngine = engines[Number(other.slice(1)) - 1];
+    expect(await names(hostEngine)).toEqual([`${APP}_db`, `${APP}_web`]);
+
+    await hostEngine.crash();
+    const crashed = Date.now();
+    await waitFor('unreachable', async () => ((await api.get('/api/nodes')).body.find((n: any) => n.name === host).health === 'unreachable' ? true : undefined));
+    const unreachableMs = Date.now() - crashed;
+    await waitFor('the healed placement', async () => {
+      const running = (await dockerOf(otherEngine).listContainers()).map((c) => c.Names[0].slice(1)).sort();
+      return running.length === 2 ? running : undefined;
+    });
+    const healedMs = Date.now() - crashed;
+    console.log(`engine death -> unreachable ${unreachableMs} ms, -> healed placement ${healedMs} ms (interval 1 s, node_lost_after_s 3)`);
+    expect(await names(otherEngine)).toEqual([`${APP}_db`, `${APP}_web`]);
+    const heal = ((await api.get('/api/executions')).body.objects as any[]).find((e) => e.kind === 'heal');
+    expect(heal).toMatchObject({ kind: 'heal', status: 'succeeded' });
+    expect((await api.get('/api/allocation')).body[host].used).toEqual({});
+
+    await hostEngine.revive();
+    await waitFor('the returned node cleaned', async () => ((await names(hostEngine)).length === 0 ? true : undefined));
+    expect((await api.get('/api/nodes')).body.find((n: any) => n.name === host)).toMatchObject({ health: 'ready', containers: [] });
+    expect(await names(otherEngine)).toEqual([`${APP}_db`, `${APP}_web`]);
+    const res = await api.put('/api/execute').send({});
+    expect(res.status).toBe(200);
+    expect(res.body.actions).toEqual([]);
+  });
+});

@@ -1,0 +1,209 @@
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import Docker from 'dockerode';
+import request from 'supertest';
+import { Daemon, startDaemon } from '../../src/main';
+import { testImage } from '../support/docker';
+import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
+
+/**
+ * The node pool against two real engines, one of which is crashed (its dockerd killed): health,
+ * placement around unreachable nodes, a daemon started while an engine is down, cordons that
+ * survive a restart, and a drain preview that changes nothing.
+ */
+const APP = 'pool';
+const INTERVAL_S = 1;
+
+describe('node pool of two engines', () => {
+  let engines: CrashableEngine[];
+  let daemon: Daemon;
+  let api: ReturnType<typeof request>;
+  let stateDir: string;
+  const dockerOf = (e: CrashableEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
+  const start = async () => { daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 }); api = request(daemon.url); };
+  const restart = async () => { await daemon.close(); await start(); };
+  const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
+  const topology = (webSelector?: Record<string, string>) => ({
+    infrastructure: {
+      cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, labels: { zone: `z${i + 1}` } })) },
+      cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: INTERVAL_S, reconcile_interval_s: 0,
+    },
+    apps: [{ name: APP, tiers: {
+      db: { max_node: 1, docker_image: testImage() },
+      web: { docker_image: testImage(), ...(webSelector ? { node_selector: webSelector } : {}) },
+    } }],
+  });
+  const all = async () => [...await containers(engines[0]), ...await containers(engines[1])];
+  const nodes = async () => Object.fromEntries(((await api.get('/api/nodes')).body as any[]).map((n) => [n.name, n]));
+
+  async function containers(e: CrashableEngine) {
+    const list = await dockerOf(e).listContainers({ all: true });
+    return list.map((c) => ({ name: c.Names[0].slice(1), state: c.State }));
+  }
+
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    engines = [await startCrashableEngine(11), await startCrashableEngine(12)];
+    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-nodes-'));
+    await start();
+    const res = await api.put('/api/topology').send(topology());
+    expect(res.status).toBe(200);
+    expect((await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
+  }, 180_000);
+
+  afterAll(async () => {
+    await daemon?.close();
+    await Promise.all((engines ?? []).map((e) => e.stop()));
+    await fs.rm(stateDir, { recursive: true, force: true });
+  });
+
+  let host: string; // the node running db and web
+  let other: string;
+
+  it('lists every node with its health, labels, capacity and containers', async () => {
+    const list = await nodes();
+    expect(Object.keys(list).sort()).toEqual(['n1', 'n2']);
+    host = Object.keys(list).find((n) => list[n].containers.length > 0)!;
+    other = host === 'n1' ? 'n2' : 'n1';
+    expect(list[host]).toMatchObject({
+      health: 'ready', schedulable: true, cordoned: false, docker: engineOf(host).endpoint,
+      labels: { zone: `z${host.slice(1)}` }, capacity: { cpu_cores: 2, mem_units: 4 }, used: { cpu_cores: 2, mem_units: 2 },
+    });
+    expect(list[host].containers.map((c: any) => [c.tier, c.state])).toEqual([[`${APP}_db`, 'running'], [`${APP}_web`, 'running']]);
+    expect(list[host].last_seen).toEqual(expect.any(String));
+    expect(list[other]).toMatchObject({ health: 'ready', used: { cpu_cores: 0, mem_units: 0 }, containers: [] });
+  });
+
+  it('marks a crashed engine unreachable within three health intervals; plans place around it', async () => {
+    await engineOf(host).crash();
+    const crashed = Date.now();
+    await waitFor('unreachable', async () => ((await nodes())[host].health === 'unreachable' ? true : undefined));
+    const elapsed = Date.now() - crashed;
+    console.log(`engine death -> unreachable: ${elapsed} ms (interval ${INTERVAL_S * 1000} ms)`);
+    expect(elapsed).toBeLessThan(3 * INTERVAL_S * 1000 + 2_500);
+
+    const list = await nodes();
+    expect(list[host]).toMatchObject({ health: 'unreachable', schedulable: false, last_error: expect.any(String) });
+    expect((await api.get('/api/allocation')).body[host]).toMatchObject({ health: 'unreachable', used: { [`${APP}_db`]: { cpu_cores: 1, mem_units: 1 } } });
+
+    // web grows by one core: the core goes to the other node; nothing is asked of the dead one.
+    const res = await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 2, mem_units: 2 } } });
+    expect(res.status).toBe(200);
+    expect(res.body.actions.flat()).toEqual([`create container '${APP}_web' on vm '${other}' with cpu cores=1 and mem_units=1`]);
+    expect(await containers(engineOf(other))).toEqual([{ name: `${APP}_web`, state: 'running' }]);
+
+    // The max_node: 1 tier on the dead node can't change until the node is back: 422, nothing changes.
+    const db = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 2 } } });
+    expect(db.status).toBe(422);
+    expect(db.body.error).toMatch(new RegExp(`${APP}_db.*unreachable node '${host}'`));
+  });
+
+  it('finds a node ready again when its engine answers, and duplicates nothing', async () => {
+    await engineOf(host).revive();
+    await waitFor('ready', async () => ((await nodes())[host].health === 'ready' ? true : undefined));
+    const res = await api.put('/api/execute').send({});
+    expect(res.status).toBe(200);
+    const all = [...await containers(engines[0]), ...await containers(engines[1])];
+    expect(all.filter((c) => c.name === `${APP}_db`)).toEqual([{ name: `${APP}_db`, state: 'running' }]);
+    expect(all.filter((c) => c.name === `${APP}_web`)).toHaveLength(2);
+    expect(all.every((c) => c.state === 'running')).toBe(true);
+  });
+
+  it('starts and serves while an engine is down, with that node unreachable', async () => {
+    await daemon.close();
+    await engineOf(other).crash();
+    try {
+      await start();
+      const list = await nodes();
+      expect(list[other].health).toBe('unreachable');
+      expect(list[host].health).toBe('ready');
+      // What the dead node ran is still counted (from the last record), so nothing is placed twice.
+      expect((await api.get('/api/allocation')).body[other].used).toEqual({ [`${APP}_web`]: { cpu_cores: 1, mem_units: 1 } });
+      const res = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 2 } } });
+      expect(res.status).toBe(200);
+      expect(res.body.actions.flat()).toEqual([`update container '${APP}_db' on vm '${host}' with cpu cores=1 and mem_units=2`]);
+    } finally {
+      await engineOf(other).revive();
+    }
+    await waitFor('ready', async () => ((await nodes())[other].health === 'ready' ? true : undefined));
+    expect((await api.put('/api/execute').send({})).status).toBe(200);
+  });
+
+  it('keeps a cordoned node from new containers, across a restart, until it is uncordoned', async () => {
+    // Free the other node, then cordon it: a tier that must grow has nowhere to go.
+    expect((await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
+    const cordoned = await api.post(`/api/nodes/${other}/cordon`);
+    expect(cordoned.status).toBe(200);
+    expect(cordoned.body).toMatchObject({ name: other, cordoned: true, schedulable: false });
+    await restart();
+    expect((await nodes())[other]).toMatchObject({ cordoned: true, schedulable: false, health: 'ready' });
+    const allocation = (await api.get('/api/allocation')).body;
+    expect(allocation[other].cordoned).toBe(true);
+
+    const refused = await api.put('/api/translate').send({ [APP]: { web: { cpu_cores: 2, mem_units: 2 } } });
+    expect(refused.status).toBe(422);
+
+    expect((await api.post(`/api/nodes/${other}/uncordon`)).body).toMatchObject({ cordoned: false, schedulable: true });
+    const placed = await api.put('/api/translate').send({ [APP]: { web: { cpu_cores: 2, mem_units: 2 } } });
+    expect(placed.status).toBe(200);
+    expect(placed.body.actions.flat().join('\n')).toMatch(new RegExp(`on vm '${other}'`));
+    expect((await api.post('/api/nodes/nope/cordon')).status).toBe(404);
+  });
+
+  it('previews a drain without changing anything', async () => {
+    // Room on the other node for what the host runs: db 1 core, web 1 core.
+    const before = [...await containers(engines[0]), ...await containers(engines[1])];
+    const preview = await api.post(`/api/nodes/${host}/drain?dry_run=true`);
+    expect(preview.status).toBe(200);
+    expect(preview.body.node).toBe(host);
+    const actions: string[] = preview.body.actions.flat();
+    expect(actions).toEqual(expect.arrayContaining([
+      `delete container '${APP}_db' from vm '${host}'`,
+      `create container '${APP}_db' on vm '${other}' with cpu cores=1 and mem_units=2`,
+    ]));
+    expect(Object.keys(preview.body.allocation)).toEqual([other]);
+    expect([...await containers(engines[0]), ...await containers(engines[1])]).toEqual(before);
+    expect((await nodes())[host]).toMatchObject({ cordoned: false, draining: false });
+  });
+
+  it('keeps a tier with a node_selector on the nodes whose labels match', async () => {
+    expect((await api.put('/api/topology').send(topology({ zone: `z${other.slice(1)}` }))).status).toBe(200);
+    const res = await api.put('/api/execute').send({});
+    expect(res.status).toBe(200);
+    expect((await containers(engineOf(other))).map((c) => c.name)).toContain(`${APP}_web`);
+    expect((await containers(engineOf(host))).map((c) => c.name)).not.toContain(`${APP}_web`);
+  });
+
+  it('refuses with 422 naming the tier and the selector when no node matches, changing nothing', async () => {
+    const before = await all();
+    expect((await api.put('/api/topology').send(topology({ zone: 'nowhere' }))).status).toBe(200);
+    const res = await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 1, mem_units: 2 } } });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toContain(`tier '${APP}_web' has node_selector {zone: nowhere}`);
+    expect(await all()).toEqual(before);
+    expect((await api.put('/api/topology').send(topology())).status).toBe(200);
+  });
+
+  it('drains a node: a recorded execution of kind drain empties it, and it stays cordoned', async () => {
+    const res = await api.post(`/api/nodes/${host}/drain`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ kind: 'drain', status: 'succeeded' });
+    expect(await containers(engineOf(host))).toEqual([]);
+    expect((await containers(engineOf(other))).map((c) => c.name).sort()).toEqual([`${APP}_db`, `${APP}_web`]);
+    expect((await nodes())[host]).toMatchObject({ cordoned: true, draining: false, containers: [] });
+    const record = (await api.get(`/api/executions/${res.body.execution_id}`)).body;
+    expect(record.kind).toBe('drain');
+    expect(record.status).toBe('succeeded');
+    expect((await api.post(`/api/nodes/${host}/uncordon`)).status).toBe(200);
+  });
+});
