@@ -1,6 +1,6 @@
 import { createAllocator, warmUpAllocator } from '../src/allocator';
 import { AllocationResult } from '../src/allocator/allocator';
-import { verifyPlacement } from '../src/allocator/verify-placement';
+import { verifyPlacement } from '../src/allocator/model/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
 import { hasCbc, solveWithCbc } from './solver-cbc';
 import { generateFleetProblem } from '../test/support/allocation-problems';

@@ -5,23 +5,23 @@ import { AllocationProblem, AllocationResult, Allocator } from './allocator';
 import {
   allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost,
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
-} from './allocation-instance';
-import { solveInstanceExactly } from './exact-solve';
-import { isSolverReady, loadSolver } from './highs-engine';
-import { greedyLayout, packedLayout } from './greedy-placement';
-import { findConstraintConflict, findUnplaceableTier, lowerBound } from './lower-bound';
-import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './container-search';
-import { improveByMoves } from './local-moves';
-import { improveByNeighbourhoods } from './neighbourhood-search';
-import { placementCost } from './placement-cost';
-import { verifyPlacement } from './verify-placement';
+} from './model/allocation-instance';
+import { solveInstanceExactly } from './exact/exact-solve';
+import { isSolverReady, loadSolver } from './exact/highs-engine';
+import { greedyLayout, packedLayout } from './search/greedy-placement';
+import { findConstraintConflict, findUnplaceableTier, lowerBound } from './model/lower-bound';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './search/container-search';
+import { improveByMoves } from './search/local-moves';
+import { improveByNeighbourhoods } from './search/neighbourhood-search';
+import { placementCost } from './model/placement-cost';
+import { verifyPlacement } from './model/verify-placement';
 
 export interface AllocatorOptions {
   /** Hard budget of one allocation, unless the problem sets its own. */
   timeLimitMs?: number;
   /**
-   * Problems with at most this many (VM, tier) pairs go to the exact solver from the start;
-   * larger ones are built greedily and improved by neighbourhood search first.
+   * Problems with at most this many (VM, tier) pairs go to the exact solver from the start; larger
+   * ones get the heuristic starts and the container search (see the diagram below).
    */
   exactPairLimit?: number;
   /** Most the search of a large problem may take (starts, container search, neighbourhood search). */
@@ -299,29 +299,4 @@ function checkProblem(problem: AllocationProblem): void {
     const ok = Number.isInteger(r.cpu_cores) && Number.isInteger(r.mem_units) && r.cpu_cores >= 1 && r.mem_units >= 1;
     if (!ok) throw new ValidationError(`plan.${tier}`, 'cpu_cores and mem_units must be whole numbers, both 0 or both at least 1');
   }
-}
-
-/**
- * Loads and compiles the solver (in the background: the calling thread stays free) and solves one
- * small problem, so that the first real plan pays neither for compiling HiGHS nor for the first
- * run of the allocator's own code. The daemon's worker runs it at start (`warmUp()` of the
- * threaded allocator); plans that come before it is done are still solved within their budgets.
- */
-export async function warmUpAllocator(): Promise<void> {
-  await loadSolver();
-  const size = { cpu_cores: 4, mem_units: 16 };
-  const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
-  const small: AllocationProblem = {
-    vmSize: size,
-    current: {
-      a: { ...size, used: { web: r(2, 4), db: r(1, 8) } },
-      b: { ...size, used: { web: r(1, 2), cache: r(2, 2) } },
-      c: { ...size, used: { app: r(3, 6) } },
-      d: { ...size, used: {} },
-    },
-    plan: { web: r(4, 7), db: r(2, 10), cache: r(1, 4), app: r(4, 9) },
-    notScalable: ['db'],
-    maxNode: { cache: 2 },
-  };
-  await createAllocator({ timeLimitMs: 5000 }).allocate(small).catch(() => undefined);
 }

@@ -1,5 +1,4 @@
-import { minimumNewVms } from '../allocator/allocation-instance';
-import { AllocationProblem, AllocationResult } from '../allocator/allocator';
+import { AllocationProblem, AllocationResult, minimumNewVms } from '../allocator';
 import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';

@@ -1,5 +1,5 @@
-import { buildInstance, currentLayout, isValidLayout, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { greedyLayout } from '../../src/allocator/greedy-placement';
+import { buildInstance, currentLayout, isValidLayout, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { greedyLayout } from '../../src/allocator/search/greedy-placement';
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { generateFleetProblem, generateScaleOutProblem } from '../support/allocation-problems';

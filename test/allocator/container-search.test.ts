@@ -1,8 +1,8 @@
 import { AllocationProblem } from '../../src/allocator/allocator';
-import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/container-search';
-import { greedyLayout } from '../../src/allocator/greedy-placement';
-import { lowerBound } from '../../src/allocator/lower-bound';
+import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/search/container-search';
+import { greedyLayout } from '../../src/allocator/search/greedy-placement';
+import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { generateFleetProblem } from '../support/allocation-problems';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });

@@ -1,9 +1,10 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { NoSolutionError, UnsatisfiableError, ValidationError } from '../domain/errors';
-import { AllocationProblem, AllocationResult, Allocator } from './allocator';
-import { AllocatorOptions, createAllocator, warmUpAllocator } from './hybrid-allocator';
+import { NoSolutionError, UnsatisfiableError, ValidationError } from '../../domain/errors';
+import { AllocationProblem, AllocationResult, Allocator } from '../allocator';
+import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
+import { warmUpAllocator } from './warm-up';
 
 export interface ThreadedAllocatorOptions extends AllocatorOptions {
   /**
