@@ -2,7 +2,7 @@ import { createAllocator, warmUpAllocator } from '../src/allocator';
 import { AllocationResult } from '../src/allocator/allocator';
 import { verifyPlacement } from '../src/allocator/model/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
-import { hasCbc, solveWithCbc } from './solver-cbc';
+import { hasCbc, solveWithCbc } from '../test/support/cbc';
 import { generateFleetProblem } from '../test/support/allocation-problems';
 
 export interface SolverBenchOptions {

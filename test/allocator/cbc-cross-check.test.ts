@@ -3,7 +3,7 @@ import { NoSolutionError } from '../../src/domain/errors';
 import { buildInstance, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
 import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { generateSmallProblem } from '../support/allocation-problems';
-import { hasCbc, solveWithCbc } from '../../bench/solver-cbc';
+import { hasCbc, solveWithCbc } from '../support/cbc';
 
 const cbcInstalled = hasCbc();
 if (!cbcInstalled) {
