@@ -97,3 +97,22 @@ describe('container search', () => {
     expect(usedVms(layout!)).toBe(2);
   });
 });
+
+describe('relocating a VM', () => {
+  it('gives up a new VM for an idle existing one that takes its containers whole', () => {
+    const problem: AllocationProblem = {
+      vmSize: { cpu_cores: 4, mem_units: 16 },
+      current: { a: { cpu_cores: 4, mem_units: 16, used: { x: { cpu_cores: 4, mem_units: 16 } } }, e: { cpu_cores: 4, mem_units: 16, used: {} } },
+      plan: { x: { cpu_cores: 4, mem_units: 16 }, y: { cpu_cores: 2, mem_units: 4 } },
+      notScalable: ['x'],
+      maxNode: {},
+    };
+    const instance = buildInstance(problem, 1);
+    const onNewVm: Layout = [new Map([[0, { cpu_cores: 4, mem_units: 16 }]]), new Map(), new Map([[1, { cpu_cores: 2, mem_units: 4 }]])];
+    expect(isValidLayout(instance, onNewVm)).toBe(true);
+    const searched = improveByContainerSearch(instance, onNewVm, { deadlineMs: Date.now() + 200, seed: 1 });
+    expect(searched[1].get(1)).toEqual({ cpu_cores: 2, mem_units: 4 });
+    expect(searched[2].size).toBe(0);
+    expect(layoutCost(instance, searched)).toBe(11 + 3 + 11 + 4);
+  });
+});

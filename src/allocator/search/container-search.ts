@@ -27,6 +27,8 @@ export interface ContainerSearchOptions {
  * - trade: a container goes home while one of that VM's containers moves to the first one's VM or
  *   to its own home (a move into a full VM never fits alone);
  * - re-place a whole tier from nothing, in its fewest containers;
+ * - relocate a VM: all its containers, sizes unchanged, to an idle VM (a new VM given up for an
+ *   existing one, or a VM traded for one where its tiers ran before);
  * - empty a VM (lightest first): its containers' load goes to the tiers' other containers, and where
  *   that is not enough, into new containers on VMs in use (where the tier ran before first).
  * When none applies, a kick (a VM emptied whatever it costs, a container moved at random, or an idle
@@ -195,6 +197,17 @@ function descend(state: FluidLayout, random: () => number, timeUp: () => boolean
     for (let t = 0; t < state.T; t++) {
       if (timeUp()) return;
       if (state.containersOf(t) >= 2 && tryMove(() => state.replaceTier(t, random, false))) improved = true;
+    }
+    // A VM's containers moved whole to an idle VM: a new VM given up for an existing one (20 against
+    // 9 more), or a VM traded for one where its tiers ran before (kept containers cost less).
+    for (const v of state.usedVms()) {
+      if (timeUp()) return;
+      for (const w of state.idleVmsFor(v, 4)) {
+        if (tryMove(() => state.relocateVm(v, w))) {
+          improved = true;
+          break;
+        }
+      }
     }
     // Lightest VMs first: the likeliest to empty.
     for (const v of state.usedVms().sort((a, b) => state.load(a) - state.load(b))) {

@@ -338,6 +338,39 @@ export class FluidLayout {
     return false;
   }
 
+  /**
+   * Every container of v moves whole, sizes unchanged, to the idle VM w: a new VM given up for an
+   * existing one, or a VM traded for one where its tiers ran before. False (state unchanged) when w
+   * lacks the room or may not host one of them, or v keeps a container.
+   */
+  relocateVm(v: number, w: number): boolean {
+    const { T } = this;
+    if (v === w || this.hosted[v] === 0 || this.hosted[w] !== 0 || this.banned[w]) return false;
+    if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) return false;
+    const tiers = this.tiersOn(v);
+    if (tiers.some((t) => !this.allowed[w * T + t] || this.pinned[v * T + t])) return false;
+    for (const t of tiers) {
+      const [cpu, mem] = this.removePair(v, t);
+      this.insertPair(w, t, cpu, mem);
+    }
+    return true;
+  }
+
+  /** Idle VMs that could take v's containers whole: where its tiers ran before first, existing before new. */
+  idleVmsFor(v: number, most: number): number[] {
+    const tiers = this.tiersOn(v);
+    const homes = (w: number) => tiers.reduce((n, t) => n + this.prior[w * this.T + t], 0);
+    const idle: number[] = [];
+    for (let w = 0; w < this.V; w++) {
+      if (w === v || this.hosted[w] !== 0 || this.banned[w]) continue;
+      if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) continue;
+      idle.push(w);
+    }
+    const isNew = (w: number) => (this.instance.vms[w].isNew ? 1 : 0);
+    idle.sort((a, b) => homes(b) - homes(a) || isNew(a) - isNew(b));
+    return idle.slice(0, most);
+  }
+
   /** Tier a's container moves from x to y while tier b's moves from y to z; the rest of their loads routed. */
   tradeContainers(x: number, a: number, y: number, b: number, z: number, random: () => number): boolean {
     if (!this.removable(x, a) || !this.removable(y, b)) return false;
@@ -389,6 +422,22 @@ export class FluidLayout {
     this.hosted[v] -= 1;
     this.total += this.vmTerm(v);
     return need;
+  }
+
+  /** Creates tier t's container on v with the given sizes (the caller made sure they fit). */
+  private insertPair(v: number, t: number, cpu: number, mem: number): void {
+    const i = v * this.T + t;
+    this.has[i] = 1;
+    this.size[CPU][i] = cpu;
+    this.size[MEM][i] = mem;
+    this.free[CPU][v] -= cpu;
+    this.free[MEM][v] -= mem;
+    this.vmsOf[t * this.V + this.count[t]] = v;
+    this.tiersOf[v * this.T + this.hosted[v]] = t;
+    this.count[t] += 1;
+    this.total += this.pairTerm(i, t) - this.vmTerm(v);
+    this.hosted[v] += 1;
+    this.total += this.vmTerm(v);
   }
 
   /**
