@@ -7,7 +7,7 @@ import {
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
 } from './model/allocation-instance';
 import { solveInstanceExactly } from './exact/exact-solve';
-import { isSolverReady, loadSolver } from './exact/highs-engine';
+import { COMPILE_WORTH_MS, isSolverLoading, isSolverReady, loadSolver } from './exact/highs-engine';
 import { greedyLayout, packedLayout } from './search/greedy-placement';
 import { findConstraintConflict, findUnplaceableTier, lowerBound } from './model/lower-bound';
 import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './search/container-search';
@@ -120,11 +120,13 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
 /**
  * With K new VMs (the deficit's K first, one more each time the previous count is proven
  * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
- * HiGHS starts compiling at once; while it is not ready, the heuristics' best layout is the answer
- * if the deadline comes first.
+ * HiGHS starts compiling at once when the budget is long enough; while it is not ready, the
+ * heuristics' best layout is the answer if the deadline comes first.
  */
 async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
-  loadSolver().catch(() => undefined);
+  // Compiling HiGHS takes seconds of CPU that cannot be interrupted (a process does not even exit
+  // before it ends): it is started only when the budget leaves room for it to pay off.
+  if (deadlineMs - Date.now() >= COMPILE_WORTH_MS) loadSolver().catch(() => undefined);
   const fallback = isSolverReady() ? undefined : heuristicAnswer(problem, fewestNew, mostNew, deadlineMs);
   let unproven = false;
   for (let k = fewestNew; k <= mostNew; k++) {
@@ -168,7 +170,11 @@ function heuristicAnswer(problem: AllocationProblem, fewestNew: number, mostNew:
     const instance = buildInstance(problem, k);
     const layout = quickLayout(instance);
     if (!layout) continue;
-    const improved = improveByMoves(instance, layout, deadlineMs);
+    // With no exact solver coming, the search gets the budget; while one compiles, a short look.
+    const searchUntil = isSolverLoading() ? Math.min(deadlineMs, Date.now() + 100) : deadlineMs - 10;
+    const moved = improveByMoves(instance, layout, searchUntil);
+    const searched = improveByContainerSearch(instance, moved, { deadlineMs: searchUntil, seed: 1, targetCost: lowerBound(instance) });
+    const improved = isValidLayout(instance, searched) ? searched : moved;
     const cost = layoutCost(instance, improved);
     if (!best || cost < best.cost) best = { instance, layout: improved, cost };
     // A count with an answer: more new VMs only add choices the moves rarely need.
