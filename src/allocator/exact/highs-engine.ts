@@ -83,7 +83,9 @@ export async function solveMip(model: MipModel, options: MipSolveOptions): Promi
   const leftMs = options.timeLimitMs - (Date.now() - startedMs);
   if (!highs || leftMs <= 0) return { status: 'unknown', bound: -Infinity };
   try {
-    return solveOn(highs, model, { ...options, timeLimitMs: leftMs });
+    // HiGHS looks at its clock between steps and ends a little past its limit (tens of ms on large
+    // models): it gets a tenth less, so that the caller's deadline holds.
+    return solveOn(highs, model, { ...options, timeLimitMs: Math.max(1, leftMs * 0.9 - 5) });
   } catch (err) {
     runtime = undefined;
     loaded = undefined;
