@@ -14,7 +14,7 @@ export interface ThreadedAllocatorOptions extends AllocatorOptions {
   graceMs?: number;
 }
 
-type Pending = { resolve: (r: AllocationResult | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (r: AllocationResult | undefined) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout };
 
 /**
  * The allocator in a worker thread, with a hard deadline. Where the compiled worker is not available
@@ -50,12 +50,13 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
     return w;
   };
 
-  const request = <T>(message: object, budgetMs: number): Promise<T> => {
+  const request = <T>(message: object, budgetMs?: number): Promise<T> => {
     worker ??= start();
     const w = worker;
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // Without a budget (the warm-up), no deadline: a slow compile must not stop the worker.
+      const timer = budgetMs === undefined ? undefined : setTimeout(() => {
         // The solver overran its own budget by the whole grace period: stop it, whatever it was doing.
         pending.delete(id);
         if (worker === w) worker = undefined;
@@ -78,7 +79,7 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
      * after it gets the exact solver at full speed. Resolves when the solver is ready.
      */
     async warmUp() {
-      await request<undefined>({ warmUp: true }, 120_000).catch(() => undefined);
+      await request<undefined>({ warmUp: true }).catch(() => undefined);
     },
     async close() {
       failAll(new Error('allocator closed'));
