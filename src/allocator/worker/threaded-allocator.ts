@@ -4,7 +4,6 @@ import { Worker } from 'worker_threads';
 import { NoSolutionError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import { AllocationProblem, AllocationResult, Allocator } from '../allocator';
 import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
-import { warmUpAllocator } from './warm-up';
 
 export interface ThreadedAllocatorOptions extends AllocatorOptions {
   /**
@@ -25,7 +24,9 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
   const { graceMs = 5_000, ...allocatorOptions } = options;
   if (!existsSync(workerFile)) {
     const inProcess = createAllocator(allocatorOptions);
-    return { allocate: (p) => inProcess.allocate(p), warmUp: () => warmUpAllocator(), close: async () => undefined };
+    // In-process (tests from sources) nothing is compiled ahead: a solve with a budget of 3 s or more
+    // compiles HiGHS itself, a shorter one answers by the search.
+    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: async () => undefined };
   }
 
   let worker: Worker | undefined;
