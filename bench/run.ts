@@ -6,7 +6,7 @@ import { CONTAINERS_PER_ENGINE, DEFAULT_ACTUATION_SIZES, runActuationBench } fro
 import { startEnginePool } from './support/engine-pool';
 import { ensureDocker } from './support/ensure-docker';
 import { runPlannerBench } from './planner-bench';
-import { runSolverBench } from './solver-bench';
+import { readSizes, runSolverBench } from './solver-bench';
 
 /**
  * `npm run bench`: the solver, actuation and API benchmarks, each printed as a markdown table.
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
 
   if (only.has('solver')) {
     await printSection('Solver', () => runSolverBench({
-      sizes: readPairs(env.BENCH_SOLVER_SIZES) ?? (quick ? [[5, 5], [10, 10], [20, 10]] : undefined),
+      sizes: readSizes(env.BENCH_SOLVER_SIZES) ?? (quick ? [['fleet', 5, 5], ['fleet', 10, 10], ['scale-out', 20, 10]] : undefined),
       instancesPerSize: readNumber(env.BENCH_SOLVER_INSTANCES) ?? (quick ? 3 : undefined),
       cbcSeconds: readNumber(env.BENCH_CBC_SECONDS) ?? (quick ? 10 : undefined),
       cbcInstancesPerSize: readNumber(env.BENCH_CBC_INSTANCES),
@@ -129,15 +129,6 @@ function readNumber(text: string | undefined): number | undefined {
 function readList(text: string | undefined): number[] | undefined {
   if (!text) return undefined;
   return text.split(',').map((s) => readNumber(s.trim())!);
-}
-
-function readPairs(text: string | undefined): Array<[number, number]> | undefined {
-  if (!text) return undefined;
-  return text.split(',').map((pair) => {
-    const [vms, tiers] = pair.split('x').map((s) => readNumber(s.trim())!);
-    if (!vms || !tiers) throw new Error(`not a size like 10x10: '${pair}'`);
-    return [vms, tiers];
-  });
 }
 
 main().catch((err: unknown) => {

@@ -1,13 +1,30 @@
 import { createAllocator, warmUpAllocator } from '../src/allocator';
 import { AllocationResult } from '../src/allocator/allocator';
-import { verifyPlacement } from '../src/allocator/verify-placement';
+import { verifyPlacement } from '../src/allocator/model/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
-import { hasCbc, solveWithCbc } from './solver-cbc';
-import { generateFleetProblem } from '../test/support/allocation-problems';
+import { hasCbc, solveWithCbc } from '../test/support/cbc';
+import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { AllocationProblem } from '../src/allocator/allocator';
+import { generateFleetProblem, generateScaleOutProblem } from '../test/support/allocation-problems';
+import { CbcAnswer } from '../test/support/cbc';
+
+/**
+ * The two instance families: `fleet`, 80 % load with caps of 2–3, which never needs new VMs; and
+ * `scale-out`, demand 0.5–1.1 times the fleet's capacity, often above it in cores or memory.
+ */
+export const FAMILIES: Record<string, (vms: number, tiers: number, seed: number) => AllocationProblem> = {
+  fleet: (vms, tiers, seed) => generateFleetProblem({ vms, tiers, seed }),
+  'scale-out': (vms, tiers, seed) => generateScaleOutProblem({ vms, tiers, seed }),
+};
 
 export interface SolverBenchOptions {
-  /** `[vms, tiers]` pairs. */
-  sizes?: Array<[number, number]>;
+  /** `[family, vms, tiers]`. */
+  sizes?: Array<[string, number, number]>;
+  /**
+   * A JSON file of CBC's answers, read and extended: CBC's answer depends only on the instance and
+   * its time limit, so a run that changes only the allocator need not wait for CBC again.
+   */
+  cbcCache?: string;
   /** Seeded instances per size. */
   instancesPerSize?: number;
   /** CBC's time limit per instance; 0 leaves CBC out. */
@@ -19,7 +36,10 @@ export interface SolverBenchOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_SIZES: Array<[number, number]> = [[5, 5], [10, 10], [20, 10], [50, 25], [100, 50]];
+const DEFAULT_SIZES: Array<[string, number, number]> = [
+  ['fleet', 5, 5], ['fleet', 10, 10], ['fleet', 20, 10], ['fleet', 50, 25], ['fleet', 100, 50],
+  ['scale-out', 20, 10], ['scale-out', 20, 20], ['scale-out', 30, 15], ['scale-out', 50, 20], ['scale-out', 100, 20], ['scale-out', 100, 50],
+];
 
 interface Row {
   size: string;
@@ -49,12 +69,13 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
 
   // Not timed: loading and compiling HiGHS' WebAssembly, once per process.
   await warmUpAllocator();
+  const cache: Record<string, CbcAnswer> = options.cbcCache && existsSync(options.cbcCache) ? JSON.parse(readFileSync(options.cbcCache, 'utf8')) : {};
 
   const rows: Row[] = [];
-  for (const [vms, tiers] of sizes) {
-    const row: Row = { size: `${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] };
+  for (const [family, vms, tiers] of sizes) {
+    const row: Row = { size: `${family} ${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] };
     for (let seed = 1; seed <= instances; seed++) {
-      const problem = generateFleetProblem({ vms, tiers, seed });
+      const problem = FAMILIES[family](vms, tiers, seed);
       const started = process.hrtime.bigint();
       const cpuBefore = process.cpuUsage();
       let result: AllocationResult | undefined;
@@ -79,7 +100,10 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
       if (result.optimal) row.optimal += 1;
       log(`${row.size} seed ${seed}: cost ${result.cost}, bound ${result.lowerBound}, ${ms.toFixed(1)} ms, ${row.cpuTimes[row.cpuTimes.length - 1].toFixed(1)} ms CPU`);
       if (withCbc && seed <= cbcInstances) {
-        const cbc = await solveWithCbc(problem, cbcSeconds);
+        const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
+        const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
+        cache[key] = cbc;
+        if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
         row.cbc.push({ ...cbc, ours: result.cost });
         log(`${row.size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
       }
@@ -90,7 +114,7 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
 }
 
 function formatTable(rows: Row[], cbcSeconds: number): string {
-  const header = ['size (VMs × tiers)', 'wall time min / median / max', 'CPU time median', 'cost (mean)', 'lower bound (mean)', 'gap (mean)', 'proven optimal'];
+  const header = ['family, VMs × tiers', 'wall time min / median / max', 'CPU time median', 'cost (mean)', 'lower bound (mean)', 'gap (mean)', 'proven optimal'];
   if (cbcSeconds > 0) header.push(`CBC (${cbcSeconds} s limit): cost, time, vs ours`);
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of rows) {
@@ -119,9 +143,15 @@ function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
 }
 
-function readSizes(text: string | undefined): Array<[number, number]> | undefined {
+/** `fleet:10x10,scale-out:50x20` (a size without a family is of the fleet family). */
+export function readSizes(text: string | undefined): Array<[string, number, number]> | undefined {
   if (!text) return undefined;
-  return text.split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  return text.split(',').map((item) => {
+    const [family, size] = item.includes(':') ? item.split(':') : ['fleet', item];
+    if (!FAMILIES[family]) throw new Error(`unknown family '${family}'`);
+    const [vms, tiers] = size.split('x').map(Number);
+    return [family, vms, tiers];
+  });
 }
 
 if (require.main === module) {
@@ -131,6 +161,7 @@ if (require.main === module) {
     instancesPerSize: env.BENCH_SOLVER_INSTANCES ? Number(env.BENCH_SOLVER_INSTANCES) : undefined,
     cbcSeconds: env.BENCH_CBC_SECONDS !== undefined ? Number(env.BENCH_CBC_SECONDS) : undefined,
     cbcInstancesPerSize: env.BENCH_CBC_INSTANCES ? Number(env.BENCH_CBC_INSTANCES) : undefined,
+    cbcCache: env.BENCH_CBC_CACHE,
     log: env.BENCH_VERBOSE ? (line) => console.error(line) : undefined,
   })
     .then((table) => console.log(table))

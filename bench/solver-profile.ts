@@ -1,11 +1,11 @@
-import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms, minimumNewVms } from '../src/allocator/allocation-instance';
-import { buildAllocationMip } from '../src/allocator/allocation-mip';
-import { solveInstanceExactly } from '../src/allocator/exact-solve';
-import { greedyLayout, packedLayout } from '../src/allocator/greedy-placement';
-import { solveMip } from '../src/allocator/highs-engine';
-import { improveByMoves } from '../src/allocator/local-moves';
-import { lowerBound } from '../src/allocator/lower-bound';
-import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../src/allocator/container-search';
+import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms, minimumNewVms } from '../src/allocator/model/allocation-instance';
+import { buildAllocationMip } from '../src/allocator/exact/allocation-mip';
+import { solveInstanceExactly } from '../src/allocator/exact/exact-solve';
+import { greedyLayout, packedLayout } from '../src/allocator/search/greedy-placement';
+import { solveMip } from '../src/allocator/exact/highs-engine';
+import { improveByMoves } from '../src/allocator/search/local-moves';
+import { lowerBound } from '../src/allocator/model/lower-bound';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../src/allocator/search/container-search';
 import { warmUpAllocator } from '../src/allocator';
 import { generateFleetProblem } from '../test/support/allocation-problems';
 

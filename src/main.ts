@@ -2,7 +2,7 @@ import { promises as fs } from 'fs';
 import { Server } from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { createThreadedAllocator } from './allocator/threaded-allocator';
+import { createThreadedAllocator } from './allocator';
 import { DaemonConfig } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';

@@ -5,23 +5,23 @@ import { AllocationProblem, AllocationResult, Allocator } from './allocator';
 import {
   allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost,
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
-} from './allocation-instance';
-import { solveInstanceExactly } from './exact-solve';
-import { isSolverReady, loadSolver } from './highs-engine';
-import { greedyLayout, packedLayout } from './greedy-placement';
-import { findConstraintConflict, findUnplaceableTier, lowerBound } from './lower-bound';
-import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './container-search';
-import { improveByMoves } from './local-moves';
-import { improveByNeighbourhoods } from './neighbourhood-search';
-import { placementCost } from './placement-cost';
-import { verifyPlacement } from './verify-placement';
+} from './model/allocation-instance';
+import { solveInstanceExactly } from './exact/exact-solve';
+import { COMPILE_WORTH_MS, isSolverLoading, isSolverReady, loadSolver } from './exact/highs-engine';
+import { greedyLayout, packedLayout } from './search/greedy-placement';
+import { findConstraintConflict, findUnplaceableTier, lowerBound } from './model/lower-bound';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from './search/container-search';
+import { improveByMoves } from './search/local-moves';
+import { improveByNeighbourhoods } from './search/neighbourhood-search';
+import { placementCost } from './model/placement-cost';
+import { verifyPlacement } from './model/verify-placement';
 
 export interface AllocatorOptions {
   /** Hard budget of one allocation, unless the problem sets its own. */
   timeLimitMs?: number;
   /**
-   * Problems with at most this many (VM, tier) pairs go to the exact solver from the start;
-   * larger ones are built greedily and improved by neighbourhood search first.
+   * Problems with at most this many (VM, tier) pairs go to the exact solver from the start; larger
+   * ones get the heuristic starts and the container search (see the diagram below).
    */
   exactPairLimit?: number;
   /** Most the search of a large problem may take (starts, container search, neighbourhood search). */
@@ -37,8 +37,10 @@ export interface AllocatorOptions {
   neighbourhoodShare?: number;
   /**
    * Problems up to this many pairs get, after the search, the exact solver on the whole model,
-   * warm-started, for up to `polishTimeLimitMs` (it ends sooner when it proves optimality). Off by
-   * default: it proves a 10 × 10 fleet optimal in 0.4–3 s, where the search alone takes 80 ms.
+   * warm-started, for up to `polishTimeLimitMs` (it ends sooner when it proves optimality), once
+   * HiGHS is compiled. Up to 600 pairs (about 20 × 20 and 30 × 15 with their new VMs) by default:
+   * measured there, it proves some fleets optimal, finds cheaper layouts on others where the fleet
+   * must grow, and lifts the lower bound (HiGHS' dual bound) on most, for 600 ms more at most.
    */
   polishPairLimit?: number;
   polishTimeLimitMs?: number;
@@ -60,8 +62,8 @@ const DEFAULTS = {
   neighbourhoodShare: 0,
   neighbourhoodSize: 4,
   tiersPerStep: 3,
-  polishPairLimit: 0,
-  polishTimeLimitMs: 3000,
+  polishPairLimit: 600,
+  polishTimeLimitMs: 600,
   maxStallSteps: 30,
   seed: 1,
 };
@@ -75,8 +77,8 @@ const DEFAULTS = {
  *      │                               with K, K+1, … new VMs until one count is feasible
  *      └─ larger ──> four starts (greedy repair, best-fit packing, both with fluid sizes) + local moves
  *                     ──> container search (0.8 ms per pair, at most searchTimeLimitMs)
- *                     ──> optional: neighbourhood search (a few VMs re-solved exactly at a time),
- *                         the whole model warm-started (pairs <= polishPairLimit)
+ *                     ──> optional: neighbourhood search (a few VMs re-solved exactly at a time)
+ *                     ──> the whole model warm-started (pairs <= polishPairLimit, 600 ms)
  *
  * Every answer is re-checked by verifyPlacement before it is returned. `timeLimitMs` is the hard
  * budget; the large path stops at its own, shorter budgets and reports the bound it proved.
@@ -118,11 +120,13 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
 /**
  * With K new VMs (the deficit's K first, one more each time the previous count is proven
  * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
- * HiGHS starts compiling at once; while it is not ready, the heuristics' best layout is the answer
- * if the deadline comes first.
+ * HiGHS starts compiling at once when the budget is long enough; while it is not ready, the
+ * heuristics' best layout is the answer if the deadline comes first.
  */
 async function solveExactly(problem: AllocationProblem, fewestNew: number, mostNew: number, deadlineMs: number): Promise<AllocationResult> {
-  loadSolver().catch(() => undefined);
+  // Compiling HiGHS takes seconds of CPU that cannot be interrupted (a process does not even exit
+  // before it ends): it is started only when the budget leaves room for it to pay off.
+  if (deadlineMs - Date.now() >= COMPILE_WORTH_MS) loadSolver().catch(() => undefined);
   const fallback = isSolverReady() ? undefined : heuristicAnswer(problem, fewestNew, mostNew, deadlineMs);
   let unproven = false;
   for (let k = fewestNew; k <= mostNew; k++) {
@@ -166,7 +170,11 @@ function heuristicAnswer(problem: AllocationProblem, fewestNew: number, mostNew:
     const instance = buildInstance(problem, k);
     const layout = quickLayout(instance);
     if (!layout) continue;
-    const improved = improveByMoves(instance, layout, deadlineMs);
+    // With no exact solver coming, the search gets the budget; while one compiles, a short look.
+    const searchUntil = isSolverLoading() ? Math.min(deadlineMs, Date.now() + 100) : deadlineMs - 10;
+    const moved = improveByMoves(instance, layout, searchUntil);
+    const searched = improveByContainerSearch(instance, moved, { deadlineMs: searchUntil, seed: 1, targetCost: lowerBound(instance) });
+    const improved = isValidLayout(instance, searched) ? searched : moved;
     const cost = layoutCost(instance, improved);
     if (!best || cost < best.cost) best = { instance, layout: improved, cost };
     // A count with an answer: more new VMs only add choices the moves rarely need.
@@ -232,7 +240,8 @@ async function solveLarge(
     layout = improveByMoves(instance, layout, searchDeadlineMs);
   }
   const polishDeadlineMs = Math.min(deadlineMs, Date.now() + settings.polishTimeLimitMs);
-  if (pairs <= settings.polishPairLimit && layoutCost(instance, layout) > bound && Date.now() < polishDeadlineMs) {
+  // Only once HiGHS is compiled: a cold solver would spend the polish waiting for it.
+  if (pairs <= settings.polishPairLimit && layoutCost(instance, layout) > bound && Date.now() < polishDeadlineMs && isSolverReady()) {
     // The whole model, warm-started from the search's answer: HiGHS' own heuristics often finish
     // the job, and its dual bound is far better than the combinatorial one.
     const k = Math.max(minimumNewVms(problem), usedNewVms(instance, layout));
@@ -299,29 +308,4 @@ function checkProblem(problem: AllocationProblem): void {
     const ok = Number.isInteger(r.cpu_cores) && Number.isInteger(r.mem_units) && r.cpu_cores >= 1 && r.mem_units >= 1;
     if (!ok) throw new ValidationError(`plan.${tier}`, 'cpu_cores and mem_units must be whole numbers, both 0 or both at least 1');
   }
-}
-
-/**
- * Loads and compiles the solver (in the background: the calling thread stays free) and solves one
- * small problem, so that the first real plan pays neither for compiling HiGHS nor for the first
- * run of the allocator's own code. The daemon's worker runs it at start (`warmUp()` of the
- * threaded allocator); plans that come before it is done are still solved within their budgets.
- */
-export async function warmUpAllocator(): Promise<void> {
-  await loadSolver();
-  const size = { cpu_cores: 4, mem_units: 16 };
-  const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
-  const small: AllocationProblem = {
-    vmSize: size,
-    current: {
-      a: { ...size, used: { web: r(2, 4), db: r(1, 8) } },
-      b: { ...size, used: { web: r(1, 2), cache: r(2, 2) } },
-      c: { ...size, used: { app: r(3, 6) } },
-      d: { ...size, used: {} },
-    },
-    plan: { web: r(4, 7), db: r(2, 10), cache: r(1, 4), app: r(4, 9) },
-    notScalable: ['db'],
-    maxNode: { cache: 2 },
-  };
-  await createAllocator({ timeLimitMs: 5000 }).allocate(small).catch(() => undefined);
 }

@@ -1,7 +1,12 @@
+// The allocator's public face: what the rest of the executor, the CLI and the benchmarks use.
 export type { AllocationProblem, AllocationResult, Allocator } from './allocator';
-export { createAllocator, warmUpAllocator } from './hybrid-allocator';
+export { createAllocator } from './hybrid-allocator';
 export type { AllocatorOptions } from './hybrid-allocator';
-export { verifyPlacement } from './verify-placement';
-export { placementCost } from './placement-cost';
+export { createThreadedAllocator } from './worker/threaded-allocator';
+export type { ThreadedAllocatorOptions } from './worker/threaded-allocator';
+export { warmUpAllocator } from './worker/warm-up';
+export { minimumNewVms } from './model/allocation-instance';
+export { verifyPlacement } from './model/verify-placement';
+export { placementCost } from './model/placement-cost';
 export { solveDocument } from './solve-file';
 export type { SolveOutput } from './solve-file';

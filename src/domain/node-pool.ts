@@ -1,4 +1,14 @@
-import { NodeLimits } from './node-limits';
+/** Nodes the allocator may not place new containers on, by VM name. */
+export interface NodeLimits {
+  /** Engines that stopped answering: left out of the problem, their containers left alone. */
+  unreachable: ReadonlySet<string>;
+  /** Kept from new placements: what runs there stays and may shrink, nothing grows or arrives. */
+  cordoned: ReadonlySet<string>;
+  /** Being emptied: every container there must move to another node. */
+  draining: ReadonlySet<string>;
+}
+
+export const NO_NODE_LIMITS: NodeLimits = { unreachable: new Set(), cordoned: new Set(), draining: new Set() };
 
 export type NodeHealth = 'ready' | 'unreachable';
 

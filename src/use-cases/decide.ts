@@ -1,10 +1,9 @@
-import { minimumNewVms } from '../allocator/allocation-instance';
-import { AllocationProblem, AllocationResult, Allocator } from '../allocator/allocator';
+import { AllocationProblem, AllocationResult, Allocator, minimumNewVms } from '../allocator';
 import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, Cluster, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
-import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../domain/node-limits';
+import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from './node-limits';
 import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
 import { translate, Translation } from '../translator/translate';
@@ -80,7 +79,7 @@ export async function decide(
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
     ...constraints,
   };
-  // Unreachable, cordoned and draining nodes (see domain/node-limits.ts).
+  // Unreachable, cordoned and draining nodes (see use-cases/node-limits.ts).
   const limited = limitProblem(unlimited, cluster, nodes);
   const placeable = limited.cluster;
   const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));

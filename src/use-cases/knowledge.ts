@@ -1,4 +1,4 @@
-import { Allocator } from '../allocator/allocator';
+import { Allocator } from '../allocator';
 import { Cluster, ContainerState, VmState } from '../domain/cluster';
 import { NodePool } from '../domain/node-pool';
 import { ConflictError } from '../domain/errors';

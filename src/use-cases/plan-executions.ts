@@ -8,7 +8,7 @@ import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
 import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, takeSnapshot } from './decide';
-import { NodeLimits } from '../domain/node-limits';
+import { NodeLimits } from './node-limits';
 import { refreshCluster } from './refresh-cluster';
 import { ExecutionJournal } from './execution-journal';
 import { Knowledge, Services } from './knowledge';

@@ -1,7 +1,7 @@
 import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
-import { NodeLimits } from '../domain/node-limits';
+import { NodeLimits } from './node-limits';
 import { decide, takeSnapshot } from './decide';
 import { refreshCluster } from './refresh-cluster';
 import { Knowledge, Services } from './knowledge';

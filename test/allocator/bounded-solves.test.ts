@@ -1,5 +1,5 @@
-import { buildInstance, currentLayout, isValidLayout, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { greedyLayout } from '../../src/allocator/greedy-placement';
+import { buildInstance, currentLayout, isValidLayout, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { greedyLayout } from '../../src/allocator/search/greedy-placement';
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { generateFleetProblem, generateScaleOutProblem } from '../support/allocation-problems';
@@ -19,8 +19,9 @@ async function timed(problem: AllocationProblem, timeLimitMs: number) {
 }
 
 describe('bounded solves', () => {
-  it('answers the first exact-size plan within its budget while the solver is still compiling', async () => {
-    // This file's module registry is fresh: HiGHS has not been compiled yet (seconds of CPU).
+  it('answers the first exact-size plan within its budget, though the solver is not compiled yet', async () => {
+    // This file's module registry is fresh: HiGHS has not been compiled yet (seconds of CPU, too
+    // many for this budget: the search answers).
     const problem = generateFleetProblem({ vms: 6, tiers: 5, seed: 1 });
     const { result, ms } = await timed(problem, 300);
     expect(verifyPlacement(problem, result)).toEqual([]);

@@ -1,9 +1,9 @@
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { NoSolutionError } from '../../src/domain/errors';
-import { buildInstance, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { lowerBound } from '../../src/allocator/lower-bound';
+import { buildInstance, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { generateSmallProblem } from '../support/allocation-problems';
-import { hasCbc, solveWithCbc } from '../../bench/solver-cbc';
+import { hasCbc, solveWithCbc } from '../support/cbc';
 
 const cbcInstalled = hasCbc();
 if (!cbcInstalled) {

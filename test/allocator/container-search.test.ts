@@ -1,8 +1,8 @@
 import { AllocationProblem } from '../../src/allocator/allocator';
-import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/container-search';
-import { greedyLayout } from '../../src/allocator/greedy-placement';
-import { lowerBound } from '../../src/allocator/lower-bound';
+import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { currentFluidLayout, improveByContainerSearch } from '../../src/allocator/search/container-search';
+import { greedyLayout } from '../../src/allocator/search/greedy-placement';
+import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { generateFleetProblem } from '../support/allocation-problems';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
@@ -95,5 +95,24 @@ describe('container search', () => {
     expect(layout![a].get(db)).toEqual(r(2, 8));
     expect(layout![a].has(web) && layout![b].has(web)).toBe(true);
     expect(usedVms(layout!)).toBe(2);
+  });
+});
+
+describe('relocating a VM', () => {
+  it('gives up a new VM for an idle existing one that takes its containers whole', () => {
+    const problem: AllocationProblem = {
+      vmSize: { cpu_cores: 4, mem_units: 16 },
+      current: { a: { cpu_cores: 4, mem_units: 16, used: { x: { cpu_cores: 4, mem_units: 16 } } }, e: { cpu_cores: 4, mem_units: 16, used: {} } },
+      plan: { x: { cpu_cores: 4, mem_units: 16 }, y: { cpu_cores: 2, mem_units: 4 } },
+      notScalable: ['x'],
+      maxNode: {},
+    };
+    const instance = buildInstance(problem, 1);
+    const onNewVm: Layout = [new Map([[0, { cpu_cores: 4, mem_units: 16 }]]), new Map(), new Map([[1, { cpu_cores: 2, mem_units: 4 }]])];
+    expect(isValidLayout(instance, onNewVm)).toBe(true);
+    const searched = improveByContainerSearch(instance, onNewVm, { deadlineMs: Date.now() + 200, seed: 1 });
+    expect(searched[1].get(1)).toEqual({ cpu_cores: 2, mem_units: 4 });
+    expect(searched[2].size).toBe(0);
+    expect(layoutCost(instance, searched)).toBe(11 + 3 + 11 + 4);
   });
 });

@@ -1,10 +1,10 @@
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { createAllocator, verifyPlacement } from '../../src/allocator';
-import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, maximumUsefulNewVms } from '../../src/allocator/allocation-instance';
-import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../../src/allocator/container-search';
-import { greedyLayout, packedLayout } from '../../src/allocator/greedy-placement';
-import { improveByMoves } from '../../src/allocator/local-moves';
-import { solveInstanceExactly } from '../../src/allocator/exact-solve';
+import { buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, maximumUsefulNewVms } from '../../src/allocator/model/allocation-instance';
+import { currentFluidLayout, improveByContainerSearch, packedFluidLayout } from '../../src/allocator/search/container-search';
+import { greedyLayout, packedLayout } from '../../src/allocator/search/greedy-placement';
+import { improveByMoves } from '../../src/allocator/search/local-moves';
+import { solveInstanceExactly } from '../../src/allocator/exact/exact-solve';
 import { NoSolutionError, ValidationError } from '../../src/domain/errors';
 import { generateFleetProblem, generateScaleOutProblem, withConstraints } from '../support/allocation-problems';
 

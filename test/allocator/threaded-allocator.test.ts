@@ -1,11 +1,11 @@
 import * as path from 'path';
-import type { createThreadedAllocator as Create } from '../../src/allocator/threaded-allocator';
+import type { createThreadedAllocator as Create } from '../../src/allocator/worker/threaded-allocator';
 
 /**
  * The allocator as the daemon runs it: in a worker thread of the built code (npm test builds dist/
  * first), so a solve never stalls the main thread, with a hard deadline past its own time limit.
  */
-const { createThreadedAllocator } = require(path.join(__dirname, '../../dist/allocator/threaded-allocator')) as { createThreadedAllocator: typeof Create };
+const { createThreadedAllocator } = require(path.join(__dirname, '../../dist/allocator/worker/threaded-allocator')) as { createThreadedAllocator: typeof Create };
 const errors = require(path.join(__dirname, '../../dist/domain/errors'));
 
 describe('threaded allocator', () => {

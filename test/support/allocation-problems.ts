@@ -223,3 +223,69 @@ export function withConstraints(problem: AllocationProblem, seed: number): Alloc
   }
   return { ...problem, placeable, keep };
 }
+
+export const PROPERTY_FAMILIES = ['over-capacity', 'tight-caps', 'singles', 'fragmented', 'vm-sizes', 'max-vms', 'constrained'] as const;
+export type PropertyFamily = (typeof PROPERTY_FAMILIES)[number];
+
+/**
+ * Small to middling random problems (1–`maxVms` VMs, 1–`maxTiers` tiers) of one family, for the
+ * property test: demand over the fleet's capacity, container caps at the fewest that can hold a
+ * tier, many tiers that may not be spread, fleets fragmented into many small containers, VMs from
+ * 1 × 1 to 32 × 128, `max_vms` at or near the fewest VMs the demand needs, and placement
+ * constraints. Some have no solution; that is part of what is checked.
+ */
+export function generatePropertyProblem(family: PropertyFamily, seed: number, size: { maxVms: number; maxTiers: number } = { maxVms: 8, maxTiers: 6 }): AllocationProblem {
+  const random = seededRandom(seed * 92821 + PROPERTY_FAMILIES.indexOf(family) * 1013 + 5);
+  const { int, chance } = draws(random);
+  const vmCount = int(1, size.maxVms);
+  const tierNames = Array.from({ length: int(1, size.maxTiers) }, (_, i) => `t${i}`);
+  const sizes = [[1, 1], [1, 2], [2, 4], [4, 16], [8, 32], [32, 128]];
+  const vmSize = family === 'vm-sizes' ? (([c, m]) => ({ cpu_cores: c, mem_units: m }))(sizes[int(0, sizes.length - 1)]) : { cpu_cores: 4, mem_units: 16 };
+  const current: Allocation = {};
+  for (let v = 0; v < vmCount; v++) {
+    const [cpu, mem] = family === 'vm-sizes' ? sizes[int(0, sizes.length - 1)] : [4, 16];
+    const used: TierResources = {};
+    let freeCpu = cpu;
+    let freeMem = mem;
+    const most = family === 'fragmented' ? 6 : 3;
+    for (let n = int(0, most); n > 0 && freeCpu >= 1 && freeMem >= 1; n--) {
+      const name = tierNames[int(0, tierNames.length - 1)];
+      if (used[name]) continue;
+      const c = family === 'fragmented' ? 1 : int(1, freeCpu);
+      const m = family === 'fragmented' ? int(1, Math.min(2, freeMem)) : int(1, freeMem);
+      used[name] = { cpu_cores: c, mem_units: m };
+      freeCpu -= c;
+      freeMem -= m;
+    }
+    // Now and then a tier the plan drops.
+    if (chance(0.1) && freeCpu >= 1 && freeMem >= 1) used.gone = { cpu_cores: 1, mem_units: 1 };
+    current[`vm${v}`] = { cpu_cores: cpu, mem_units: mem, used };
+  }
+  const capacity = Object.values(current).reduce((s, vm) => ({ cpu: s.cpu + vm.cpu_cores, mem: s.mem + vm.mem_units }), { cpu: 0, mem: 0 });
+  const load = family === 'over-capacity' ? 1 + 0.6 * random() : 0.2 + 0.8 * random();
+  const plan: TierResources = {};
+  const notScalable: string[] = [];
+  const maxNode: Record<string, number> = {};
+  const largest = Object.values(current).reduce((s, vm) => ({ cpu: Math.max(s.cpu, vm.cpu_cores), mem: Math.max(s.mem, vm.mem_units) }), { cpu: vmSize.cpu_cores, mem: vmSize.mem_units });
+  for (const name of tierNames) {
+    const share = (0.3 + 1.4 * random()) / tierNames.length;
+    const cpu = Math.max(1, Math.round(capacity.cpu * load * share));
+    const mem = Math.max(cpu, Math.min(cpu * 16, Math.max(1, Math.round(capacity.mem * load * share * (0.6 + 0.8 * random())))));
+    plan[name] = { cpu_cores: cpu, mem_units: mem };
+    const fewest = Math.max(Math.ceil(cpu / largest.cpu), Math.ceil(mem / largest.mem));
+    if (chance(family === 'singles' ? 0.5 : 0.15)) {
+      notScalable.push(name);
+      plan[name] = { cpu_cores: Math.min(cpu, largest.cpu), mem_units: Math.min(mem, largest.mem) };
+    } else if (family === 'tight-caps' || chance(0.15)) {
+      maxNode[name] = Math.max(1, fewest + int(0, family === 'tight-caps' ? 1 : 2));
+    }
+  }
+  let problem: AllocationProblem = { vmSize, current, plan, notScalable, maxNode };
+  if (family === 'max-vms') {
+    const demand = Object.values(plan).reduce((s, r) => ({ cpu: s.cpu + r.cpu_cores, mem: s.mem + r.mem_units }), { cpu: 0, mem: 0 });
+    const fewest = Math.max(Math.ceil(demand.cpu / vmSize.cpu_cores), Math.ceil(demand.mem / vmSize.mem_units));
+    problem = { ...problem, maxVms: Math.max(1, fewest + int(-1, 1)) };
+  }
+  if (family === 'constrained') problem = withConstraints(problem, seed);
+  return problem;
+}

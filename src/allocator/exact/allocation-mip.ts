@@ -1,6 +1,6 @@
-import { AllocationInstance, Layout, mayHost, mustKeep } from './allocation-instance';
-import { COST } from './cost-weights';
-import { minimumContainers } from './lower-bound';
+import { AllocationInstance, Layout, mayHost, mustKeep } from '../model/allocation-instance';
+import { COST } from '../model/cost-weights';
+import { minimumContainers } from '../model/lower-bound';
 import { MipModel, MipModelBuilder } from './mip-model';
 
 /** Column indices of one (VM, tier) pair: container exists, its cores, its units. */

@@ -2,10 +2,10 @@ import { execFile, execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { AllocationProblem } from '../src/allocator/allocator';
-import { buildInstance, maximumUsefulNewVms, minimumNewVms } from '../src/allocator/allocation-instance';
-import { buildAllocationMip } from '../src/allocator/allocation-mip';
-import { toLpText } from '../src/allocator/mip-model';
+import { AllocationProblem } from '../../src/allocator/allocator';
+import { buildInstance, maximumUsefulNewVms, minimumNewVms } from '../../src/allocator/model/allocation-instance';
+import { buildAllocationMip } from '../../src/allocator/exact/allocation-mip';
+import { toLpText } from '../../src/allocator/exact/mip-model';
 
 export interface CbcAnswer {
   /** `stopped`: the time limit ended the search; `cost` is then CBC's best, if it had one. */

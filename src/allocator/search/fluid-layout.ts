@@ -1,239 +1,7 @@
-import { AllocationInstance, Layout, mayHost, mustKeep } from './allocation-instance';
-import { COST } from './cost-weights';
-import { seededRandom } from './search/seeded-random';
+import { AllocationInstance, Layout, mayHost, mustKeep, vmOwnCost } from '../model/allocation-instance';
+import { COST } from '../model/cost-weights';
 
-export interface ContainerSearchOptions {
-  /** Absolute time (Date.now()) at which the search stops. */
-  deadlineMs: number;
-  seed: number;
-  /** Stop when the cost reaches this (a proven lower bound). */
-  targetCost?: number;
-}
-
-/**
- * Local search over which containers exist, with their sizes left fluid.
- *
- * Once the set of (VM, tier) containers is chosen, sizes are two independent transportation
- * problems (one per resource: tiers supply their demand, VMs absorb up to their capacity, every
- * container carries at least 1). So a move only has to decide containers; the sizes follow by
- * augmenting paths through the containers already there: a tier's load pushed off one VM may
- * travel tier → VM → other tier on that VM → another VM … until a VM with room absorbs it. That
- * re-balances the whole fleet in one move, which whole-container moves cannot do, and costs
- * microseconds, so thousands of moves fit where one exact sub-solve would.
- *
- * Moves, each kept only when it lowers the cost (VM terms dominate: emptying a VM saves 9 or 20):
- * - empty a VM: its containers' load goes to the tiers' other containers, and where that is not
- *   enough, into new containers on VMs in use (where the tier ran before first);
- * - drop a container whose load the tier's other containers can take;
- * - move a container back to a VM where its tier ran before (keeping costs 3, creating 4).
- * When none applies, a kick (a VM emptied whatever it costs, or a container moved at random) and a
- * new descent; the best layout seen is returned.
- */
-/** Rounds without improvement per extra kick, and the most extra kicks (measured: the costs barely depend on them). */
-const KICK_GROWTH = 30;
-const MAX_EXTRA_KICKS = 3;
-
-export function improveByContainerSearch(instance: AllocationInstance, start: Layout, options: ContainerSearchOptions): Layout {
-  const state = new FluidLayout(instance, start);
-  const random = seededRandom(options.seed);
-  let best = state.snapshot();
-  let bestCost = state.cost();
-  const target = options.targetCost ?? -Infinity;
-  const timeUp = () => Date.now() >= options.deadlineMs;
-  // A worse layout than the best is walked on from while within this much: plateaus and small steps
-  // back are how the search leaves a local optimum.
-  const slack = 2;
-  let stall = 0;
-  for (let round = 0; !timeUp() && bestCost > target; round++) {
-    descend(state, random, timeUp);
-    const cost = state.cost();
-    if (cost < bestCost) {
-      state.release(best);
-      best = state.snapshot();
-      bestCost = cost;
-      stall = 0;
-    } else {
-      stall += 1;
-      if (cost > bestCost + slack) state.restore(best);
-    }
-    if (timeUp() || bestCost <= target) break;
-    // Kicks grow while no round improves: a deeper local optimum needs a longer jump out of it.
-    const kicks = 1 + Math.floor(random() * (3 + Math.min(stall / KICK_GROWTH, MAX_EXTRA_KICKS)));
-    for (let k = 0; k < kicks; k++) kick(state, random);
-  }
-  state.restore(best);
-  return state.toLayout();
-}
-
-/**
- * The current allocation carried over as it is, sizes fluid: every container that ran keeps running
- * (deleting one and creating another costs 5, keeping it 3), each resized by the same augmenting
- * paths to hold the plan, and new containers only for what those cannot carry: on VMs in use, then
- * on idle ones (existing before new). Undefined when even that gets stuck.
- */
-export function currentFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
-  return fluidLayout(instance, true, random);
-}
-
-/**
- * Every tier placed from nothing, largest first, by the same routing: a tier spills onto another VM
- * only when the VM it fills is full, so containers are few and large (most VMs end up hosting one or
- * two); where a tier ran before is preferred (keeping a container is cheaper than creating one).
- */
-export function packedFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
-  return fluidLayout(instance, false, random);
-}
-
-function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random: () => number): Layout | undefined {
-  const start: Layout = instance.vms.map(() => new Map());
-  const keptOn: number[][] = instance.tiers.map(() => []);
-  // Largest containers first: when a tier must lose some (over its cap, or shrunk below 1 each), the small ones go.
-  // Containers to keep come first and always (from nothing too); none where the tier may not run.
-  const pinned = (v: number, t: number) => (mustKeep(instance, v, t) ? 1 : 0);
-  const priors = instance.vms.flatMap((vm, v) => [...vm.prior].map(([t, r]) => ({ v, t, r })))
-    .filter(({ v, t }) => mayHost(instance, v, t) && (keepCurrent || pinned(v, t)))
-    .sort((a, b) => pinned(b.v, b.t) - pinned(a.v, a.t) || b.r.cpu_cores + b.r.mem_units / 4 - (a.r.cpu_cores + a.r.mem_units / 4));
-  for (const { v, t } of priors) {
-    const tier = instance.tiers[t];
-    if (keptOn[t].length < Math.min(tier.maxContainers, tier.cpu, tier.mem)) keptOn[t].push(v);
-  }
-  // Each kept container shrinks in proportion where its tier shrinks and keeps its size where the tier
-  // grows: every VM then still holds what it holds now, and routing only has growth to place.
-  instance.tiers.forEach((tier, t) => {
-    if (keptOn[t].length === 0) return;
-    const held = keptOn[t].reduce((sum, v) => [sum[0] + instance.vms[v].prior.get(t)!.cpu_cores, sum[1] + instance.vms[v].prior.get(t)!.mem_units], [0, 0]);
-    const sizes = keptOn[t].map((v) => {
-      const r = instance.vms[v].prior.get(t)!;
-      return [Math.max(1, Math.floor(r.cpu_cores * Math.min(1, tier.cpu / held[0]))), Math.max(1, Math.floor(r.mem_units * Math.min(1, tier.mem / held[1])))];
-    });
-    for (const [k, demand] of [[0, tier.cpu], [1, tier.mem]]) {
-      let excess = sizes.reduce((sum, x) => sum + x[k], 0) - demand;
-      for (let i = 0; excess > 0; i = (i + 1) % sizes.length) {
-        if (sizes[i][k] > 1) {
-          sizes[i][k] -= 1;
-          excess -= 1;
-        }
-      }
-    }
-    keptOn[t].forEach((v, i) => start[v].set(t, { cpu_cores: sizes[i][0], mem_units: sizes[i][1] }));
-  });
-  const state = new FluidLayout(instance, start);
-  const order = instance.tiers.map((_, t) => t)
-    .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
-  for (const t of order) {
-    const before = state.snapshot();
-    if (state.place(t, state.missing(t), random, true)) continue;
-    state.restore(before);
-    if (Number.isFinite(instance.tiers[t].maxContainers)) {
-      // A capped tier pushes uncapped neighbours off its VMs rather than move (moving a not-scalable
-      // one costs 100); they come later in the order and find room elsewhere.
-      if (state.evictUncappedAround(t, () => state.place(t, state.missing(t), random, true))) continue;
-      state.restore(before);
-    }
-    // Its containers cannot hold it: placed afresh.
-    if (!state.replaceTier(t, random)) return undefined;
-  }
-  return state.toLayout();
-}
-
-function descend(state: FluidLayout, random: () => number, timeUp: () => boolean): void {
-  const tryMove = (move: () => boolean): boolean => {
-    const before = state.cost();
-    const saved = state.snapshot();
-    const better = move() && state.cost() < before;
-    if (!better) state.restore(saved);
-    state.release(saved);
-    return better;
-  };
-  let improved = true;
-  while (improved && !timeUp()) {
-    improved = false;
-    // Fewer containers first: after a kick opened room somewhere, this is what fills it.
-    for (const v of state.usedVms()) {
-      for (const t of state.tiersOn(v)) {
-        if (timeUp()) return;
-        if (state.count[t] >= 2 && state.has[v * state.T + t] && tryMove(() => state.dropContainer(v, t))) improved = true;
-      }
-    }
-    for (const v of state.usedVms()) {
-      for (const t of state.tiersOn(v)) {
-        if (state.isPrior(v, t) || !state.has[v * state.T + t]) continue;
-        for (const home of state.homesOf(t)) {
-          if (state.has[home * state.T + t] || state.hosted[home] === 0) continue;
-          if (tryMove(() => state.moveContainer(v, t, home, random))) {
-            improved = true;
-            break;
-          }
-        }
-      }
-    }
-    // Two containers trade VMs, one of them (or both) moving to where its tier ran before: each VM
-    // frees the room the other needs, which a move alone into a full VM never has.
-    for (const x of state.usedVms()) {
-      for (const a of state.tiersOn(x)) {
-        if (timeUp()) return;
-        if (state.isPrior(x, a) || !state.has[x * state.T + a]) continue;
-        for (const y of state.homesOf(a)) {
-          if (state.hosted[y] === 0 || state.has[y * state.T + a] || !state.has[x * state.T + a]) continue;
-          let traded = false;
-          for (const b of state.tiersOn(y)) {
-            if (b === a || state.isPrior(y, b)) continue;
-            // b goes to x (a swap), or on to a VM where it ran before (a chain of two moves home).
-            const targets = [x, ...state.homesOf(b).filter((z) => z !== y && state.hosted[z] > 0)];
-            for (const z of targets) {
-              if (state.has[z * state.T + b] || !state.has[x * state.T + a] || !state.has[y * state.T + b]) continue;
-              if (tryMove(() => state.tradeContainers(x, a, y, b, z, random))) {
-                improved = true;
-                traded = true;
-                break;
-              }
-            }
-            if (traded) break;
-          }
-          if (traded) break;
-        }
-      }
-    }
-    // A tier re-placed from nothing: its own fewest containers, where it has most room or ran before.
-    for (let t = 0; t < state.T; t++) {
-      if (timeUp()) return;
-      if (state.count[t] >= 2 && tryMove(() => state.replaceTier(t, random, false))) improved = true;
-    }
-    // Lightest VMs first: the likeliest to empty.
-    for (const v of state.usedVms().sort((a, b) => state.load(a) - state.load(b))) {
-      if (timeUp()) return;
-      if (state.hosted[v] > 0 && tryMove(() => state.emptyVm(v, random))) improved = true;
-    }
-  }
-}
-
-function kick(state: FluidLayout, random: () => number): void {
-  const used = state.usedVms();
-  if (used.length < 2) return;
-  for (let tries = 0; tries < 5; tries++) {
-    const saved = state.snapshot();
-    const dice = random();
-    if (dice < 0.35) {
-      // Empty one of the lighter VMs whatever it costs.
-      used.sort((a, b) => state.load(a) - state.load(b));
-      const v = used[Math.floor(random() * Math.ceil(used.length / 2))];
-      if (state.emptyVm(v, random)) return;
-    } else if (dice < 0.7) {
-      const v = used[Math.floor(random() * used.length)];
-      const tiers = state.tiersOn(v);
-      const t = tiers[Math.floor(random() * tiers.length)];
-      const to = used[Math.floor(random() * used.length)];
-      if (to !== v && !state.has[to * state.T + t] && state.moveContainer(v, t, to, random)) return;
-    } else {
-      // Open an idle VM where tiers ran before: the room lets the next descent merge containers.
-      const idle = state.idleHomes();
-      if (idle.length > 0 && state.reopen(idle[Math.floor(random() * idle.length)])) return;
-    }
-    state.restore(saved);
-  }
-}
-
-interface Snapshot {
+export interface Snapshot {
   total: number;
   has: Uint8Array;
   vmsOf: Int32Array;
@@ -244,17 +12,26 @@ interface Snapshot {
   hosted: Int32Array;
 }
 
-/** Containers as a V × T matrix, each resource's sizes a feasible flow. */
-class FluidLayout {
+/** Resource indices of the per-resource arrays. */
+export const CPU = 0;
+export const MEM = 1;
+export type Resource = typeof CPU | typeof MEM;
+
+/**
+ * Containers as a V × T matrix, each resource's sizes a feasible flow: the data structure of the
+ * container search. Moves either succeed or return false with the state spoiled; `trial` runs one
+ * and puts the state back unless it succeeded and lowered the cost.
+ */
+export class FluidLayout {
   readonly V: number;
   readonly T: number;
-  has: Uint8Array;
-  size: [Int32Array, Int32Array];
-  free: [Int32Array, Int32Array];
+  private has: Uint8Array;
+  private size: [Int32Array, Int32Array];
+  private free: [Int32Array, Int32Array];
   /** Containers per tier. */
-  count: Int32Array;
+  private count: Int32Array;
   /** Containers per VM. */
-  hosted: Int32Array;
+  private hosted: Int32Array;
   private total = 0;
   private readonly pool: Snapshot[] = [];
   /** Adjacency, for the searches: the VMs of tier t are vmsOf[t·V … t·V + count[t]), the tiers of v likewise. */
@@ -367,6 +144,33 @@ class FluidLayout {
     this.hosted.set(s.hosted);
   }
 
+  hasContainer(v: number, t: number): boolean {
+    return this.has[v * this.T + t] === 1;
+  }
+
+  /** How many containers tier t has. */
+  containersOf(t: number): number {
+    return this.count[t];
+  }
+
+  /** How many containers VM v hosts. */
+  containersOn(v: number): number {
+    return this.hosted[v];
+  }
+
+  /**
+   * Runs a move and keeps it only when it succeeded and lowered the cost; otherwise the state is
+   * put back as it was. The snapshot goes back to the pool either way.
+   */
+  trial(move: () => boolean): boolean {
+    const before = this.total;
+    const saved = this.snapshot();
+    const better = move() && this.total < before;
+    if (!better) this.restore(saved);
+    this.release(saved);
+    return better;
+  }
+
   /** The objective of SPEC §3, as `vmCost` sums it; kept up to date as containers come and go. */
   cost(): number {
     return this.total;
@@ -386,9 +190,7 @@ class FluidLayout {
   }
 
   private vmTerm(v: number): number {
-    const vm = this.instance.vms[v];
-    const inUse = this.hosted[v] > 0;
-    return vm.alwaysUsed ? 0 : vm.isNew ? (inUse ? COST.newVmUsed : 0) : inUse ? COST.existingVmUsed : COST.existingVmEmpty;
+    return vmOwnCost(this.instance.vms[v], this.hosted[v] > 0);
   }
 
   /** What having tier t's container on v adds to the cost, against not having it. */
@@ -536,6 +338,39 @@ class FluidLayout {
     return false;
   }
 
+  /**
+   * Every container of v moves whole, sizes unchanged, to the idle VM w: a new VM given up for an
+   * existing one, or a VM traded for one where its tiers ran before. False (state unchanged) when w
+   * lacks the room or may not host one of them, or v keeps a container.
+   */
+  relocateVm(v: number, w: number): boolean {
+    const { T } = this;
+    if (v === w || this.hosted[v] === 0 || this.hosted[w] !== 0 || this.banned[w]) return false;
+    if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) return false;
+    const tiers = this.tiersOn(v);
+    if (tiers.some((t) => !this.allowed[w * T + t] || this.pinned[v * T + t])) return false;
+    for (const t of tiers) {
+      const [cpu, mem] = this.removePair(v, t);
+      this.insertPair(w, t, cpu, mem);
+    }
+    return true;
+  }
+
+  /** Idle VMs that could take v's containers whole: where its tiers ran before first, existing before new. */
+  idleVmsFor(v: number, most: number): number[] {
+    const tiers = this.tiersOn(v);
+    const homes = (w: number) => tiers.reduce((n, t) => n + this.prior[w * this.T + t], 0);
+    const idle: number[] = [];
+    for (let w = 0; w < this.V; w++) {
+      if (w === v || this.hosted[w] !== 0 || this.banned[w]) continue;
+      if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) continue;
+      idle.push(w);
+    }
+    const isNew = (w: number) => (this.instance.vms[w].isNew ? 1 : 0);
+    idle.sort((a, b) => homes(b) - homes(a) || isNew(a) - isNew(b));
+    return idle.slice(0, most);
+  }
+
   /** Tier a's container moves from x to y while tier b's moves from y to z; the rest of their loads routed. */
   tradeContainers(x: number, a: number, y: number, b: number, z: number, random: () => number): boolean {
     if (!this.removable(x, a) || !this.removable(y, b)) return false;
@@ -587,6 +422,22 @@ class FluidLayout {
     this.hosted[v] -= 1;
     this.total += this.vmTerm(v);
     return need;
+  }
+
+  /** Creates tier t's container on v with the given sizes (the caller made sure they fit). */
+  private insertPair(v: number, t: number, cpu: number, mem: number): void {
+    const i = v * this.T + t;
+    this.has[i] = 1;
+    this.size[CPU][i] = cpu;
+    this.size[MEM][i] = mem;
+    this.free[CPU][v] -= cpu;
+    this.free[MEM][v] -= mem;
+    this.vmsOf[t * this.V + this.count[t]] = v;
+    this.tiersOf[v * this.T + this.hosted[v]] = t;
+    this.count[t] += 1;
+    this.total += this.pairTerm(i, t) - this.vmTerm(v);
+    this.hosted[v] += 1;
+    this.total += this.vmTerm(v);
   }
 
   /**
@@ -669,11 +520,11 @@ class FluidLayout {
   private addPair(v: number, t: number, need: [number, number]): boolean {
     const i = v * this.T + t;
     if (!this.allowed[i]) return false;
-    for (const r of [0, 1] as const) {
+    for (const r of [CPU, MEM] as const) {
       if (this.free[r][v] >= 1) continue;
       if (!this.makeRoom(r, v)) return false;
     }
-    for (const r of [0, 1] as const) {
+    for (const r of [CPU, MEM] as const) {
       if (need[r] > 0) continue;
       // The tier's load of this resource is all placed: the new container's 1 comes out of another one.
       let donor = -1;
@@ -700,7 +551,7 @@ class FluidLayout {
   }
 
   /** Frees one unit of resource r on v by moving one unit of a container there (of more than 1) elsewhere. */
-  private makeRoom(r: 0 | 1, v: number): boolean {
+  private makeRoom(r: Resource, v: number): boolean {
     for (let t = 0; t < this.T; t++) {
       const i = v * this.T + t;
       if (!this.has[i] || this.size[r][i] < 2) continue;
@@ -721,7 +572,7 @@ class FluidLayout {
    * tier → VM (a container of that tier grows) → tier (another container on that VM shrinks, never
    * below 1) → … ending at a VM with room. Banned VMs are never entered. Returns what was placed.
    */
-  private route(r: 0 | 1, t0: number, amount: number): number {
+  private route(r: Resource, t0: number, amount: number): number {
     const { V, T } = this;
     const size = this.size[r];
     const free = this.free[r];

@@ -1,9 +1,9 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { NoSolutionError, UnsatisfiableError, ValidationError } from '../domain/errors';
-import { AllocationProblem, AllocationResult, Allocator } from './allocator';
-import { AllocatorOptions, createAllocator, warmUpAllocator } from './hybrid-allocator';
+import { NoSolutionError, UnsatisfiableError, ValidationError } from '../../domain/errors';
+import { AllocationProblem, AllocationResult, Allocator } from '../allocator';
+import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
 
 export interface ThreadedAllocatorOptions extends AllocatorOptions {
   /**
@@ -13,7 +13,7 @@ export interface ThreadedAllocatorOptions extends AllocatorOptions {
   graceMs?: number;
 }
 
-type Pending = { resolve: (r: AllocationResult | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (r: AllocationResult | undefined) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout };
 
 /**
  * The allocator in a worker thread, with a hard deadline. Where the compiled worker is not available
@@ -24,7 +24,9 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
   const { graceMs = 5_000, ...allocatorOptions } = options;
   if (!existsSync(workerFile)) {
     const inProcess = createAllocator(allocatorOptions);
-    return { allocate: (p) => inProcess.allocate(p), warmUp: () => warmUpAllocator(), close: async () => undefined };
+    // In-process (tests from sources) nothing is compiled ahead: a solve with a budget of 3 s or more
+    // compiles HiGHS itself, a shorter one answers by the search.
+    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: async () => undefined };
   }
 
   let worker: Worker | undefined;
@@ -49,12 +51,13 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
     return w;
   };
 
-  const request = <T>(message: object, budgetMs: number): Promise<T> => {
+  const request = <T>(message: object, budgetMs?: number): Promise<T> => {
     worker ??= start();
     const w = worker;
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // Without a budget (the warm-up), no deadline: a slow compile must not stop the worker.
+      const timer = budgetMs === undefined ? undefined : setTimeout(() => {
         // The solver overran its own budget by the whole grace period: stop it, whatever it was doing.
         pending.delete(id);
         if (worker === w) worker = undefined;
@@ -77,7 +80,7 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
      * after it gets the exact solver at full speed. Resolves when the solver is ready.
      */
     async warmUp() {
-      await request<undefined>({ warmUp: true }, 120_000).catch(() => undefined);
+      await request<undefined>({ warmUp: true }).catch(() => undefined);
     },
     async close() {
       failAll(new Error('allocator closed'));

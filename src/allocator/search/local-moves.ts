@@ -1,4 +1,4 @@
-import { AllocationInstance, Layout, vmCost, freeRoom, mayHost, mustKeep } from './allocation-instance';
+import { AllocationInstance, Layout, vmCost, freeRoom, mayHost, mustKeep } from '../model/allocation-instance';
 
 /** Part of tier `t` moved from VM `from` to VM `to` (into its container there, or a new one). */
 interface Transfer {

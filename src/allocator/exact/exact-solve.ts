@@ -1,4 +1,4 @@
-import { AllocationInstance, isValidLayout, Layout } from './allocation-instance';
+import { AllocationInstance, isValidLayout, Layout } from '../model/allocation-instance';
 import { buildAllocationMip } from './allocation-mip';
 import { MipStatus, solveMip } from './highs-engine';
 

@@ -55,22 +55,37 @@ export function loadSolver(): Promise<Highs> {
   return runtime;
 }
 
+/** Whether the solver is compiled or compiling. */
+export function isSolverLoading(): boolean {
+  return runtime !== undefined;
+}
+
 /** Whether a solve would start at once (the solver is loaded and compiled). */
 export function isSolverReady(): boolean {
   return loaded !== undefined;
 }
 
 /**
+ * The least time limit for which a solve starts compiling HiGHS when nothing else has: the compile
+ * takes seconds of CPU that cannot be interrupted (a process does not even exit before it ends).
+ */
+export const COMPILE_WORTH_MS = 3000;
+
+/**
  * Solves within `timeLimitMs`, loading time included: when the solver is still compiling at the
- * limit, the outcome is `unknown` with no bound, and the compilation goes on for the next solve.
+ * limit (or not compiling, and the limit is below COMPILE_WORTH_MS), the outcome is `unknown` with
+ * no bound; a compilation under way goes on for the next solve.
  */
 export async function solveMip(model: MipModel, options: MipSolveOptions): Promise<MipOutcome> {
   const startedMs = Date.now();
-  const highs = loaded ?? (await readyWithin(options.timeLimitMs));
+  const worthWaiting = runtime !== undefined || options.timeLimitMs >= COMPILE_WORTH_MS;
+  const highs = loaded ?? (worthWaiting ? await readyWithin(options.timeLimitMs) : undefined);
   const leftMs = options.timeLimitMs - (Date.now() - startedMs);
   if (!highs || leftMs <= 0) return { status: 'unknown', bound: -Infinity };
   try {
-    return solveOn(highs, model, { ...options, timeLimitMs: leftMs });
+    // HiGHS looks at its clock between steps and ends a little past its limit (tens of ms on large
+    // models): it gets a tenth less, so that the caller's deadline holds.
+    return solveOn(highs, model, { ...options, timeLimitMs: Math.max(1, leftMs * 0.9 - 5) });
   } catch (err) {
     runtime = undefined;
     loaded = undefined;

@@ -1,5 +1,5 @@
-import { Placement } from '../domain/allocation';
-import { AllocationProblem } from './allocator';
+import { Placement } from '../../domain/allocation';
+import { AllocationProblem } from '../allocator';
 import { COST } from './cost-weights';
 
 /**

@@ -1,7 +1,7 @@
-import { Resources } from '../domain/resources';
-import { AllocationInstance, InstanceTier, InstanceVm, Layout, layoutCost } from './allocation-instance';
-import { solveInstanceExactly } from './exact-solve';
-import { seededRandom } from './search/seeded-random';
+import { Resources } from '../../domain/resources';
+import { AllocationInstance, InstanceTier, InstanceVm, Layout, layoutCost } from '../model/allocation-instance';
+import { solveInstanceExactly } from '../exact/exact-solve';
+import { seededRandom } from './seeded-random';
 
 export interface NeighbourhoodSearchOptions {
   /** Absolute time (Date.now()) at which the search stops. */

@@ -1,5 +1,5 @@
-import { Resources } from '../domain/resources';
-import { AllocationInstance, copyLayout, Layout, freeRoom, mayHost, mustKeep } from './allocation-instance';
+import { Resources } from '../../domain/resources';
+import { AllocationInstance, copyLayout, Layout, freeRoom, mayHost, mustKeep } from '../model/allocation-instance';
 
 /**
  * A quick feasible layout, built by repairing a starting layout (normally the current allocation,

@@ -1,4 +1,4 @@
-import { AllocationProblem, AllocationResult } from './allocator';
+import { AllocationProblem, AllocationResult } from '../allocator';
 import { placementCost } from './placement-cost';
 
 /**

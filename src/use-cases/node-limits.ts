@@ -1,20 +1,13 @@
-import { AllocationProblem } from '../allocator/allocator';
-import { Allocation, TierResources } from './allocation';
-import { Cluster } from './cluster';
-import { NoSolutionError } from './errors';
-import { matchesSelector } from './node-settings';
+import { AllocationProblem } from '../allocator';
+import { Allocation, TierResources } from '../domain/allocation';
+import { Cluster } from '../domain/cluster';
+import { NoSolutionError } from '../domain/errors';
+import { NO_NODE_LIMITS, NodeLimits } from '../domain/node-pool';
+import { matchesSelector } from '../domain/node-settings';
 
-/** Nodes the allocator may not place new containers on, by VM name. */
-export interface NodeLimits {
-  /** Engines that stopped answering: left out of the problem, their containers left alone. */
-  unreachable: ReadonlySet<string>;
-  /** Kept from new placements: what runs there stays and may shrink, nothing grows or arrives. */
-  cordoned: ReadonlySet<string>;
-  /** Being emptied: every container there must move to another node. */
-  draining: ReadonlySet<string>;
-}
+export { NO_NODE_LIMITS };
+export type { NodeLimits };
 
-export const NO_NODE_LIMITS: NodeLimits = { unreachable: new Set(), cordoned: new Set(), draining: new Set() };
 
 export interface LimitedProblem {
   problem: AllocationProblem;

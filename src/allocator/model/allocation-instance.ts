@@ -1,6 +1,6 @@
-import { Allocation, Placement, TierResources } from '../domain/allocation';
-import { Resources } from '../domain/resources';
-import { AllocationProblem } from './allocator';
+import { Allocation, Placement, TierResources } from '../../domain/allocation';
+import { Resources } from '../../domain/resources';
+import { AllocationProblem } from '../allocator';
 import { COST } from './cost-weights';
 
 /** A VM the solver may use: an existing one with its own capacity, or a placeholder for a new one. */
@@ -130,10 +130,17 @@ export function buildInstance(problem: AllocationProblem, newVmCount: number): A
   return { vms, tiers, maxVms: problem.maxVms, existingVmCount };
 }
 
+/** A VM's own term: used or not, new or existing; none when it is in use whatever happens (`alwaysUsed`). */
+export function vmOwnCost(vm: InstanceVm, inUse: boolean): number {
+  if (vm.alwaysUsed) return 0;
+  if (vm.isNew) return inUse ? COST.newVmUsed : 0;
+  return inUse ? COST.existingVmUsed : COST.existingVmEmpty;
+}
+
 /** The cost one VM contributes: its own term plus its containers' terms (kept, created, deleted). */
 export function vmCost(instance: AllocationInstance, v: number, hosted: ReadonlyMap<number, Resources>): number {
   const vm = instance.vms[v];
-  let cost = vm.alwaysUsed ? 0 : vm.isNew ? (hosted.size > 0 ? COST.newVmUsed : 0) : hosted.size > 0 ? COST.existingVmUsed : COST.existingVmEmpty;
+  let cost = vmOwnCost(vm, hosted.size > 0);
   for (const t of hosted.keys()) cost += vm.prior.has(t) ? COST.containerKept : COST.containerCreated;
   for (const t of vm.prior.keys()) if (!hosted.has(t)) cost += instance.tiers[t].deleteWeight;
   return cost;

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'worker_threads';
-import { DomainError } from '../domain/errors';
-import { AllocationProblem } from './allocator';
-import { AllocatorOptions, createAllocator, warmUpAllocator } from './hybrid-allocator';
+import { DomainError } from '../../domain/errors';
+import { AllocationProblem } from '../allocator';
+import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
+import { warmUpAllocator } from './warm-up';
 
 /**
  * Runs the allocator off the daemon's main thread: HiGHS solves synchronously, and a solve of a
