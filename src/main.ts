@@ -1,5 +1,6 @@
-import { promises as fs } from 'fs';
-import { Server } from 'http';
+import { promises as fs, readFileSync } from 'fs';
+import { createServer as createHttpServer, Server } from 'http';
+import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator/threaded-allocator';
@@ -9,15 +10,18 @@ import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
-import { FileExecutionStore } from './drivers/fs/file-execution-store';
-import { FileProcessDefinitionStore } from './drivers/fs/file-process-definition-store';
-import { FileTopologyStore } from './drivers/fs/file-topology-store';
+import { EventBus } from './domain/events';
+import { Metrics } from './drivers/prometheus/metrics';
+import { openSqliteState } from './drivers/sqlite/sqlite-state';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
 import { errorMessage } from './executor/executor';
+import { AccessControl, isLoopback } from './http/access';
 import { buildApp } from './http/app';
+import { Check } from './http/health-routes';
+import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
 import { Knowledge, Services } from './use-cases/knowledge';
@@ -29,18 +33,38 @@ export interface Daemon {
   url: string;
   knowledge: Knowledge;
   services: Services;
+  events: EventBus;
+  metrics: Metrics;
+  /** Resolves when the state is restored (the port is open before). */
+  ready: Promise<void>;
+  /**
+   * Stops taking plans (503), lets the running execution finish within `shutdownTimeoutS` (then
+   * stops it: what did not run is marked), cancels the queued ones, and closes the state.
+   */
   close(): Promise<void>;
 }
 
 const RETRY_TOPOLOGY_MS = 15_000;
+const PRUNE_EVERY_MS = 24 * 3600_000;
+
+/** The daemon refuses to start as configured (open API beyond loopback, unusable tokens or certificates). */
+export class StartupError extends Error {}
 
 /**
- * Composition root: builds the drivers and stores, restores the persisted topology (rebuilding the
- * allocation from the engines), and serves the HTTP API.
+ * Composition root: builds the drivers and stores, opens the port (`/livez` answers from then on),
+ * then restores the state: executions a stopped daemon left unfinished, the persisted topology
+ * (rebuilding the allocation from the engines). `/readyz` tells when that is done.
  */
-export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>): Promise<Daemon> {
+export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>, options: { waitReady?: boolean } = {}): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
-  await fs.mkdir(stateDir, { recursive: true });
+  const host = config.host ?? '127.0.0.1';
+  const access = config.tokensFile ? AccessControl.fromFile(config.tokensFile) : undefined;
+  if (!access && !isLoopback(host) && !config.insecureNoAuth) {
+    throw new StartupError(`refusing to listen on ${host} without --tokens-file: anyone who reaches the port could change the fleet (use --insecure-no-auth to do it anyway)`);
+  }
+  if (!!config.tlsCert !== !!config.tlsKey) throw new StartupError('--tls-cert and --tls-key go together');
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+  const state = await openSqliteState(stateDir);
   const localDocker = config.localDocker ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 
   const runtimes = new Map<string, ContainerRuntime>();
@@ -54,9 +78,24 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
-  const processDefinitions = new FileProcessDefinitionStore(stateDir);
+  const processDefinitions = state.processDefinitions;
+  const events = new EventBus();
+  const queue = new SerialQueue();
+  const metrics = new Metrics({ version: process.env.npm_package_version ?? readVersion(), queueDepth: () => queue.size });
+  metrics.primeExecutions();
+  const unfollow = metrics.follow(events);
+  const timedAllocator = {
+    allocate: async (problem: Parameters<typeof allocator.allocate>[0]) => {
+      const started = process.hrtime.bigint();
+      try {
+        return await allocator.allocate(problem);
+      } finally {
+        metrics.observeSolve(Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    },
+  };
   const services: Services = {
-    allocator,
+    allocator: timedAllocator,
     runtimeFor: runtimeForEndpoint,
     cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
@@ -70,16 +109,25 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       source: hookSource,
       definitions: processDefinitions,
     }),
-    topologies: new FileTopologyStore(stateDir),
-    executions: new FileExecutionStore(stateDir),
+    topologies: state.topologies,
+    executions: state.executions,
     processDefinitions,
     localDocker,
   };
 
-  const queue = new SerialQueue();
   const executions = new PlanExecutions(knowledge, services, queue);
-  const interrupted = await executions.recoverInterrupted();
-  if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
+
+  const retention = { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 };
+  const prune = async () => {
+    try {
+      const pruned = await services.executions.prune({ keep: retention.count, olderThan: new Date(Date.now() - retention.days * 86_400_000) });
+      if (pruned > 0) log.info({ pruned, ...retention }, 'pruned finished executions past retention');
+    } catch (e) {
+      log.error({ err: errorMessage(e) }, 'pruning executions failed');
+    }
+  };
+  const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+  pruneTimer.unref();
 
   const refresh = new HookRefreshSchedule();
   const onTopologyLoaded = (topology: Topology) => {
@@ -90,6 +138,21 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     }
   };
 
+  // Readiness: the state restored, the topology (if any) in force, not shutting down.
+  const status = { recovered: false, topology: 'none' as 'none' | 'restoring' | 'restored', topologyError: '', shuttingDown: false };
+  const checks = (): Record<string, Check> => {
+    let database: Check = { ok: true };
+    try { state.check(); } catch (e) { database = { ok: false, detail: errorMessage(e) }; }
+    return {
+      database,
+      executions_recovered: { ok: status.recovered },
+      topology: status.topology === 'restoring'
+        ? { ok: false, detail: status.topologyError ? `not restored yet: ${status.topologyError}` : 'being restored' }
+        : { ok: true, detail: status.topology === 'none' ? 'no topology yet' : 'in force' },
+      accepting_plans: status.shuttingDown ? { ok: false, detail: 'shutting down' } : { ok: true },
+    };
+  };
+
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.
   let retryTimer: NodeJS.Timeout | undefined;
   let topologyPut = false;
@@ -97,45 +160,94 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     const persisted = await services.topologies.load();
     const document = persisted ?? (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined);
     if (document === undefined || topologyPut) return;
+    status.topology = 'restoring';
     const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
     try {
       const topology = await queue.run(() => (topologyPut ? Promise.resolve(undefined) : loadTopology(knowledge, services, document, options)));
       if (topology) {
         onTopologyLoaded(topology);
-        console.log(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(knowledge.requireDeployment().cluster).length} vm(s)`);
+        status.topology = 'restored';
+        log.info({ apps: topology.apps.map((a) => a.name), vms: Object.keys(knowledge.requireDeployment().cluster).length }, 'topology restored');
       }
     } catch (e) {
-      console.error(`restoring the topology failed (retrying in ${RETRY_TOPOLOGY_MS / 1000} s): ${errorMessage(e)}`);
+      status.topologyError = errorMessage(e);
+      log.error({ err: errorMessage(e), retry_in_s: RETRY_TOPOLOGY_MS / 1000 }, 'restoring the topology failed');
       retryTimer = setTimeout(() => void restore(), RETRY_TOPOLOGY_MS);
       retryTimer.unref();
     }
   };
-  await restore();
 
   const app = buildApp({
-    knowledge, services, queue, executions,
-    onTopologyLoaded: (topology) => { topologyPut = true; if (retryTimer) clearTimeout(retryTimer); onTopologyLoaded(topology); },
+    knowledge, services, queue, executions, events, metrics, access,
+    readiness: { checks },
+    acceptingPlans: () => !status.shuttingDown,
+    onTopologyLoaded: (topology) => {
+      topologyPut = true;
+      status.topology = 'restored';
+      if (retryTimer) clearTimeout(retryTimer);
+      onTopologyLoaded(topology);
+    },
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
+  const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, host, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (e) {
+    state.close();
+    await allocator.close();
+    throw e;
+  }
   const address = server.address() as AddressInfo;
-  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url, state_dir: stateDir, auth: access ? 'tokens' : 'none', tls: !!tls, imported: state.imported }, 'listening');
 
+  const ready = (async () => {
+    await prune();
+    const interrupted = await executions.recoverInterrupted();
+    if (interrupted > 0) log.warn({ interrupted }, 'marked executions a stopped daemon left unfinished as failed (interrupted)');
+    status.recovered = true;
+    await restore();
+  })();
+  ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
+  // The port answers /livez meanwhile; callers that want the daemon's handle at once pass `waitReady: false`.
+  if (options.waitReady !== false) await ready;
+
+  let closing: Promise<void> | undefined;
   return {
     url,
     knowledge,
     services,
-    async close() {
-      if (retryTimer) clearTimeout(retryTimer);
-      refresh.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await queue.idle();
-      server.closeAllConnections();
-      await closed;
-      await allocator.close();
+    events,
+    metrics,
+    ready,
+    close() {
+      closing ??= (async () => {
+        status.shuttingDown = true;
+        if (retryTimer) clearTimeout(retryTimer);
+        clearInterval(pruneTimer);
+        refresh.stop();
+        await ready.catch(() => undefined);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await executions.shutdown((config.shutdownTimeoutS ?? 60) * 1000);
+        await queue.idle();
+        server.closeAllConnections();
+        await closed;
+        unfollow();
+        await allocator.close();
+        state.close();
+      })();
+      return closing;
     },
   };
+}
+
+function readVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -13,6 +13,14 @@ import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper, statusOf } from './error-mapper';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
+import { EventBus } from '../domain/events';
+import { Metrics } from '../drivers/prometheus/metrics';
+import { AccessControl, redactingReplacer } from './access';
+import { createEventStreamRouter } from './event-stream';
+import { createHealthRouter, Readiness } from './health-routes';
+import { readExecutionFilter } from './execution-filter';
+import { checkParsedBody, requireJsonBodies, verifyUtf8 } from './request-bounds';
+import { requestContext } from './request-context';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -21,6 +29,16 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Called after a topology was put in force (restarts schedules). */
   onTopologyLoaded?: (topology: Topology) => void;
+  /** Feeds `GET /api/events`. */
+  events?: EventBus;
+  /** Served on `/metrics`. */
+  metrics?: Metrics;
+  /** Tokens and roles; without it every route is open. */
+  access?: AccessControl;
+  /** The checks of `/readyz`. */
+  readiness?: Readiness;
+  /** False while shutting down: plans and topologies are refused with 503. */
+  acceptingPlans?: () => boolean;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -28,10 +46,26 @@ export function buildApp(deps: AppDependencies): express.Express {
   const { knowledge, services, queue, executions } = deps;
   const app = express();
   app.disable('x-powered-by');
-  // Planners and curl users do not always send a JSON content type; every body here is JSON.
-  app.use(express.json({ limit: '5mb', type: () => true }));
-
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok', topology: knowledge.deployment !== undefined }); });
+  app.set('json replacer', redactingReplacer);
+  app.use(requestContext());
+  app.use(createHealthRouter(deps.readiness));
+  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware());
+  if (deps.metrics) {
+    const registry = deps.metrics.registry;
+    app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });
+  }
+  // Bodies are JSON sent as application/json, nothing else (see request-bounds.ts).
+  app.use(requireJsonBodies());
+  app.use(express.json({ limit: '5mb', verify: verifyUtf8 }));
+  app.use(checkParsedBody());
+  app.use(['/api/execute', '/api/executor', '/api/topology'], (req, res, next) => {
+    if (req.method === 'GET' || !deps.acceptingPlans || deps.acceptingPlans()) {
+      next();
+      return;
+    }
+    res.status(503).set('Retry-After', '30').json({ error: 'the daemon is shutting down and takes no more plans', code: 'shutting_down' });
+  });
+  if (deps.events) app.use(createEventStreamRouter(deps.events));
 
   app.get('/api/topology', (_req, res) => { res.json(knowledge.requireDeployment().topology.raw); });
 
@@ -64,13 +98,14 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   app.get('/api/executions', async (req, res) => {
     const page = readPage(req.query);
-    const { total, items } = await services.executions.list(page);
-    res.json(pageEnvelope('/api/executions', page, total, items.map(summarise)));
+    const filter = readExecutionFilter(req.query);
+    const { total, items } = await services.executions.list({ ...page, filter });
+    res.json(pageEnvelope('/api/executions', page, total, items.map(summarise), filter.query));
   });
   app.get('/api/executions/:id', async (req, res) => {
-    const execution = await services.executions.get(req.params.id);
+    const execution = req.params.id.length <= 128 ? await services.executions.get(req.params.id) : undefined;
     if (!execution) {
-      res.status(404).json({ error: `execution '${req.params.id}' not found`, code: 'not_found' });
+      res.status(404).json({ error: `execution '${req.params.id.slice(0, 128)}' not found`, code: 'not_found' });
       return;
     }
     res.json(execution);
@@ -84,7 +119,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
 
-  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl}`, code: 'not_found' }); });
+  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`, code: 'not_found' }); });
   app.use(errorMapper);
   return app;
 }
@@ -127,6 +162,7 @@ function summarise(execution: Execution) {
   return {
     id: execution.id,
     status: execution.status,
+    kind: (execution as { kind?: string }).kind ?? 'plan',
     plan: execution.plan,
     created_at: execution.created_at,
     started_at: execution.started_at,

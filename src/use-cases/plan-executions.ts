@@ -4,6 +4,7 @@ import { ConflictError, DomainError, NotFoundError } from '../domain/errors';
 import { Execution, isFinished } from '../domain/execution';
 import { PartialPlan } from '../domain/plan';
 import { errorMessage, Executor, newRecords } from '../executor/executor';
+import { log } from '../log';
 import { decide } from './decide';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
@@ -16,6 +17,8 @@ import { SerialQueue } from './serial-queue';
  */
 export class PlanExecutions {
   private readonly running = new Map<string, AbortController>();
+  /** Executions of `running` that have left the queue. */
+  private readonly started = new Set<string>();
   private readonly executor: Executor;
 
   constructor(
@@ -30,22 +33,30 @@ export class PlanExecutions {
     });
   }
 
-  /** Executions a stopped daemon left queued or running are marked failed with code `interrupted`. */
+  /**
+   * Executions a stopped daemon left queued or running are marked failed with code `interrupted`;
+   * an action that was running says it was interrupted (whether its change took effect is for the
+   * engines to tell: the allocation is re-read from them), one that had not started is `skipped`.
+   */
   async recoverInterrupted(): Promise<number> {
-    let recovered = 0;
-    for (let offset = 0; ; offset += 100) {
-      const page = await this.services.executions.list({ limit: 100, offset });
-      for (const execution of page.items) {
-        if (isFinished(execution.status)) continue;
-        execution.status = 'failed';
-        execution.finished_at = new Date().toISOString();
-        execution.error = { code: 'interrupted', message: 'the daemon stopped while this execution was queued or running' };
-        for (const layer of execution.steps) for (const r of layer) if (r.status === 'pending' || r.status === 'running') r.status = r.status === 'running' ? 'failed' : 'skipped';
-        await this.services.executions.save(execution);
-        recovered++;
+    const unfinished = await this.services.executions.listUnfinished();
+    for (const execution of unfinished) {
+      const now = new Date().toISOString();
+      execution.status = 'failed';
+      execution.finished_at = now;
+      execution.error = { code: 'interrupted', message: 'the daemon stopped while this execution was queued or running' };
+      for (const layer of execution.steps) {
+        for (const r of layer) {
+          if (r.status === 'running') {
+            Object.assign(r, { status: 'failed', finished_at: now, error: 'interrupted: the daemon stopped while this action was running' });
+          } else if (r.status === 'pending') {
+            r.status = 'skipped';
+          }
+        }
       }
-      if (offset + page.items.length >= page.total) return recovered;
+      await this.services.executions.save(execution);
     }
+    return unfinished.length;
   }
 
   /**
@@ -59,7 +70,8 @@ export class PlanExecutions {
     const controller = new AbortController();
     this.running.set(execution.id, controller);
     await this.services.executions.save(execution);
-    const done = this.queue.run(() => this.carryOut(execution, controller)).finally(() => this.running.delete(execution.id));
+    const done = this.queue.run(() => { this.started.add(execution.id); return this.carryOut(execution, controller); })
+      .finally(() => { this.running.delete(execution.id); this.started.delete(execution.id); });
     return { execution, done };
   }
 
@@ -72,8 +84,26 @@ export class PlanExecutions {
     return execution;
   }
 
+  /**
+   * Shutting down: executions still queued are cancelled at once; the running one may finish
+   * within `deadlineMs`, after which it is cancelled (what did not run is marked so). Resolves
+   * when nothing runs any more.
+   */
+  async shutdown(deadlineMs: number): Promise<void> {
+    for (const [id, controller] of this.running) if (!this.started.has(id)) controller.abort();
+    const idle = this.queue.idle();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), deadlineMs); });
+    const outcome = await Promise.race([idle.then(() => 'idle' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      for (const controller of this.running.values()) controller.abort();
+      await idle;
+    }
+  }
+
   private async carryOut(execution: Execution, controller: AbortController): Promise<Execution> {
-    const save = () => this.services.executions.save(execution).catch((e) => console.error(`saving execution ${execution.id}: ${errorMessage(e)}`));
+    const save = () => this.services.executions.save(execution).catch((e) => log.error({ execution_id: execution.id, err: errorMessage(e) }, 'saving the execution failed'));
     if (controller.signal.aborted) {
       execution.status = 'cancelled';
       execution.finished_at = new Date().toISOString();
@@ -127,7 +157,7 @@ export class PlanExecutions {
       try {
         deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, new Set(deployment.topology.tiers.keys()), deployment.cluster);
       } catch (e) {
-        console.error(`re-reading the cluster after execution ${execution.id}: ${errorMessage(e)}`);
+        log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }
     }
     if (deployment) execution.allocation_after = allocationOf(deployment.cluster);
