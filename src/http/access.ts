@@ -75,8 +75,9 @@ export class AccessControl {
           .json({ error: 'authentication required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)', code: 'unauthorized' });
         return;
       }
-      if (role !== 'admin' && !isRead(req.method, req.path)) {
-        res.status(403).json({ error: `${req.method} ${req.path} changes state and needs an admin token`, code: 'forbidden' });
+      const path = `${req.baseUrl}${req.path}`;
+      if (role !== 'admin' && !isRead(req.method, path)) {
+        res.status(403).json({ error: `${req.method} ${path.slice(0, 200)} changes state and needs an admin token`, code: 'forbidden' });
         return;
       }
       next();
