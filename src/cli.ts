@@ -7,7 +7,11 @@ const USAGE = `ecoware-executor — the Execute stage of a MAPE-K autoscaler
 
 Usage:
   ecoware-executor start [--port N] [--host H] [--state-dir DIR] [--topology FILE] [--solver-time-limit-ms N]
-      Run the daemon (env: PORT, HOST, ECOWARE_STATE_DIR, ECOWARE_TOPOLOGY, DOCKER_HOST).
+                        [--tokens-file FILE] [--insecure-no-auth] [--tls-cert FILE --tls-key FILE]
+                        [--execution-retention-days N] [--execution-retention-count N]
+                        [--shutdown-timeout-s N] [--log-level LEVEL]
+      Run the daemon (env: PORT, HOST, ECOWARE_STATE_DIR, ECOWARE_TOPOLOGY, DOCKER_HOST,
+      ECOWARE_TOKENS_FILE, ECOWARE_TLS_CERT, ECOWARE_TLS_KEY, ECOWARE_LOG_LEVEL; docs/operations.md).
   ecoware-executor solve FILE|- [--time-limit-ms N]
       Solve one allocation problem offline (the ecoware solver's input format) and print the result.
   ecoware-executor topology FILE [--url URL]     PUT a topology to a running daemon
@@ -67,17 +71,27 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const config = readConfig(flags);
+      if (flags['log-level']) (await import('./log')).setLogLevel(flags['log-level']);
       // Loaded on demand: the daemon's drivers are not needed by the other commands.
       const { startDaemon } = await import('./main');
-      const daemon = await startDaemon(config);
+      const { log } = await import('./log');
+      // The port answers /livez at once; this line says the state is restored and plans are taken.
+      const daemon = await startDaemon(config, { waitReady: false });
+      await daemon.ready.catch(() => undefined);
       console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
+      let stopping = false;
       const stop = async (signal: string) => {
-        console.log(`${signal}: finishing the execution in progress, then stopping`);
+        if (stopping) {
+          log.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        stopping = true;
+        log.info({ signal, shutdown_timeout_s: config.shutdownTimeoutS }, 'stopping: no more plans; the running execution may finish within the shutdown timeout');
         await daemon.close();
         process.exit(0);
       };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
       return new Promise<number>(() => undefined);
     }
     case 'solve': {

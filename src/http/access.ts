@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { RequestHandler } from 'express';
+import { redactUrlSecrets } from '../domain/redact';
 
 export type Role = 'admin' | 'read';
 
@@ -112,13 +113,6 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:'"]*):([^\s/@'"]+)@/gi;
-export const REDACTED = '***';
-
-/** `https://user:secret@host/x` → `https://user:***@host/x`, anywhere in a string. */
-export function redactUrlSecrets(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
-}
 
 /** A `JSON.stringify` replacer (express's `json replacer`) that redacts URL passwords in every answer. */
 export function redactingReplacer(_key: string, value: unknown): unknown {

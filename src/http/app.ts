@@ -14,6 +14,7 @@ import { errorMapper, statusOf } from './error-mapper';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { EventBus } from '../domain/events';
+import { keepRedactedSecrets } from '../domain/redact';
 import { Metrics } from '../drivers/prometheus/metrics';
 import { AccessControl, redactingReplacer } from './access';
 import { createEventStreamRouter } from './event-stream';
@@ -70,7 +71,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.get('/api/topology', (_req, res) => { res.json(knowledge.requireDeployment().topology.raw); });
 
   app.put('/api/topology', async (req, res) => {
-    const body = requireBody(req);
+    const body = keepRedactedSecrets(requireBody(req), knowledge.deployment?.topology.raw);
     const topology = await queue.run(() => loadTopology(knowledge, services, body));
     deps.onTopologyLoaded?.(topology);
     res.json(topology.raw);
