@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDaemon } from '../src/main';
 import { parseNestedPlan } from '../src/domain/plan';
-import { decide } from '../src/use-cases/decide';
+import { decide, takeSnapshot } from '../src/use-cases/decide';
 import { TestEngine } from '../test/support/engines';
 import type { LoadResult, LoadSpec } from './api-load-client';
 import { callDaemon } from './support/daemon-client';
@@ -104,8 +104,8 @@ export async function runApiBench(options: ApiBenchOptions): Promise<string> {
     let optimal = true;
     for (let i = 0; i < 5; i++) {
       const deployment = daemon.knowledge.requireDeployment();
-      const decision = await decide(deployment, daemon.services, parseNestedPlan(PREVIEW_PLAN, deployment.topology));
-      solveMs.push(decision.timingsMs.solve);
+      const decision = await decide(await takeSnapshot(deployment), daemon.services.allocator, parseNestedPlan(PREVIEW_PLAN, deployment.topology));
+      solveMs.push(decision.timingsMs.solve ?? 0);
       optimal &&= decision.result.optimal;
     }
     log(`api: the previewed plan solves in ${solveMs.map((ms) => formatMs(ms)).join(', ')}`);

@@ -8,6 +8,7 @@ import { DaemonConfig } from './config';
 import { CloudConfig, Topology } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
+import { errorMessage } from './domain/errors';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { EventBus } from './domain/events';
@@ -17,7 +18,6 @@ import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
-import { errorMessage } from './executor/executor';
 import { AccessControl, isLoopback } from './http/access';
 import { buildApp } from './http/app';
 import { Check } from './http/health-routes';
@@ -33,6 +33,7 @@ export interface Daemon {
   url: string;
   knowledge: Knowledge;
   services: Services;
+  /** Every execution and action transition, as it happens. */
   events: EventBus;
   metrics: Metrics;
   /** Resolves when the state is restored (the port is open before). */
@@ -101,11 +102,6 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
     hookSource,
     hookRunner: new ContainerHookRunner({
-      runtimeFor: (vmName: string) => {
-        const state = knowledge.requireDeployment().cluster[vmName];
-        if (!state) throw new Error(`vm '${vmName}' is not in the fleet`);
-        return runtimeForEndpoint(state.vm.docker);
-      },
       source: hookSource,
       definitions: processDefinitions,
     }),
@@ -115,7 +111,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     localDocker,
   };
 
-  const executions = new PlanExecutions(knowledge, services, queue);
+  const executions = new PlanExecutions(knowledge, services, queue, events);
 
   const retention = { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 };
   const prune = async () => {

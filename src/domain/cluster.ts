@@ -34,6 +34,24 @@ export function allocationOf(cluster: Cluster): Allocation {
   return allocation;
 }
 
+/** A VM as `GET /api/allocation` and an execution's `allocation_after` show it. */
+export interface VmReport {
+  ip?: string;
+  instance_id?: string;
+  cpu_cores: number;
+  mem_units: number;
+  used: TierResources;
+}
+
+/** The allocation with each VM's address and cloud instance: what the API shows. */
+export function reportOf(cluster: Cluster): Record<string, VmReport> {
+  const report: Record<string, VmReport> = {};
+  for (const [name, { vm }] of Object.entries(cluster)) {
+    report[name] = { ip: vm.address, instance_id: vm.instanceId, ...allocationOf({ [name]: cluster[name] })[name] };
+  }
+  return report;
+}
+
 export function placementOfCluster(cluster: Cluster): Placement {
   const placement: Placement = {};
   for (const [name, state] of Object.entries(cluster)) {

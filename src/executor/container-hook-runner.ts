@@ -9,7 +9,6 @@ import { HOOK_FOLDER, HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 
 export interface ContainerHookRunnerOptions {
-  runtimeFor: (vm: string) => ContainerRuntime;
   source?: HookSource;
   definitions: ProcessDefinitionStore;
   /** Largest stdout, stderr and output file kept per hook, each. */
@@ -68,7 +67,7 @@ export class ContainerHookRunner implements HookRunner {
     });
     if (invocation.signal?.aborted) return finish({ cancelled: true });
 
-    const runtime = this.options.runtimeFor(invocation.vm);
+    const { runtime } = invocation;
     const payload = JSON.stringify(hookPayload(invocation));
     const env = hookEnvironment(invocation);
     const spec = invocation.spec;

@@ -1,41 +1,93 @@
-import { Action, releasesCores, Steps } from '../domain/action';
+import { Action, describeAction, releasesCores, Steps } from '../domain/action';
 import { Placement } from '../domain/allocation';
-import { Cluster } from '../domain/cluster';
-import { ActionRecord } from '../domain/execution';
-import { describeAction } from '../domain/action';
+import { ContainerState, VmState } from '../domain/cluster';
+import { errorCode, errorMessage, ErrorCode } from '../domain/errors';
+import { ActionError } from '../domain/execution';
+import { HookResult, isHookSuccess } from '../domain/hook-result';
 import { HookEvent, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntime } from '../ports/container-runtime';
-import { HookResult, HookRunner, isHookSuccess } from '../ports/hook-runner';
+import { HookRunner } from '../ports/hook-runner';
 
 export interface ExecutorPorts {
-  cloud: CloudDriver;
   runtimeFor(vm: Vm): ContainerRuntime;
   hooks?: HookRunner;
 }
 
+/**
+ * What runs where, as the executor reads it and reports its changes. The executor never writes the
+ * cluster itself: whoever owns it (the Knowledge) applies these reports.
+ */
+export interface ClusterLedger {
+  vm(name: string): VmState | undefined;
+  vmCreated(vm: Vm): void;
+  containerSet(vm: string, container: ContainerState): void;
+  containerRemoved(vm: string, tier: string): void;
+  /** The VM was given back to the cloud (an elastic cloud forgets it; a static pool keeps the node). */
+  vmReleased(vm: string): void;
+}
+
+/** An action's place in the run: layer, then index in the layer. */
+export interface ActionRef {
+  layer: number;
+  index: number;
+}
+
+/**
+ * What the executor tells the owner of the execution record, as it happens. The executor never
+ * writes the record itself.
+ */
+export interface RunReport {
+  actionStarted(ref: ActionRef, where: { vm?: string; containerId?: string }): void;
+  actionProgress(ref: ActionRef, message: string): void;
+  actionHookRan(ref: ActionRef, result: HookResult): void;
+  actionFinished(ref: ActionRef, status: 'succeeded' | 'failed', where: { vm?: string; containerId?: string }, error?: ActionError): void;
+  /** Not run: after a failure (`skipped`) or a cancel (`cancelled`). */
+  actionPassed(ref: ActionRef, status: 'skipped' | 'cancelled'): void;
+}
+
 export interface RunContext {
   topology: Topology;
-  /** Updated in place as actions complete, so it tells the truth even when the run stops half-way. */
-  cluster: Cluster;
+  /** The cloud of the topology in force for this run. */
+  cloud: CloudDriver;
+  /** Told of every change as actions complete, so it tells the truth even when the run stops half-way. */
+  cluster: ClusterLedger;
+  report: RunReport;
   oldPlacement: Placement;
   newPlacement: Placement;
   signal: AbortSignal;
-  /** Called whenever a record changes (persistence, followers). */
-  onChange?: () => void;
 }
 
 export interface RunOutcome {
   status: 'succeeded' | 'failed' | 'cancelled';
-  records: ActionRecord[][];
+  /** What stopped the run: every stopping failure's message, joined. */
   error?: string;
 }
 
-class HookFailure extends Error {}
+/** A failure of one action, with the code of what failed. */
+class ActionFailure extends Error {
+  constructor(message: string, readonly code: ErrorCode | 'hook_failed', readonly hook = false) {
+    super(message);
+  }
+}
 
-export function newRecords(steps: Steps): ActionRecord[][] {
-  return steps.map((layer) => layer.map((action) => ({ description: describeAction(action), action, status: 'pending', hooks: [], progress: [] })));
+interface Slot {
+  ref: ActionRef;
+  action: Action;
+  description: string;
+  where: { vm?: string; containerId?: string };
+}
+
+/** The run's state: placeholder names of new VMs and the names they became. */
+class RunState {
+  private readonly vmNames = new Map<string, string>();
+  resolve(vm: string): string {
+    return this.vmNames.get(vm) ?? vm;
+  }
+  named(placeholder: string, real: string): void {
+    this.vmNames.set(placeholder, real);
+  }
 }
 
 /**
@@ -48,95 +100,94 @@ export function newRecords(steps: Steps): ActionRecord[][] {
 export class Executor {
   constructor(private readonly ports: ExecutorPorts) {}
 
-  async run(records: ActionRecord[][], ctx: RunContext): Promise<RunOutcome> {
-    const vmNames = new Map<string, string>(); // placeholder -> real VM name
-    const resolve = (vm: string) => vmNames.get(vm) ?? vm;
+  async run(steps: Steps, ctx: RunContext): Promise<RunOutcome> {
+    const state = new RunState();
     let failure: string | undefined;
 
-    for (const layer of records) {
+    for (const [l, actions] of steps.entries()) {
+      const slots: Slot[] = actions.map((action, index) => ({ ref: { layer: l, index }, action, description: describeAction(action), where: {} }));
       if (ctx.signal.aborted || failure) {
-        for (const r of layer) r.status = ctx.signal.aborted ? 'cancelled' : 'skipped';
+        for (const s of slots) ctx.report.actionPassed(s.ref, ctx.signal.aborted ? 'cancelled' : 'skipped');
         continue;
       }
-      const errors = await this.runLayer(layer, ctx, vmNames, resolve);
-      const stopping = errors.filter((e) => !(e instanceof HookFailure && ctx.topology.infrastructure.onHookFailure === 'continue'));
+      const errors = await this.runLayer(slots, ctx, state);
+      const stopping = errors.filter((e) => !(e.hook && ctx.topology.infrastructure.onHookFailure === 'continue'));
       if (stopping.length > 0) failure = stopping.map((e) => e.message).join('; ');
-      ctx.onChange?.();
     }
-    if (ctx.signal.aborted) return { status: 'cancelled', records, error: failure };
-    return failure ? { status: 'failed', records, error: failure } : { status: 'succeeded', records };
+    if (ctx.signal.aborted) return { status: 'cancelled', error: failure };
+    return failure ? { status: 'failed', error: failure } : { status: 'succeeded' };
   }
 
-  private async runLayer(layer: ActionRecord[], ctx: RunContext, vmNames: Map<string, string>, resolve: (vm: string) => string): Promise<Error[]> {
-    const errors: Error[] = [];
-    const creates = layer.filter((r) => r.action.type === 'create_vm');
+  private async runLayer(layer: Slot[], ctx: RunContext, state: RunState): Promise<ActionFailure[]> {
+    const errors: ActionFailure[] = [];
+    const creates = layer.filter((s) => s.action.type === 'create_vm');
     if (creates.length > 0) {
-      const err = await this.createVms(creates, ctx, vmNames);
+      const err = await this.createVms(creates, ctx, state);
       if (err) errors.push(err);
     }
-    const byVm = new Map<string, ActionRecord[]>();
-    for (const r of layer) {
-      if (r.action.type === 'create_vm') continue;
-      const vm = resolve(r.action.vm);
-      byVm.set(vm, [...(byVm.get(vm) ?? []), r]);
+    const byVm = new Map<string, Slot[]>();
+    for (const s of layer) {
+      if (s.action.type === 'create_vm') continue;
+      const vm = state.resolve(s.action.vm);
+      byVm.set(vm, [...(byVm.get(vm) ?? []), s]);
     }
     await Promise.all([...byVm.values()].map(async (onVm) => {
-      const run = (r: ActionRecord) => this.track(r, ctx, () => this.perform(r, ctx, resolve)).catch((e: Error) => { errors.push(e); });
-      await Promise.all(onVm.filter((r) => releasesCores(r.action)).map(run));
-      await Promise.all(onVm.filter((r) => !releasesCores(r.action)).map(run));
+      const run = (s: Slot) => this.track(s, ctx, () => this.perform(s, ctx, state)).catch((e: ActionFailure) => { errors.push(e); });
+      await Promise.all(onVm.filter((s) => releasesCores(s.action)).map(run));
+      await Promise.all(onVm.filter((s) => !releasesCores(s.action)).map(run));
     }));
     return errors;
   }
 
   /** One cloud call for all the layer's new VMs: an Auto Scaling group grows once, not once per VM. */
-  private async createVms(records: ActionRecord[], ctx: RunContext, vmNames: Map<string, string>): Promise<Error | undefined> {
-    const started = Date.now();
-    for (const r of records) this.start(r);
-    ctx.onChange?.();
+  private async createVms(slots: Slot[], ctx: RunContext, state: RunState): Promise<ActionFailure | undefined> {
+    for (const s of slots) ctx.report.actionStarted(s.ref, s.where);
     try {
-      const vms = await this.ports.cloud.createVms(records.length, {
+      const vms = await ctx.cloud.createVms(slots.length, {
         signal: ctx.signal,
-        onProgress: (message) => { for (const r of records) r.progress.push(message); ctx.onChange?.(); },
+        onProgress: (message) => { for (const s of slots) ctx.report.actionProgress(s.ref, message); },
       });
-      records.forEach((r, i) => {
+      slots.forEach((s, i) => {
         const vm = vms[i];
-        vmNames.set(r.action.vm, vm.name);
-        ctx.cluster[vm.name] = { vm, containers: {} };
-        r.vm = vm.name;
-        this.finish(r, started, 'succeeded');
+        state.named(s.action.vm, vm.name);
+        ctx.cluster.vmCreated(vm);
+        s.where.vm = vm.name;
+        ctx.report.actionFinished(s.ref, 'succeeded', s.where);
       });
       return undefined;
     } catch (e) {
-      const message = `create ${records.length} vm(s): ${errorMessage(e)}`;
-      for (const r of records) this.finish(r, started, 'failed', message);
-      return new Error(message);
+      const error = { code: errorCode(e), message: `create ${slots.length} vm(s): ${errorMessage(e)}` };
+      for (const s of slots) ctx.report.actionFinished(s.ref, 'failed', s.where, error);
+      return new ActionFailure(error.message, error.code);
     }
   }
 
-  private async track(record: ActionRecord, ctx: RunContext, work: () => Promise<void>): Promise<void> {
+  private async track(slot: Slot, ctx: RunContext, work: () => Promise<void>): Promise<void> {
     if (ctx.signal.aborted) {
-      record.status = 'cancelled';
+      ctx.report.actionPassed(slot.ref, 'cancelled');
       return;
     }
-    const started = Date.now();
-    this.start(record);
-    ctx.onChange?.();
+    ctx.report.actionStarted(slot.ref, slot.where);
     try {
       await work();
-      this.finish(record, started, 'succeeded');
+      ctx.report.actionFinished(slot.ref, 'succeeded', slot.where);
     } catch (e) {
-      this.finish(record, started, 'failed', errorMessage(e));
-      throw e instanceof HookFailure ? e : new Error(`${record.description}: ${errorMessage(e)}`);
-    } finally {
-      ctx.onChange?.();
+      if (e instanceof ActionFailure && e.hook) {
+        ctx.report.actionFinished(slot.ref, 'failed', slot.where, { code: e.code, message: e.message });
+        throw e;
+      }
+      const code = errorCode(e);
+      ctx.report.actionFinished(slot.ref, 'failed', slot.where, { code, message: errorMessage(e) });
+      throw new ActionFailure(`${slot.description}: ${errorMessage(e)}`, code);
     }
   }
 
-  private async perform(record: ActionRecord, ctx: RunContext, resolve: (vm: string) => string): Promise<void> {
-    const action = record.action as Exclude<Action, { type: 'create_vm' }>;
-    const vmName = resolve(action.vm);
-    record.vm = vmName;
-    const state = ctx.cluster[vmName];
+  private async perform(slot: Slot, ctx: RunContext, run: RunState): Promise<void> {
+    const action = slot.action;
+    if (action.type === 'create_vm') throw new Error('create_vm is carried out per layer, not per action');
+    const vmName = run.resolve(action.vm);
+    slot.where.vm = vmName;
+    const state = ctx.cluster.vm(vmName);
     if (!state) throw new Error(`vm '${vmName}' is not in the fleet`);
     const runtime = this.ports.runtimeFor(state.vm);
     const memUnitMb = ctx.topology.infrastructure.memUnitMb;
@@ -146,8 +197,8 @@ export class Executor {
         const tier = ctx.topology.tiers.get(action.tier);
         if (!tier) throw new Error(`tier '${action.tier}' is not in the topology`);
         const extraHosts = action.extra_hosts.map(({ host, vm }) => {
-          const address = ctx.cluster[resolve(vm)]?.vm.address;
-          if (!address) throw new Error(`no address known for vm '${resolve(vm)}' (host entry '${host}')`);
+          const address = ctx.cluster.vm(run.resolve(vm))?.vm.address;
+          if (!address) throw new Error(`no address known for vm '${run.resolve(vm)}' (host entry '${host}')`);
           return { host, address };
         });
         const created = await runtime.create({
@@ -155,79 +206,65 @@ export class Executor {
           memoryMb: action.resources.mem_units * memUnitMb, ports: tier.ports, environment: tier.environment,
           args: tier.entrypointArgs, extraHosts,
         });
-        record.container_id = created.id;
-        state.containers[tier.flatName] = { id: created.id, tier: tier.flatName, resources: { ...action.resources }, cpuset: [...action.cpuset], state: created.state };
-        await this.runHook(record, ctx, 'on_node_scale', vmName, action.tier);
+        slot.where.containerId = created.id;
+        ctx.cluster.containerSet(vmName, { id: created.id, tier: tier.flatName, resources: { ...action.resources }, cpuset: [...action.cpuset], state: created.state });
+        await this.runHook(slot, ctx, runtime, 'on_node_scale', vmName, action.tier);
         return;
       }
       case 'update_container': {
         const container = state.containers[action.tier];
         if (!container) throw new Error(`container '${action.tier}' is not on vm '${vmName}'`);
         await runtime.update(container.id, { cpuset: action.cpuset, memoryMb: action.resources.mem_units * memUnitMb });
-        record.container_id = container.id;
-        container.resources = { ...action.resources };
-        container.cpuset = [...action.cpuset];
-        await this.runHook(record, ctx, 'on_node_scale', vmName, action.tier);
+        slot.where.containerId = container.id;
+        ctx.cluster.containerSet(vmName, { ...container, resources: { ...action.resources }, cpuset: [...action.cpuset] });
+        await this.runHook(slot, ctx, runtime, 'on_node_scale', vmName, action.tier);
         return;
       }
       case 'delete_container': {
         const container = state.containers[action.tier];
         if (container) {
-          record.container_id = container.id;
+          slot.where.containerId = container.id;
           await runtime.remove(container.id);
         }
-        delete state.containers[action.tier];
+        ctx.cluster.containerRemoved(vmName, action.tier);
         return;
       }
       case 'run_tier_hooks':
-        await this.runHook(record, ctx, 'on_dependency_scale', vmName, action.tier);
+        await this.runHook(slot, ctx, runtime, 'on_dependency_scale', vmName, action.tier);
         return;
       case 'delete_vm': {
-        if (Object.keys(state.containers).length > 0) throw new Error(`vm '${vmName}' still runs ${Object.keys(state.containers).join(', ')}`);
-        await this.ports.cloud.deleteVm(state.vm, {
+        const left = Object.keys(state.containers);
+        if (left.length > 0) throw new Error(`vm '${vmName}' still runs ${left.join(', ')}`);
+        await ctx.cloud.deleteVm(state.vm, {
           signal: ctx.signal,
-          onProgress: (message) => { record.progress.push(message); ctx.onChange?.(); },
+          onProgress: (message) => ctx.report.actionProgress(slot.ref, message),
         });
-        if (this.ports.cloud.isElastic) delete ctx.cluster[vmName];
+        ctx.cluster.vmReleased(vmName);
         return;
+      }
+      default: {
+        const unknown: never = action;
+        throw new Error(`unknown action ${JSON.stringify(unknown)}`);
       }
     }
   }
 
-  private async runHook(record: ActionRecord, ctx: RunContext, event: HookEvent, vm: string, flatTier: string): Promise<void> {
+  private async runHook(slot: Slot, ctx: RunContext, runtime: ContainerRuntime, event: HookEvent, vm: string, flatTier: string): Promise<void> {
     const tier = ctx.topology.tiers.get(flatTier);
     const spec = event === 'on_node_scale' ? tier?.onNodeScale : tier?.onDependencyScale;
     if (!tier || !spec) return;
     if (!this.ports.hooks) throw new Error(`tier '${flatTier}' has an ${event} hook but no hook runner is configured`);
-    const container = ctx.cluster[vm]?.containers[flatTier];
+    const container = ctx.cluster.vm(vm)?.containers[flatTier];
     if (!container) throw new Error(`container '${flatTier}' is not on vm '${vm}'`);
     const result: HookResult = await this.ports.hooks.run({
-      event, spec, tier, vm, containerId: container.id, resources: container.resources,
+      event, spec, tier, vm, runtime, containerId: container.id, resources: container.resources,
       oldAllocation: ctx.oldPlacement, newAllocation: ctx.newPlacement,
       timeoutMs: tier.hookTimeoutMs ?? ctx.topology.infrastructure.hookTimeoutMs, signal: ctx.signal,
     });
-    record.hooks.push(result);
+    ctx.report.actionHookRan(slot.ref, result);
     if (!isHookSuccess(result)) {
       const why = result.cancelled ? 'was cancelled' : result.timedOut ? 'timed out' : `exited with code ${result.exitCode}`;
-      const message = `${event} hook '${result.hook}' of '${flatTier}' on vm '${vm}' ${why}`;
-      record.error = message;
-      throw new HookFailure(message);
+      throw new ActionFailure(`${event} hook '${result.hook}' of '${flatTier}' on vm '${vm}' ${why}`, 'hook_failed', true);
     }
   }
-
-  private start(record: ActionRecord): void {
-    record.status = 'running';
-    record.started_at = new Date().toISOString();
-  }
-
-  private finish(record: ActionRecord, startedMs: number, status: 'succeeded' | 'failed', error?: string): void {
-    record.status = status;
-    record.finished_at = new Date().toISOString();
-    record.duration_ms = Date.now() - startedMs;
-    if (error) record.error = error;
-  }
-}
-
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

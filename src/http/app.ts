@@ -1,6 +1,6 @@
 import express, { Request, Response } from 'express';
-import { ValidationError } from '../domain/errors';
-import { Execution } from '../domain/execution';
+import { NotFoundError, ValidationError } from '../domain/errors';
+import { kindOf } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
 import { Topology } from '../domain/topology';
 import { Knowledge, Services } from '../use-cases/knowledge';
@@ -10,7 +10,8 @@ import { PlanExecutions } from '../use-cases/plan-executions';
 import { previewPlan } from '../use-cases/preview-plan';
 import { inspectEngines, readAllocation } from '../use-cases/read-state';
 import { SerialQueue } from '../use-cases/serial-queue';
-import { errorMapper, statusOf } from './error-mapper';
+import { errorMapper } from './error-mapper';
+import { executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { EventBus } from '../domain/events';
@@ -89,7 +90,7 @@ export function buildApp(deps: AppDependencies): express.Express {
       return;
     }
     const finished = await done;
-    res.status(statusOfExecution(finished)).json(executionResponse(finished, knowledge));
+    res.status(statusOfExecution(finished)).json(executionResponse(finished));
   };
   app.put('/api/execute', (req, res) => execute(req, res, parseNestedPlan(requireBody(req), knowledge.requireDeployment().topology)));
   app.post('/api/executor', (req, res) => execute(req, res, parseFlatPlan(requireBody(req), knowledge.requireDeployment().topology)));
@@ -105,11 +106,8 @@ export function buildApp(deps: AppDependencies): express.Express {
   });
   app.get('/api/executions/:id', async (req, res) => {
     const execution = req.params.id.length <= 128 ? await services.executions.get(req.params.id) : undefined;
-    if (!execution) {
-      res.status(404).json({ error: `execution '${req.params.id.slice(0, 128)}' not found`, code: 'not_found' });
-      return;
-    }
-    res.json(execution);
+    if (!execution) throw new NotFoundError(`execution '${req.params.id.slice(0, 128)}' not found`);
+    res.json({ ...execution, kind: kindOf(execution) });
   });
   app.post('/api/executions/:id/cancel', async (req, res) => {
     await executions.cancel(req.params.id);
@@ -128,49 +126,4 @@ export function buildApp(deps: AppDependencies): express.Express {
 function requireBody(req: Request): unknown {
   if (req.body === undefined) throw new ValidationError('', 'a JSON body is required');
   return req.body;
-}
-
-function statusOfExecution(execution: Execution): number {
-  if (execution.status === 'succeeded') return 200;
-  if (execution.status === 'cancelled') return 409;
-  const code = execution.error?.code;
-  if (code === 'no_solution' || code === 'unsatisfiable') return 422;
-  if (code === 'invalid') return 400;
-  if (code === 'conflict') return 409;
-  if (code === 'action_failed' || code === 'engine' || code === 'cloud' || code === 'infrastructure') return 502;
-  return statusOf(undefined);
-}
-
-function executionResponse(execution: Execution, knowledge: Knowledge) {
-  const failed = execution.status !== 'succeeded';
-  return {
-    ...(failed ? { error: execution.error?.message ?? execution.status, code: execution.error?.code ?? execution.status } : {}),
-    execution_id: execution.id,
-    status: execution.status,
-    allocation: knowledge.deployment ? readAllocation(knowledge) : {},
-    actions: execution.steps.map((layer) => layer.map((r) => r.description)),
-    steps: execution.steps,
-    cost: execution.cost,
-    lower_bound: execution.lower_bound,
-    optimal: execution.optimal,
-    timings_ms: execution.timings_ms,
-  };
-}
-
-function summarise(execution: Execution) {
-  const records = execution.steps.flat();
-  const count = (status: string) => records.filter((r) => r.status === status).length;
-  return {
-    id: execution.id,
-    status: execution.status,
-    kind: (execution as { kind?: string }).kind ?? 'plan',
-    plan: execution.plan,
-    created_at: execution.created_at,
-    started_at: execution.started_at,
-    finished_at: execution.finished_at,
-    error: execution.error,
-    cost: execution.cost,
-    actions: { total: records.length, succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), cancelled: count('cancelled') },
-    resource_uri: `/api/executions/${execution.id}`,
-  };
 }

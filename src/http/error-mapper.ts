@@ -1,17 +1,42 @@
 import { ErrorRequestHandler } from 'express';
-import {
-  ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError,
-} from '../domain/errors';
+import { DomainError, ErrorCode, ValidationError } from '../domain/errors';
 import { isBadBody } from './request-bounds';
 
-/** The one place where errors become HTTP statuses. Bodies are `{"error": message, "code": short-code}`; never a stack trace. */
+/**
+ * The one table from error codes to HTTP statuses, for thrown errors and for finished executions
+ * alike. Every code must be here (a `Record` over the union), so a new code cannot fall through.
+ */
+export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
+  invalid: 400,
+  invalid_json: 400,
+  not_found: 404,
+  conflict: 409,
+  cancelled: 409,
+  too_large: 413,
+  no_solution: 422,
+  unsatisfiable: 422,
+  // The executor reached an engine, the cloud, git or its state files, and that failed.
+  action_failed: 502,
+  infrastructure: 502,
+  engine: 502,
+  cloud: 502,
+  cloud_timeout: 502,
+  timeout: 502,
+  state: 502,
+  tls_files: 502,
+  not_a_file: 502,
+  file_too_large: 502,
+  interrupted: 500,
+  internal: 500,
+};
+
+export function statusOfCode(code: string | undefined): number {
+  return (code !== undefined && Object.hasOwn(STATUS_OF_CODE, code)) ? STATUS_OF_CODE[code as ErrorCode] : 500;
+}
+
+/** Bodies are `{"error": message, "code": short-code}`; never a stack trace. */
 export function statusOf(error: unknown): number {
-  if (error instanceof ValidationError) return 400;
-  if (error instanceof NotFoundError) return 404;
-  if (error instanceof ConflictError) return 409;
-  if (error instanceof NoSolutionError || error instanceof UnsatisfiableError) return 422;
-  if (error instanceof InfrastructureError) return 502;
-  return 500;
+  return error instanceof DomainError ? statusOfCode(error.code) : 500;
 }
 
 /** What body-parser and the router report, by their `type`, in this API's codes. */

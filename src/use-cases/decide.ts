@@ -1,36 +1,66 @@
 import { minimumNewVms } from '../allocator/allocation-instance';
-import { AllocationProblem, AllocationResult } from '../allocator/allocator';
+import { AllocationProblem, AllocationResult, Allocator } from '../allocator/allocator';
 import { Placement, tierTotals } from '../domain/allocation';
-import { allocationOf, placementOfCluster } from '../domain/cluster';
+import { allocationOf, Cluster, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
+import { Topology } from '../domain/topology';
 import { translate, Translation } from '../translator/translate';
-import { Deployment, Services } from './knowledge';
+import { Deployment } from './knowledge';
 
 /** Most VMs one plan may add. */
 export const MAX_NEW_VMS_PER_PLAN = 1000;
 
+/** What a decision is taken over: read first, so the decision itself asks nothing of anyone. */
+export interface Snapshot {
+  topology: Topology;
+  /** A copy of what runs where: a decision never changes what the daemon knows. */
+  cluster: Cluster;
+  cloud: {
+    kind: string;
+    isElastic: boolean;
+    /** The cloud's own limit on VMs (an Auto Scaling group's maximum size), if any. */
+    maxVms?: number;
+  };
+}
+
 export interface Decision {
-  problem: AllocationProblem;
-  result: AllocationResult;
+  /** Absent when the decision was a given placement rather than a solved plan. */
+  problem?: AllocationProblem;
+  result?: AllocationResult;
+  /** The placement to reach (placeholder names for new VMs). */
+  target: Placement;
   translation: Translation;
   before: Placement;
-  timingsMs: { solve: number; translate: number };
+  timingsMs: { solve?: number; translate: number };
+}
+
+export type SolvedDecision = Decision & { problem: AllocationProblem; result: AllocationResult };
+
+/** Reads the topology, the cluster and the cloud's limit: the only I/O before a decision. */
+export async function takeSnapshot(deployment: Readonly<Deployment>): Promise<Snapshot> {
+  const { topology, cloud, cluster } = deployment;
+  return {
+    topology,
+    cluster: structuredClone(cluster),
+    cloud: { kind: cloud.kind, isElastic: cloud.isElastic, maxVms: await cloud.maxVms() },
+  };
 }
 
 /**
  * The pure part of applying a plan, shared by preview and execute so a preview shows exactly what
- * an execution would do: merge the plan over the current totals, allocate, translate.
+ * an execution would do: merge the plan over the current totals, allocate, translate. It reads only
+ * the snapshot and asks only the allocator.
  */
-export async function decide(deployment: Deployment, services: Services, plan: PartialPlan): Promise<Decision> {
-  const { topology, cloud, cluster } = deployment;
+export async function decide(snapshot: Snapshot, allocator: Allocator, plan: PartialPlan): Promise<SolvedDecision> {
+  const { topology, cluster } = snapshot;
   const { infrastructure } = topology;
   for (const tier of Object.keys(plan)) {
     // A queued plan meets the topology in force when its turn comes, which may not be the one it was checked against.
     if (!topology.tiers.has(tier)) throw new ValidationError(tier, `tier '${tier}' is not in the topology in force`);
   }
   const before = placementOfCluster(cluster);
-  const cloudLimit = await cloud.maxVms();
+  const cloudLimit = snapshot.cloud.maxVms;
   const limits = [infrastructure.maxVms, cloudLimit].filter((n): n is number => n !== undefined);
   const problem: AllocationProblem = {
     vmSize: infrastructure.vmSize,
@@ -48,9 +78,9 @@ export async function decide(deployment: Deployment, services: Services, plan: P
   }
 
   const solveStarted = Date.now();
-  const result = await services.allocator.allocate(problem).catch(async (e) => {
+  const result = await allocator.allocate(problem).catch(async (e) => {
     if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit) {
-      throw await explainPoolLimit(services, problem, cloudLimit, cloud.kind, e);
+      throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
     }
     throw e;
   });
@@ -59,15 +89,35 @@ export async function decide(deployment: Deployment, services: Services, plan: P
   const translateStarted = Date.now();
   const translation = translate({
     topology, current: cluster, target: result.placement, newVms: result.newVms,
-    vmSize: infrastructure.vmSize, releaseIdleVms: cloud.isElastic,
+    vmSize: infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic,
   });
-  return { problem, result, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };
+  return { problem, result, target: result.placement, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };
+}
+
+/**
+ * The way from what runs now to a given placement, without solving: for the daemon's own executions
+ * (drift repair, drain, heal, rollback), which know where containers should be. VMs of the placement
+ * that the cluster lacks are new, in the order the placement names them.
+ */
+export function decideTarget(snapshot: Snapshot, target: Placement): Decision {
+  const { topology, cluster } = snapshot;
+  for (const tiers of Object.values(target)) {
+    for (const tier of Object.keys(tiers)) {
+      if (!topology.tiers.has(tier)) throw new ValidationError(tier, `tier '${tier}' is not in the topology in force`);
+    }
+  }
+  const started = Date.now();
+  const translation = translate({
+    topology, current: cluster, target, newVms: Object.keys(target).filter((vm) => !cluster[vm]),
+    vmSize: topology.infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic,
+  });
+  return { target, translation, before: placementOfCluster(cluster), timingsMs: { translate: Date.now() - started } };
 }
 
 /** When only the cloud's own limit stands in the way, say so instead of a bare "No solution found". */
-async function explainPoolLimit(services: Services, problem: AllocationProblem, limit: number, kind: string, original: NoSolutionError): Promise<NoSolutionError> {
+async function explainPoolLimit(allocator: Allocator, problem: AllocationProblem, limit: number, kind: string, original: NoSolutionError): Promise<NoSolutionError> {
   try {
-    const unbounded = await services.allocator.allocate({ ...problem, maxVms: undefined });
+    const unbounded = await allocator.allocate({ ...problem, maxVms: undefined });
     const needed = Object.keys(unbounded.placement).length;
     return new NoSolutionError(`the plan needs ${needed} VMs but the ${kind} cloud allows ${limit}`);
   } catch {

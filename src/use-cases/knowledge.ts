@@ -1,8 +1,10 @@
 import { Allocator } from '../allocator/allocator';
-import { Cluster } from '../domain/cluster';
+import { Cluster, ContainerState, VmState } from '../domain/cluster';
 import { ConflictError } from '../domain/errors';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
+import { Vm } from '../domain/vm';
+import { ClusterLedger } from '../executor/executor';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { ExecutionStore } from '../ports/execution-store';
@@ -34,14 +36,59 @@ export interface Deployment {
 }
 
 /**
- * The K of MAPE-K: what the executor knows. Replaced as a whole when a topology is loaded, so a
- * refused topology leaves everything as it was.
+ * The K of MAPE-K: what the executor knows, and its only writer. Replaced as a whole when a topology
+ * is loaded, so a refused topology leaves everything as it was; between loads the cluster changes
+ * only through the ledger calls below (what the executor reports) and `replaceCluster` (what the
+ * engines say after a partial run).
  */
-export class Knowledge {
-  deployment?: Deployment;
+export class Knowledge implements ClusterLedger {
+  private current?: Deployment;
 
-  requireDeployment(): Deployment {
-    if (!this.deployment) throw new ConflictError('no topology is loaded: PUT /api/topology first');
-    return this.deployment;
+  get deployment(): Readonly<Deployment> | undefined {
+    return this.current;
+  }
+
+  requireDeployment(): Readonly<Deployment> {
+    if (!this.current) throw new ConflictError('no topology is loaded: PUT /api/topology first');
+    return this.current;
+  }
+
+  /** Puts a topology in force with the cloud it runs on and what runs there now. */
+  putInForce(deployment: Deployment): void {
+    this.current = deployment;
+  }
+
+  /** What the engines report now, in place of what was known. */
+  replaceCluster(cluster: Cluster): void {
+    this.requireDeployment();
+    this.current!.cluster = cluster;
+  }
+
+  vm(name: string): VmState | undefined {
+    return this.current?.cluster[name];
+  }
+
+  vmCreated(vm: Vm): void {
+    this.cluster()[vm.name] = { vm, containers: {} };
+  }
+
+  containerSet(vm: string, container: ContainerState): void {
+    const state = this.cluster()[vm];
+    if (!state) throw new Error(`vm '${vm}' is not in the fleet`);
+    state.containers[container.tier] = container;
+  }
+
+  containerRemoved(vm: string, tier: string): void {
+    const state = this.cluster()[vm];
+    if (state) delete state.containers[tier];
+  }
+
+  vmReleased(vm: string): void {
+    // An elastic cloud terminated it; a static pool's node stays, empty, for later plans.
+    if (this.requireDeployment().cloud.isElastic) delete this.cluster()[vm];
+  }
+
+  private cluster(): Cluster {
+    return this.requireDeployment().cluster;
   }
 }

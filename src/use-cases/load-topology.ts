@@ -1,4 +1,4 @@
-import { UnsatisfiableError, ConflictError } from '../domain/errors';
+import { UnsatisfiableError, ConflictError, errorMessage } from '../domain/errors';
 import { redactUrlSecrets } from '../domain/redact';
 import { log } from '../log';
 import { parseTopology, Topology } from '../domain/topology';
@@ -35,7 +35,7 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
     await checkNodes(await cloud.listVms(), services.runtimeFor);
     return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched);
   })().catch((e) => {
-    throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${e instanceof Error ? e.message : String(e)}`);
+    throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${errorMessage(e)}`);
   });
   for (const { vm, containers } of Object.values(cluster)) {
     const orphans = dropped.filter((tier) => containers[tier]);
@@ -49,6 +49,6 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   if (hooks.stale) log.warn({ hooks_repo: redactUrlSecrets(infrastructure.hooksGitRepo ?? ''), commit: hooks.commit }, "hooks repository can't be reached: using the commit fetched before");
 
   if (options.persist) await services.topologies.save(topology.raw);
-  knowledge.deployment = { topology, cloud, cluster };
+  knowledge.putInForce({ topology, cloud, cluster });
   return topology;
 }

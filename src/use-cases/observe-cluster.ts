@@ -1,5 +1,5 @@
 import { Cluster, ContainerState, resourcesFromEngine } from '../domain/cluster';
-import { InfrastructureError } from '../domain/errors';
+import { errorMessage, InfrastructureError } from '../domain/errors';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 
@@ -28,7 +28,7 @@ export async function observeCluster(
     } catch (e) {
       const known = previous?.[vm.name];
       if (known) return [vm.name, { vm, containers: known.containers }] as const;
-      throw new InfrastructureError(`vm '${vm.name}' (${vm.docker.url}): ${e instanceof Error ? e.message : String(e)}`, 'engine');
+      throw new InfrastructureError(`vm '${vm.name}' (${vm.docker.url}): ${errorMessage(e)}`, 'engine');
     }
   }));
   return Object.fromEntries(entries);

@@ -1,19 +1,36 @@
 import { randomBytes } from 'crypto';
-import { allocationOf } from '../domain/cluster';
-import { ConflictError, DomainError, NotFoundError } from '../domain/errors';
-import { Execution, isFinished } from '../domain/execution';
+import { Placement, TierResources, tierTotals } from '../domain/allocation';
+import { allocationOf, reportOf } from '../domain/cluster';
+import { ConflictError, ErrorCode, errorCode, errorMessage, NotFoundError } from '../domain/errors';
+import { EventBus, ExecutionKind } from '../domain/events';
+import { Execution, isFinished, newExecution } from '../domain/execution';
 import { PartialPlan } from '../domain/plan';
-import { errorMessage, Executor, newRecords } from '../executor/executor';
+import { Executor } from '../executor/executor';
+import { Decision, decide, decideTarget, takeSnapshot } from './decide';
+import { ExecutionJournal } from './execution-journal';
 import { log } from '../log';
-import { decide } from './decide';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
 
 /**
+ * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
+ * target placement is translated then, without solving; a ready decision is carried out as it is
+ * (its caller took it over the state it knows will hold). `plan` is what the record shows.
+ */
+export type ExecutionRequest =
+  | { kind?: ExecutionKind; plan: PartialPlan }
+  | { kind: ExecutionKind; target: Placement; plan?: TierResources }
+  | { kind: ExecutionKind; decision: Decision; plan?: TierResources };
+
+export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions'>;
+
+/**
  * Every applied plan is an execution: queued on submit, then, on its turn, decided against the
  * state at that moment (not at submit time), carried out, and recorded. Plans run one at a time in
- * arrival order, on the same queue as topology loads.
+ * arrival order, on the same queue as topology loads. The record changes only through an
+ * `ExecutionJournal` (which publishes each transition on the bus); the cluster only through the
+ * Knowledge.
  */
 export class PlanExecutions {
   private readonly running = new Map<string, AbortController>();
@@ -23,39 +40,21 @@ export class PlanExecutions {
 
   constructor(
     private readonly knowledge: Knowledge,
-    private readonly services: Services,
+    private readonly services: ExecutionServices,
     private readonly queue: SerialQueue,
+    private readonly events: EventBus,
   ) {
     this.executor = new Executor({
-      get cloud() { return knowledge.requireDeployment().cloud; },
       runtimeFor: (vm) => services.runtimeFor(vm.docker),
       hooks: services.hookRunner,
     });
   }
 
-  /**
-   * Executions a stopped daemon left queued or running are marked failed with code `interrupted`;
-   * an action that was running says it was interrupted (whether its change took effect is for the
-   * engines to tell: the allocation is re-read from them), one that had not started is `skipped`.
-   */
+  /** Executions a stopped daemon left queued or running are marked failed with code `interrupted`. */
   async recoverInterrupted(): Promise<number> {
+    // Only the unfinished ones are read (an indexed query), whatever the length of the history.
     const unfinished = await this.services.executions.listUnfinished();
-    for (const execution of unfinished) {
-      const now = new Date().toISOString();
-      execution.status = 'failed';
-      execution.finished_at = now;
-      execution.error = { code: 'interrupted', message: 'the daemon stopped while this execution was queued or running' };
-      for (const layer of execution.steps) {
-        for (const r of layer) {
-          if (r.status === 'running') {
-            Object.assign(r, { status: 'failed', finished_at: now, error: 'interrupted: the daemon stopped while this action was running' });
-          } else if (r.status === 'pending') {
-            r.status = 'skipped';
-          }
-        }
-      }
-      await this.services.executions.save(execution);
-    }
+    for (const execution of unfinished) await ExecutionJournal.interrupted(execution, this.services.executions, this.events);
     return unfinished.length;
   }
 
@@ -63,14 +62,19 @@ export class PlanExecutions {
    * Queues a plan already validated against the topology. `done` settles with the finished
    * execution; it never rejects (failures are part of the record).
    */
-  async submit(plan: PartialPlan): Promise<{ execution: Execution; done: Promise<Execution> }> {
-    const execution: Execution = {
-      id: newExecutionId(), status: 'queued', plan, created_at: new Date().toISOString(), steps: [], timings_ms: {},
-    };
+  async submit(plan: PartialPlan, kind: ExecutionKind = 'plan'): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    return this.submitExecution({ kind, plan });
+  }
+
+  /** Queues any kind of execution (see `ExecutionRequest`); `done` never rejects. */
+  async submitExecution(request: ExecutionRequest): Promise<{ execution: Execution; done: Promise<Execution> }> {
+    const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
+    const journal = new ExecutionJournal(newExecution(newExecutionId(), plan, request.kind ?? 'plan'), this.services.executions, this.events);
+    const { execution } = journal;
     const controller = new AbortController();
     this.running.set(execution.id, controller);
-    await this.services.executions.save(execution);
-    const done = this.queue.run(() => { this.started.add(execution.id); return this.carryOut(execution, controller); })
+    await journal.open();
+    const done = this.queue.run(() => { this.started.add(execution.id); return this.carryOut(journal, request, controller); })
       .finally(() => { this.running.delete(execution.id); this.started.delete(execution.id); });
     return { execution, done };
   }
@@ -102,68 +106,59 @@ export class PlanExecutions {
     }
   }
 
-  private async carryOut(execution: Execution, controller: AbortController): Promise<Execution> {
-    const save = () => this.services.executions.save(execution).catch((e) => log.error({ execution_id: execution.id, err: errorMessage(e) }, 'saving the execution failed'));
+  private async carryOut(journal: ExecutionJournal, request: ExecutionRequest, controller: AbortController): Promise<Execution> {
+    const { execution } = journal;
     if (controller.signal.aborted) {
-      execution.status = 'cancelled';
-      execution.finished_at = new Date().toISOString();
-      await save();
+      journal.finish('cancelled', undefined);
+      await journal.flush();
       return execution;
     }
     const started = Date.now();
-    execution.status = 'running';
-    execution.started_at = new Date().toISOString();
-    // Progress is written in the background (the store keeps one execution's writes in order);
-    // only the final record is waited for.
-    void save();
+    journal.start();
 
     let deployment;
+    let status: 'succeeded' | 'failed' | 'cancelled';
+    let error: { code: ErrorCode; message: string } | undefined;
     try {
       deployment = this.knowledge.requireDeployment();
-      execution.allocation_before = allocationOf(deployment.cluster);
-      execution.hooks_commit = deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined;
-      const decision = await decide(deployment, this.services, execution.plan);
-      Object.assign(execution, {
-        cost: decision.result.cost, lower_bound: decision.result.lowerBound, optimal: decision.result.optimal,
-        target: decision.result.placement, steps: newRecords(decision.translation.steps),
-      });
-      execution.timings_ms = { ...decision.timingsMs };
-      void save();
+      const snapshot = await takeSnapshot(deployment);
+      journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
+      const decision = 'decision' in request ? request.decision
+        : 'target' in request ? decideTarget(snapshot, request.target)
+        : await decide(snapshot, this.services.allocator, request.plan);
+      journal.decided(decision);
 
       const runStarted = Date.now();
-      let lastSave = 0;
-      const outcome = await this.executor.run(execution.steps, {
+      const outcome = await this.executor.run(decision.translation.steps, {
         topology: deployment.topology,
-        cluster: deployment.cluster,
+        cloud: deployment.cloud,
+        cluster: this.knowledge,
+        report: journal,
         oldPlacement: decision.before,
-        newPlacement: decision.result.placement,
+        newPlacement: decision.target,
         signal: controller.signal,
-        onChange: () => {
-          // Followers see progress; a busy execution writes at most every 200 ms.
-          if (Date.now() - lastSave > 200) { lastSave = Date.now(); void save(); }
-        },
       });
-      execution.timings_ms.run = Date.now() - runStarted;
-      execution.status = outcome.status;
-      if (outcome.error) execution.error = { code: outcome.status === 'cancelled' ? 'cancelled' : 'action_failed', message: outcome.error };
+      journal.timing('run', Date.now() - runStarted);
+      status = outcome.status;
+      if (outcome.error) error = { code: outcome.status === 'cancelled' ? 'cancelled' : 'action_failed', message: outcome.error };
     } catch (e) {
-      execution.status = 'failed';
-      execution.error = { code: e instanceof DomainError ? e.code : 'internal', message: errorMessage(e) };
+      status = 'failed';
+      error = { code: errorCode(e), message: errorMessage(e) };
     }
 
-    if (deployment && execution.steps.length > 0 && execution.status !== 'succeeded') {
+    if (deployment && execution.steps.length > 0 && status !== 'succeeded') {
       // After a partial run the engines are the truth: re-read them so the allocation is right.
       // A run that succeeded updated the cluster action by action and needs no second look.
       try {
-        deployment.cluster = await observeCluster(deployment.cloud, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb, new Set(deployment.topology.tiers.keys()), deployment.cluster);
+        const { cloud, topology, cluster } = this.knowledge.requireDeployment();
+        this.knowledge.replaceCluster(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
       } catch (e) {
         log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }
     }
-    if (deployment) execution.allocation_after = allocationOf(deployment.cluster);
-    execution.finished_at = new Date().toISOString();
-    execution.timings_ms.total = Date.now() - started;
-    await save();
+    journal.timing('total', Date.now() - started);
+    journal.finish(status, error, deployment ? reportOf(this.knowledge.requireDeployment().cluster) : undefined);
+    await journal.flush();
     return execution;
   }
 }

@@ -1,7 +1,7 @@
 import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
-import { decide } from './decide';
+import { decide, takeSnapshot } from './decide';
 import { Knowledge, Services } from './knowledge';
 
 export interface Preview {
@@ -14,8 +14,9 @@ export interface Preview {
 }
 
 /** What `execute` would do with this plan, now; nothing changes. */
-export async function previewPlan(knowledge: Knowledge, services: Services, plan: PartialPlan): Promise<Preview> {
-  const { result, translation } = await decide(knowledge.requireDeployment(), services, plan);
+export async function previewPlan(knowledge: Knowledge, services: Pick<Services, 'allocator'>, plan: PartialPlan): Promise<Preview> {
+  const snapshot = await takeSnapshot(knowledge.requireDeployment());
+  const { result, translation } = await decide(snapshot, services.allocator, plan);
   return {
     actions: translation.actions,
     steps: translation.steps,

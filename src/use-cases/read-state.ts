@@ -1,24 +1,10 @@
-import { TierResources } from '../domain/allocation';
-import { errorMessage } from '../executor/executor';
+import { reportOf, VmReport } from '../domain/cluster';
+import { errorMessage } from '../domain/errors';
 import { Knowledge, Services } from './knowledge';
-
-export interface VmReport {
-  ip?: string;
-  instance_id?: string;
-  cpu_cores: number;
-  mem_units: number;
-  used: TierResources;
-}
 
 /** `GET /api/allocation`: what the executor knows runs where. */
 export function readAllocation(knowledge: Knowledge): Record<string, VmReport> {
-  const report: Record<string, VmReport> = {};
-  for (const [name, { vm, containers }] of Object.entries(knowledge.requireDeployment().cluster)) {
-    const used: TierResources = {};
-    for (const c of Object.values(containers)) used[c.tier] = { ...c.resources };
-    report[name] = { ip: vm.address, instance_id: vm.instanceId, cpu_cores: vm.capacity.cpu_cores, mem_units: vm.capacity.mem_units, used };
-  }
-  return report;
+  return reportOf(knowledge.requireDeployment().cluster);
 }
 
 export interface InspectReport {
@@ -32,7 +18,7 @@ export interface InspectReport {
 }
 
 /** `GET /api/inspect`: what the engines report right now about the topology's containers, asked afresh. */
-export async function inspectEngines(knowledge: Knowledge, services: Services): Promise<Record<string, InspectReport>> {
+export async function inspectEngines(knowledge: Knowledge, services: Pick<Services, 'runtimeFor'>): Promise<Record<string, InspectReport>> {
   const { cluster, topology } = knowledge.requireDeployment();
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
     const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };

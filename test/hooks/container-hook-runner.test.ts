@@ -9,6 +9,7 @@ import { createDockerRuntime } from '../../src/drivers/docker/docker-container-r
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
+import { ContainerRuntime } from '../../src/ports/container-runtime';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
 import { dockerClient, dockerExec, dockerHost, readInContainer, removeTestContainers, startTestContainer } from './docker-fixture';
 import { exampleHookFiles, GitFixture, makeTempDir } from './git-fixture';
@@ -50,6 +51,7 @@ describe('ContainerHookRunner in a real container', () => {
   let root: string;
   let containerId: string;
   let runner: ContainerHookRunner;
+  let runtime: ContainerRuntime;
   let store: FileProcessDefinitionStore;
   let source: GitHookSource;
 
@@ -64,6 +66,7 @@ describe('ContainerHookRunner in a real container', () => {
     newAllocation,
     timeoutMs: 30_000,
     ...fields,
+    runtime: fields.runtime ?? runtime,
   });
   const script = (name: string): HookSpec => ({ kind: 'script', name });
   const inline = (definition: unknown): HookSpec => ({ kind: 'process', definition: parseProcessDefinition(definition, 'hook') });
@@ -77,8 +80,8 @@ describe('ContainerHookRunner in a real container', () => {
     await source.sync(repo.url);
     store = new FileProcessDefinitionStore(path.join(root, 'state'));
     containerId = await startTestContainer(docker, 'runner');
-    const runtime = createDockerRuntime({ url: dockerHost });
-    runner = new ContainerHookRunner({ runtimeFor: () => runtime, source, definitions: store, maxOutputBytes: 4096 });
+    runtime = createDockerRuntime({ url: dockerHost });
+    runner = new ContainerHookRunner({ source, definitions: store, maxOutputBytes: 4096 });
   });
 
   afterAll(async () => {
@@ -218,7 +221,7 @@ describe('ContainerHookRunner in a real container', () => {
   it('rejects what is not a hook outcome: an unknown definition id, a script with no hooks repository', async () => {
     await expect(runner.run(invocation({ kind: 'process-ref', id: '999' }))).rejects.toThrow(NotFoundError);
     const runtime = createDockerRuntime({ url: dockerHost });
-    const withoutSource = new ContainerHookRunner({ runtimeFor: () => runtime, definitions: store });
+    const withoutSource = new ContainerHookRunner({ definitions: store });
     await expect(withoutSource.run(invocation(script('record_hook.sh')))).rejects.toThrow(UnsatisfiableError);
   });
 });

@@ -30,10 +30,10 @@ it('measures hook overhead per run', async () => {
     await source.sync(repo.url);
     const containerId = await startTestContainer(docker, 'bench');
     const runtime = createDockerRuntime({ url: dockerHost });
-    const runner = new ContainerHookRunner({ runtimeFor: () => runtime, source, definitions: new FileProcessDefinitionStore(path.join(root, 'state')) });
+    const runner = new ContainerHookRunner({ source, definitions: new FileProcessDefinitionStore(path.join(root, 'state')) });
     const tier = parseTopology({ infrastructure: { cpu_cores: 2, mem_units: 8 }, apps: [{ name: 'b', tiers: { t: { docker_image: 'x' } } }] }).tiers.get('b_t')!;
     const invocation = (spec: HookSpec): HookInvocation => ({
-      event: 'on_node_scale', spec, tier, vm: 'vm1', containerId, resources: { cpu_cores: 1, mem_units: 1 },
+      event: 'on_node_scale', spec, tier, vm: 'vm1', runtime, containerId, resources: { cpu_cores: 1, mem_units: 1 },
       oldAllocation: {}, newAllocation: { vm1: { b_t: { cpu_cores: 1, mem_units: 1 } } }, timeoutMs: 30_000,
     });
 

@@ -192,7 +192,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       throw new InfrastructureError(`${this.where()}: ${operation}: not a regular file`, 'not_a_file');
     }
     if (entry.content.length > MAX_READ_FILE_BYTES) {
-      throw new InfrastructureError(`${this.where()}: ${operation}: larger than ${MAX_READ_FILE_BYTES} bytes`, 'too_large');
+      throw new InfrastructureError(`${this.where()}: ${operation}: larger than ${MAX_READ_FILE_BYTES} bytes`, 'file_too_large');
     }
     return entry.content;
   }

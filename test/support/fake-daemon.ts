@@ -1,0 +1,54 @@
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createAllocator } from '../../src/allocator';
+import { DomainEvent, EventBus } from '../../src/domain/events';
+import { FakeCloudDriver } from '../../src/drivers/fake/fake-cloud-driver';
+import { FakeEngines } from '../../src/drivers/fake/fake-container-runtime';
+import { FakeHookRunner } from '../../src/drivers/fake/fake-hook-runner';
+import { FileExecutionStore } from '../../src/drivers/fs/file-execution-store';
+import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
+import { FileTopologyStore } from '../../src/drivers/fs/file-topology-store';
+import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
+import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
+import { buildApp } from '../../src/http/app';
+import { Knowledge, Services } from '../../src/use-cases/knowledge';
+import { PlanExecutions } from '../../src/use-cases/plan-executions';
+import { SerialQueue } from '../../src/use-cases/serial-queue';
+
+/**
+ * The daemon's use cases and HTTP app over fake engines and clouds (src/drivers/fake/), with the
+ * real allocator and real state files in a temporary directory: no Docker engine, no listening port.
+ * A static cloud is the real StaticCloudDriver over fake engines; an elastic one is `cloud`.
+ */
+export async function fakeDaemon(options: { elastic?: boolean } = {}) {
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-unit-'));
+  const engines = new FakeEngines();
+  const hooks = new FakeHookRunner();
+  const cloud = new FakeCloudDriver({ elastic: options.elastic ?? true });
+  const knowledge = new Knowledge();
+  const services: Services = {
+    allocator: createAllocator({ timeLimitMs: 5_000 }),
+    runtimeFor: engines.runtimeFor,
+    cloudFor: (config, vmSize) => (config.type === 'static' && !options.elastic ? new StaticCloudDriver(config, vmSize, engines.runtimeFor) : cloud),
+    hookSource: new GitHookSource(path.join(stateDir, 'hooks-repo')),
+    hookRunner: hooks,
+    topologies: new FileTopologyStore(stateDir),
+    executions: new FileExecutionStore(stateDir),
+    processDefinitions: new FileProcessDefinitionStore(stateDir),
+    localDocker: 'tcp://local:2375',
+  };
+  const queue = new SerialQueue();
+  const bus = new EventBus();
+  const events: DomainEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const executions = new PlanExecutions(knowledge, services, queue, bus);
+  const app = buildApp({ knowledge, services, queue, executions });
+  return {
+    app, knowledge, services, engines, cloud, hooks, executions, bus, events, stateDir,
+    async close() {
+      await queue.idle();
+      await fs.rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
