@@ -178,6 +178,7 @@ describe('operating the daemon', () => {
     const state = await openSqliteState(stateDir);
     try {
       const record = await state.executions.get(submitted.body.execution_id);
+      if (record?.status !== 'succeeded') console.log(JSON.stringify(record).slice(0, 2500));
       expect(record?.status).toBe('succeeded');
       expect((await state.executions.list({ limit: 1000, offset: 0, filter: { status: ['running', 'queued'] } })).total).toBe(0);
     } finally {
