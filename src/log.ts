@@ -1,4 +1,12 @@
 import pino from 'pino';
+import { redactUrlSecrets } from './domain/redact';
+
+/** Strings of a log line's fields (one level deep) with URL passwords redacted. */
+function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'string' && v.includes('@') ? redactUrlSecrets(v) : v;
+  return out;
+}
 
 /**
  * The daemon's log: JSON lines on standard output (`level`, `time`, `msg`, and `request_id` /
@@ -10,7 +18,12 @@ export const log = pino({
   level: process.env.ECOWARE_LOG_LEVEL ?? (process.env.JEST_WORKER_ID ? 'silent' : 'info'),
   base: undefined,
   timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label) => ({ level: label }) },
+  formatters: { level: (label) => ({ level: label }), log: redactFields },
+  hooks: {
+    logMethod(args, method) {
+      method.apply(this, args.map((a) => (typeof a === 'string' && a.includes('@') ? redactUrlSecrets(a) : a)) as Parameters<typeof method>);
+    },
+  },
   redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]' },
 });
 
