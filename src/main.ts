@@ -84,7 +84,13 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const queue = new SerialQueue();
   const metrics = new Metrics({ version: process.env.npm_package_version ?? readVersion(), queueDepth: () => queue.size });
   metrics.primeExecutions();
-  const unfollow = metrics.follow(events);
+  const unfollowMetrics = metrics.follow(events);
+  // One log line per execution status change, one at debug level per action change.
+  const unfollowLog = events.subscribe((event) => {
+    if (event.type === 'execution') log.info({ execution_id: event.id, kind: event.kind, status: event.status }, `execution ${event.status}`);
+    else if (event.type === 'action') log.debug({ execution_id: event.execution_id, layer: event.layer, index: event.index, status: event.status }, event.description);
+  });
+  const unfollow = () => { unfollowMetrics(); unfollowLog(); };
   const timedAllocator = {
     allocate: async (problem: Parameters<typeof allocator.allocate>[0]) => {
       const started = process.hrtime.bigint();

@@ -85,6 +85,7 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   const execute = async (req: Request, res: Response, plan: PartialPlan) => {
     const { execution, done } = await executions.submit(plan);
+    req.log.info({ execution_id: execution.id }, 'plan queued');
     if (req.query.wait === 'false' || req.query.wait === '0') {
       res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
       return;
