@@ -1,7 +1,10 @@
+import type Database from 'better-sqlite3';
 import { ActionRecord, Execution, ExecutionStatus } from '../../domain/execution';
 import { ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { log } from '../../log';
 import { setAside, SqliteDatabase } from './database';
+
+type Statement = Database.Statement<unknown[]>;
 
 const FINISHED: ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -29,7 +32,21 @@ export class SqliteExecutionStore implements ExecutionStore {
   /** Per unfinished execution: the JSON last written for each action, to write only what changed. */
   private readonly written = new Map<string, Map<string, string>>();
 
-  constructor(private readonly db: SqliteDatabase) {}
+  private readonly upsertExecution: Statement;
+  private readonly upsertAction: Statement;
+  private readonly deleteActions: Statement;
+  private readonly selectOne: Statement;
+  private readonly selectUnfinished: Statement;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.upsertExecution = db.prepare(`INSERT INTO executions (id, status, kind, created_at, finished_at, record) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, kind = excluded.kind, finished_at = excluded.finished_at, record = excluded.record`);
+    this.upsertAction = db.prepare(`INSERT INTO execution_actions (execution_id, layer, idx, status, record) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (execution_id, layer, idx) DO UPDATE SET status = excluded.status, record = excluded.record`);
+    this.deleteActions = db.prepare('DELETE FROM execution_actions WHERE execution_id = ?');
+    this.selectOne = db.prepare('SELECT id, record FROM executions WHERE id = ?');
+    this.selectUnfinished = db.prepare("SELECT id, record FROM executions WHERE status IN ('queued', 'running') ORDER BY id");
+  }
 
   async save(execution: Execution): Promise<void> {
     const { steps, ...rest } = execution;
@@ -44,16 +61,12 @@ export class SqliteExecutionStore implements ExecutionStore {
       if (cache.get(`${l}:${i}`) !== json) changes.push([l, i, action, json]);
     }));
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO executions (id, status, kind, created_at, finished_at, record) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET status = excluded.status, kind = excluded.kind, finished_at = excluded.finished_at, record = excluded.record`)
-        .run(execution.id, execution.status, kind, execution.created_at, execution.finished_at ?? null, JSON.stringify(record));
+      this.upsertExecution.run(execution.id, execution.status, kind, execution.created_at, execution.finished_at ?? null, JSON.stringify(record));
       if (changes.length > 0 && cache.size === 0) {
         // A new set of actions (the first decision, or a record imported whole): drop any earlier ones.
-        this.db.prepare('DELETE FROM execution_actions WHERE execution_id = ?').run(execution.id);
+        this.deleteActions.run(execution.id);
       }
-      const upsert = this.db.prepare(`INSERT INTO execution_actions (execution_id, layer, idx, status, record) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (execution_id, layer, idx) DO UPDATE SET status = excluded.status, record = excluded.record`);
-      for (const [l, i, action, json] of changes) upsert.run(execution.id, l, i, action.status, json);
+      for (const [l, i, action, json] of changes) this.upsertAction.run(execution.id, l, i, action.status, json);
     }).immediate();
     if (finished) this.written.delete(execution.id);
     else for (const [l, i, , json] of changes) cache.set(`${l}:${i}`, json);
@@ -61,14 +74,12 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   async saveAction(executionId: string, layer: number, index: number, action: ActionRecord): Promise<void> {
     const json = JSON.stringify(action);
-    this.db.prepare(`INSERT INTO execution_actions (execution_id, layer, idx, status, record) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (execution_id, layer, idx) DO UPDATE SET status = excluded.status, record = excluded.record`)
-      .run(executionId, layer, index, action.status, json);
+    this.upsertAction.run(executionId, layer, index, action.status, json);
     this.written.get(executionId)?.set(`${layer}:${index}`, json);
   }
 
   async get(id: string): Promise<Execution | undefined> {
-    const row = this.db.prepare('SELECT id, record FROM executions WHERE id = ?').get(id) as ExecutionRow | undefined;
+    const row = this.selectOne.get(id) as ExecutionRow | undefined;
     return row ? this.assemble([row])[0] : undefined;
   }
 
@@ -81,7 +92,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async listUnfinished(): Promise<Execution[]> {
-    const rows = this.db.prepare("SELECT id, record FROM executions WHERE status IN ('queued', 'running') ORDER BY id").all() as ExecutionRow[];
+    const rows = this.selectUnfinished.all() as ExecutionRow[];
     return this.assemble(rows);
   }
 
