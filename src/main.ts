@@ -231,10 +231,12 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
         clearInterval(pruneTimer);
         refresh.stop();
         await ready.catch(() => undefined);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // The port stays open while the running execution finishes: probes see 503 on /readyz,
+        // plans get 503, reads still answer.
         await executions.shutdown((config.shutdownTimeoutS ?? 60) * 1000);
         await queue.idle();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
         server.closeAllConnections();
         await closed;
         unfollow();
