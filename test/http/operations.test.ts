@@ -72,7 +72,10 @@ describe('operating the daemon', () => {
     tokensFile = path.join(root, 'tokens');
     await fs.writeFile(tokensFile, `admin ${ADMIN}\nread ${READ}\n`, { mode: 0o600 });
     repo = new GitFixture(root);
-    repo.commit({ 'scale_hooks/pause.sh': '#!/bin/sh\necho "sized $ECOWARE_MEM_UNITS"\nsleep 0.3\n' });
+    repo.commit({
+      'scale_hooks/pause.sh': '#!/bin/sh\necho "sized $ECOWARE_MEM_UNITS"\nsleep 0.3\n',
+      'scale_hooks/slow.sh': '#!/bin/sh\necho "sized $ECOWARE_MEM_UNITS"\nsleep 3\n',
+    });
     daemon = await startProcess(stateDir, tokensFile);
     const put = await admin(daemon.url).put('/api/topology', topology());
     expect(put.status).toBe(200);
@@ -168,6 +171,9 @@ describe('operating the daemon', () => {
 
   it('on SIGTERM takes no more plans, lets the running execution finish, and exits 0', async () => {
     const url = daemon!.url;
+    const slow = topology();
+    slow.apps[0].tiers.db.on_node_scale = 'slow.sh';
+    expect((await admin(url).put('/api/topology', slow)).status).toBe(200);
     const submitted = await admin(url).put('/api/execute?wait=false', { [APP]: { db: { cpu_cores: 1, mem_units: 4 }, web: { cpu_cores: 1, mem_units: 4 } } });
     await waitFor(() => admin(url).get(`/api/executions/${submitted.body.execution_id}`).then((r) => r.body), (e) => e.status === 'running');
     daemon!.child.kill('SIGTERM');
