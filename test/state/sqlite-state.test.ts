@@ -50,6 +50,9 @@ describe('SQLite state store', () => {
     state.close();
     state = await openSqliteState(dir);
     expect(await state.executions.get(e.id)).toEqual(e);
+    // Totals follow status changes.
+    expect((await state.executions.list({ limit: 1, offset: 0, filter: { status: ['running'] } })).total).toBe(0);
+    expect((await state.executions.list({ limit: 1, offset: 0, filter: { status: ['succeeded'], kind: ['plan'] } })).total).toBe(1);
     expect(state.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(state.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -107,7 +110,10 @@ describe('SQLite state store', () => {
     // Keep the newest 4; of those beyond, only the ones older than 30 days go.
     const pruned = await state.executions.prune({ keep: 4, olderThan: new Date(Date.now() - 30 * 86_400_000) });
     expect(pruned).toBe(7);
-    const left = (await state.executions.list({ limit: 100, offset: 0 })).items.map((e) => e.id).sort();
+    const listed = await state.executions.list({ limit: 100, offset: 0 });
+    expect(listed.total).toBe(5);
+    expect((await state.executions.list({ limit: 100, offset: 0, filter: { status: ['succeeded'] } })).total).toBe(4);
+    const left = listed.items.map((e) => e.id).sort();
     expect(left).toEqual([stuck.id, ...ids.slice(7), recent.id].sort());
     expect(await state.db.prepare('SELECT count(*) AS n FROM execution_actions').get()).toEqual({ n: 5 });
   });
@@ -121,6 +127,7 @@ describe('SQLite state store', () => {
     state.db.prepare('UPDATE executions SET record = ? WHERE id = ?').run('{"not json', bad.id);
     const page = await state.executions.list({ limit: 10, offset: 0 });
     expect(page.items.map((e) => e.id)).toEqual([good.id]);
+    expect((await state.executions.list({ limit: 10, offset: 0 })).total).toBe(1);
     expect(await state.executions.get(bad.id)).toBeUndefined();
     const aside = state.db.prepare('SELECT source, content FROM set_aside').all() as { source: string; content: string }[];
     expect(aside).toHaveLength(1);

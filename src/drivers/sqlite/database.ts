@@ -40,6 +40,18 @@ const MIGRATIONS: string[] = [
     record TEXT NOT NULL,
     PRIMARY KEY (execution_id, layer, idx)
   ) WITHOUT ROWID;
+  -- How many executions there are by status and kind, kept by triggers: listing totals without a count over the history.
+  CREATE TABLE execution_counts (status TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (status, kind)) WITHOUT ROWID;
+  CREATE TRIGGER executions_counted_in AFTER INSERT ON executions BEGIN
+    INSERT INTO execution_counts (status, kind, n) VALUES (new.status, new.kind, 1) ON CONFLICT (status, kind) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER executions_counted_out AFTER DELETE ON executions BEGIN
+    UPDATE execution_counts SET n = n - 1 WHERE status = old.status AND kind = old.kind;
+  END;
+  CREATE TRIGGER executions_recounted AFTER UPDATE OF status, kind ON executions WHEN old.status IS NOT new.status OR old.kind IS NOT new.kind BEGIN
+    UPDATE execution_counts SET n = n - 1 WHERE status = old.status AND kind = old.kind;
+    INSERT INTO execution_counts (status, kind, n) VALUES (new.status, new.kind, 1) ON CONFLICT (status, kind) DO UPDATE SET n = n + 1;
+  END;
   CREATE TABLE set_aside (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL,

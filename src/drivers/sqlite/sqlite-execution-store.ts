@@ -84,8 +84,12 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async list(page: ExecutionPage): Promise<{ total: number; items: Execution[] }> {
-    const { where, params } = conditions(page.filter ?? {});
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM executions ${where}`).get(...params) as { n: number }).n;
+    const filter = page.filter ?? {};
+    const { where, params } = conditions(filter);
+    const total = filter.since || filter.before
+      ? (this.db.prepare(`SELECT count(*) AS n FROM executions ${where}`).get(...params) as { n: number }).n
+      // Status and kind alone: the counts the triggers keep.
+      : (this.db.prepare(`SELECT coalesce(sum(n), 0) AS n FROM execution_counts ${where}`).get(...params) as { n: number }).n;
     const rows = this.db.prepare(`SELECT id, record FROM executions ${where} ORDER BY id DESC LIMIT ? OFFSET ?`)
       .all(...params, page.limit, page.offset) as ExecutionRow[];
     return { total, items: this.assemble(rows) };
