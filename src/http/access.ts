@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { RequestHandler } from 'express';
 import { redactUrlSecrets } from '../domain/redact';
+import { log } from '../log';
 
 export type Role = 'admin' | 'read';
 
@@ -27,6 +28,7 @@ export class AccessControl {
   static fromFile(file: string): AccessControl {
     let text: string;
     try {
+      if ((fs.statSync(file).mode & 0o077) !== 0) log.warn({ file }, 'the tokens file can be read by other users: chmod 600 it');
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       throw new TokensFileError(`cannot read the tokens file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
