@@ -5,7 +5,7 @@ import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator/threaded-allocator';
 import { DaemonConfig } from './config';
-import { CloudConfig, Topology } from './domain/topology';
+import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
 import { errorMessage } from './domain/errors';
@@ -25,7 +25,8 @@ import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
 import { Knowledge, Services } from './use-cases/knowledge';
-import { loadTopology } from './use-cases/load-topology';
+import { HookRefresh } from './use-cases/hook-refresh';
+import { TopologyRestore } from './use-cases/restore-topology';
 import { PlanExecutions } from './use-cases/plan-executions';
 import { SerialQueue } from './use-cases/serial-queue';
 
@@ -45,7 +46,6 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-const RETRY_TOPOLOGY_MS = 15_000;
 const PRUNE_EVERY_MS = 24 * 3600_000;
 
 /** The daemon refuses to start as configured (open API beyond loopback, unusable tokens or certificates). */
@@ -115,6 +115,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     executions: state.executions,
     processDefinitions,
     localDocker,
+    hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
   };
 
   const executions = new PlanExecutions(knowledge, services, queue, events);
@@ -131,64 +132,39 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
   pruneTimer.unref();
 
-  const refresh = new HookRefreshSchedule();
-  const onTopologyLoaded = (topology: Topology) => {
-    refresh.stop();
-    const { hooksGitRepo, hooksGitRef, hooksRefresh } = topology.infrastructure;
-    if (hooksGitRepo) {
-      refresh.start(hooksRefresh, async () => { await queue.run(() => hookSource.sync(hooksGitRepo, hooksGitRef)); });
-    }
-  };
+  // Restore the persisted topology; an engine that is down at start is retried, not fatal.
+  let restoreError = '';
+  let restoreAttempted = false;
+  const restore = new TopologyRestore(knowledge, services, queue, {
+    initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
+    log: {
+      info: (message) => { restoreError = ''; log.info(message); },
+      error: (message) => { restoreError = message; log.error(message); },
+    },
+  });
 
   // Readiness: the state restored, the topology (if any) in force, not shutting down.
-  const status = { recovered: false, topology: 'none' as 'none' | 'restoring' | 'restored', topologyError: '', shuttingDown: false };
+  const status = { recovered: false, shuttingDown: false };
   const checks = (): Record<string, Check> => {
     let database: Check = { ok: true };
     try { state.check(); } catch (e) { database = { ok: false, detail: errorMessage(e) }; }
+    const inForce = knowledge.deployment !== undefined;
+    const topology: Check = inForce ? { ok: true, detail: 'in force' }
+      : !restoreAttempted ? { ok: false, detail: 'being restored' }
+      : restore.retrying ? { ok: false, detail: `not restored yet: ${restoreError}` }
+      : { ok: true, detail: 'no topology yet' };
     return {
       database,
       executions_recovered: { ok: status.recovered },
-      topology: status.topology === 'restoring'
-        ? { ok: false, detail: status.topologyError ? `not restored yet: ${status.topologyError}` : 'being restored' }
-        : { ok: true, detail: status.topology === 'none' ? 'no topology yet' : 'in force' },
+      topology,
       accepting_plans: status.shuttingDown ? { ok: false, detail: 'shutting down' } : { ok: true },
     };
-  };
-
-  // Restore the persisted topology; an engine that is down at start is retried, not fatal.
-  let retryTimer: NodeJS.Timeout | undefined;
-  let topologyPut = false;
-  const restore = async () => {
-    const persisted = await services.topologies.load();
-    const document = persisted ?? (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined);
-    if (document === undefined || topologyPut) return;
-    status.topology = 'restoring';
-    const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
-    try {
-      const topology = await queue.run(() => (topologyPut ? Promise.resolve(undefined) : loadTopology(knowledge, services, document, options)));
-      if (topology) {
-        onTopologyLoaded(topology);
-        status.topology = 'restored';
-        log.info({ apps: topology.apps.map((a) => a.name), vms: Object.keys(knowledge.requireDeployment().cluster).length }, 'topology restored');
-      }
-    } catch (e) {
-      status.topologyError = errorMessage(e);
-      log.error({ err: errorMessage(e), retry_in_s: RETRY_TOPOLOGY_MS / 1000 }, 'restoring the topology failed');
-      retryTimer = setTimeout(() => void restore(), RETRY_TOPOLOGY_MS);
-      retryTimer.unref();
-    }
   };
 
   const app = buildApp({
     knowledge, services, queue, executions, events, metrics, access,
     readiness: { checks },
     acceptingPlans: () => !status.shuttingDown,
-    onTopologyLoaded: (topology) => {
-      topologyPut = true;
-      status.topology = 'restored';
-      if (retryTimer) clearTimeout(retryTimer);
-      onTopologyLoaded(topology);
-    },
   });
   const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
   try {
@@ -210,7 +186,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     const interrupted = await executions.recoverInterrupted();
     if (interrupted > 0) log.warn({ interrupted }, 'marked executions a stopped daemon left unfinished as failed (interrupted)');
     status.recovered = true;
-    await restore();
+    await restore.run();
+    restoreAttempted = true;
   })();
   ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
   // The port answers /livez meanwhile; callers that want the daemon's handle at once pass `waitReady: false`.
@@ -227,9 +204,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     close() {
       closing ??= (async () => {
         status.shuttingDown = true;
-        if (retryTimer) clearTimeout(retryTimer);
+        restore.close();
         clearInterval(pruneTimer);
-        refresh.stop();
+        services.hookSchedule?.stop();
         await ready.catch(() => undefined);
         // The port stays open while the running execution finishes: probes see 503 on /readyz,
         // plans get 503, reads still answer.

@@ -2,7 +2,6 @@ import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { kindOf } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
-import { Topology } from '../domain/topology';
 import { Knowledge, Services } from '../use-cases/knowledge';
 import { processDefinitionUsers } from '../use-cases/check-hooks';
 import { loadTopology } from '../use-cases/load-topology';
@@ -29,8 +28,6 @@ export interface AppDependencies {
   services: Services;
   queue: SerialQueue;
   executions: PlanExecutions;
-  /** Called after a topology was put in force (restarts schedules). */
-  onTopologyLoaded?: (topology: Topology) => void;
   /** Feeds `GET /api/events`. */
   events?: EventBus;
   /** Served on `/metrics`. */
@@ -74,7 +71,6 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.put('/api/topology', async (req, res) => {
     const body = keepRedactedSecrets(requireBody(req), knowledge.deployment?.topology.raw);
     const topology = await queue.run(() => loadTopology(knowledge, services, body));
-    deps.onTopologyLoaded?.(topology);
     res.json(topology.raw);
   });
 

@@ -2,7 +2,7 @@ import { Placement } from '../domain/allocation';
 import { Action, CreateContainerAction, describeAction, Steps } from '../domain/action';
 import { Cluster } from '../domain/cluster';
 import { Resources, sameResources } from '../domain/resources';
-import { dependencyLevels, dependentsOf, Topology } from '../domain/topology';
+import { dependencyLevels, Topology } from '../domain/topology';
 import { planCpusets } from './plan-cpusets';
 
 export interface TranslationInput {

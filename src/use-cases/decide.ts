@@ -37,6 +37,9 @@ export interface Decision {
 
 export type SolvedDecision = Decision & { problem: AllocationProblem; result: AllocationResult };
 
+/** Further terms of the allocation problem (e.g. where tiers may run), set by the daemon's own executions. */
+export type ProblemConstraints = Omit<Partial<AllocationProblem>, 'plan' | 'current' | 'vmSize'>;
+
 /** Reads the topology, the cluster and the cloud's limit: the only I/O before a decision. */
 export async function takeSnapshot(deployment: Readonly<Deployment>): Promise<Snapshot> {
   const { topology, cloud, cluster } = deployment;
@@ -52,7 +55,7 @@ export async function takeSnapshot(deployment: Readonly<Deployment>): Promise<Sn
  * an execution would do: merge the plan over the current totals, allocate, translate. It reads only
  * the snapshot and asks only the allocator.
  */
-export async function decide(snapshot: Snapshot, allocator: Allocator, plan: PartialPlan): Promise<SolvedDecision> {
+export async function decide(snapshot: Snapshot, allocator: Allocator, plan: PartialPlan, constraints: ProblemConstraints = {}): Promise<SolvedDecision> {
   const { topology, cluster } = snapshot;
   const { infrastructure } = topology;
   for (const tier of Object.keys(plan)) {
@@ -69,6 +72,7 @@ export async function decide(snapshot: Snapshot, allocator: Allocator, plan: Par
     plan: mergePlan(plan, tierTotals(before)),
     notScalable: [...topology.tiers.values()].filter((t) => t.maxNode === 1).map((t) => t.flatName),
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
+    ...constraints,
   };
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.

@@ -9,6 +9,7 @@ import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
+import { HookSchedule } from '../ports/hook-schedule';
 import { HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 import { TopologyStore } from '../ports/state-store';
@@ -21,6 +22,8 @@ export interface Services {
   cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver;
   hookSource: HookSource;
   hookRunner: HookRunner;
+  /** Told of each topology put in force (restarts the hooks refresh); none in tests that need no schedule. */
+  hookSchedule?: HookSchedule;
   topologies: TopologyStore;
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;

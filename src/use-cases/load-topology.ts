@@ -32,8 +32,9 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   const dropped = previousTiers.filter((tier) => !topology.tiers.has(tier));
   const watched = new Set([...topology.tiers.keys(), ...dropped]);
   const cluster = await (async () => {
-    await checkNodes(await cloud.listVms(), services.runtimeFor);
-    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched);
+    const vms = await cloud.listVms();
+    await checkNodes(vms, services.runtimeFor);
+    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, undefined, vms);
   })().catch((e) => {
     throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${errorMessage(e)}`);
   });
@@ -50,5 +51,6 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
 
   if (options.persist) await services.topologies.save(topology.raw);
   knowledge.putInForce({ topology, cloud, cluster });
+  services.hookSchedule?.follow(topology);
   return topology;
 }

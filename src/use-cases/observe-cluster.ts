@@ -1,5 +1,6 @@
 import { Cluster, ContainerState, resourcesFromEngine } from '../domain/cluster';
 import { errorMessage, InfrastructureError } from '../domain/errors';
+import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 
@@ -7,7 +8,8 @@ import { ContainerRuntimeFactory } from '../ports/container-runtime';
  * Rebuilds what runs where from the cloud and the engines (the managed labels), so containers
  * created before a restart are recognised rather than duplicated. Only containers of the given tiers
  * count: an engine may also run containers of other deployments. With `previous`, a VM whose engine
- * does not answer keeps what was known of it; without, that is an error.
+ * does not answer keeps what was known of it; without, that is an error. `vms` saves asking the
+ * cloud again when the caller just did.
  */
 export async function observeCluster(
   cloud: CloudDriver,
@@ -15,8 +17,9 @@ export async function observeCluster(
   memUnitMb: number,
   tiers: ReadonlySet<string>,
   previous?: Cluster,
+  listed?: Vm[],
 ): Promise<Cluster> {
-  const vms = await cloud.listVms();
+  const vms = listed ?? (await cloud.listVms());
   const entries = await Promise.all(vms.map(async (vm) => {
     try {
       const containers: Record<string, ContainerState> = {};

@@ -6,7 +6,7 @@ import { EventBus, ExecutionKind } from '../domain/events';
 import { Execution, isFinished, newExecution } from '../domain/execution';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
-import { Decision, decide, decideTarget, takeSnapshot } from './decide';
+import { Decision, decide, decideTarget, ProblemConstraints, takeSnapshot } from './decide';
 import { ExecutionJournal } from './execution-journal';
 import { log } from '../log';
 import { Knowledge, Services } from './knowledge';
@@ -16,10 +16,11 @@ import { SerialQueue } from './serial-queue';
 /**
  * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
  * target placement is translated then, without solving; a ready decision is carried out as it is
- * (its caller took it over the state it knows will hold). `plan` is what the record shows.
+ * (its caller took it over the state it knows will hold). `plan` is what the record shows;
+ * `constraints` add terms to the allocation problem (where tiers may run, what must stay).
  */
 export type ExecutionRequest =
-  | { kind?: ExecutionKind; plan: PartialPlan }
+  | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints }
   | { kind: ExecutionKind; target: Placement; plan?: TierResources }
   | { kind: ExecutionKind; decision: Decision; plan?: TierResources };
 
@@ -125,7 +126,7 @@ export class PlanExecutions {
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision
         : 'target' in request ? decideTarget(snapshot, request.target)
-        : await decide(snapshot, this.services.allocator, request.plan);
+        : await decide(snapshot, this.services.allocator, request.plan, request.constraints);
       journal.decided(decision);
 
       const runStarted = Date.now();

@@ -11,7 +11,7 @@ import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { ContainerRuntime } from '../../src/ports/container-runtime';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
-import { dockerClient, dockerExec, dockerHost, readInContainer, removeTestContainers, startTestContainer } from './docker-fixture';
+import { engine as dockerClient, testDockerEndpoint, dockerExec, readInContainer, removeTestContainers, startTestContainer } from '../support/docker';
 import { exampleHookFiles, GitFixture, makeTempDir } from './git-fixture';
 
 /** The repository's own example hooks, plus a few that misbehave on purpose. */
@@ -80,7 +80,7 @@ describe('ContainerHookRunner in a real container', () => {
     await source.sync(repo.url);
     store = new FileProcessDefinitionStore(path.join(root, 'state'));
     containerId = await startTestContainer(docker, 'runner');
-    runtime = createDockerRuntime({ url: dockerHost });
+    runtime = createDockerRuntime(testDockerEndpoint());
     runner = new ContainerHookRunner({ source, definitions: store, maxOutputBytes: 4096 });
   });
 
@@ -220,7 +220,6 @@ describe('ContainerHookRunner in a real container', () => {
 
   it('rejects what is not a hook outcome: an unknown definition id, a script with no hooks repository', async () => {
     await expect(runner.run(invocation({ kind: 'process-ref', id: '999' }))).rejects.toThrow(NotFoundError);
-    const runtime = createDockerRuntime({ url: dockerHost });
     const withoutSource = new ContainerHookRunner({ definitions: store });
     await expect(withoutSource.run(invocation(script('record_hook.sh')))).rejects.toThrow(UnsatisfiableError);
   });

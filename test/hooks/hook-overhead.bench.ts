@@ -15,7 +15,7 @@ import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { HookSpec } from '../../src/domain/topology';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
-import { dockerClient, dockerHost, removeTestContainers, startTestContainer } from './docker-fixture';
+import { engine as dockerClient, testDockerEndpoint, removeTestContainers, startTestContainer } from '../support/docker';
 import { GitFixture, makeTempDir } from './git-fixture';
 
 const RUNS = Number(process.env.HOOK_BENCH_RUNS ?? 30);
@@ -29,7 +29,7 @@ it('measures hook overhead per run', async () => {
     const source = new GitHookSource(path.join(root, 'state', 'hooks'));
     await source.sync(repo.url);
     const containerId = await startTestContainer(docker, 'bench');
-    const runtime = createDockerRuntime({ url: dockerHost });
+    const runtime = createDockerRuntime(testDockerEndpoint());
     const runner = new ContainerHookRunner({ source, definitions: new FileProcessDefinitionStore(path.join(root, 'state')) });
     const tier = parseTopology({ infrastructure: { cpu_cores: 2, mem_units: 8 }, apps: [{ name: 'b', tiers: { t: { docker_image: 'x' } } }] }).tiers.get('b_t')!;
     const invocation = (spec: HookSpec): HookInvocation => ({

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP } from '../../src/ports/container-runtime';
-import { dockerClient, readInContainer, testImage as image } from './docker-fixture';
+import { engine as dockerClient, readInContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+
+const image = testImage();
 import { exampleHookFiles, GitFixture } from './git-fixture';
 
 /**
@@ -14,11 +16,7 @@ import { exampleHookFiles, GitFixture } from './git-fixture';
  * asked through the engine directly.
  */
 const APP = `hk${process.pid}`;
-async function removeAppContainers(): Promise<void> {
-  const docker = dockerClient();
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${APP}`] } });
-  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-}
+const removeAppContainers = () => removeContainersByLabel(LABEL_APP, APP);
 
 describe('hooks through the daemon', () => {
   let root: string;
@@ -29,7 +27,7 @@ describe('hooks through the daemon', () => {
 
   const topology = (hooks: { repo?: string; app_server?: unknown; loadbalancer?: unknown }) => ({
     infrastructure: {
-      cloud_driver: { type: 'static', nodes: [{ name: 'node1', docker: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' }] },
+      cloud_driver: { type: 'static', nodes: [{ name: 'node1', docker: testDockerEndpoint().url }] },
       hooks_git_repo: hooks.repo ?? repo.url,
       cpu_cores: 2, mem_units: 8, mem_unit_mb: 16,
     },

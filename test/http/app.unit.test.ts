@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { InfrastructureError } from '../../src/domain/errors';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 
@@ -21,5 +22,32 @@ describe('HTTP API over fake engines', () => {
     const record = await api.get(`/api/executions/${res.body.execution_id}`);
     expect(record.body).toMatchObject({ kind: 'plan', status: 'succeeded' });
     expect(record.body.allocation_after.node1.used).toEqual(res.body.allocation.node1.used);
+  });
+
+  it('answers what is wrong with {error, code} and the status of its code', async () => {
+    const api = request(daemon.app);
+    expect((await api.get('/api/allocation')).body).toMatchObject({ code: 'conflict' });
+    expect((await api.get('/api/allocation')).status).toBe(409);
+    await api.put('/api/topology').send(shopTopology());
+    const unknown = await api.get('/api/executions/nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ error: "execution 'nope' not found", code: 'not_found' });
+    const bad = await api.put('/api/execute').send({ shop: { cache: { cpu_cores: 1, mem_units: 1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('invalid');
+    const tooBig = await api.put('/api/execute').send({ shop: { web: { cpu_cores: 9, mem_units: 1 } } });
+    expect(tooBig.status).toBe(422);
+    expect(tooBig.body).toMatchObject({ code: 'no_solution', status: 'failed', kind: 'plan' });
+  });
+
+  it('answers a failed action with 502, and the record keeps the code of what failed', async () => {
+    const api = request(daemon.app);
+    await api.put('/api/topology').send(shopTopology());
+    daemon.engines.engine('tcp://node1:2375').failNext('create', new InfrastructureError('engine call timed out after 30000 ms', 'timeout'));
+    const res = await api.put('/api/execute').send({ shop: { db: { cpu_cores: 1, mem_units: 1 } } });
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ code: 'action_failed', status: 'failed' });
+    expect(res.body.steps[0][0]).toMatchObject({ status: 'failed', error_code: 'timeout' });
+    expect(res.body.allocation.node1.used).toEqual({});
   });
 });

@@ -7,6 +7,7 @@ import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP } from '../../src/ports/container-runtime';
 import { GitFixture } from '../hooks/git-fixture';
 import { engineExec, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { waitFor } from '../support/wait-for';
 
 /**
  * Executions operators can follow: hooks from a real git repository running in real containers,
@@ -27,15 +28,6 @@ const topology = (repo: string, hooks: { db?: string; web?: string }, extra: Rec
     },
   }],
 });
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('executions', () => {
   let root: string;

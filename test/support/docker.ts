@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { DockerEndpoint } from '../../src/domain/vm';
 
@@ -92,4 +94,58 @@ export async function freePort(): Promise<number> {
 /** A name unlikely to collide with anything else on the shared engine. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Labels on every plain test container: the area, and this test process, so that cleanup removes only
+ * what this process made even while another run of the same tests is under way. */
+export const TEST_LABEL = 'io.ecoware.test';
+export const TEST_RUN_LABEL = 'io.ecoware.test.run';
+const RUN_ID = `test-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/** A plain long-running busybox container, not marked as managed: the executor's own listings never see it. */
+export async function startTestContainer(docker: Docker, suffix: string): Promise<string> {
+  const container = await docker.createContainer({
+    name: `ecoware-test-${suffix}-${randomBytes(4).toString('hex')}`,
+    Image: testImage(),
+    Cmd: ['sleep', '100000'],
+    Labels: { [TEST_LABEL]: suffix, [TEST_RUN_LABEL]: RUN_ID },
+    HostConfig: { Memory: 64 * 1024 * 1024 },
+  });
+  await container.start();
+  return container.id;
+}
+
+/** Removes the plain test containers this process started. */
+export async function removeTestContainers(docker: Docker): Promise<void> {
+  const mine = await docker.listContainers({ all: true, filters: { label: [`${TEST_RUN_LABEL}=${RUN_ID}`] } });
+  await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+/** Runs a command in the container through the engine directly (not through the code under test), stdout and stderr apart. */
+export async function dockerExec(docker: Docker, id: string, cmd: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  docker.modem.demuxStream(stream, stdout, stderr);
+  await new Promise<void>((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
+  let state = await exec.inspect();
+  for (let i = 0; state.Running && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    state = await exec.inspect();
+  }
+  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode: state.ExitCode ?? null };
+}
+
+export async function readInContainer(docker: Docker, id: string, file: string): Promise<string> {
+  const { stdout, stderr, exitCode } = await dockerExec(docker, id, ['cat', file]);
+  if (exitCode !== 0) throw new Error(`cat ${file} failed: ${stderr}`);
+  return stdout;
 }

@@ -9,7 +9,6 @@ export function referenceDir(): string {
   const candidates = [
     process.env.ECOWARE_REFERENCE_DIR,
     path.resolve(__dirname, '../../../shared/reference'),
-    '/work/shared/reference',
   ].filter((dir): dir is string => dir !== undefined);
   const found = candidates.find((dir) => existsSync(path.join(dir, 'ecoware-topology.json')));
   if (!found) throw new Error(`reference material not found (looked in ${candidates.join(', ')}); set ECOWARE_REFERENCE_DIR`);

@@ -38,6 +38,14 @@ describe('PlanExecutions', () => {
     expect(d.events.filter((e) => e.type === 'execution' && e.id === drained.id).map((e) => e.type === 'execution' && e.kind)).toEqual(['drain', 'drain', 'drain']);
   });
 
+  it('solves a plan under the constraints a daemon-started execution adds', async () => {
+    const plan = { shop_web: { cpu_cores: 6, mem_units: 2 } };
+    const bounded = await (await d.executions.submitExecution({ kind: 'reconcile', plan, constraints: { maxVms: 1 } })).done;
+    expect(bounded).toMatchObject({ kind: 'reconcile', status: 'failed', error: { code: 'no_solution' } });
+    const free = await (await d.executions.submitExecution({ kind: 'reconcile', plan })).done;
+    expect(free).toMatchObject({ kind: 'reconcile', status: 'succeeded' });
+  });
+
   it('records a failed action with the code of what failed and answers the execution with action_failed', async () => {
     const engine = d.engines.engine('tcp://node1:2375');
     const failing = new (await import('../../src/domain/errors')).InfrastructureError('engine call timed out', 'timeout');

@@ -1,0 +1,68 @@
+import { errorMessage } from '../domain/errors';
+import { log } from '../log';
+import { Knowledge, Services } from './knowledge';
+import { loadTopology } from './load-topology';
+import { SerialQueue } from './serial-queue';
+
+export const RETRY_TOPOLOGY_MS = 15_000;
+
+export interface RestoreOptions {
+  /** The document to start from when the state directory holds none (`--topology FILE`). */
+  initialDocument?: () => Promise<unknown>;
+  retryMs?: number;
+  log?: { info(message: string): void; error(message: string): void };
+}
+
+/**
+ * Puts the persisted topology back in force at start, rebuilding the cluster from the engines. An
+ * engine that is down is retried every `retryMs`, not fatal; a topology put over HTTP meanwhile
+ * wins (the restore then does nothing), whichever finishes first on the queue.
+ */
+export class TopologyRestore {
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly retryMs: number;
+  private readonly log: NonNullable<RestoreOptions['log']>;
+
+  constructor(
+    private readonly knowledge: Knowledge,
+    private readonly services: Services,
+    private readonly queue: SerialQueue,
+    private readonly options: RestoreOptions = {},
+  ) {
+    this.retryMs = options.retryMs ?? RETRY_TOPOLOGY_MS;
+    this.log = options.log ?? { info: (m) => log.info(m), error: (m) => log.error(m) };
+  }
+
+  /** One attempt; a failure schedules the next. Resolves when this attempt is over. */
+  async run(): Promise<void> {
+    this.timer = undefined;
+    const persisted = await this.services.topologies.load();
+    const document = persisted ?? (await this.options.initialDocument?.());
+    if (document === undefined || this.closed || this.knowledge.deployment) return;
+    const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
+    try {
+      const topology = await this.queue.run(() =>
+        (this.knowledge.deployment ? Promise.resolve(undefined) : loadTopology(this.knowledge, this.services, document, options)));
+      if (topology) {
+        this.log.info(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(this.knowledge.requireDeployment().cluster).length} vm(s)`);
+      }
+    } catch (e) {
+      if (this.closed) return;
+      this.log.error(`restoring the topology failed (retrying in ${this.retryMs / 1000} s): ${errorMessage(e)}`);
+      this.timer = setTimeout(() => void this.run(), this.retryMs);
+      this.timer.unref();
+    }
+  }
+
+  /** True while a retry is waiting. */
+  get retrying(): boolean {
+    return this.timer !== undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
