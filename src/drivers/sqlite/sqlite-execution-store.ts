@@ -127,10 +127,11 @@ export class SqliteExecutionStore implements ExecutionStore {
     for (const row of rows) {
       try {
         const { layers, ...rest } = JSON.parse(row.record) as StoredRecord;
-        const steps: ActionRecord[][] = (layers ?? []).map(() => []);
+        const shape = layers ?? [];
+        const steps: ActionRecord[][] = shape.map(() => []);
         for (const a of actions.get(row.id) ?? []) {
-          while (steps.length <= a.layer) steps.push([]);
-          steps[a.layer][a.idx] = JSON.parse(a.record) as ActionRecord;
+          // Only the actions of the record's layers (rows of an earlier set of actions are ignored).
+          if (a.layer < shape.length && a.idx < shape[a.layer]) steps[a.layer][a.idx] = JSON.parse(a.record) as ActionRecord;
         }
         result.push({ ...rest, steps } as Execution);
       } catch (e) {
