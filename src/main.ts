@@ -82,7 +82,12 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const processDefinitions = state.processDefinitions;
   const events = new EventBus();
   const queue = new SerialQueue();
-  const metrics = new Metrics({ version: process.env.npm_package_version ?? readVersion(), queueDepth: () => queue.size });
+  const metrics = new Metrics({
+    version: process.env.npm_package_version ?? readVersion(),
+    queueDepth: () => queue.size,
+    // Until nodes have health checks of their own, every VM of the cluster in force counts as ready.
+    nodes: () => ({ ready: Object.keys(knowledge.deployment?.cluster ?? {}).length }),
+  });
   metrics.primeExecutions();
   const unfollowMetrics = metrics.follow(events);
   // One log line per execution status change, one at debug level per action change.

@@ -131,7 +131,8 @@ describe('operating the daemon', () => {
     expect(samples.get('ecoware_action_duration_seconds_count{type="create_container",status="succeeded"}')).toBe(1);
     expect(samples.get('ecoware_solver_duration_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(samples.get('ecoware_queue_depth')).toBe(0);
-    expect(samples.has('ecoware_nodes{health="ready"}')).toBe(true);
+    expect(samples.get('ecoware_nodes{health="ready"}')).toBe(1);
+    expect(samples.get('ecoware_nodes{health="lost"}')).toBe(0);
     expect(samples.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(metrics.text).toContain('# TYPE ecoware_drift_repairs_total counter');
     // The JSON log names the request and the execution.

@@ -21,15 +21,27 @@ export class Metrics {
   private readonly actionDuration = new Histogram({ name: 'ecoware_action_duration_seconds', help: 'Duration of one action, by type', labelNames: ['type', 'status'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: [this.registry] });
   private readonly solverDuration = new Histogram({ name: 'ecoware_solver_duration_seconds', help: 'Time the allocator took for one plan', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15], registers: [this.registry] });
   private readonly queueDepth: Gauge;
-  private readonly nodes = new Gauge({ name: 'ecoware_nodes', help: 'Nodes of the pool, by health', labelNames: ['health'], registers: [this.registry] });
+  private readonly nodes: Gauge;
   private readonly driftRepairs = new Counter({ name: 'ecoware_drift_repairs_total', help: 'Drift found on the engines and repaired, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly buildInfo = new Gauge({ name: 'ecoware_build_info', help: 'Version of the running daemon', labelNames: ['version'], registers: [this.registry] });
   private readonly started = new Map<string, number>();
 
-  constructor(options: { version?: string; queueDepth?: () => number } = {}) {
+  /**
+   * `queueDepth` and `nodes` are read at each scrape; `nodes` may be left out and the counts set
+   * with `setNodes` instead.
+   */
+  constructor(options: { version?: string; queueDepth?: () => number; nodes?: () => Partial<Record<'ready' | 'unreachable' | 'lost', number>> } = {}) {
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version: options.version ?? 'unknown' }, 1);
-    for (const health of ['ready', 'unreachable', 'lost']) this.nodes.set({ health }, 0);
+    const readNodes = options.nodes;
+    const setNodes = (gauge: Gauge, counts: Partial<Record<string, number>>) => {
+      for (const health of ['ready', 'unreachable', 'lost']) gauge.set({ health }, counts[health] ?? 0);
+    };
+    this.nodes = new Gauge({
+      name: 'ecoware_nodes', help: 'Nodes of the pool, by health', labelNames: ['health'], registers: [this.registry],
+      collect() { if (readNodes) setNodes(this, readNodes()); },
+    });
+    setNodes(this.nodes, {});
     const read = options.queueDepth;
     this.queueDepth = new Gauge({
       name: 'ecoware_queue_depth', help: 'Plans and topology loads waiting or running', registers: [this.registry],
