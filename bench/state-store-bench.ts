@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Execution } from '../src/domain/execution';
 import { FileExecutionStore } from '../src/drivers/fs/file-execution-store';
 import { buildApp } from '../src/http/app';
+import { openSqliteState } from '../src/drivers/sqlite/sqlite-state';
 import { startDaemon } from '../src/main';
 import { Knowledge, Services } from '../src/use-cases/knowledge';
 import { PlanExecutions } from '../src/use-cases/plan-executions';
@@ -19,7 +20,7 @@ import { SerialQueue } from '../src/use-cases/serial-queue';
  * - start → `/readyz` 200: for the JSON layout, what its start did before listening (every record
  *   read by the recovery of unfinished executions, 100 at a time); for SQLite, a real daemon start
  *   timed from the call to the first 200 of `/readyz`;
- * - latency over HTTP of `GET /api/executions?limit=20` and `?status=failed&limit=20` (median and
+ * - latency over HTTP (the same bare express app over either store) of `GET /api/executions?limit=20` and `?status=failed&limit=20` (median and
  *   worst of BENCH_STATE_REQUESTS requests, default 20; the JSON filter reads every record, so it
  *   runs twice). Retention is off for the measurement (every record is kept).
  *
@@ -128,11 +129,19 @@ async function main(): Promise<void> {
     }
     const sqliteReady = Number(process.hrtime.bigint() - started) / 1e6;
     const rss = process.memoryUsage().rss;
-    log('SQLite: listing latency');
-    const sqliteFirst = await timeRequests(daemon.url, '/api/executions?limit=20', 1);
-    const sqliteList = await timeRequests(daemon.url, '/api/executions?limit=20', REQUESTS);
-    const sqliteFailed = await timeRequests(daemon.url, '/api/executions?status=failed&limit=20', REQUESTS);
     await daemon.close();
+    // Latency through the same bare HTTP app as the JSON store (a daemon also warms its solver up
+    // in a worker thread at start, which would compete for the CPU with the measurement).
+    log('SQLite: listing latency');
+    const state = await openSqliteState(stateDir);
+    const sqliteApp = buildApp({ knowledge, services: { executions: state.executions } as unknown as Services, queue, executions: undefined as unknown as PlanExecutions });
+    const sqliteServer: Server = await new Promise((resolve) => { const s = sqliteApp.listen(0, '127.0.0.1', () => resolve(s)); });
+    const sqliteBase = `http://127.0.0.1:${(sqliteServer.address() as AddressInfo).port}`;
+    const sqliteFirst = await timeRequests(sqliteBase, '/api/executions?limit=20', 1);
+    const sqliteList = await timeRequests(sqliteBase, '/api/executions?limit=20', REQUESTS);
+    const sqliteFailed = await timeRequests(sqliteBase, '/api/executions?status=failed&limit=20', REQUESTS);
+    await new Promise((r) => sqliteServer.close(r));
+    state.close();
     if (sqliteFailed.total !== failedCount || jsonFailed.total !== failedCount) throw new Error(`failed counts differ: ${sqliteFailed.total} / ${jsonFailed.total} / ${failedCount}`);
 
     console.log(`## State store: ${N.toLocaleString('en')} executions (${(bytes / N / 1024).toFixed(1)} KiB each as JSON; ${failedCount.toLocaleString('en')} failed)\n`);
