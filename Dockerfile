@@ -1,5 +1,7 @@
 # The daemon as an image, for docker-compose.yml. Build: docker build -t ecoware-executor .
 FROM node:20-bookworm-slim AS build
+# better-sqlite3 is compiled from source where its prebuilt binary cannot be downloaded.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,5 +20,6 @@ COPY plans ./plans
 ENV ECOWARE_STATE_DIR=/var/lib/ecoware-executor
 VOLUME /var/lib/ecoware-executor
 EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.0.1:8000/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["start", "--host", "0.0.0.0", "--port", "8000"]

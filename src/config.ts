@@ -19,6 +19,18 @@ export interface DaemonConfig {
   allowBind?: string;
   /** How long starting a system waits for its services to be ready (`--system-ready-timeout-s`, default 120). */
   systemReadyTimeoutMs: number;
+  /** Finished executions older than this many days beyond the newest `executionRetentionCount` are pruned. */
+  executionRetentionDays: number;
+  executionRetentionCount: number;
+  /** `<role> <token>` lines; without it the API is open and may listen on loopback only. */
+  tokensFile?: string;
+  /** Listen beyond loopback without a tokens file. */
+  insecureNoAuth: boolean;
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** SIGTERM: how long the running execution may take to finish before it is stopped. */
+  shutdownTimeoutS: number;
 }
 
 export function readConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
@@ -36,6 +48,13 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     hostPorts: readPortRange(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS ?? '20000-32000'),
     allowBind: flags['allow-bind'] ?? env.ECOWARE_ALLOW_BIND,
     systemReadyTimeoutMs: readSeconds(flags['system-ready-timeout-s'] ?? env.ECOWARE_SYSTEM_READY_TIMEOUT_S ?? '120', 'system-ready-timeout-s') * 1000,
+    executionRetentionDays: readNumber(flags, env, 'execution-retention-days', 'ECOWARE_EXECUTION_RETENTION_DAYS', 30, 0, 36_500),
+    executionRetentionCount: readNumber(flags, env, 'execution-retention-count', 'ECOWARE_EXECUTION_RETENTION_COUNT', 10_000, 0, 1e9),
+    tokensFile: flags['tokens-file'] ?? env.ECOWARE_TOKENS_FILE,
+    insecureNoAuth: flags['insecure-no-auth'] === 'true' || flags['insecure-no-auth'] === '' || env.ECOWARE_INSECURE_NO_AUTH === '1',
+    tlsCert: flags['tls-cert'] ?? env.ECOWARE_TLS_CERT,
+    tlsKey: flags['tls-key'] ?? env.ECOWARE_TLS_KEY,
+    shutdownTimeoutS: readNumber(flags, env, 'shutdown-timeout-s', 'ECOWARE_SHUTDOWN_TIMEOUT_S', 60, 0, 86_400),
   };
 }
 
@@ -52,6 +71,14 @@ function readSeconds(value: string, field: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ValidationError(field, 'must be a positive number of seconds');
   return n;
+}
+
+function readNumber(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, flag: string, variable: string, fallback: number, min: number, max: number): number {
+  const raw = flags[flag] ?? env[variable];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new ValidationError(flag, `'${raw}' must be a number from ${min} to ${max}`);
+  return value;
 }
 
 /** DOCKER_HOST may be a bare socket path. */

@@ -1,5 +1,6 @@
-import { promises as fs } from 'fs';
-import { Server } from 'http';
+import { promises as fs, readFileSync } from 'fs';
+import { createServer as createHttpServer, Server } from 'http';
+import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator';
@@ -7,32 +8,35 @@ import { DaemonConfig } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
-import { EventBus } from './domain/events';
+import { errorMessage } from './domain/errors';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
-import { FileExecutionStore } from './drivers/fs/file-execution-store';
+import { EventBus } from './domain/events';
+import { Metrics } from './drivers/prometheus/metrics';
+import { openSqliteState } from './drivers/sqlite/sqlite-state';
+import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { FileSystemStore } from './drivers/fs/file-system-store';
-import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
-import { Systems } from './use-cases/systems';
-import { FileProcessDefinitionStore } from './drivers/fs/file-process-definition-store';
-import { FileTopologyStore } from './drivers/fs/file-topology-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
+import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
+import { AccessControl, isLoopback } from './http/access';
 import { buildApp } from './http/app';
+import { Check } from './http/health-routes';
+import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
+import { healLostNode } from './use-cases/heal-nodes';
 import { Knowledge, Services } from './use-cases/knowledge';
-import { HookRefresh } from './use-cases/hook-refresh';
-import { PlanExecutions } from './use-cases/plan-executions';
-import { TopologyRestore } from './use-cases/restore-topology';
-import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { NodeAdmin } from './use-cases/node-admin';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
-import { healLostNode } from './use-cases/heal-nodes';
 import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
+import { Systems } from './use-cases/systems';
+import { HookRefresh } from './use-cases/hook-refresh';
+import { TopologyRestore } from './use-cases/restore-topology';
+import { PlanExecutions } from './use-cases/plan-executions';
 import { SerialQueue } from './use-cases/serial-queue';
 
 export interface Daemon {
@@ -41,17 +45,39 @@ export interface Daemon {
   services: Services;
   /** Every execution and action transition, as it happens. */
   events: EventBus;
+  metrics: Metrics;
+  /** Resolves when the state is restored (the port is open before). */
+  ready: Promise<void>;
+  /**
+   * Stops taking plans (503), lets the running execution finish within `shutdownTimeoutS` (then
+   * stops it: what did not run is marked), cancels the queued ones, and closes the state.
+   */
   close(): Promise<void>;
 }
 
+const PRUNE_EVERY_MS = 24 * 3600_000;
+
+/** The daemon refuses to start as configured (open API beyond loopback, unusable tokens or certificates). */
+export class StartupError extends Error {}
+
 /**
- * Composition root: builds the drivers, stores and use cases, wires them, runs the start-up use
- * cases (recover interrupted executions, restore the topology) and serves the HTTP API.
+ * Composition root: builds the drivers and stores, opens the port (`/livez` answers from then on),
+ * then restores the state: executions a stopped daemon left unfinished, the persisted topology
+ * (rebuilding the allocation from the engines). `/readyz` tells when that is done.
  */
-export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>): Promise<Daemon> {
+export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>, options: { waitReady?: boolean } = {}): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
-  await fs.mkdir(stateDir, { recursive: true });
+  const host = config.host ?? '127.0.0.1';
+  const access = config.tokensFile ? AccessControl.fromFile(config.tokensFile) : undefined;
+  if (!access && !isLoopback(host) && !config.insecureNoAuth) {
+    throw new StartupError(`refusing to listen on ${host} without --tokens-file: anyone who reaches the port could change the fleet (use --insecure-no-auth to do it anyway)`);
+  }
+  if (!!config.tlsCert !== !!config.tlsKey) throw new StartupError('--tls-cert and --tls-key go together');
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+  const state = await openSqliteState(stateDir);
   const localDocker = config.localDocker ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const systemStore = await FileSystemStore.open(stateDir);
+  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
 
   const runtimes = new Map<string, ContainerRuntime>();
   const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
@@ -61,15 +87,44 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     return runtime;
   };
   const knowledge = new Knowledge();
-  const queue = new SerialQueue();
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
-  const processDefinitions = new FileProcessDefinitionStore(stateDir);
-  const systemStore = await FileSystemStore.open(stateDir);
-  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
+  const processDefinitions = state.processDefinitions;
+  const events = new EventBus();
+  const queue = new SerialQueue();
+  const metrics = new Metrics({
+    version: process.env.npm_package_version ?? readVersion(),
+    queueDepth: () => queue.size,
+    nodes: () => {
+      const counts = { ready: 0, unreachable: 0, lost: 0 };
+      for (const name of Object.keys(knowledge.deployment?.cluster ?? {})) {
+        const node = knowledge.nodes.get(name);
+        counts[node.lost ? 'lost' : node.health] += 1;
+      }
+      return counts;
+    },
+  });
+  metrics.primeExecutions();
+  const unfollowMetrics = metrics.follow(events);
+  // One log line per execution status change, one at debug level per action change.
+  const unfollowLog = events.subscribe((event) => {
+    if (event.type === 'execution') log.info({ execution_id: event.id, kind: event.kind, status: event.status }, `execution ${event.status}`);
+    else if (event.type === 'action') log.debug({ execution_id: event.execution_id, layer: event.layer, index: event.index, status: event.status }, event.description);
+  });
+  const unfollow = () => { unfollowMetrics(); unfollowLog(); };
+  const timedAllocator = {
+    allocate: async (problem: Parameters<typeof allocator.allocate>[0]) => {
+      const started = process.hrtime.bigint();
+      try {
+        return await allocator.allocate(problem);
+      } finally {
+        metrics.observeSolve(Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    },
+  };
   const services: Services = {
-    allocator,
+    allocator: timedAllocator,
     runtimeFor: runtimeForEndpoint,
     cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
       cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
@@ -78,8 +133,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       source: hookSource,
       definitions: processDefinitions,
     }),
-    topologies: new FileTopologyStore(stateDir),
-    executions: new FileExecutionStore(stateDir),
+    topologies: state.topologies,
+    executions: state.executions,
     processDefinitions,
     localDocker,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
@@ -87,7 +142,6 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     nodeStates: new FileNodeStateStore(stateDir),
   };
 
-  const events = new EventBus();
   const executions = new PlanExecutions(knowledge, services, queue, events);
   const systems = new Systems(knowledge, services, queue, { submit: (plan, options) => executions.submit(plan, options.kind) }, {
     store: systemStore, allowBindRoot: config.allowBind, readyTimeoutMs,
@@ -96,7 +150,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   await nodeAdmin.restore();
   const reconciler = new Reconciler(knowledge, services, queue, async (prepare) => {
     const { done } = await executions.submitExecution({ kind: 'reconcile', prepare: () => repairDecision(knowledge, prepare) });
-    return done;
+    const finished = await done;
+    if (finished.status === 'succeeded') for (const drift of finished.drift ?? []) metrics.countDriftRepair(drift.kind);
+    return finished;
   });
   const nodeLoops = new NodeLoops(
     new NodeHealthLoop(knowledge, services, queue, {
@@ -104,48 +160,128 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       onLost: (name) => {
         events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
         void healLostNode(knowledge, queue, (request) => executions.submitExecution(request), name)
-          .then((healed) => { if (healed) console.warn(`node '${name}' lost: execution ${healed.id} (${healed.status}) placed its tiers elsewhere`); })
-          .catch((e) => console.error(`healing lost node '${name}': ${e instanceof Error ? e.message : String(e)}`));
+          .then((healed) => { if (healed) log.warn({ node: name, execution_id: healed.id, status: healed.status }, 'node lost: its tiers were placed elsewhere'); })
+          .catch((e) => log.error({ node: name, err: errorMessage(e) }, 'healing a lost node failed'));
       },
     }),
     new ReconcileLoop(knowledge, reconciler),
   );
   services.nodeLoops = nodeLoops;
-  const interrupted = await executions.recoverInterrupted();
-  if (interrupted > 0) console.warn(`marked ${interrupted} interrupted execution(s) as failed`);
+
+  const retention = { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 };
+  const prune = async () => {
+    try {
+      const pruned = await services.executions.prune({ keep: retention.count, olderThan: new Date(Date.now() - retention.days * 86_400_000) });
+      if (pruned > 0) log.info({ pruned, ...retention }, 'pruned finished executions past retention');
+    } catch (e) {
+      log.error({ err: errorMessage(e) }, 'pruning executions failed');
+    }
+  };
+  const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+  pruneTimer.unref();
 
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.
+  let restoreError = '';
+  let restoreAttempted = false;
   const restore = new TopologyRestore(knowledge, services, queue, {
     initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
+    log: {
+      info: (message) => { restoreError = ''; log.info(message); },
+      error: (message) => { restoreError = message; log.error(message); },
+    },
   });
-  await restore.run();
-  const interruptedSystems = await systems.recoverInterrupted();
-  if (interruptedSystems > 0) console.warn(`${interruptedSystems} system(s) were left starting or deleting by a stopped daemon`);
 
-  const app = buildApp({ knowledge, services, queue, executions, systems, nodes: { knowledge, admin: nodeAdmin } });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
+  // Readiness: the state restored, the topology (if any) in force, not shutting down.
+  const status = { recovered: false, shuttingDown: false };
+  const checks = (): Record<string, Check> => {
+    let database: Check = { ok: true };
+    try { state.check(); } catch (e) { database = { ok: false, detail: errorMessage(e) }; }
+    const inForce = knowledge.deployment !== undefined;
+    const topology: Check = inForce ? { ok: true, detail: 'in force' }
+      : !restoreAttempted ? { ok: false, detail: 'being restored' }
+      : restore.retrying ? { ok: false, detail: `not restored yet: ${restoreError}` }
+      : { ok: true, detail: 'no topology yet' };
+    return {
+      database,
+      executions_recovered: { ok: status.recovered },
+      topology,
+      accepting_plans: status.shuttingDown ? { ok: false, detail: 'shutting down' } : { ok: true },
+    };
+  };
+
+  const app = buildApp({
+    knowledge, services, queue, executions, events, metrics, access, systems,
+    nodes: { knowledge, admin: nodeAdmin },
+    readiness: { checks },
+    acceptingPlans: () => !status.shuttingDown,
   });
+  const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, host, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (e) {
+    state.close();
+    await allocator.close();
+    throw e;
+  }
   const address = server.address() as AddressInfo;
-  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url, state_dir: stateDir, auth: access ? 'tokens' : 'none', tls: !!tls, imported: state.imported }, 'listening');
 
+  const ready = (async () => {
+    await prune();
+    const interrupted = await executions.recoverInterrupted();
+    if (interrupted > 0) log.warn({ interrupted }, 'marked executions a stopped daemon left unfinished as failed (interrupted)');
+    status.recovered = true;
+    await restore.run();
+    restoreAttempted = true;
+    const interruptedSystems = await systems.recoverInterrupted();
+    if (interruptedSystems > 0) log.warn({ systems: interruptedSystems }, 'systems were left starting or deleting by a stopped daemon');
+  })();
+  ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
+  // The port answers /livez meanwhile; callers that want the daemon's handle at once pass `waitReady: false`.
+  if (options.waitReady !== false) await ready;
+
+  let closing: Promise<void> | undefined;
   return {
     url,
     knowledge,
     services,
     events,
-    async close() {
-      restore.close();
-      services.hookSchedule?.stop();
-      nodeLoops.stop();
-      await nodeLoops.settled();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await queue.idle();
-      server.closeAllConnections();
-      await closed;
-      await allocator.close();
+    metrics,
+    ready,
+    close() {
+      closing ??= (async () => {
+        status.shuttingDown = true;
+        restore.close();
+        clearInterval(pruneTimer);
+        services.hookSchedule?.stop();
+        nodeLoops.stop();
+        await nodeLoops.settled();
+        await ready.catch(() => undefined);
+        // The port stays open while the running execution finishes: probes see 503 on /readyz,
+        // plans get 503, reads still answer.
+        await executions.shutdown((config.shutdownTimeoutS ?? 60) * 1000);
+        await queue.idle();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        server.closeAllConnections();
+        await closed;
+        unfollow();
+        await allocator.close();
+        state.close();
+      })();
+      return closing;
     },
   };
+}
+
+function readVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -7,33 +7,49 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('run the daemon (HTTP API, executions on the Docker engines)')
     .option('--port <port>', 'port to listen on (env PORT, default 8000)')
-    .option('--host <address>', 'address to listen on (env HOST, default 127.0.0.1)')
+    .option('--host <address>', 'address to listen on (env HOST, default 127.0.0.1; beyond loopback needs --tokens-file or --insecure-no-auth)')
     .option('--state-dir <dir>', 'where the topology and the executions are kept (env ECOWARE_STATE_DIR, default .state)')
     .option('--topology <file>', 'topology loaded at start when none is persisted (env ECOWARE_TOPOLOGY)')
     .option('--solver-time-limit-ms <ms>', 'hard budget of one allocation (env ECOWARE_SOLVER_TIME_LIMIT_MS, default 10000)')
+    .option('--tokens-file <file>', '`<role> <token>` lines, role admin or read (env ECOWARE_TOKENS_FILE; docs/operations.md)')
+    .option('--insecure-no-auth', 'listen beyond loopback without tokens (env ECOWARE_INSECURE_NO_AUTH=1)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (env ECOWARE_TLS_CERT)')
+    .option('--tls-key <file>', 'the PEM key of --tls-cert (env ECOWARE_TLS_KEY)')
+    .option('--execution-retention-days <days>', 'finished executions older than this are pruned (default 30)')
+    .option('--execution-retention-count <n>', 'beyond the newest N finished executions (default 10000)')
+    .option('--shutdown-timeout-s <s>', 'on SIGTERM, how long the running execution may take to finish (default 60)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error (env ECOWARE_LOG_LEVEL, default info)')
     .option('--host-ports <range>', "host ports the daemon gives systems' containers, per node (env ECOWARE_HOST_PORTS, default 20000-32000)")
-    .option('--allow-bind <dir>', 'root under which compose host paths may be mounted (env ECOWARE_ALLOW_BIND; none by default)')
+    .option('--allow-bind <dir>', 'root under which host paths may be mounted (env ECOWARE_ALLOW_BIND; none by default)')
     .option('--system-ready-timeout-s <s>', 'how long a system start waits for its services to be ready (env ECOWARE_SYSTEM_READY_TIMEOUT_S, default 120)')
-    .addHelpText('after', '\nDOCKER_HOST names the engine of the implicit `local` node.')
-    .action(async (options: Record<string, string | undefined>) => {
-      // Commander names options in camelCase; the configuration reads them by their flag names.
+    .addHelpText('after', '\nDOCKER_HOST names the engine of the implicit `local` node. Operating the daemon: docs/operations.md.')
+    .action(async (options: Record<string, string | boolean | undefined>) => {
+      // Commander names options in camelCase and gives switches as booleans; the configuration reads
+      // them by their flag names, as strings.
       const flags = Object.fromEntries(Object.entries(options).map(([key, value]) =>
-        [key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), value]));
+        [key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), value === true ? 'true' : value === false ? undefined : value]));
       const config = readConfig(flags);
       // Loaded on demand: the other commands need none of the daemon's drivers.
+      const { log, setLogLevel } = await import('../log');
+      if (typeof flags['log-level'] === 'string') setLogLevel(flags['log-level']);
       const { startDaemon } = await import('../main');
-      const daemon = await startDaemon(config);
+      // The port answers /livez at once; this line says the state is restored and plans are taken.
+      const daemon = await startDaemon(config, { waitReady: false });
+      await daemon.ready.catch(() => undefined);
       console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
       let stopping = false;
       const stop = async (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          log.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
         stopping = true;
-        console.log(`${signal}: finishing the execution in progress, then stopping`);
+        log.info({ signal, shutdown_timeout_s: config.shutdownTimeoutS }, 'stopping: no more plans; the running execution may finish within the shutdown timeout');
         await daemon.close();
         process.exit(0);
       };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
       await new Promise<never>(() => undefined);
     });
 }

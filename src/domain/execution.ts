@@ -146,7 +146,15 @@ export function markInterrupted(execution: Execution, now = new Date()): { layer
   const changed: { layer: number; index: number; record: ActionRecord }[] = [];
   execution.steps.forEach((layer, l) => layer.forEach((record, i) => {
     if (record.status !== 'pending' && record.status !== 'running') return;
-    record.status = record.status === 'running' ? 'failed' : 'skipped';
+    if (record.status === 'running') {
+      // Whether its change took effect is for the engines to tell: the allocation is re-read from them.
+      record.status = 'failed';
+      record.finished_at = now.toISOString();
+      record.error = 'interrupted: the daemon stopped while this action was running';
+      record.error_code = 'interrupted';
+    } else {
+      record.status = 'skipped';
+    }
     changed.push({ layer: l, index: i, record });
   }));
   return changed;

@@ -78,8 +78,8 @@ export function parseTierResources(value: unknown, field: string): Resources {
   if (obj.cpu_cores === undefined) throw new ValidationError(`${field}.cpu_cores`, 'is required');
   if (obj.mem_units === undefined) throw new ValidationError(`${field}.mem_units`, 'is required');
   const r = {
-    cpu_cores: readInteger(obj.cpu_cores, `${field}.cpu_cores`, { min: 0 }),
-    mem_units: readInteger(obj.mem_units, `${field}.mem_units`, { min: 0 }),
+    cpu_cores: readInteger(obj.cpu_cores, `${field}.cpu_cores`, { min: 0, max: 1_000_000 }),
+    mem_units: readInteger(obj.mem_units, `${field}.mem_units`, { min: 0, max: 1_000_000_000 }),
   };
   if ((r.cpu_cores === 0) !== (r.mem_units === 0)) {
     throw new ValidationError(field, 'cpu_cores and mem_units must both be zero (remove the tier) or both positive');

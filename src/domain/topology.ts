@@ -165,8 +165,18 @@ export function parseTopology(input: unknown, defaults: TopologyDefaults = { loc
   return { infrastructure, apps, tiers, raw: root };
 }
 
+/** App, tier and node names become container and host names: a DNS label's 63 characters at most. */
+export const MAX_NAME_LENGTH = 63;
+/** Bounds of sizes a topology may state: far above any real machine, far below what breaks arithmetic. */
+const MAX_CORES = 4096;
+const MAX_UNITS = 1_048_576;
+const MAX_UNIT_MB = 1_048_576;
+/** Node's timers hold at most 2^31-1 ms; a day is more than any hook or instance start needs. */
+const MAX_SECONDS = 86_400;
+
 function readName(value: unknown, field: string): string {
   const name = readString(value, field);
+  if (name.length > MAX_NAME_LENGTH) throw new ValidationError(field, `'${name.slice(0, 20)}…' is longer than ${MAX_NAME_LENGTH} characters`);
   if (!isValidName(name)) throw new ValidationError(field, `'${name}' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
   return name;
 }
@@ -175,8 +185,8 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
   const obj = readObject(value, 'infrastructure');
   const f = (k: string) => `infrastructure.${k}`;
   const vmSize = {
-    cpu_cores: readInteger(obj.cpu_cores, f('cpu_cores'), { min: 1 }),
-    mem_units: readInteger(obj.mem_units, f('mem_units'), { min: 1 }),
+    cpu_cores: readInteger(obj.cpu_cores, f('cpu_cores'), { min: 1, max: MAX_CORES }),
+    mem_units: readInteger(obj.mem_units, f('mem_units'), { min: 1, max: MAX_UNITS }),
   };
   const onHookFailure = obj.on_hook_failure ?? 'stop';
   if (onHookFailure !== 'stop' && onHookFailure !== 'continue') {
@@ -197,8 +207,8 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     hooksGitRef: readOptionalString(obj.hooks_git_ref, f('hooks_git_ref')),
     hooksRefresh,
     vmSize,
-    memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4 }) ?? DEFAULT_MEM_UNIT_MB,
-    maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1 }),
+    memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4, max: MAX_UNIT_MB }) ?? DEFAULT_MEM_UNIT_MB,
+    maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1, max: 100_000 }),
     onHookFailure,
     onFailure,
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
@@ -208,7 +218,9 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
 
 function secondsToMs(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ValidationError(field, 'must be a positive number of seconds');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_SECONDS) {
+    throw new ValidationError(field, `must be a positive number of seconds, at most ${MAX_SECONDS}`);
+  }
   return Math.round(value * 1000);
 }
 
@@ -240,8 +252,8 @@ function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCl
       name,
       docker,
       address: readOptionalString(node.address, `${nf}.address`),
-      cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1 }),
-      mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1 }),
+      cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1, max: MAX_CORES }),
+      mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1, max: MAX_UNITS }),
       ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
       ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
     };
@@ -270,6 +282,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
 }
 
 function parseTier(app: string, tierName: string, value: unknown, field: string, siblings: Set<string>): Tier {
+  if (tierName.length > MAX_NAME_LENGTH) throw new ValidationError(`${field.slice(0, field.length - tierName.length)}${tierName.slice(0, 20)}…`, `tier name is longer than ${MAX_NAME_LENGTH} characters`);
   if (!isValidName(tierName)) throw new ValidationError(field, `'${tierName}' is not a valid tier name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
   const obj = readObject(value, field);
   const dependsOnNames = obj.depends_on === undefined ? [] : readStringArray(obj.depends_on, `${field}.depends_on`);
@@ -283,7 +296,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     flatName: flatTierName(app, tierName),
     displayName: readOptionalString(obj.name, `${field}.name`),
     image: readString(obj.docker_image, `${field}.docker_image`),
-    maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1 }),
+    maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1, max: 100_000 }),
     dependsOn: [...new Set(dependsOnNames)].map((dep) => flatTierName(app, dep)),
     onNodeScale: parseHookSpec(obj.on_node_scale, `${field}.on_node_scale`),
     onDependencyScale: parseHookSpec(obj.on_dependency_scale, `${field}.on_dependency_scale`),
@@ -315,6 +328,9 @@ export function parseHookSpec(value: unknown, field: string): HookSpec | undefin
 export function parsePort(spec: string, field: string): PortMapping {
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
   if (!m) throw new ValidationError(field, `'${spec}' is not a port mapping (host:container[/tcp|udp])`);
+  if (m[1] !== undefined && m[1].split('.').some((octet) => Number(octet) > 255)) {
+    throw new ValidationError(field, `'${m[1]}' is not an IPv4 address`);
+  }
   const containerPort = Number(m[3]);
   const hostPort = m[2] === undefined ? containerPort : Number(m[2]);
   for (const port of [hostPort, containerPort]) {

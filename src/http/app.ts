@@ -18,6 +18,15 @@ import { createTychoRouter } from './tycho-routes';
 import { Systems } from '../use-cases/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
+import { EventBus } from '../domain/events';
+import { keepRedactedSecrets } from '../domain/redact';
+import { Metrics } from '../drivers/prometheus/metrics';
+import { AccessControl, redactingReplacer } from './access';
+import { createEventStreamRouter } from './event-stream';
+import { createHealthRouter, Readiness } from './health-routes';
+import { readExecutionFilter } from './execution-filter';
+import { checkParsedBody, requireJsonBodies, verifyUtf8 } from './request-bounds';
+import { requestContext } from './request-context';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -28,6 +37,16 @@ export interface AppDependencies {
   systems?: Systems;
   /** The node pool routes (SPEC §8). */
   nodes?: NodeRouteDependencies;
+  /** Feeds `GET /api/events`. */
+  events?: EventBus;
+  /** Served on `/metrics`. */
+  metrics?: Metrics;
+  /** Tokens and roles; without it every route is open. */
+  access?: AccessControl;
+  /** The checks of `/readyz`. */
+  readiness?: Readiness;
+  /** False while shutting down: plans and topologies are refused with 503. */
+  acceptingPlans?: () => boolean;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -35,15 +54,33 @@ export function buildApp(deps: AppDependencies): express.Express {
   const { knowledge, services, queue, executions } = deps;
   const app = express();
   app.disable('x-powered-by');
-  // Planners and curl users do not always send a JSON content type; every body here is JSON.
-  app.use(express.json({ limit: '5mb', type: () => true }));
-
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok', topology: knowledge.deployment !== undefined }); });
+  app.set('json replacer', redactingReplacer);
+  app.use(requestContext());
+  app.use(createHealthRouter(deps.readiness));
+  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware());
+  if (deps.metrics) {
+    const registry = deps.metrics.registry;
+    app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });
+  }
+  // Bodies are JSON sent as application/json, nothing else (see request-bounds.ts).
+  app.use(requireJsonBodies());
+  app.use(express.json({ limit: '5mb', verify: verifyUtf8 }));
+  app.use(checkParsedBody());
+  // Everything that starts an execution or changes the topology is refused while shutting down.
+  app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',
+    '/api/executions/:id/rollback', '/api/nodes/:name/drain'], (req, res, next) => {
+    if (req.method === 'GET' || !deps.acceptingPlans || deps.acceptingPlans()) {
+      next();
+      return;
+    }
+    res.status(503).set('Retry-After', '30').json({ error: 'the daemon is shutting down and takes no more plans', code: 'shutting_down' });
+  });
+  if (deps.events) app.use(createEventStreamRouter(deps.events));
 
   app.get('/api/topology', (_req, res) => { res.json(knowledge.requireDeployment().topology.raw); });
 
   app.put('/api/topology', async (req, res) => {
-    const body = requireBody(req);
+    const body = keepRedactedSecrets(requireBody(req), knowledge.deployment?.topology.raw);
     const topology = await queue.run(() => loadTopology(knowledge, services, body));
     res.json(topology.raw);
   });
@@ -56,6 +93,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   const execute = async (req: Request, res: Response, plan: PartialPlan) => {
     const coalesce = !(req.query.coalesce === 'false' || req.query.coalesce === '0');
     const { execution, done } = await executions.submit(plan, 'plan', { coalesce });
+    req.log.info({ execution_id: execution.id }, 'plan queued');
     if (req.query.wait === 'false' || req.query.wait === '0') {
       res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
       return;
@@ -72,12 +110,13 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   app.get('/api/executions', async (req, res) => {
     const page = readPage(req.query);
-    const { total, items } = await services.executions.list(page);
-    res.json(pageEnvelope('/api/executions', page, total, items.map(summarise)));
+    const filter = readExecutionFilter(req.query);
+    const { total, items } = await services.executions.list({ ...page, filter });
+    res.json(pageEnvelope('/api/executions', page, total, items.map(summarise), filter.query));
   });
   app.get('/api/executions/:id', async (req, res) => {
-    const execution = await services.executions.get(req.params.id);
-    if (!execution) throw new NotFoundError(`execution '${req.params.id}' not found`);
+    const execution = req.params.id.length <= 128 ? await services.executions.get(req.params.id) : undefined;
+    if (!execution) throw new NotFoundError(`execution '${req.params.id.slice(0, 128)}' not found`);
     res.json({ ...execution, kind: kindOf(execution) });
   });
   app.post('/api/executions/:id/cancel', async (req, res) => {
@@ -93,7 +132,7 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
-  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl}`, code: 'not_found' }); });
+  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`, code: 'not_found' }); });
   app.use(errorMapper);
   return app;
 }

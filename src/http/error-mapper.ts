@@ -1,5 +1,6 @@
 import { ErrorRequestHandler } from 'express';
 import { DomainError, ErrorCode, ValidationError } from '../domain/errors';
+import { isBadBody } from './request-bounds';
 
 /**
  * The one table from error codes to HTTP statuses, for thrown errors and for finished executions
@@ -38,20 +39,47 @@ export function statusOf(error: unknown): number {
   return error instanceof DomainError ? statusOfCode(error.code) : 500;
 }
 
-export const errorMapper: ErrorRequestHandler = (error, _req, res, _next) => {
-  const bodyParserType = (error as { type?: string }).type;
-  if (bodyParserType === 'entity.parse.failed') {
-    res.status(statusOfCode('invalid_json')).json({ error: `request body is not valid JSON: ${(error as Error).message}`, code: 'invalid_json' });
+/** What body-parser and the router report, by their `type`, in this API's codes. */
+const REQUEST_ERRORS: Record<string, { status: number; code: string; message?: string }> = {
+  'entity.parse.failed': { status: 400, code: 'invalid_json' },
+  'entity.too.large': { status: 413, code: 'too_large', message: 'request body is too large' },
+  'charset.unsupported': { status: 415, code: 'unsupported_charset' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_encoding' },
+  'request.size.invalid': { status: 400, code: 'invalid_body' },
+  'request.aborted': { status: 400, code: 'aborted' },
+  'stream.encoding.set': { status: 500, code: 'internal' },
+};
+
+export const errorMapper: ErrorRequestHandler = (error, req, res, _next) => {
+  if (res.headersSent) {
+    res.end();
     return;
   }
-  if (bodyParserType === 'entity.too.large') {
-    res.status(statusOfCode('too_large')).json({ error: 'request body is too large', code: 'too_large' });
+  if (isBadBody(error)) {
+    res.status(400).json({ error: error.message, code: error.code });
+    return;
+  }
+  const bodyParserType = (error as { type?: string }).type;
+  const known = bodyParserType ? REQUEST_ERRORS[bodyParserType] : undefined;
+  if (known) {
+    const message = known.message ?? (bodyParserType === 'entity.parse.failed' ? `request body is not valid JSON: ${(error as Error).message}` : (error as Error).message);
+    res.status(known.status).json({ error: message, code: known.code });
+    return;
+  }
+  if (error instanceof URIError) {
+    res.status(400).json({ error: `the path is not valid percent-encoding: ${req.path.slice(0, 200)}`, code: 'invalid_path' });
+    return;
+  }
+  const httpStatus = (error as { status?: unknown; expose?: unknown }).status;
+  if (typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus < 500 && (error as { expose?: unknown }).expose) {
+    // Other client errors of express' own middleware (a body that does not decode, for one).
+    res.status(httpStatus).json({ error: (error as Error).message, code: 'bad_request' });
     return;
   }
   if (error instanceof DomainError) {
     res.status(statusOf(error)).json({ error: error.message, code: error.code, ...(error instanceof ValidationError ? { field: error.field } : {}) });
     return;
   }
-  console.error('unexpected error:', error);
+  req.log?.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'unexpected error');
   res.status(500).json({ error: 'internal error', code: 'internal' });
 };

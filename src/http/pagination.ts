@@ -18,8 +18,8 @@ export function readPage(query: Record<string, unknown>, defaultLimit = 20, maxL
 }
 
 /** `{"meta": {limit, next, offset, previous, total_count}, "objects": [...]}` */
-export function pageEnvelope<T>(base: string, page: Page, total: number, objects: T[]) {
-  const link = (offset: number) => `${base}?limit=${page.limit}&offset=${offset}`;
+export function pageEnvelope<T>(base: string, page: Page, total: number, objects: T[], query = '') {
+  const link = (offset: number) => `${base}?limit=${page.limit}&offset=${offset}${query}`;
   return {
     meta: {
       limit: page.limit,

@@ -2,6 +2,7 @@ import { Request, Response, Router } from 'express';
 import { DomainError, ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
 import { SystemStatus, Systems } from '../use-cases/systems';
+import { log } from '../log';
 
 /**
  * Tycho's compute API (helxplatform/tycho): `/system/start`, `/system/status`, `/system/delete`.
@@ -18,7 +19,7 @@ export function createTychoRouter(systems: Systems): Router {
       res.status(200).json({ status: 'success', result, message });
     } catch (e) {
       const message = e instanceof DomainError ? e.message : 'internal error';
-      if (!(e instanceof DomainError)) console.error('unexpected error on a Tycho route:', e);
+      if (!(e instanceof DomainError)) log.error({ err: e instanceof Error ? e.stack ?? e.message : String(e) }, 'unexpected error on a Tycho route');
       res.status(200).json({ status: 'error', result: { error: message }, message });
     }
   };

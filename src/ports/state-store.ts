@@ -2,4 +2,6 @@
 export interface TopologyStore {
   load(): Promise<unknown | undefined>;
   save(document: unknown): Promise<void>;
+  /** Accepted topologies, newest first (optional: a store may keep only the latest). */
+  history?(limit: number): Promise<{ version: number; accepted_at: string; document: unknown }[]>;
 }

@@ -5,6 +5,7 @@ import { ActionStatus, ActionError, Execution, finishAction, finishExecution, ki
 import { EventBus } from '../domain/events';
 import { HookResult } from '../domain/hook-result';
 import { ActionRef, RunReport } from '../executor/executor';
+import { log } from '../log';
 import { ExecutionStore } from '../ports/execution-store';
 import { Decision } from './decide';
 
@@ -94,12 +95,12 @@ export class ExecutionJournal implements RunReport {
 
   actionProgress(ref: ActionRef, message: string): void {
     this.record(ref).progress.push(message);
-    this.saveThrottled();
+    this.writeAction(ref);
   }
 
   actionHookRan(ref: ActionRef, result: HookResult): void {
     this.record(ref).hooks.push(result);
-    this.saveThrottled();
+    this.writeAction(ref);
   }
 
   actionFinished(ref: ActionRef, status: 'succeeded' | 'failed', where: { vm?: string; containerId?: string }, error?: ActionError): void {
@@ -135,7 +136,20 @@ export class ExecutionJournal implements RunReport {
 
   private actionChanged(ref: ActionRef): void {
     this.publishAction(ref);
-    this.saveThrottled();
+    this.writeAction(ref);
+  }
+
+  /**
+   * A store that writes one action at a time gets each change at once (a small write), so after a
+   * crash the record says what ran; another store gets the whole record, throttled.
+   */
+  private writeAction(ref: ActionRef): void {
+    if (!this.store.saveAction) {
+      this.saveThrottled();
+      return;
+    }
+    this.store.saveAction(this.execution.id, ref.layer, ref.index, this.record(ref))
+      .catch((e) => log.error({ execution_id: this.execution.id, err: errorMessage(e) }, 'saving an action failed'));
   }
 
   private publishExecution(): void {
@@ -172,6 +186,6 @@ export class ExecutionJournal implements RunReport {
   }
 
   private save(): Promise<void> {
-    return this.store.save(this.execution).catch((e) => console.error(`saving execution ${this.execution.id}: ${errorMessage(e)}`));
+    return this.store.save(this.execution).catch((e) => log.error({ execution_id: this.execution.id, err: errorMessage(e) }, 'saving the execution failed'));
   }
 }

@@ -1,4 +1,6 @@
 import { UnsatisfiableError, ConflictError, errorMessage } from '../domain/errors';
+import { redactUrlSecrets } from '../domain/redact';
+import { log } from '../log';
 import { parseTopology, Topology } from '../domain/topology';
 import { syncAndCheckHooks } from './check-hooks';
 import { Knowledge, Services } from './knowledge';
@@ -58,13 +60,13 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
 
   // Fetches the hooks and finds every hook named; a refusal puts the hooks in force back.
   const hooks = await syncAndCheckHooks(topology, knowledge.deployment?.topology, services.hookSource, services.processDefinitions, { allowStale: options.restoring });
-  if (hooks.stale) console.warn(`hooks repository ${infrastructure.hooksGitRepo} can't be reached: using commit ${hooks.commit} fetched before`);
+  if (hooks.stale) log.warn({ hooks_repo: redactUrlSecrets(infrastructure.hooksGitRepo ?? ''), commit: hooks.commit }, "hooks repository can't be reached: using the commit fetched before");
 
   if (options.persist) await services.topologies.save(topology.raw);
   knowledge.putInForce({ topology, cloud, cluster });
   for (const { vm, problem } of down) {
     knowledge.nodes.failed(vm.name, problem, Date.now(), true);
-    console.warn(`${problem}: serving with node '${vm.name}' unreachable`);
+    log.warn(`${problem}: serving with node '${vm.name}' unreachable`);
   }
   services.hookSchedule?.follow(topology);
   services.nodeLoops?.follow(topology);

@@ -3,6 +3,7 @@ import { HealthChange } from '../domain/node-pool';
 import { errorMessage } from '../domain/errors';
 import { Knowledge, Services } from './knowledge';
 import { SerialQueue } from './serial-queue';
+import { log } from '../log';
 
 /** SPEC §8: a ping gets 2 s. */
 export const PING_TIMEOUT_MS = 2_000;
@@ -61,7 +62,7 @@ export class NodeHealthLoop {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.pass().then(() => undefined, (e) => { console.error(`node health pass: ${errorMessage(e)}`); }).finally(() => {
+      this.running = this.pass().then(() => undefined, (e) => { log.error(`node health pass: ${errorMessage(e)}`); }).finally(() => {
         this.running = undefined;
         this.schedule(this.intervalMs());
       });
@@ -98,13 +99,13 @@ export class NodeHealthLoop {
       }
       if (change) {
         changes.push(change);
-        console.warn(`node '${change.name}' is ${change.health}${change.health === 'unreachable' ? ` (${pool.get(change.name).lastError})` : ''}`);
+        log.warn(`node '${change.name}' is ${change.health}${change.health === 'unreachable' ? ` (${pool.get(change.name).lastError})` : ''}`);
         this.options.onChange?.(change);
         if (change.health === 'ready') await this.rereadNode(vm.name, pool.takeReplaced(vm.name));
       }
     }));
     for (const name of pool.newlyLost(deployment.topology.infrastructure.nodePool.lostAfterMs, now())) {
-      console.warn(`node '${name}' is lost (unreachable for ${deployment.topology.infrastructure.nodePool.lostAfterMs / 1000} s)`);
+      log.warn(`node '${name}' is lost (unreachable for ${deployment.topology.infrastructure.nodePool.lostAfterMs / 1000} s)`);
       this.options.onLost?.(name);
     }
     return changes;
@@ -128,7 +129,7 @@ export class NodeHealthLoop {
           if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
           if (replaced && state.containers[c.flatTier]?.id !== c.id) {
             await runtime.remove(c.id);
-            console.warn(`removed '${c.name}' from node '${name}', which came back after its tiers were placed elsewhere`);
+            log.warn(`removed '${c.name}' from node '${name}', which came back after its tiers were placed elsewhere`);
             continue;
           }
           containers[c.flatTier] = {
@@ -138,7 +139,7 @@ export class NodeHealthLoop {
         }
         this.knowledge.replaceCluster({ ...deployment.cluster, [name]: { vm: state.vm, containers } });
       } catch (e) {
-        console.error(`reading node '${name}' after it came back: ${errorMessage(e)}`);
+        log.error(`reading node '${name}' after it came back: ${errorMessage(e)}`);
       }
     });
   }

@@ -11,6 +11,7 @@ import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, takeSnaps
 import { NodeLimits } from './node-limits';
 import { refreshCluster } from './refresh-cluster';
 import { ExecutionJournal } from './execution-journal';
+import { log } from '../log';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
@@ -85,6 +86,8 @@ export class PlanExecutions {
   private readonly running = new Map<string, AbortController>();
   /** The newest plan queued, while it waits. */
   private tail: QueuedExecution | undefined;
+  /** Executions of `running` that have left the queue. */
+  private readonly started = new Set<string>();
   private readonly executor: Executor;
 
   constructor(
@@ -102,16 +105,10 @@ export class PlanExecutions {
 
   /** Executions a stopped daemon left queued or running are marked failed with code `interrupted`. */
   async recoverInterrupted(): Promise<number> {
-    let recovered = 0;
-    for (let offset = 0; ; offset += 100) {
-      const page = await this.services.executions.list({ limit: 100, offset });
-      for (const execution of page.items) {
-        if (isFinished(execution.status)) continue;
-        await ExecutionJournal.interrupted(execution, this.services.executions, this.events);
-        recovered++;
-      }
-      if (offset + page.items.length >= page.total) return recovered;
-    }
+    // Only the unfinished ones are read (an indexed query), whatever the length of the history.
+    const unfinished = await this.services.executions.listUnfinished();
+    for (const execution of unfinished) await ExecutionJournal.interrupted(execution, this.services.executions, this.events);
+    return unfinished.length;
   }
 
   /**
@@ -176,7 +173,7 @@ export class PlanExecutions {
         throw e;
       }
     }).finally(() => this.running.delete(execution.id));
-    job.catch((e) => console.error(`execution ${execution.id} or its follow-up: ${errorMessage(e)}`));
+    job.catch((e) => log.error({ execution_id: execution.id, err: errorMessage(e) }, 'execution or its follow-up failed unexpectedly'));
     entry.ticket = this.queue.queuedCount;
     this.tail = coalescing ? entry : undefined;
     await opened.written;
@@ -228,11 +225,31 @@ export class PlanExecutions {
     return execution;
   }
 
+  /**
+   * Shutting down: executions still queued are cancelled at once; the running one may finish
+   * within `deadlineMs`, after which it is cancelled (what did not run is marked so). Resolves
+   * when nothing runs any more.
+   */
+  async shutdown(deadlineMs: number): Promise<void> {
+    for (const [id, controller] of this.running) if (!this.started.has(id)) controller.abort();
+    const idle = this.queue.idle();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), deadlineMs); });
+    const outcome = await Promise.race([idle.then(() => 'idle' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      for (const controller of this.running.values()) controller.abort();
+      await idle;
+    }
+  }
+
   private async carryOut({ journal, request, controller }: Opened): Promise<{ execution: Execution; followUp?: Opened }> {
+    this.started.add(journal.execution.id);
     try {
       return await this.carryOutTurn(journal, request, controller);
     } finally {
       this.running.delete(journal.execution.id);
+      this.started.delete(journal.execution.id);
     }
   }
 
@@ -288,7 +305,7 @@ export class PlanExecutions {
         const { cloud, topology, cluster } = this.knowledge.requireDeployment();
         this.knowledge.replaceCluster(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
       } catch (e) {
-        console.error(`re-reading the cluster after execution ${execution.id}: ${errorMessage(e)}`);
+        log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }
     }
     journal.timing('total', Date.now() - started);

@@ -7,6 +7,7 @@ import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
 import { Deployment, Knowledge, Services } from './knowledge';
 import { SerialQueue } from './serial-queue';
+import { log } from '../log';
 
 /** What a reconcile execution carries out, decided when its turn comes. */
 export interface Repair {
@@ -107,8 +108,8 @@ export class ReconcileLoop {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.reconciler.pass()
-        .then((execution) => { if (execution) console.warn(`drift repaired by execution ${execution.id} (${execution.status})`); })
-        .catch((e) => console.error(`reconcile pass: ${errorMessage(e)}`))
+        .then((execution) => { if (execution) log.warn(`drift repaired by execution ${execution.id} (${execution.status})`); })
+        .catch((e) => log.error(`reconcile pass: ${errorMessage(e)}`))
         .finally(() => { this.running = undefined; });
     }, interval);
     this.timer.unref();

@@ -1,4 +1,5 @@
 import { errorMessage, ValidationError } from '../domain/errors';
+import { log } from '../log';
 import { Knowledge, Services } from './knowledge';
 import { loadTopology } from './load-topology';
 import { SerialQueue } from './serial-queue';
@@ -30,7 +31,7 @@ export class TopologyRestore {
     private readonly options: RestoreOptions = {},
   ) {
     this.retryMs = options.retryMs ?? RETRY_TOPOLOGY_MS;
-    this.log = options.log ?? { info: (m) => console.log(m), error: (m) => console.error(m) };
+    this.log = options.log ?? { info: (m) => log.info(m), error: (m) => log.error(m) };
   }
 
   /** One attempt; a failure schedules the next. Resolves when this attempt is over. */

@@ -1,13 +1,14 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { Execution } from '../../domain/execution';
-import { ExecutionStore } from '../../ports/execution-store';
+import { Execution, isFinished } from '../../domain/execution';
+import { ExecutionFilter, ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
 
 /**
- * One JSON file per execution under `<state dir>/executions/`. Ids sort by creation time, so the
- * directory listing is the history. Writes of one execution are serialised so a slow write never
- * overtakes a newer one.
+ * The earlier state layout: one JSON file per execution under `<state dir>/executions/`. Ids sort
+ * by creation time, so the directory listing is the history. Writes of one execution are
+ * serialised so a slow write never overtakes a newer one. Filters read every record; the daemon
+ * uses the SQLite store and imports this layout, which stays for comparison and for that import.
  */
 export class FileExecutionStore implements ExecutionStore {
   private readonly dir: string;
@@ -33,15 +34,47 @@ export class FileExecutionStore implements ExecutionStore {
   }
 
   async get(id: string): Promise<Execution | undefined> {
-    if (!/^[A-Za-z0-9-]+$/.test(id)) return undefined;
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
     await this.writes.get(id);
     return (await readJsonIfExists(this.fileOf(id))) as Execution | undefined;
   }
 
-  async list(page: { limit: number; offset: number }): Promise<{ total: number; items: Execution[] }> {
+  async list(page: ExecutionPage): Promise<{ total: number; items: Execution[] }> {
     const ids = [...(await this.loadIds())].reverse();
-    const items = await Promise.all(ids.slice(page.offset, page.offset + page.limit).map((id) => this.get(id)));
-    return { total: ids.length, items: items.filter((e): e is Execution => e !== undefined) };
+    const filter = page.filter ?? {};
+    if (!filter.status && !filter.kind && !filter.since && !filter.before) {
+      const items = await Promise.all(ids.slice(page.offset, page.offset + page.limit).map((id) => this.get(id)));
+      return { total: ids.length, items: items.filter((e): e is Execution => e !== undefined) };
+    }
+    const matching: Execution[] = [];
+    for (const id of ids) {
+      if (filter.before !== undefined && id >= filter.before) continue;
+      const execution = await this.get(id);
+      if (execution && matches(execution, filter)) matching.push(execution);
+    }
+    return { total: matching.length, items: matching.slice(page.offset, page.offset + page.limit) };
+  }
+
+  async listUnfinished(): Promise<Execution[]> {
+    const unfinished: Execution[] = [];
+    for (const id of await this.loadIds()) {
+      const execution = await this.get(id);
+      if (execution && !isFinished(execution.status)) unfinished.push(execution);
+    }
+    return unfinished;
+  }
+
+  async prune(policy: RetentionPolicy): Promise<number> {
+    const ids = [...(await this.loadIds())].reverse();
+    let pruned = 0;
+    for (const id of ids.slice(policy.keep)) {
+      const execution = await this.get(id);
+      if (!execution || !isFinished(execution.status) || Date.parse(execution.created_at) >= policy.olderThan.getTime()) continue;
+      await fs.rm(this.fileOf(id), { force: true });
+      this.ids = this.ids?.filter((other) => other !== id);
+      pruned++;
+    }
+    return pruned;
   }
 
   private async loadIds(): Promise<string[]> {
@@ -56,4 +89,11 @@ export class FileExecutionStore implements ExecutionStore {
   private fileOf(id: string): string {
     return path.join(this.dir, `${id}.json`);
   }
+}
+
+function matches(execution: Execution, filter: ExecutionFilter): boolean {
+  if (filter.status && !filter.status.includes(execution.status)) return false;
+  if (filter.kind && !filter.kind.includes((execution as { kind?: string }).kind ?? 'plan')) return false;
+  if (filter.since && execution.created_at < filter.since) return false;
+  return true;
 }

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { NodeState, NodeStateStore } from '../../ports/node-state-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
+import { log } from '../../log';
 
 /** `nodes.json` in the state dir, written atomically. An unreadable file counts as no cordons, with a warning. */
 export class FileNodeStateStore implements NodeStateStore {
@@ -16,7 +17,7 @@ export class FileNodeStateStore implements NodeStateStore {
       const cordoned = Array.isArray(data?.cordoned) ? data!.cordoned.filter((n): n is string => typeof n === 'string') : [];
       return { cordoned };
     } catch (e) {
-      console.warn(`${this.file} is unreadable (${(e as Error).message}); starting with no cordoned node`);
+      log.warn(`${this.file} is unreadable (${(e as Error).message}); starting with no cordoned node`);
       return { cordoned: [] };
     }
   }

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { SystemRecord, SystemStore } from '../../ports/system-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
+import { log } from '../../log';
 
 /** `<state dir>/systems.json`: every system by sid, held in memory and written whole on each change. */
 export class FileSystemStore implements SystemStore {
@@ -17,7 +18,7 @@ export class FileSystemStore implements SystemStore {
         if (r && typeof r.sid === 'string') store.records.set(r.sid, { ...r, host_ports: r.host_ports ?? {}, execution_ids: r.execution_ids ?? [], warnings: r.warnings ?? [] });
       }
     } else if (document !== undefined) {
-      console.warn(`${store.file} is not a list of systems; it is set aside`);
+      log.warn(`${store.file} is not a list of systems; it is set aside`);
     }
     return store;
   }

@@ -1,6 +1,8 @@
 import cron, { ScheduledTask } from 'node-cron';
 import { isCronExpression } from '../../domain/cron-expression';
 import { ValidationError } from '../../domain/errors';
+import { redactUrlSecrets } from '../../domain/redact';
+import { log } from '../../log';
 
 export interface ScheduleLogger {
   warn(message: string): void;
@@ -17,7 +19,7 @@ export class HookRefreshSchedule {
   private task: ScheduledTask | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly logger: ScheduleLogger = { warn: (m) => console.warn(m) }) {}
+  constructor(private readonly logger: ScheduleLogger = { warn: (m) => log.warn(redactUrlSecrets(m)) }) {}
 
   /** Throws a ValidationError (infrastructure.hooks_refresh) for an expression node-cron does not accept. */
   static validate(cronExpr: string): void {

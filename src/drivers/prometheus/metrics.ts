@@ -1,0 +1,94 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DomainEvent, EventBus } from '../../domain/events';
+
+/** The action type from its one-line description (`create container 'x' on vm 'y' …` → `create_container`). */
+export function actionTypeOf(description: string): string {
+  const match = /^(create|update|delete) (vm|container)\b/.exec(description);
+  if (match) return `${match[1]}_${match[2]}`;
+  if (description.startsWith('run tier hook')) return 'run_tier_hooks';
+  return description.split(' ').slice(0, 2).join('_') || 'unknown';
+}
+
+/**
+ * The daemon's Prometheus metrics (SPEC §7), in a registry of its own so several daemons in one
+ * process (tests) do not collide. Execution and action metrics follow the EventBus; the others are
+ * set by whoever knows the value (`observeSolve`, `setQueueDepth`, `setNodes`, `countDriftRepair`).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly executions = new Counter({ name: 'ecoware_executions_total', help: 'Executions that finished, by final status', labelNames: ['status', 'kind'], registers: [this.registry] });
+  private readonly executionDuration = new Histogram({ name: 'ecoware_execution_duration_seconds', help: 'Time from an execution starting to run to its end', labelNames: ['kind'], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
+  private readonly actionDuration = new Histogram({ name: 'ecoware_action_duration_seconds', help: 'Duration of one action, by type', labelNames: ['type', 'status'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: [this.registry] });
+  private readonly solverDuration = new Histogram({ name: 'ecoware_solver_duration_seconds', help: 'Time the allocator took for one plan', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15], registers: [this.registry] });
+  private readonly queueDepth: Gauge;
+  private readonly nodes: Gauge;
+  private readonly driftRepairs = new Counter({ name: 'ecoware_drift_repairs_total', help: 'Drift found on the engines and repaired, by kind', labelNames: ['kind'], registers: [this.registry] });
+  private readonly buildInfo = new Gauge({ name: 'ecoware_build_info', help: 'Version of the running daemon', labelNames: ['version'], registers: [this.registry] });
+  private readonly started = new Map<string, number>();
+
+  /**
+   * `queueDepth` and `nodes` are read at each scrape; `nodes` may be left out and the counts set
+   * with `setNodes` instead.
+   */
+  constructor(options: { version?: string; queueDepth?: () => number; nodes?: () => Partial<Record<'ready' | 'unreachable' | 'lost', number>> } = {}) {
+    collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: options.version ?? 'unknown' }, 1);
+    const readNodes = options.nodes;
+    const setNodes = (gauge: Gauge, counts: Partial<Record<string, number>>) => {
+      for (const health of ['ready', 'unreachable', 'lost']) gauge.set({ health }, counts[health] ?? 0);
+    };
+    this.nodes = new Gauge({
+      name: 'ecoware_nodes', help: 'Nodes of the pool, by health', labelNames: ['health'], registers: [this.registry],
+      collect() { if (readNodes) setNodes(this, readNodes()); },
+    });
+    setNodes(this.nodes, {});
+    const read = options.queueDepth;
+    this.queueDepth = new Gauge({
+      name: 'ecoware_queue_depth', help: 'Plans and topology loads waiting or running', registers: [this.registry],
+      collect() { if (read) this.set(read()); },
+    });
+  }
+
+  /** Follows executions and actions on the bus; returns the unsubscribe function. */
+  follow(bus: EventBus): () => void {
+    return bus.subscribe((event) => this.observe(event));
+  }
+
+  observe(event: DomainEvent): void {
+    const now = Date.parse(event.at) || Date.now();
+    if (event.type === 'execution') {
+      if (event.status === 'running') this.started.set(event.id, now);
+      if (event.status === 'succeeded' || event.status === 'failed' || event.status === 'cancelled' || event.status === 'superseded') {
+        this.executions.inc({ status: event.status, kind: event.kind });
+        const start = this.started.get(event.id);
+        if (start !== undefined) this.executionDuration.observe({ kind: event.kind }, (now - start) / 1000);
+        this.started.delete(event.id);
+      }
+    } else if (event.type === 'action') {
+      const key = `${event.execution_id}/${event.layer}/${event.index}`;
+      if (event.status === 'running') this.started.set(key, now);
+      else if (event.status === 'succeeded' || event.status === 'failed') {
+        const start = this.started.get(key);
+        if (start !== undefined) this.actionDuration.observe({ type: actionTypeOf(event.description), status: event.status }, (now - start) / 1000);
+        this.started.delete(key);
+      } else if (event.status !== 'pending') this.started.delete(key);
+    }
+  }
+
+  observeSolve(seconds: number): void {
+    this.solverDuration.observe(seconds);
+  }
+
+  setNodes(counts: Partial<Record<'ready' | 'unreachable' | 'lost', number>>): void {
+    for (const [health, n] of Object.entries(counts)) this.nodes.set({ health }, n ?? 0);
+  }
+
+  countDriftRepair(kind: string): void {
+    this.driftRepairs.inc({ kind });
+  }
+
+  /** Touches every labelled series once so a scrape lists them before the first event. */
+  primeExecutions(statuses = ['succeeded', 'failed', 'cancelled']): void {
+    for (const status of statuses) this.executions.inc({ status, kind: 'plan' }, 0);
+  }
+}

@@ -1,0 +1,34 @@
+import express from 'express';
+
+export interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+/** What `/readyz` reports; each check is evaluated on every request. */
+export interface Readiness {
+  checks(): Record<string, Check>;
+}
+
+/**
+ * `/livez` (and its older name `/healthz`): the process answers. `/readyz`: 200 when every check
+ * passes, 503 naming the failing ones otherwise; `?verbose` lists every check either way, as
+ * kube-apiserver does.
+ */
+export function createHealthRouter(readiness?: Readiness): express.Router {
+  const router = express.Router();
+  const live = (_req: express.Request, res: express.Response) => { res.json({ status: 'ok' }); };
+  router.get('/livez', live);
+  router.get('/healthz', live);
+  router.get('/readyz', (req, res) => {
+    const checks = readiness?.checks() ?? {};
+    const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+    const body = {
+      status: failing.length === 0 ? 'ok' : 'unavailable',
+      ...(failing.length > 0 ? { failing } : {}),
+      ...(failing.length > 0 || req.query.verbose !== undefined ? { checks } : {}),
+    };
+    res.status(failing.length === 0 ? 200 : 503).json(body);
+  });
+  return router;
+}

@@ -1,0 +1,77 @@
+import { isUtf8 } from 'node:buffer';
+import { RequestHandler } from 'express';
+
+/** How deep a JSON body may nest: a topology needs about 6 levels, a process definition about 5. */
+export const MAX_JSON_DEPTH = 32;
+
+/** A body refused while it is read (body-parser wraps it; the error mapper answers 400). */
+class BadBody extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Bounds checked at the door, before any route: a body is JSON only when sent as
+ * `application/json` (415 otherwise: a browser cannot send that cross-site without a preflight,
+ * which is never granted); an empty body is no body; the bytes must be UTF-8; the value may nest
+ * at most MAX_JSON_DEPTH levels and holds no number JSON cannot carry back (1e400).
+ */
+export function requireJsonBodies(): RequestHandler {
+  return (req, res, next) => {
+    const length = req.get('content-length');
+    const hasBody = (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
+    if (!hasBody) {
+      next();
+      return;
+    }
+    const type = req.get('content-type');
+    const mediaType = type?.split(';')[0].trim().toLowerCase();
+    if (mediaType !== 'application/json' && !(mediaType?.startsWith('application/') && mediaType.endsWith('+json'))) {
+      res.status(415).json({ error: `request bodies must be JSON sent as Content-Type: application/json (got ${type ? `'${type.slice(0, 100)}'` : 'none'})`, code: 'unsupported_media_type' });
+      return;
+    }
+    next();
+  };
+}
+
+/** body-parser's `verify`: refuses bytes that are not UTF-8 instead of storing them mangled. */
+export function verifyUtf8(_req: unknown, _res: unknown, buffer: Buffer): void {
+  if (!isUtf8(buffer)) throw new BadBody('invalid_utf8', 'request body is not valid UTF-8');
+}
+
+/** After parsing: an empty body is absent; too deep or non-finite values are refused. */
+export function checkParsedBody(): RequestHandler {
+  return (req, res, next) => {
+    if (req.get('content-length') === '0' || (req.body !== undefined && isEmptyParse(req))) req.body = undefined;
+    if (req.body !== undefined) {
+      const problem = shapeProblem(req.body);
+      if (problem) {
+        res.status(400).json({ error: `request body ${problem}`, code: 'invalid' });
+        return;
+      }
+    }
+    next();
+  };
+}
+
+function isEmptyParse(req: { body: unknown; get(name: string): string | undefined }): boolean {
+  // body-parser turns a chunked empty body into {}: only a body that had bytes is kept.
+  return req.get('content-length') === undefined && req.get('transfer-encoding') === undefined;
+}
+
+function shapeProblem(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) return 'holds a number too large to represent';
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+export function isBadBody(error: unknown): error is BadBody {
+  return error instanceof BadBody;
+}
