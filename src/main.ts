@@ -193,6 +193,10 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
 
   // Readiness: the state restored, the topology (if any) in force, not shutting down.
   const status = { recovered: false, shuttingDown: false };
+  const unreachableDetail = (): string => {
+    const down = knowledge.nodes.unreachable();
+    return down.length === 0 ? 'every node ready' : `unreachable: ${down.join(', ')}`;
+  };
   const checks = (): Record<string, Check> => {
     let database: Check = { ok: true };
     try { state.check(); } catch (e) { database = { ok: false, detail: errorMessage(e) }; }
@@ -206,6 +210,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       executions_recovered: { ok: status.recovered },
       topology,
       accepting_plans: status.shuttingDown ? { ok: false, detail: 'shutting down' } : { ok: true },
+      // Informative: a node that does not answer takes no new containers, but plans are still taken
+      // (SPEC §8), so it does not make the daemon unready.
+      nodes: { ok: true, detail: unreachableDetail() },
     };
   };
 

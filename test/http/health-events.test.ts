@@ -12,8 +12,9 @@ describe('health and events', () => {
   beforeEach(async () => { root = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-health-')); });
   afterEach(async () => { await fs.rm(root, { recursive: true, force: true }); });
 
-  it('is live at once, and not ready while the persisted topology cannot be restored', async () => {
-    // A topology accepted earlier whose only node does not answer now.
+  it('is live at once, and ready with a persisted topology whose only node does not answer, naming that node', async () => {
+    // A topology accepted earlier whose only node does not answer now: the daemon serves, the node
+    // is unreachable and takes no new containers (SPEC §8).
     const state = await openSqliteState(root);
     await state.topologies.save({
       infrastructure: { cloud_driver: { type: 'static', nodes: [{ name: 'gone', docker: 'tcp://127.0.0.1:1' }] }, cpu_cores: 2, mem_units: 4 },
@@ -25,11 +26,32 @@ describe('health and events', () => {
       const api = request(daemon.url);
       expect((await api.get('/livez')).status).toBe(200);
       await daemon.ready;
-      const ready = await api.get('/readyz');
-      expect(ready.status).toBe(503);
-      expect(ready.body.failing).toEqual(['topology']);
-      expect(ready.body.checks.topology.detail).toMatch(/not restored yet: .*gone/);
+      const ready = await api.get('/readyz?verbose');
+      expect(ready.status).toBe(200);
+      expect(ready.body.checks.topology).toEqual({ ok: true, detail: 'in force' });
+      expect(ready.body.checks.nodes.detail).toBe('unreachable: gone');
       expect((await api.get('/healthz')).status).toBe(200);
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('serves with no topology in force when the persisted one no longer reads, without retrying it', async () => {
+    const state = await openSqliteState(root);
+    // Written before a stricter check: a cron expression node-cron refuses.
+    await state.topologies.save({
+      infrastructure: { cpu_cores: 2, mem_units: 4, hooks_git_repo: '/nowhere', hooks_refresh: '0 0 31 2 *' },
+      apps: [{ name: 'app', tiers: { db: { docker_image: 'x' } } }],
+    });
+    state.close();
+    const daemon = await startDaemon({ port: 0, stateDir: root }, { waitReady: false });
+    try {
+      await daemon.ready;
+      const ready = await request(daemon.url).get('/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.body.status).toBe('ok');
+      // Refused once, not retried: the daemon waits for a PUT with no topology in force.
+      expect((await request(daemon.url).get('/api/topology')).status).toBe(409);
     } finally {
       await daemon.close();
     }
