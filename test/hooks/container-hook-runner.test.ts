@@ -12,7 +12,7 @@ import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { ContainerRuntime } from '../../src/ports/container-runtime';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
 import { engine as dockerClient, testDockerEndpoint, dockerExec, readInContainer, removeTestContainers, startTestContainer } from '../support/docker';
-import { exampleHookFiles, GitFixture, makeTempDir } from './git-fixture';
+import { exampleHookFiles, GitFixture, makeTempDir } from '../support/git-fixture';
 
 /** The repository's own example hooks, plus a few that misbehave on purpose. */
 function testHookFiles(): Record<string, string> {

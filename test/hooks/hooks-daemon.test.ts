@@ -7,7 +7,7 @@ import { LABEL_APP } from '../../src/ports/container-runtime';
 import { engine as dockerClient, readInContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 const image = testImage();
-import { exampleHookFiles, GitFixture } from './git-fixture';
+import { exampleHookFiles, GitFixture } from '../support/git-fixture';
 
 /**
  * Hooks through the running daemon: the example hooks of this repository from a real git

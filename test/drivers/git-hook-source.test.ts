@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { UnsatisfiableError, ValidationError } from '../../src/domain/errors';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from '../../src/drivers/git-hooks/hook-refresh-schedule';
-import { GitFixture, makeTempDir } from './git-fixture';
+import { GitFixture, makeTempDir } from '../support/git-fixture';
 
 describe('GitHookSource', () => {
   let root: string;
