@@ -3,7 +3,7 @@ import { Server } from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator/threaded-allocator';
-import { DaemonConfig } from './config';
+import { DaemonConfig, localDockerOf } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
@@ -45,7 +45,7 @@ export interface Daemon {
 export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   await fs.mkdir(stateDir, { recursive: true });
-  const localDocker = config.localDocker ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const localDocker = config.localDocker ?? localDockerOf();
 
   const runtimes = new Map<string, ContainerRuntime>();
   const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
