@@ -49,7 +49,7 @@ describe('hooks through the daemon', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-hooks-daemon-'));
     repo = new GitFixture(root);
     repo.commit(exampleHookFiles(), 'example hooks');
-    daemon = await startDaemon({ port: 0, stateDir: path.join(root, 'state'), localDocker: process.env.DOCKER_HOST, solverTimeLimitMs: 5000 });
+    daemon = await startDaemon({ port: 0, stateDir: path.join(root, 'state'), solverTimeLimitMs: 5000 });
     api = request(daemon.url);
   });
 
