@@ -6,7 +6,7 @@ import { dockerClient } from '../dev/local-cloud/dockerd-engine';
 import { Action } from '../src/domain/action';
 import { Execution } from '../src/domain/execution';
 import { startDaemon } from '../src/main';
-import { GitFixture } from '../test/hooks/git-fixture';
+import { GitFixture } from '../test/support/git-fixture';
 import { TestEngine } from '../test/support/engines';
 import { callDaemon } from './support/daemon-client';
 import { elapsedMs, formatMs, markdownTable, median, sum } from './support/stats';

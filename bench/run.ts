@@ -5,6 +5,7 @@ import { API_BENCH_VMS, runApiBench } from './api-bench';
 import { CONTAINERS_PER_ENGINE, DEFAULT_ACTUATION_SIZES, runActuationBench } from './actuation-bench';
 import { startEnginePool } from './support/engine-pool';
 import { ensureDocker } from './support/ensure-docker';
+import { runHookBench } from './hooks-bench';
 import { runPlannerBench } from './planner-bench';
 import { readSizes, runSolverBench } from './solver-bench';
 
@@ -12,11 +13,12 @@ import { readSizes, runSolverBench } from './solver-bench';
  * `npm run bench`: the solver, actuation and API benchmarks, each printed as a markdown table.
  *
  *   BENCH_QUICK=1               smaller sizes, one round, shorter CBC limit and load phases (about a minute)
- *   BENCH_ONLY=solver,api       run only these (solver, actuation, api, planner)
+ *   BENCH_ONLY=solver,api       run only these (solver, actuation, api, planner, hooks)
  *   BENCH_PLANNER_PLANS=20  BENCH_PLANNER_PERIOD_MS=1000  BENCH_PLANNER_HOOK_S=3
  *   BENCH_SOLVER_SIZES=5x5,10x10  BENCH_SOLVER_INSTANCES=5  BENCH_CBC_SECONDS=120 (0: no CBC)  BENCH_CBC_INSTANCES=1
  *   BENCH_ACTUATION_SIZES=1,10,30  BENCH_ACTUATION_ROUNDS=5  BENCH_ACTUATION_HOOKED=10 (containers of the hook variant; 0: none)
  *   BENCH_API_SECONDS=5  BENCH_API_CONNECTIONS=1,16  BENCH_API_TRANSLATE_CONNECTIONS=1,4  BENCH_API_MIN_REQUESTS=20
+ *   BENCH_HOOK_RUNS=30          timed runs per hook operation
  *   BENCH_VERBOSE=1             progress on stderr
  *
  * The actuation and API benchmarks need Docker: scripts/ensure-docker.sh is run first (it reuses the
@@ -26,7 +28,7 @@ import { readSizes, runSolverBench } from './solver-bench';
 async function main(): Promise<void> {
   const env = process.env;
   const quick = env.BENCH_QUICK === '1';
-  const only = new Set((env.BENCH_ONLY ?? 'solver,actuation,api,planner').split(',').map((s) => s.trim()));
+  const only = new Set((env.BENCH_ONLY ?? 'solver,actuation,api,planner,hooks').split(',').map((s) => s.trim()));
   const log = env.BENCH_VERBOSE ? (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`) : () => undefined;
   const started = Date.now();
 
@@ -81,6 +83,13 @@ async function main(): Promise<void> {
       plans: readNumber(env.BENCH_PLANNER_PLANS) ?? (quick ? 8 : 20),
       periodMs: readNumber(env.BENCH_PLANNER_PERIOD_MS) ?? (quick ? 500 : 1000),
       hookSeconds: readNumber(env.BENCH_PLANNER_HOOK_S) ?? (quick ? 2 : 3),
+      log,
+    }));
+  }
+  if (only.has('hooks')) {
+    ensureDocker(path.resolve(__dirname, '..', '..'));
+    await printSection('Hook overhead per run (one busybox container on the engine at DOCKER_HOST)', () => runHookBench({
+      runs: readNumber(env.BENCH_HOOK_RUNS) ?? (quick ? 10 : 30),
       log,
     }));
   }

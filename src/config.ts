@@ -42,7 +42,7 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     port,
     host: flags.host ?? env.HOST ?? '127.0.0.1',
     stateDir: path.resolve(flags['state-dir'] ?? env.ECOWARE_STATE_DIR ?? '.state'),
-    localDocker: normaliseDockerHost(env.DOCKER_HOST) ?? DEFAULT_DOCKER_HOST,
+    localDocker: localDockerOf(env),
     solverTimeLimitMs: limit,
     topologyFile: flags.topology ?? env.ECOWARE_TOPOLOGY,
     hostPorts: readPortRange(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS ?? '20000-32000'),
@@ -79,6 +79,11 @@ function readNumber(flags: Record<string, string | undefined>, env: NodeJS.Proce
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new ValidationError(flag, `'${raw}' must be a number from ${min} to ${max}`);
   return value;
+}
+
+/** The implicit `local` node's engine: DOCKER_HOST (a bare socket path is accepted), else the default socket. */
+export function localDockerOf(env: NodeJS.ProcessEnv = process.env): string {
+  return normaliseDockerHost(env.DOCKER_HOST) ?? DEFAULT_DOCKER_HOST;
 }
 
 /** DOCKER_HOST may be a bare socket path. */

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator';
-import { DaemonConfig } from './config';
+import { DaemonConfig, localDockerOf } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
@@ -75,7 +75,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   if (!!config.tlsCert !== !!config.tlsKey) throw new StartupError('--tls-cert and --tls-key go together');
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   const state = await openSqliteState(stateDir);
-  const localDocker = config.localDocker ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const localDocker = config.localDocker ?? localDockerOf();
   const systemStore = await FileSystemStore.open(stateDir);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
 

@@ -6,7 +6,7 @@ import { parseTopology } from '../../src/domain/topology';
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/check-hooks';
-import { GitFixture, makeTempDir } from './git-fixture';
+import { GitFixture, makeTempDir } from '../support/git-fixture';
 
 function topologyWith(tiers: Record<string, unknown>, repo?: string) {
   return parseTopology({

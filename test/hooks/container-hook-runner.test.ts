@@ -12,7 +12,8 @@ import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { ContainerRuntime } from '../../src/ports/container-runtime';
 import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
 import { engine as dockerClient, testDockerEndpoint, dockerExec, readInContainer, removeTestContainers, startTestContainer } from '../support/docker';
-import { exampleHookFiles, GitFixture, makeTempDir } from './git-fixture';
+import { exampleHookFiles, GitFixture, makeTempDir } from '../support/git-fixture';
+import { waitFor } from '../support/wait-for';
 
 /** The repository's own example hooks, plus a few that misbehave on purpose. */
 function testHookFiles(): Record<string, string> {
@@ -155,7 +156,7 @@ describe('ContainerHookRunner in a real container', () => {
   it('terminates a running hook when its AbortSignal fires, and does not start one already cancelled', async () => {
     const controller = new AbortController();
     const running = runner.run(invocation(script('sleeper.sh'), { signal: controller.signal }));
-    await waitFor(sleeperRuns, 15_000);
+    expect(await waitFor(sleeperRuns, (running) => running, 15_000)).toBe(true);
     controller.abort();
     const result = await running;
     expect(result).toMatchObject({ cancelled: true, timedOut: false, exitCode: null });
@@ -225,10 +226,3 @@ describe('ContainerHookRunner in a real container', () => {
   });
 });
 
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -7,7 +7,7 @@ import { LABEL_APP } from '../../src/ports/container-runtime';
 import { engine as dockerClient, readInContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 const image = testImage();
-import { exampleHookFiles, GitFixture } from './git-fixture';
+import { exampleHookFiles, GitFixture } from '../support/git-fixture';
 
 /**
  * Hooks through the running daemon: the example hooks of this repository from a real git
@@ -49,7 +49,7 @@ describe('hooks through the daemon', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-hooks-daemon-'));
     repo = new GitFixture(root);
     repo.commit(exampleHookFiles(), 'example hooks');
-    daemon = await startDaemon({ port: 0, stateDir: path.join(root, 'state'), localDocker: process.env.DOCKER_HOST, solverTimeLimitMs: 5000 });
+    daemon = await startDaemon({ port: 0, stateDir: path.join(root, 'state'), solverTimeLimitMs: 5000 });
     api = request(daemon.url);
   });
 

@@ -6,7 +6,7 @@ import * as path from 'path';
 import request from 'supertest';
 import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { LABEL_APP } from '../../src/ports/container-runtime';
-import { GitFixture } from '../hooks/git-fixture';
+import { GitFixture } from '../support/git-fixture';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**

@@ -4,7 +4,7 @@ import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP } from '../../src/ports/container-runtime';
-import { GitFixture } from '../hooks/git-fixture';
+import { GitFixture } from '../support/git-fixture';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { waitFor } from '../support/wait-for';
 

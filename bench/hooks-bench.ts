@@ -1,26 +1,26 @@
-/**
- * Hook overhead per run: copy + exec of a trivial hook in a real busybox container, against the
- * engine calls it is made of. Not part of the test run (speed belongs outside it):
- *
- *   eval "$(bash scripts/ensure-docker.sh)"
- *   npx jest --testMatch '**' test/hooks/hook-overhead.bench.ts
- */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseProcessDefinition } from '../../src/domain/process-definition';
-import { parseTopology } from '../../src/domain/topology';
-import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
-import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
-import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
-import { HookSpec } from '../../src/domain/topology';
-import { HookInvocation, isHookSuccess } from '../../src/ports/hook-runner';
-import { engine as dockerClient, testDockerEndpoint, removeTestContainers, startTestContainer } from '../support/docker';
-import { GitFixture, makeTempDir } from './git-fixture';
+import { parseProcessDefinition } from '../src/domain/process-definition';
+import { HookSpec, parseTopology } from '../src/domain/topology';
+import { createDockerRuntime } from '../src/drivers/docker/docker-container-runtime';
+import { FileProcessDefinitionStore } from '../src/drivers/fs/file-process-definition-store';
+import { GitHookSource } from '../src/drivers/git-hooks/git-hook-source';
+import { ContainerHookRunner } from '../src/executor/container-hook-runner';
+import { HookInvocation, isHookSuccess } from '../src/ports/hook-runner';
+import { engine as dockerClient, removeTestContainers, startTestContainer, testDockerEndpoint } from '../test/support/docker';
+import { GitFixture, makeTempDir } from '../test/support/git-fixture';
 
-const RUNS = Number(process.env.HOOK_BENCH_RUNS ?? 30);
+export interface HookBenchOptions {
+  /** Timed runs per operation, after one warm-up run. */
+  runs: number;
+  log: (line: string) => void;
+}
 
-it('measures hook overhead per run', async () => {
+/**
+ * Hook overhead per run: copy + exec of a trivial hook in a real busybox container on the engine at
+ * DOCKER_HOST, beside the engine calls and the git read it is made of. Returns a markdown table.
+ */
+export async function runHookBench(options: HookBenchOptions): Promise<string> {
   const docker = dockerClient();
   const root = makeTempDir('ecoware-hook-bench-');
   try {
@@ -36,34 +36,32 @@ it('measures hook overhead per run', async () => {
       event: 'on_node_scale', spec, tier, vm: 'vm1', runtime, containerId, resources: { cpu_cores: 1, mem_units: 1 },
       oldAllocation: {}, newAllocation: { vm1: { b_t: { cpu_cores: 1, mem_units: 1 } } }, timeoutMs: 30_000,
     });
+    const hook = async (spec: HookSpec) => {
+      if (!isHookSuccess(await runner.run(invocation(spec)))) throw new Error('hook failed');
+    };
 
     const cases: [string, () => Promise<unknown>][] = [
       ['engine exec of `true` (baseline)', () => runtime.exec(containerId, { argv: ['true'], timeoutMs: 30_000 })],
       ['engine putFile of a 20-byte script', () => runtime.putFile(containerId, '/tmp/bench/noop.sh', '#!/bin/sh\nexit 0\n', 0o755)],
       ['git read of the script (cat-file)', () => source.read('scale_hooks', 'noop.sh')],
-      ['script hook: read + copy + exec', async () => {
-        if (!isHookSuccess(await runner.run(invocation({ kind: 'script', name: 'noop.sh' })))) throw new Error('hook failed');
-      }],
-      ['process definition, payload on stdin', async () => {
-        if (!isHookSuccess(await runner.run(invocation({ kind: 'process', definition: parseProcessDefinition({ exec: 'true' }, 'd') })))) {
-          throw new Error('hook failed');
-        }
-      }],
-      ['process definition, input + output files', async () => {
-        const definition = parseProcessDefinition({
+      ['script hook: read + copy + exec', () => hook({ kind: 'script', name: 'noop.sh' })],
+      ['process definition, payload on stdin', () => hook({ kind: 'process', definition: parseProcessDefinition({ exec: 'true' }, 'd') })],
+      ['process definition, input + output files', () => hook({
+        kind: 'process',
+        definition: parseProcessDefinition({
           exec: 'cp', argv: ['${input_file}', '${output_file}'],
           input_adapter: { input_type: 'file', file_path: '${input_file}' },
           output_adapter: { output_type: 'file', file_path: '${output_file}' },
-        }, 'd');
-        if (!isHookSuccess(await runner.run(invocation({ kind: 'process', definition })))) throw new Error('hook failed');
-      }],
+        }, 'd'),
+      })],
     ];
 
     const rows: string[] = ['| operation | runs | mean ms | p50 ms | p95 ms |', '|---|---|---|---|---|'];
     for (const [name, run] of cases) {
+      options.log(`hooks: ${name}`);
       await run(); // warm-up
       const times: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
+      for (let i = 0; i < options.runs; i++) {
         const t0 = process.hrtime.bigint();
         await run();
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -71,11 +69,11 @@ it('measures hook overhead per run', async () => {
       times.sort((a, b) => a - b);
       const mean = times.reduce((a, b) => a + b, 0) / times.length;
       const pct = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
-      rows.push(`| ${name} | ${RUNS} | ${mean.toFixed(1)} | ${pct(0.5).toFixed(1)} | ${pct(0.95).toFixed(1)} |`);
+      rows.push(`| ${name} | ${options.runs} | ${mean.toFixed(1)} | ${pct(0.5).toFixed(1)} | ${pct(0.95).toFixed(1)} |`);
     }
-    console.log(rows.join('\n'));
+    return rows.join('\n');
   } finally {
     await removeTestContainers(docker);
     rmSync(root, { recursive: true, force: true });
   }
-}, 300_000);
+}

@@ -6,7 +6,7 @@ import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-de
 import { errorMapper } from '../../src/http/error-mapper';
 import { createProcessDefinitionRouter } from '../../src/http/process-definition-routes';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
-import { makeTempDir } from './git-fixture';
+import { makeTempDir } from '../support/git-fixture';
 
 const tr = {
   exec: '/usr/bin/tr',

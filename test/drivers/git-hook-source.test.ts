@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { UnsatisfiableError, ValidationError } from '../../src/domain/errors';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from '../../src/drivers/git-hooks/hook-refresh-schedule';
-import { GitFixture, makeTempDir } from './git-fixture';
+import { GitFixture, makeTempDir } from '../support/git-fixture';
+import { waitFor } from '../support/wait-for';
 
 describe('GitHookSource', () => {
   let root: string;
@@ -178,7 +179,7 @@ describe('HookRefreshSchedule', () => {
       running--;
       if (calls % 2 === 1) throw new Error(`fetch failed ${calls}`);
     });
-    await waitFor(() => calls >= 2, 20_000);
+    expect(await waitFor(async () => calls, (n) => n >= 2, 20_000)).toBeGreaterThanOrEqual(2);
     await schedule.stop();
     const callsAtStop = calls;
 
@@ -189,10 +190,3 @@ describe('HookRefreshSchedule', () => {
   });
 });
 
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
