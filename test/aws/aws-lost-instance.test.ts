@@ -108,8 +108,9 @@ describe('instances that leave the Auto Scaling group outside the daemon', () =>
 
   it('reports an instance whose engine stopped as unreachable, and ready when it is back', async () => {
     const member = cloud.group(GROUP).instances.find((i) => i.lifecycleState === 'InService')!.instanceId;
-    const stopped = Date.now();
     await cloud.stopEngine(member);
+    // From the moment its dockerd has exited (stopping it takes a while of its own).
+    const stopped = Date.now();
     const down = await waitFor(nodes, (list) => list.find((n) => n.name === member)?.health === 'unreachable', 30_000, 100);
     console.log(`engine of an instance stopped -> unreachable ${Date.now() - stopped} ms (node_health_interval_s 1)`);
     expect(down.find((n) => n.name === member)).toMatchObject({ health: 'unreachable', schedulable: false });
