@@ -157,9 +157,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const nodeLoops = new NodeLoops(
     new NodeHealthLoop(knowledge, services, queue, {
       onChange: (c) => events.publish({ type: 'node', name: c.name, health: c.health, at: new Date().toISOString() }),
-      onLost: (name) => {
+      onLost: (name, { gone }) => {
         events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
-        void healLostNode(knowledge, queue, (request) => executions.submitExecution(request), name)
+        void healLostNode(knowledge, queue, (request) => executions.submitExecution(request), name, { gone })
           .then((healed) => { if (healed) log.warn({ node: name, execution_id: healed.id, status: healed.status }, 'node lost: its tiers were placed elsewhere'); })
           .catch((e) => log.error({ node: name, err: errorMessage(e) }, 'healing a lost node failed'));
       },

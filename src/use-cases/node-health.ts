@@ -1,6 +1,7 @@
 import { ContainerState, resourcesFromEngine } from '../domain/cluster';
 import { HealthChange } from '../domain/node-pool';
 import { errorMessage } from '../domain/errors';
+import { watchCloud } from './cloud-watch';
 import { Knowledge, Services } from './knowledge';
 import { SerialQueue } from './serial-queue';
 import { log } from '../log';
@@ -13,8 +14,11 @@ const MAX_BACKOFF_INTERVALS = 4;
 export interface NodeHealthOptions {
   /** Told of every change of a node's health (events, metrics, logs). */
   onChange?: (change: HealthChange) => void;
-  /** A node unreachable for `node_lost_after_s` is lost: its tiers are placed elsewhere (see heal-nodes.ts). */
-  onLost?: (name: string) => void;
+  /**
+   * A node unreachable for `node_lost_after_s` is lost, and so at once is a VM an elastic cloud no
+   * longer lists (`gone`): its tiers are placed elsewhere (see heal-nodes.ts).
+   */
+  onLost?: (name: string, cause: { gone: boolean }) => void;
   now?: () => number;
 }
 
@@ -24,12 +28,20 @@ export interface NodeHealthOptions {
  * `ready`. An unreachable node is pinged with a growing back-off (up to four intervals, jittered).
  * When a node answers again its containers are read afresh (on the plan queue, so never in the
  * middle of an execution): what the engine did while it was away is what the allocator sees.
+ *
+ * On an elastic cloud each pass also asks the cloud for its VMs (cloud-watch.ts): a VM that left
+ * (an instance terminated or replaced outside the daemon) is lost at once, without waiting for
+ * pings to fail; a VM the cloud added by itself (a group's replacement) joins the cluster empty.
  */
 export class NodeHealthLoop {
   private timer?: NodeJS.Timeout;
   private stopped = true;
   private readonly nextPingAt = new Map<string, number>();
   private running?: Promise<void>;
+  /** The cloud watch in progress: it waits for the plan queue, so it runs beside the pings, one at a time. */
+  private watching?: Promise<void>;
+  /** Gone VMs already reported, until they leave the cluster. */
+  private readonly reportedGone = new Set<string>();
 
   constructor(
     private readonly knowledge: Knowledge,
@@ -53,6 +65,7 @@ export class NodeHealthLoop {
   /** Waits for a pass in progress (for a clean shutdown). */
   async settled(): Promise<void> {
     await this.running;
+    await this.watching;
   }
 
   private intervalMs(): number {
@@ -80,6 +93,9 @@ export class NodeHealthLoop {
     const vms = Object.values(deployment.cluster).map((s) => s.vm);
     pool.retain(vms.map((vm) => vm.name));
     const changes: HealthChange[] = [];
+    if (deployment.cloud.isElastic && !this.watching) {
+      this.watching = this.watchCloud().finally(() => { this.watching = undefined; });
+    }
     await Promise.all(vms.map(async (vm) => {
       const due = this.nextPingAt.get(vm.name) ?? 0;
       if (due > now()) return;
@@ -106,9 +122,27 @@ export class NodeHealthLoop {
     }));
     for (const name of pool.newlyLost(deployment.topology.infrastructure.nodePool.lostAfterMs, now())) {
       log.warn(`node '${name}' is lost (unreachable for ${deployment.topology.infrastructure.nodePool.lostAfterMs / 1000} s)`);
-      this.options.onLost?.(name);
+      this.options.onLost?.(name, { gone: false });
     }
     return changes;
+  }
+
+  /** Reports each VM the cloud no longer lists once, as lost. */
+  private async watchCloud(): Promise<void> {
+    try {
+      const { gone, joined } = await watchCloud(this.knowledge, this.queue);
+      const cluster = this.knowledge.deployment?.cluster ?? {};
+      for (const name of [...this.reportedGone]) if (!cluster[name]) this.reportedGone.delete(name);
+      for (const name of joined) log.warn(`node '${name}' joined: the cloud lists it`);
+      for (const name of gone) {
+        if (this.stopped || this.reportedGone.has(name)) continue;
+        this.reportedGone.add(name);
+        log.warn(`node '${name}' is lost: the ${this.knowledge.deployment?.cloud.kind ?? ''} cloud no longer lists it`);
+        this.options.onLost?.(name, { gone: true });
+      }
+    } catch (e) {
+      log.error(`watching the cloud: ${errorMessage(e)}`);
+    }
   }
 
   /**

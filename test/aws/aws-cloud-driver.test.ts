@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoScalingClient, SetInstanceProtectionCommand } from '@aws-sdk/client-auto-scaling';
+import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { dockerClient } from '../../dev/local-cloud/dockerd-engine';
 import { LocalCloud, startLocalCloud } from '../../dev/local-cloud/local-cloud';
 import { InfrastructureError, UnsatisfiableError } from '../../src/domain/errors';
@@ -221,6 +222,50 @@ describe('AwsCloudDriver against the local cloud', () => {
     expect(cloud.group(GROUP).desiredCapacity).toBe(1);
     await cloud.settled();
     expect(cloud.group(GROUP).instances.map((i) => i.instanceId)).toEqual([initial.name]);
+  });
+
+  describe('an instance the group is replacing on its own', () => {
+    /** A second member, then terminated through EC2 as an operator would: the group launches its replacement. */
+    async function replaceASecondMember(breakReplacement: boolean): Promise<string> {
+      const [second] = await driver().createVms(1);
+      if (breakReplacement) cloud.breakNextInstances(1);
+      const ec2 = new EC2Client({ endpoint: cloud.endpoint, region: 'local-1', credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: 'x' } });
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [second.name] }));
+      ec2.destroy();
+      const pending = cloud.group(GROUP).instances.filter((i) => i.lifecycleState === 'Pending');
+      expect(pending).toHaveLength(1);
+      expect(cloud.group(GROUP).desiredCapacity).toBe(2);
+      return pending[0].instanceId;
+    }
+
+    it('counts the Pending replacement as the new VM instead of raising the desired capacity', async () => {
+      const replacement = await replaceASecondMember(false);
+      const mark = cloud.requests.length;
+      const progress: string[] = [];
+
+      const vms = await driver().createVms(1, { onProgress: (m) => progress.push(m) });
+
+      expect(vms.map((vm) => vm.name)).toEqual([replacement]);
+      expect(requestsSince(mark, 'SetDesiredCapacity')).toHaveLength(0);
+      expect(progress[0]).toContain(`${replacement} launched by '${GROUP}'`);
+      expect(cloud.group(GROUP).desiredCapacity).toBe(2);
+      expect(await engineAnswers(vms[0].docker.url)).toBe(true);
+
+      await driver().deleteVm(vms[0]);
+      await cloud.settled();
+      expect(cloud.group(GROUP)).toMatchObject({ desiredCapacity: 1, instances: [{ instanceId: initial.name }] });
+    });
+
+    it('removes a counted replacement that never becomes usable, so the group holds what the caller knows', async () => {
+      const replacement = await replaceASecondMember(true);
+
+      const failing = driver({ instanceReadyTimeoutMs: 3_000 }).createVms(1);
+
+      await expect(failing).rejects.toMatchObject({ code: 'cloud_timeout', message: expect.stringContaining('desired capacity restored to 1') });
+      await cloud.settled();
+      expect(cloud.group(GROUP)).toMatchObject({ desiredCapacity: 1, instances: [{ instanceId: initial.name }] });
+      expect(cloud.instance(replacement)).toMatchObject({ ec2State: 'terminated', broken: true });
+    });
   });
 
   it('retries throttled calls of both services and succeeds', async () => {

@@ -28,7 +28,8 @@ type Progress = (message: string) => void;
  * VMs are the InService instances of one Auto Scaling group, named by instance id, reached at
  * their private (or public) address on the Docker port, all of the infrastructure's size.
  *
- * Scale out raises the desired capacity and waits, polling with a growing interval, up to
+ * Scale out raises the desired capacity (less the instances the group is already launching on its
+ * own, e.g. to replace a terminated member, which count as new) and waits, polling with a growing interval, up to
  * instanceReadyTimeoutMs, until the new instances are InService, have an address and their engine
  * answers a ping. It is all or nothing: when the wait fails (timeout, cancel, API error), every
  * instance the call added is detached and terminated and the desired capacity goes back to its value
@@ -117,10 +118,15 @@ export class AwsCloudDriver implements CloudDriver {
     const progress: Progress = options.onProgress ?? (() => undefined);
     throwIfAborted(options.signal);
     const group = await this.describeGroup();
-    const before = new Set((group.Instances ?? []).map((i) => i.InstanceId!));
+    // Instances still Pending were launched by the group itself (a replacement of a member that was
+    // terminated or failed its health check; the driver's own scale-outs wait until InService): they
+    // are on their way already, so they count towards `count` instead of launching more.
+    const pending = (group.Instances ?? []).filter((i) => /^Pending/.test(i.LifecycleState ?? '')).map((i) => i.InstanceId!).slice(0, count);
+    const before = new Set((group.Instances ?? []).map((i) => i.InstanceId!).filter((id) => !pending.includes(id)));
     const desired = group.DesiredCapacity ?? 0;
-    const target = desired + count;
+    const target = desired + count - pending.length;
     const maxSize = group.MaxSize ?? 0;
+    if (pending.length > 0) progress(`${pending.join(', ')} launched by '${this.group}' (replacing an instance) counted as new`);
     if (target > maxSize) {
       if (!this.config.allowRaiseMaxSize) {
         throw new UnsatisfiableError(
@@ -132,15 +138,19 @@ export class AwsCloudDriver implements CloudDriver {
         this.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: this.group, MaxSize: target })));
       progress(`MaxSize of '${this.group}' ${maxSize} -> ${target}`);
     }
-    await this.call('Auto Scaling', 'SetDesiredCapacity', () =>
-      this.autoScaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: this.group, DesiredCapacity: target, HonorCooldown: false })));
-    progress(`desired capacity of '${this.group}' ${desired} -> ${target}`);
+    if (target > desired) {
+      await this.call('Auto Scaling', 'SetDesiredCapacity', () =>
+        this.autoScaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: this.group, DesiredCapacity: target, HonorCooldown: false })));
+      progress(`desired capacity of '${this.group}' ${desired} -> ${target}`);
+    }
 
     try {
       return await this.waitForNewInstances(before, count, options.signal, progress);
     } catch (err) {
-      const rollback = await this.rollBack(before, desired, progress).then(() => undefined, (e: unknown) => e);
-      const suffix = rollback ? `; rolling back failed too: ${messageOf(rollback)}` : `; the new instances were removed and desired capacity restored to ${desired}`;
+      // The group's own launches that were counted as new go too: the group keeps what the caller knows.
+      const known = desired - pending.length;
+      const rollback = await this.rollBack(before, known, progress).then(() => undefined, (e: unknown) => e);
+      const suffix = rollback ? `; rolling back failed too: ${messageOf(rollback)}` : `; the new instances were removed and desired capacity restored to ${known}`;
       if (err instanceof InfrastructureError) throw new InfrastructureError(`${err.message}${suffix}`, err.code, err.cause);
       throw new InfrastructureError(`${messageOf(err)}${suffix}`, options.signal?.aborted ? 'cancelled' : 'cloud', err);
     }
