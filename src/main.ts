@@ -23,7 +23,6 @@ import { ContainerHookRunner } from './executor/container-hook-runner';
 import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
 import { AccessControl, isLoopback } from './http/access';
 import { buildApp } from './http/app';
-import { Check } from './http/health-routes';
 import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
@@ -36,6 +35,8 @@ import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile
 import { Systems } from './use-cases/systems';
 import { HookRefresh } from './use-cases/hook-refresh';
 import { TopologyRestore } from './use-cases/restore-topology';
+import { DaemonReadiness } from './use-cases/daemon-readiness';
+import { ExecutionRetention } from './use-cases/execution-retention';
 import { PlanExecutions } from './use-cases/plan-executions';
 import { SerialQueue } from './use-cases/serial-queue';
 
@@ -54,8 +55,6 @@ export interface Daemon {
    */
   close(): Promise<void>;
 }
-
-const PRUNE_EVERY_MS = 24 * 3600_000;
 
 /** The daemon refuses to start as configured (open API beyond loopback, unusable tokens or certificates). */
 export class StartupError extends Error {}
@@ -168,59 +167,20 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   );
   services.nodeLoops = nodeLoops;
 
-  const retention = { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 };
-  const prune = async () => {
-    try {
-      const pruned = await services.executions.prune({ keep: retention.count, olderThan: new Date(Date.now() - retention.days * 86_400_000) });
-      if (pruned > 0) log.info({ pruned, ...retention }, 'pruned finished executions past retention');
-    } catch (e) {
-      log.error({ err: errorMessage(e) }, 'pruning executions failed');
-    }
-  };
-  const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
-  pruneTimer.unref();
+  const retention = new ExecutionRetention(services.executions, { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 });
+  retention.start();
 
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.
-  let restoreError = '';
-  let restoreAttempted = false;
   const restore = new TopologyRestore(knowledge, services, queue, {
     initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
-    log: {
-      info: (message) => { restoreError = ''; log.info(message); },
-      error: (message) => { restoreError = message; log.error(message); },
-    },
   });
-
-  // Readiness: the state restored, the topology (if any) in force, not shutting down.
-  const status = { recovered: false, shuttingDown: false };
-  const unreachableDetail = (): string => {
-    const down = knowledge.nodes.unreachable();
-    return down.length === 0 ? 'every node ready' : `unreachable: ${down.join(', ')}`;
-  };
-  const checks = (): Record<string, Check> => {
-    let database: Check = { ok: true };
-    try { state.check(); } catch (e) { database = { ok: false, detail: errorMessage(e) }; }
-    const inForce = knowledge.deployment !== undefined;
-    const topology: Check = inForce ? { ok: true, detail: 'in force' }
-      : !restoreAttempted ? { ok: false, detail: 'being restored' }
-      : restore.retrying ? { ok: false, detail: `not restored yet: ${restoreError}` }
-      : { ok: true, detail: 'no topology yet' };
-    return {
-      database,
-      executions_recovered: { ok: status.recovered },
-      topology,
-      accepting_plans: status.shuttingDown ? { ok: false, detail: 'shutting down' } : { ok: true },
-      // Informative: a node that does not answer takes no new containers, but plans are still taken
-      // (SPEC §8), so it does not make the daemon unready.
-      nodes: { ok: true, detail: unreachableDetail() },
-    };
-  };
+  const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
 
   const app = buildApp({
     knowledge, services, queue, executions, events, metrics, access, systems,
     nodes: { knowledge, admin: nodeAdmin },
-    readiness: { checks },
-    acceptingPlans: () => !status.shuttingDown,
+    readiness,
+    acceptingPlans: () => readiness.acceptingPlans,
   });
   const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
   try {
@@ -238,12 +198,12 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   log.info({ url, state_dir: stateDir, auth: access ? 'tokens' : 'none', tls: !!tls, imported: state.imported }, 'listening');
 
   const ready = (async () => {
-    await prune();
+    await retention.pruneNow();
     const interrupted = await executions.recoverInterrupted();
     if (interrupted > 0) log.warn({ interrupted }, 'marked executions a stopped daemon left unfinished as failed (interrupted)');
-    status.recovered = true;
+    readiness.executionsRecovered();
     await restore.run();
-    restoreAttempted = true;
+    readiness.topologyRestoreAttempted();
     const interruptedSystems = await systems.recoverInterrupted();
     if (interruptedSystems > 0) log.warn({ systems: interruptedSystems }, 'systems were left starting or deleting by a stopped daemon');
   })();
@@ -261,9 +221,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     ready,
     close() {
       closing ??= (async () => {
-        status.shuttingDown = true;
+        readiness.shuttingDown();
         restore.close();
-        clearInterval(pruneTimer);
+        retention.stop();
         services.hookSchedule?.stop();
         nodeLoops.stop();
         await nodeLoops.settled();

@@ -1,9 +1,8 @@
 import express from 'express';
 
-export interface Check {
-  ok: boolean;
-  detail?: string;
-}
+import type { Check } from '../use-cases/daemon-readiness';
+
+export type { Check };
 
 /** What `/readyz` reports; each check is evaluated on every request. */
 export interface Readiness {

@@ -21,6 +21,7 @@ export interface RestoreOptions {
 export class TopologyRestore {
   private timer?: NodeJS.Timeout;
   private closed = false;
+  private error?: string;
   private readonly retryMs: number;
   private readonly log: NonNullable<RestoreOptions['log']>;
 
@@ -54,10 +55,16 @@ export class TopologyRestore {
         this.log.error(`the persisted topology is refused, none is in force until one is PUT: ${errorMessage(e)}`);
         return;
       }
+      this.error = errorMessage(e);
       this.log.error(`restoring the topology failed (retrying in ${this.retryMs / 1000} s): ${errorMessage(e)}`);
       this.timer = setTimeout(() => void this.run(), this.retryMs);
       this.timer.unref();
     }
+  }
+
+  /** The failure a waiting retry follows. */
+  get lastError(): string | undefined {
+    return this.timer !== undefined ? this.error : undefined;
   }
 
   /** True while a retry is waiting. */

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { UnsatisfiableError, ValidationError } from '../../src/domain/errors';
+import { UnsatisfiableError } from '../../src/domain/errors';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { parseTopology } from '../../src/domain/topology';
 import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';

@@ -6,7 +6,6 @@ import { TopologyRestore } from '../../src/use-cases/restore-topology';
 import { SerialQueue } from '../../src/use-cases/serial-queue';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
-import { waitFor } from '../support/wait-for';
 
 /** Start-up use cases over fake engines: no daemon, no Docker engine. */
 describe('TopologyRestore', () => {
