@@ -29,6 +29,7 @@ import { PlanExecutions } from './use-cases/plan-executions';
 import { TopologyRestore } from './use-cases/restore-topology';
 import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { NodeAdmin } from './use-cases/node-admin';
+import { NodeVolumes } from './use-cases/node-volumes';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
 import { healLostNode } from './use-cases/heal-nodes';
@@ -82,6 +83,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     executions: new FileExecutionStore(stateDir),
     processDefinitions,
     localDocker,
+    allowBindRoot: config.allowBind,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? DEFAULT_HOST_PORT_RANGE, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: new FileNodeStateStore(stateDir),
@@ -122,7 +124,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const interruptedSystems = await systems.recoverInterrupted();
   if (interruptedSystems > 0) console.warn(`${interruptedSystems} system(s) were left starting or deleting by a stopped daemon`);
 
-  const app = buildApp({ knowledge, services, queue, executions, systems, nodes: { knowledge, admin: nodeAdmin } });
+  const app = buildApp({ knowledge, services, queue, executions, systems, nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) } });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);

@@ -7,6 +7,7 @@ import { mergePlan, PartialPlan } from '../domain/plan';
 import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../domain/node-limits';
 import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
+import { describeVolumeKeep, nodeLocalVolumes, volumeKeep } from '../domain/volumes';
 import { translate, Translation } from '../translator/translate';
 import { Deployment } from './knowledge';
 
@@ -84,7 +85,9 @@ export async function decide(
   const limited = limitProblem(unlimited, cluster, nodes);
   const placeable = limited.cluster;
   const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));
-  const problem = selectorConstraints(limited.problem, cluster, selectors);
+  // Containers with node-local volumes stay where their data is (domain/volumes.ts).
+  const local = nodeLocalVolumes(topology.tiers.values(), infrastructure.volumes ?? {});
+  const problem = volumeKeep(selectorConstraints(limited.problem, cluster, selectors), local);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -101,6 +104,11 @@ export async function decide(
     if (e instanceof NoSolutionError && selected.length > 0) {
       const detail = e.message.replace(/^No solution found:?\s*/, '');
       throw new NoSolutionError(`${detail ? `${detail}; ` : ''}placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`);
+    }
+    const kept = e instanceof NoSolutionError ? describeVolumeKeep(problem, local) : undefined;
+    if (kept) {
+      const detail = e.message.replace(/^No solution found:?\s*/, '');
+      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}${kept}`);
     }
     throw e;
   });
