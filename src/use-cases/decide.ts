@@ -100,15 +100,16 @@ export async function decide(
     if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit && !problem.placeable) {
       throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
     }
+    if (!(e instanceof NoSolutionError)) throw e;
+    // Say what limited the placement: node selectors, containers kept for their node-local volumes.
     const selected = [...selectors].filter(([tier, selector]) => problem.placeable?.[tier] && Object.keys(selector).length > 0);
-    if (e instanceof NoSolutionError && selected.length > 0) {
+    const limits = [
+      ...(selected.length > 0 ? [`placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`] : []),
+      ...[describeVolumeKeep(problem, local)].filter((k): k is string => k !== undefined),
+    ];
+    if (limits.length > 0) {
       const detail = e.message.replace(/^No solution found:?\s*/, '');
-      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`);
-    }
-    const kept = e instanceof NoSolutionError ? describeVolumeKeep(problem, local) : undefined;
-    if (kept) {
-      const detail = e.message.replace(/^No solution found:?\s*/, '');
-      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}${kept}`);
+      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}${limits.join('; ')}`);
     }
     throw e;
   });

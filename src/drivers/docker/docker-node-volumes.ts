@@ -16,10 +16,11 @@ export class DockerNodeVolumes {
   }
 
   async create(spec: NodeVolumeSpec): Promise<NodeVolume> {
-    const created = await this.call(`create volume '${spec.name}'`, (abortSignal) => this.docker.createVolume({
+    await this.call(`create volume '${spec.name}'`, (abortSignal) => this.docker.createVolume({
       Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: { ...spec.labels, [LABEL_MANAGED]: 'true' }, abortSignal,
     }));
-    return toNodeVolume(created as unknown as Docker.VolumeInspectInfo, []);
+    const created = await this.call(`inspect volume '${spec.name}'`, (abortSignal) => this.docker.getVolume(spec.name).inspect({ abortSignal }));
+    return toNodeVolume(created, []);
   }
 
   async remove(name: string): Promise<void> {
