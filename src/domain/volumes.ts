@@ -80,11 +80,20 @@ export function allowedHostPath(source: string, where: string, allowBindRoot: st
   return normalized;
 }
 
-/** Tiers whose data lives on their node: flat tier -> the non-shared volumes it mounts. */
-export function nodeLocalVolumes(tiers: Iterable<{ flatName: string; volumes?: SystemMount[] }>, declared: Readonly<Record<string, VolumeDeclaration>>): Map<string, string[]> {
+/**
+ * Tiers whose data lives on their node: flat tier -> the non-shared volumes it mounts. A system's
+ * (compose file's) named volume counts unless its `driver_opts.type` is `nfs`; external ones too.
+ */
+export function nodeLocalVolumes(
+  tiers: Iterable<{ flatName: string; volumes?: SystemMount[]; system?: { mounts: SystemMount[] } }>,
+  declared: Readonly<Record<string, VolumeDeclaration>>,
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const tier of tiers) {
-    const local = (tier.volumes ?? []).flatMap((m) => (m.type === 'volume' && !declared[m.volume]?.shared ? [m.volume] : []));
+    const local = [
+      ...(tier.volumes ?? []).flatMap((m) => (m.type === 'volume' && !declared[m.volume]?.shared ? [m.volume] : [])),
+      ...(tier.system?.mounts ?? []).flatMap((m) => (m.type === 'volume' && m.driverOpts.type !== 'nfs' ? [m.volume] : [])),
+    ];
     if (local.length > 0) out.set(tier.flatName, local);
   }
   return out;

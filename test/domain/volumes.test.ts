@@ -5,6 +5,7 @@ import { NoSolutionError, ValidationError } from '../../src/domain/errors';
 import { parseTopology } from '../../src/domain/topology';
 import { nodeLocalVolumes, volumeKeep } from '../../src/domain/volumes';
 import { decide, Snapshot } from '../../src/use-cases/decide';
+import { readCreateVolumeRequest } from '../../src/use-cases/node-volumes';
 
 /** Volumes of topology tiers: what is accepted, what is refused (naming the field), and the `keep` they feed the allocator. */
 const doc = (tierVolumes: unknown, volumes: unknown = { data: {}, nfs: { driver_opts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/export' } } }) => ({
@@ -87,6 +88,15 @@ describe('node-local volumes as the allocator keep constraint', () => {
     expect(volumeKeep(base, new Map()).keep).toBeUndefined();
   });
 
+  it("counts a system's named volumes as node-local unless they are NFS", () => {
+    const mount = (volume: string, driverOpts: Record<string, string> = {}) => ({ type: 'volume' as const, volume, target: '/d', readOnly: false, driverOpts, external: false });
+    const tiers = [
+      { flatName: 'shop-1_db', system: { mounts: [mount('shop-1_dbdata')] } },
+      { flatName: 'shop-1_web', system: { mounts: [mount('shop-1_media', { type: 'nfs', o: 'addr=x', device: ':/m' }), { type: 'bind' as const, source: '/srv/x', target: '/x', readOnly: true }] } },
+    ];
+    expect(nodeLocalVolumes(tiers, {})).toEqual(new Map([['shop-1_db', ['shop-1_dbdata']]]));
+  });
+
   it('lets the tier go when it is planned to zero', () => {
     expect(volumeKeep({ ...base, plan: { app_web: { cpu_cores: 1, mem_units: 1 } } }, local).keep).toBeUndefined();
   });
@@ -124,5 +134,24 @@ describe('node-local volumes as the allocator keep constraint', () => {
     const attempt = decide(snapshot(['logs:/logs']), createAllocator(), growDb);
     await expect(attempt).rejects.toThrow(NoSolutionError);
     await expect(attempt).rejects.toThrow("tier 'app_db' on 'a' (volume 'data'), tier 'app_big' on 'a' (volume 'logs')");
+  });
+});
+
+describe('the node volumes API request', () => {
+  it('defaults the driver to local and takes options, labels and recreate', () => {
+    expect(readCreateVolumeRequest({ name: 'v1' })).toEqual({ name: 'v1', driver: 'local', driverOpts: {}, labels: {}, recreate: false });
+    expect(readCreateVolumeRequest({ name: 'v1', driver: 'local', driver_opts: { type: 'tmpfs' }, labels: { a: 'b' }, recreate: true }))
+      .toEqual({ name: 'v1', driver: 'local', driverOpts: { type: 'tmpfs' }, labels: { a: 'b' }, recreate: true });
+  });
+
+  it.each([
+    ['no body', undefined, 'body'],
+    ['no name', {}, 'name'],
+    ['a name with a slash', { name: 'a/b' }, 'name'],
+    ['driver_opts that are not scalars', { name: 'v', driver_opts: { o: ['x'] } }, 'driver_opts.o'],
+    ['a non-boolean recreate', { name: 'v', recreate: 'yes' }, 'recreate'],
+    ['an unknown field', { name: 'v', size: 1 }, 'size'],
+  ])('refuses %s, naming the field', (_what, body, field) => {
+    expect(refusal(() => readCreateVolumeRequest(body)).field).toMatch(new RegExp(`^${field}`));
   });
 });
