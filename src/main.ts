@@ -29,6 +29,7 @@ import { ContainerRuntime } from './ports/container-runtime';
 import { healLostNode } from './use-cases/heal-nodes';
 import { Knowledge, Services } from './use-cases/knowledge';
 import { NodeAdmin } from './use-cases/node-admin';
+import { NodeVolumes } from './use-cases/node-volumes';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
 import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
@@ -136,6 +137,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     executions: state.executions,
     processDefinitions,
     localDocker,
+    allowBindRoot: config.allowBind,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? DEFAULT_HOST_PORT_RANGE, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: new FileNodeStateStore(stateDir),
@@ -178,7 +180,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
 
   const app = buildApp({
     knowledge, services, queue, executions, events, metrics, access, systems,
-    nodes: { knowledge, admin: nodeAdmin },
+    nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
     readiness,
     acceptingPlans: () => readiness.acceptingPlans,
   });

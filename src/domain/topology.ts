@@ -9,6 +9,8 @@ import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-set
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
 import { isCronExpression } from './cron-expression';
+import { parseTierVolumes, parseVolumeDeclarations, VolumeDeclaration } from './volumes';
+import { SystemMount } from './compose/system-tier';
 
 /** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
 export type HookSpec =
@@ -48,6 +50,8 @@ export interface Tier {
   system?: SystemTier;
   /** Only nodes whose labels carry every pair may run it; empty = any node. */
   nodeSelector?: Record<string, string>;
+  /** Named volumes of `infrastructure.volumes` and allowed host paths, mounted into its containers. */
+  volumes?: SystemMount[];
 }
 
 export interface App {
@@ -114,6 +118,8 @@ export interface Infrastructure {
   onFailure: 'stop' | 'rollback';
   hookTimeoutMs: number;
   nodePool: NodePoolSettings;
+  /** Named volumes tiers may mount (docs/nodes.md "Volumes"). */
+  volumes: Record<string, VolumeDeclaration>;
 }
 
 export interface Topology {
@@ -133,6 +139,8 @@ export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 export interface TopologyDefaults {
   /** Docker endpoint of the implicit `local` node when the topology names no cloud driver. */
   localDocker: string;
+  /** Host paths tiers may mount only under this directory (`--allow-bind`); none = no host paths. */
+  allowBindRoot?: string;
 }
 
 export function parseTopology(input: unknown, defaults: TopologyDefaults = { localDocker: DEFAULT_DOCKER_HOST }): Topology {
@@ -153,6 +161,9 @@ export function parseTopology(input: unknown, defaults: TopologyDefaults = { loc
     const tierNames = Object.keys(tiersObj);
     for (const tierName of tierNames) {
       const tier = parseTier(name, tierName, tiersObj[tierName], `${field}.tiers.${tierName}`, new Set(tierNames));
+      const volumes = parseTierVolumes(readObject(tiersObj[tierName], `${field}.tiers.${tierName}`).volumes, `${field}.tiers.${tierName}.volumes`,
+        infrastructure.volumes, defaults.allowBindRoot);
+      if (volumes.length > 0) tier.volumes = volumes;
       if (tiers.has(tier.flatName)) {
         throw new ValidationError(`${field}.tiers.${tierName}`, `flat name '${tier.flatName}' collides with another tier`);
       }
@@ -213,6 +224,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     onFailure,
     hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
     nodePool: parseNodePoolSettings(obj, f),
+    volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
   };
 }
 

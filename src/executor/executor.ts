@@ -217,6 +217,7 @@ export class Executor {
           name: tier.flatName, app: tier.app, tier: tier.tier, vm: vmName, image: tier.image, cpuset: action.cpuset,
           memoryMb: action.resources.mem_units * memUnitMb, ports: tier.ports, environment: { ...system?.environment, ...tier.environment },
           args: tier.entrypointArgs, extraHosts: [...extraHosts, ...(system?.extraHosts ?? [])], system: system?.system,
+          ...(tier.volumes ? { mounts: tier.volumes } : {}),
         });
         slot.where.containerId = created.id;
         if (system) await rememberHostPorts(systemPorts!.store, tier, vmName, created.hostPorts);

@@ -6,10 +6,14 @@ import { readNode, readNodes } from '../use-cases/read-nodes';
 import { NotFoundError } from '../domain/errors';
 import { PlanExecutions } from '../use-cases/plan-executions';
 import { executionResponse, statusOfExecution } from './execution-responses';
+import { NodeVolumes } from '../use-cases/node-volumes';
+import { createNodeVolumeRouter } from './node-volume-routes';
 
 export interface NodeRouteDependencies {
   knowledge: Knowledge;
   admin: NodeAdmin;
+  /** The node volumes API; absent = its routes are not served. */
+  volumes?: NodeVolumes;
 }
 
 /** The node pool of SPEC §8: `GET /api/nodes`, cordon, uncordon, drain. */
@@ -44,6 +48,7 @@ export function createNodeRouter(deps: NodeRouteDependencies & { executions: Pla
     res.status(statusOfExecution(finished)).json(executionResponse(finished));
   });
 
+  if (deps.volumes) router.use(createNodeVolumeRouter(deps.volumes));
   return router;
 }
 

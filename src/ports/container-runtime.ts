@@ -51,6 +51,28 @@ export interface ContainerSpec {
   labels?: Record<string, string>;
   /** Set for the containers of a system (src/domain/compose). */
   system?: SystemContainerSpec;
+  /** The tier's own volumes and host paths; a named volume missing on the node is created (labelled managed) first. */
+  mounts?: SystemMount[];
+}
+
+/** A volume on a node, as its engine reports it. */
+export interface NodeVolume {
+  name: string;
+  driver: string;
+  driver_opts: Record<string, string>;
+  labels: Record<string, string>;
+  /** Created by the daemon (carries the managed label). */
+  managed: boolean;
+  /** Names of the containers that mount it, running or not. */
+  used_by: string[];
+}
+
+/** What a node volume is created with. */
+export interface NodeVolumeSpec {
+  name: string;
+  driver: string;
+  driverOpts: Record<string, string>;
+  labels: Record<string, string>;
 }
 
 /** A managed container as its engine reports it. */
@@ -151,6 +173,12 @@ export interface ContainerRuntime {
   removeSystemResources?(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
   /** Names of the volumes of a system that exist on this node. */
   listSystemVolumes?(sid: string): Promise<string[]>;
+  /** Every volume of the node, with the containers that mount it. */
+  listVolumes?(): Promise<NodeVolume[]>;
+  /** Creates a volume (labelled managed); the engine's answer for an existing name is not trusted, callers check first. */
+  createVolume?(spec: NodeVolumeSpec): Promise<NodeVolume>;
+  /** Removes a volume; NotFoundError when it is not there, ConflictError when a container uses it. */
+  removeVolume?(name: string): Promise<void>;
 }
 
 export type ContainerRuntimeFactory = (endpoint: DockerEndpoint) => ContainerRuntime;

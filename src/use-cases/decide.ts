@@ -6,6 +6,7 @@ import { mergePlan, PartialPlan } from '../domain/plan';
 import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from './node-limits';
 import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
+import { describeVolumeKeep, nodeLocalVolumes, volumeKeep } from '../domain/volumes';
 import { translate, Translation } from '../translator/translate';
 import { Deployment } from './knowledge';
 
@@ -83,7 +84,9 @@ export async function decide(
   const limited = limitProblem(unlimited, cluster, nodes);
   const placeable = limited.cluster;
   const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));
-  const problem = selectorConstraints(limited.problem, cluster, selectors);
+  // Containers with node-local volumes stay where their data is (domain/volumes.ts).
+  const local = nodeLocalVolumes(topology.tiers.values(), infrastructure.volumes ?? {});
+  const problem = volumeKeep(selectorConstraints(limited.problem, cluster, selectors), local);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -96,10 +99,16 @@ export async function decide(
     if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit && !problem.placeable) {
       throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
     }
+    if (!(e instanceof NoSolutionError)) throw e;
+    // Say what limited the placement: node selectors, containers kept for their node-local volumes.
     const selected = [...selectors].filter(([tier, selector]) => problem.placeable?.[tier] && Object.keys(selector).length > 0);
-    if (e instanceof NoSolutionError && selected.length > 0) {
+    const limits = [
+      ...(selected.length > 0 ? [`placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`] : []),
+      ...[describeVolumeKeep(problem, local)].filter((k): k is string => k !== undefined),
+    ];
+    if (limits.length > 0) {
       const detail = e.message.replace(/^No solution found:?\s*/, '');
-      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}placement limited by node_selector: ${selected.map(([tier, selector]) => `tier '${tier}' ${formatSelector(selector)}`).join(', ')}`);
+      throw new NoSolutionError(`${detail ? `${detail}; ` : ''}${limits.join('; ')}`);
     }
     throw e;
   });

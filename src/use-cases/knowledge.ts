@@ -36,6 +36,8 @@ export interface Services {
   nodeLoops?: HookSchedule;
   /** Docker endpoint of the implicit `local` node. */
   localDocker: string;
+  /** Host paths tiers may mount only under this directory (`--allow-bind`). */
+  allowBindRoot?: string;
   /** Host ports, readiness and the port record for the containers of systems (compose files). */
   systemContainers?: SystemContainerPorts;
 }

@@ -1,8 +1,8 @@
-import { posix } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ValidationError } from '../errors';
 import { isPlainObject } from '../json-reader';
 import { isValidName } from '../names';
+import { allowedHostPath } from '../volumes';
 import { parseEntrypointParams } from '../topology';
 import { interpolateDocument } from './interpolate';
 
@@ -303,12 +303,7 @@ function readMounts(value: unknown, path: string, volumes: Record<string, Compos
     if (source === undefined) throw new ValidationError(where, 'anonymous volumes are not supported; name a volume of the top-level volumes');
     const isPath = /^[./~]/.test(source);
     if (type === 'bind' || (type === undefined && isPath)) {
-      if (!source.startsWith('/')) throw new ValidationError(where, `host path '${source}' must be absolute (there is no project directory on the daemon)`);
-      const normalized = posix.normalize(source);
-      const root = allowBindRoot ? posix.normalize(`${allowBindRoot}/`) : undefined;
-      if (!root || !(normalized === root.slice(0, -1) || normalized.startsWith(root)) || source.split('/').includes('..')) {
-        throw new ValidationError(where, allowBindRoot ? `host path '${source}' is outside the allowed root ${allowBindRoot}` : `host path '${source}' is not allowed (the daemon allows no bind mounts)`);
-      }
+      const normalized = allowedHostPath(source, where, allowBindRoot);
       return { type: 'bind' as const, source: normalized, target, readOnly };
     }
     if (!volumes[source]) throw new ValidationError(where, `volume '${source}' is not declared in the top-level volumes`);

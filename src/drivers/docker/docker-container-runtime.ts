@@ -11,9 +11,10 @@ import {
 import { DockerEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_APP, LABEL_FLAT_TIER,
-  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer, ManagedContainerState,
+  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer, ManagedContainerState, NodeVolume, NodeVolumeSpec,
 } from '../../ports/container-runtime';
-import { DockerSystemResources, isPortConflict, parseHostPorts } from './docker-system-resources';
+import { DockerSystemResources, engineMounts, isPortConflict, parseHostPorts } from './docker-system-resources';
+import { DockerNodeVolumes } from './docker-node-volumes';
 import { dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 import { ExecOutput } from './exec-output';
 import { readFirstTarEntry, TarEntry, writeTar } from './tar-archive';
@@ -57,12 +58,14 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly callTimeoutMs: number;
   private readonly pullTimeoutMs: number;
   private readonly systems: DockerSystemResources;
+  private readonly volumes: DockerNodeVolumes;
 
   constructor(readonly endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
     this.docker = new Docker(dockerodeOptions(endpoint));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.systems = new DockerSystemResources(this.docker, (operation, run) => this.call(operation, run));
+    this.volumes = new DockerNodeVolumes(this.docker, (operation, run) => this.call(operation, run));
   }
 
   async ping(timeoutMs = DEFAULT_PING_TIMEOUT_MS): Promise<void> {
@@ -127,6 +130,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
     // A system's container may find its host port taken by something the engine did not list
     // (a process on the node, another engine client): the next free port is tried.
     const refusedPorts = new Set<number>();
+    // The tier's named volumes are created on the node the first time one of its containers lands there.
+    if (spec.mounts?.length) await this.systems.ensureVolumes(spec.mounts, {});
     for (let attempt = 1; ; attempt++) {
       const body = containerCreateBody(spec);
       const reserved = spec.system ? await this.systems.prepare(spec.system, body, refusedPorts) : [];
@@ -148,6 +153,18 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   listSystemVolumes(sid: string): Promise<string[]> {
     return this.systems.listSystemVolumes(sid);
+  }
+
+  listVolumes(): Promise<NodeVolume[]> {
+    return this.volumes.list();
+  }
+
+  createVolume(spec: NodeVolumeSpec): Promise<NodeVolume> {
+    return this.volumes.create(spec);
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.volumes.remove(name);
   }
 
   private async createAndStart(spec: ContainerSpec, body: Docker.ContainerCreateOptions, operation: string): Promise<Docker.Container> {
@@ -472,6 +489,7 @@ function containerCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions
       PortBindings: portBindings,
       ExtraHosts: spec.extraHosts.map((h) => `${h.host}:${h.address}`),
       RestartPolicy: { Name: 'unless-stopped' },
+      ...(spec.mounts?.length ? { Mounts: engineMounts(spec.mounts) } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { NotFoundError, UnsatisfiableError } from '../../domain/errors';
+import { SystemMount } from '../../domain/compose/system-tier';
 import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, SystemContainerSpec } from '../../ports/container-runtime';
 
 /** One bounded, error-translating engine call (DockerContainerRuntime.call). */
@@ -28,7 +29,7 @@ export class DockerSystemResources {
   /** Adds the system's settings to a create body; answers the host ports reserved for it (release them after). */
   async prepare(spec: SystemContainerSpec, body: Docker.ContainerCreateOptions, excluded: ReadonlySet<number>): Promise<number[]> {
     await this.ensureNetwork(spec.network, spec.sid);
-    for (const mount of spec.mounts) if (mount.type === 'volume') await this.ensureVolume(mount, spec.sid);
+    await this.ensureVolumes(spec.mounts, { [LABEL_SYSTEM]: spec.sid });
     const chosen = await this.chooseHostPorts(spec, excluded);
     const hostConfig = body.HostConfig ?? {};
     const exposed: Record<string, object> = { ...(body.ExposedPorts ?? {}) };
@@ -56,9 +57,7 @@ export class DockerSystemResources {
       ...hostConfig,
       PortBindings: bindings,
       NetworkMode: spec.network,
-      Mounts: spec.mounts.map((m) => (m.type === 'volume'
-        ? { Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly }
-        : { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
+      Mounts: engineMounts(spec.mounts),
       ...(spec.restart ? { RestartPolicy: { Name: spec.restart.policy === 'no' ? '' : spec.restart.policy, MaximumRetryCount: spec.restart.maxRetries ?? 0 } } : {}),
     };
     body.NetworkingConfig = { EndpointsConfig: { [spec.network]: { Aliases: [spec.service] } } };
@@ -161,8 +160,13 @@ export class DockerSystemResources {
     }
   }
 
-  /** A named volume is created, labelled as the system's, on the node where it is first mounted. */
-  private async ensureVolume(mount: Extract<SystemContainerSpec['mounts'][number], { type: 'volume' }>, sid: string): Promise<void> {
+  /** The named volumes of the mounts that the node lacks are created, labelled managed (and with `labels`). */
+  async ensureVolumes(mounts: readonly SystemMount[], labels: Record<string, string>): Promise<void> {
+    for (const mount of mounts) if (mount.type === 'volume') await this.ensureVolume(mount, labels);
+  }
+
+  /** A named volume is created, labelled as managed, on the node where it is first mounted. */
+  private async ensureVolume(mount: Extract<SystemMount, { type: 'volume' }>, labels: Record<string, string>): Promise<void> {
     try {
       await this.call(`inspect volume '${mount.volume}'`, (abortSignal) => this.docker.getVolume(mount.volume).inspect({ abortSignal }));
       return;
@@ -174,7 +178,7 @@ export class DockerSystemResources {
       Name: mount.volume,
       ...(mount.driver ? { Driver: mount.driver } : {}),
       DriverOpts: mount.driverOpts,
-      Labels: { [LABEL_MANAGED]: 'true', [LABEL_SYSTEM]: sid },
+      Labels: { ...labels, [LABEL_MANAGED]: 'true' },
       abortSignal,
     }));
   }
@@ -186,6 +190,13 @@ export class DockerSystemResources {
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
+}
+
+/** Mounts as the engine takes them in HostConfig.Mounts. */
+export function engineMounts(mounts: readonly SystemMount[]): Docker.MountSettings[] {
+  return mounts.map((m) => (m.type === 'volume'
+    ? { Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly }
+    : { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly }));
 }
 
 export function formatHostPorts(ports: Record<string, number>): string {
