@@ -31,7 +31,8 @@ if answers; then
   echo "demo: something already answers at $URL; stop it or choose another port (PORT=8001 bash scripts/demo.sh)" >&2
   exit 1
 fi
-node dist/cli.js start --port "$PORT" --state-dir "$STATE/daemon" &
+# The daemon logs JSON lines (docs/operations.md); the demo shows warnings only, unless told otherwise.
+node dist/cli.js start --port "$PORT" --state-dir "$STATE/daemon" --log-level "${ECOWARE_LOG_LEVEL:-warn}" &
 DAEMON=$!
 trap 'kill $DAEMON 2>/dev/null || true; wait $DAEMON 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do
