@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { readConfig } from '../config';
+import { ValidationError } from '../domain/errors';
+import { CliError, EXIT_REFUSED } from './exit-codes';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** `start`: the daemon. Flags win over the environment, which wins over the defaults. */
 export function registerStartCommand(program: Command): void {
@@ -29,12 +33,19 @@ export function registerStartCommand(program: Command): void {
       const flags = Object.fromEntries(Object.entries(options).map(([key, value]) =>
         [key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), value === true ? 'true' : value === false ? undefined : value]));
       const config = readConfig(flags);
+      const level = flags['log-level'];
+      if (typeof level === 'string' && !LOG_LEVELS.includes(level)) {
+        throw new ValidationError('log-level', `'${level}' is not a log level (${LOG_LEVELS.join(', ')})`);
+      }
       // Loaded on demand: the other commands need none of the daemon's drivers.
       const { log, setLogLevel } = await import('../log');
       if (typeof flags['log-level'] === 'string') setLogLevel(flags['log-level']);
-      const { startDaemon } = await import('../main');
+      const { startDaemon, StartupError } = await import('../main');
       // The port answers /livez at once; this line says the state is restored and plans are taken.
-      const daemon = await startDaemon(config, { waitReady: false });
+      const daemon = await startDaemon(config, { waitReady: false }).catch((e: unknown) => {
+        // A configuration the daemon refuses (open API beyond loopback, half a TLS pair) is a refusal: exit code 2.
+        throw e instanceof StartupError ? new CliError(e.message, EXIT_REFUSED) : e;
+      });
       await daemon.ready.catch(() => undefined);
       console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
       let stopping = false;

@@ -92,6 +92,16 @@ describe('ecoware-executor without a daemon', () => {
     expect(existsSync(stateDir)).toBe(false);
   });
 
+  it('refuses a start the daemon cannot honour with exit code 2: an open API beyond loopback, an unknown log level', async () => {
+    const open = await cli(['start', '--host', '0.0.0.0', '--port', '0', '--state-dir', path.join(scratch, 'open-state')]);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('refusing to listen on 0.0.0.0 without --tokens-file');
+    const level = await cli(['start', '--log-level', 'loud', '--port', '0', '--state-dir', path.join(scratch, 'level-state')]);
+    expect(level.code).toBe(2);
+    expect(level.stderr).toContain("'loud' is not a log level");
+    expect(existsSync(path.join(scratch, 'level-state'))).toBe(false);
+  });
+
   it('refuses unknown commands, missing and extra arguments, and bad numbers with exit code 2', async () => {
     const unknown = await cli(['aply', 'plan.json']);
     expect(unknown.code).toBe(2);
