@@ -2,6 +2,7 @@ import { ValidationError } from '../errors';
 import {
   readBoolean, readObject, readOptionalInteger, readOptionalString, readString, readStringArray, readStringMap,
 } from '../json-reader';
+import type { ComposeHealthcheck } from './compose-file';
 
 /**
  * What a tier made from a compose service carries beyond an ordinary tier: the `system` block of the
@@ -28,14 +29,8 @@ export interface SystemTier {
   waitHealthy: string[];
 }
 
-export interface SystemHealthcheck {
-  test: string[];
-  intervalMs?: number;
-  timeoutMs?: number;
-  startPeriodMs?: number;
-  startIntervalMs?: number;
-  retries?: number;
-}
+/** The compose service's healthcheck as the tier carries it (the same shape as in the compose file). */
+export type SystemHealthcheck = ComposeHealthcheck;
 
 export type SystemMount =
   | { type: 'volume'; /** the name on the node */ volume: string; target: string; readOnly: boolean; driver?: string; driverOpts: Record<string, string>; external: boolean }
