@@ -58,3 +58,18 @@ export function readStringMap(value: Json, field: string): Record<string, string
   }
   return out;
 }
+
+/** Longest duration a topology field may give in seconds (a day); Node's timers cap near 24.8 days. */
+export const MAX_SECONDS = 86_400;
+
+/**
+ * A duration given in seconds, as milliseconds; absent → undefined. Positive (or, with `allowZero`,
+ * non-negative, 0 meaning "off"), at most MAX_SECONDS.
+ */
+export function readOptionalSecondsAsMs(value: Json, field: string, opts: { allowZero?: boolean } = {}): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!opts.allowZero && value === 0) || value > MAX_SECONDS) {
+    throw new ValidationError(field, `must be a ${opts.allowZero ? 'non-negative' : 'positive'} number of seconds, at most ${MAX_SECONDS}`);
+  }
+  return Math.round(value * 1000);
+}

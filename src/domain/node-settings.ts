@@ -1,5 +1,5 @@
 import { ValidationError } from './errors';
-import { readBoolean, readObject, readStringMap } from './json-reader';
+import { Json, readBoolean, readObject, readOptionalSecondsAsMs, readStringMap } from './json-reader';
 
 /** How the node pool is watched and repaired (infrastructure fields, SPEC §8). */
 export interface NodePoolSettings {
@@ -18,14 +18,8 @@ export const DEFAULT_NODE_POOL_SETTINGS: NodePoolSettings = {
 };
 
 export function parseNodePoolSettings(obj: Record<string, unknown>, field: (key: string) => string): NodePoolSettings {
-  const seconds = (key: string, fallbackMs: number, allowZero: boolean): number => {
-    const value = obj[key];
-    if (value === undefined || value === null) return fallbackMs;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || value > 86_400) {
-      throw new ValidationError(field(key), `must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, at most 86400`);
-    }
-    return Math.round(value * 1000);
-  };
+  const seconds = (key: string, fallbackMs: number, allowZero: boolean): number =>
+    readOptionalSecondsAsMs(obj[key] as Json, field(key), { allowZero }) ?? fallbackMs;
   return {
     healthIntervalMs: seconds('node_health_interval_s', DEFAULT_NODE_POOL_SETTINGS.healthIntervalMs, false),
     reconcileIntervalMs: seconds('reconcile_interval_s', DEFAULT_NODE_POOL_SETTINGS.reconcileIntervalMs, true),

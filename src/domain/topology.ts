@@ -2,7 +2,7 @@ import { parseSystemTier, SystemTier } from './compose/system-tier';
 import { ValidationError } from './errors';
 import {
   isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
-  readString, readStringArray, readStringMap,
+  readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
 } from './json-reader';
 import { flatTierName, isValidName } from './names';
 import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
@@ -183,7 +183,6 @@ const MAX_CORES = 4096;
 const MAX_UNITS = 1_048_576;
 const MAX_UNIT_MB = 1_048_576;
 /** Node's timers hold at most 2^31-1 ms; a day is more than any hook or instance start needs. */
-const MAX_SECONDS = 86_400;
 
 function readName(value: unknown, field: string): string {
   const name = readString(value, field);
@@ -222,18 +221,10 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1, max: 100_000 }),
     onHookFailure,
     onFailure,
-    hookTimeoutMs: secondsToMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
+    hookTimeoutMs: readOptionalSecondsAsMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
     nodePool: parseNodePoolSettings(obj, f),
     volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
   };
-}
-
-function secondsToMs(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_SECONDS) {
-    throw new ValidationError(field, `must be a positive number of seconds, at most ${MAX_SECONDS}`);
-  }
-  return Math.round(value * 1000);
 }
 
 function parseCloud(value: unknown, field: string, defaults: TopologyDefaults): CloudConfig {
@@ -288,7 +279,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
     dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
     dockerCertPath: certPath,
     allowRaiseMaxSize: obj.allow_raise_max_size === undefined ? false : readBoolean(obj.allow_raise_max_size, `${field}.allow_raise_max_size`),
-    instanceReadyTimeoutMs: secondsToMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
+    instanceReadyTimeoutMs: readOptionalSecondsAsMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
     apiMaxAttempts: readOptionalInteger(obj.api_max_attempts, `${field}.api_max_attempts`, { min: 1, max: 20 }),
   };
 }
@@ -315,7 +306,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     ports: obj.ports === undefined ? [] : readStringArray(obj.ports, `${field}.ports`).map((p, i) => parsePort(p, `${field}.ports[${i}]`)),
     environment: obj.environment === undefined ? {} : readStringMap(obj.environment, `${field}.environment`),
     entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
-    hookTimeoutMs: secondsToMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
+    hookTimeoutMs: readOptionalSecondsAsMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
     system: parseSystemTier(obj.system, `${field}.system`),
     ...(obj.node_selector !== undefined ? { nodeSelector: parseLabels(obj.node_selector, `${field}.node_selector`) } : {}),
   };
