@@ -2,7 +2,7 @@ import { ValidationError } from '../domain/errors';
 import { ExecutionStatus } from '../domain/execution';
 import { ExecutionFilter } from '../ports/execution-store';
 
-const STATUSES: ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const STATUSES: ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded'];
 const KINDS = ['plan', 'reconcile', 'heal', 'drain', 'rollback', 'system'];
 const EXECUTION_ID = /^[A-Za-z0-9-]{1,128}$/;
 
