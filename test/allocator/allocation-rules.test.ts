@@ -1,6 +1,8 @@
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { solveDocument } from '../../src/allocator/solve-file';
+import { buildInstance } from '../../src/allocator/model/allocation-instance';
+import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { NoSolutionError, ValidationError } from '../../src/domain/errors';
 import { generateFleetProblem } from '../support/allocation-problems';
 
@@ -110,6 +112,16 @@ describe('allocation rules (SPEC §3)', () => {
     const p = { ...fleet, maxVms: 25 };
     const result = await allocate(p);
     expect(Object.keys(result.placement).length).toBeLessThanOrEqual(25);
+  });
+
+  it('bounds the cost by whole VMs: three tiers of 3 cores need three 4-core VMs, not 2.25', async () => {
+    const vm = { cpu_cores: 4, mem_units: 16, used: {} };
+    const p = problem({ vmSize: r(4, 16), current: { vm1: vm, vm2: vm, vm3: vm }, plan: { a: r(3, 3), b: r(3, 3), c: r(3, 3) } });
+    const result = await allocate(p);
+    // Each tier alone on a VM: 3 VMs used (11 each) and 3 containers created (4 each).
+    expect(result.cost).toBe(45);
+    expect(result.optimal).toBe(true);
+    expect(lowerBound(buildInstance(p, 0))).toBe(45);
   });
 
   it('returns a valid placement with its bound when the time budget is tiny', async () => {

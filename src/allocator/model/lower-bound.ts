@@ -115,7 +115,18 @@ export function lowerBound(instance: AllocationInstance): number {
     }
     if ((cpu > vm.cpu || mem > vm.mem) && Number.isFinite(penalty)) containerBound += penalty;
   });
-  const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, widest).reduce((s, c) => s + c, 0);
+  // Whole VMs: at least as many as the largest capacities take to hold the demand, per resource.
+  const fewestVms = (demand: number, capacities: number[]) => {
+    const sorted = capacities.slice().sort((a, b) => b - a);
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      if (sum >= demand) return i;
+      sum += sorted[i];
+    }
+    return sorted.length;
+  };
+  const vmsNeeded = Math.max(widest, fewestVms(demandCpu, instance.vms.map((vm) => vm.cpu)), fewestVms(demandMem, instance.vms.map((vm) => vm.mem)));
+  const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, vmsNeeded).reduce((s, c) => s + c, 0);
   bound += Math.max(cover(demandCpu, (v) => instance.vms[v].cpu), cover(demandMem, (v) => instance.vms[v].mem), cheapestVms);
   return Math.ceil(bound + containerBound - 1e-9);
 }
