@@ -117,6 +117,9 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
   return solveLarge(problem, widest, settings, deadlineMs);
 }
 
+/** Least time left for which solveExactly tries one more count of new VMs. */
+const NEXT_COUNT_MIN_MS = 50;
+
 /**
  * With K new VMs (the deficit's K first, one more each time the previous count is proven
  * infeasible, as SPEC §3 orders it), branch and bound to proven optimality or the deadline.
@@ -130,7 +133,8 @@ async function solveExactly(problem: AllocationProblem, fewestNew: number, mostN
   const fallback = isSolverReady() ? undefined : heuristicAnswer(problem, fewestNew, mostNew, deadlineMs);
   let unproven = false;
   for (let k = fewestNew; k <= mostNew; k++) {
-    if (Date.now() >= deadlineMs) {
+    // One more count of new VMs builds a whole model again: not started in the last few ms.
+    if (Date.now() >= deadlineMs - (k > fewestNew ? NEXT_COUNT_MIN_MS : 0)) {
       unproven = true;
       break;
     }

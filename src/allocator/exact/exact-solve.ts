@@ -19,10 +19,11 @@ export async function solveInstanceExactly(
   instance: AllocationInstance,
   options: { timeLimitMs: number; start?: Layout },
 ): Promise<ExactOutcome> {
+  // The limit covers building the model too: on a large fleet under load that is tens of ms.
+  const deadlineMs = Date.now() + options.timeLimitMs;
   const mip = buildAllocationMip(instance);
-  const startedMs = Date.now();
   const outcome = await solveMip(mip.model, {
-    timeLimitMs: options.timeLimitMs,
+    timeLimitMs: deadlineMs - Date.now(),
     start: options.start && isValidLayout(instance, options.start) ? mip.encode(options.start) : undefined,
   });
   if (!outcome.values) return { status: outcome.status, bound: outcome.bound };
@@ -30,7 +31,7 @@ export async function solveInstanceExactly(
   if (!isValidLayout(instance, layout)) {
     const fixed = buildAllocationMip(instance, { integerSizes: true, fixedLayout: layout });
     // Within what is left of the same limit: the recovery is a small LP, but the budget is the caller's.
-    const sizes = await solveMip(fixed.model, { timeLimitMs: options.timeLimitMs - (Date.now() - startedMs) });
+    const sizes = await solveMip(fixed.model, { timeLimitMs: deadlineMs - Date.now() });
     const repaired = sizes.values ? fixed.decode(sizes.values) : undefined;
     if (!repaired || !isValidLayout(instance, repaired)) {
       return { status: outcome.status === 'optimal' ? 'unknown' : outcome.status, bound: outcome.bound };
