@@ -36,7 +36,17 @@ export interface AllocationMip {
  * `integerSizes` (with `fixedLayout` fixing the binaries) recovers integral sizes when rounding
  * a fractional answer does not add up.
  */
-export function buildAllocationMip(instance: AllocationInstance, options: { integerSizes?: boolean; fixedLayout?: Layout } = {}): AllocationMip {
+export interface AllocationMipOptions {
+  integerSizes?: boolean;
+  fixedLayout?: Layout;
+  /**
+   * Only these (VM, tier) pairs get columns: a restricted model, whose optimum is an upper bound of
+   * the whole one (every layout it allows is valid) and whose dual bound proves nothing about it.
+   */
+  candidate?: (v: number, t: number) => boolean;
+}
+
+export function buildAllocationMip(instance: AllocationInstance, options: AllocationMipOptions = {}): AllocationMip {
   const integerSizes = options.integerSizes ?? false;
   const b = new MipModelBuilder();
   const pairs: PairColumns[] = [];
@@ -57,6 +67,7 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
       if (hadContainer) b.addOffset(tier.deleteWeight);
       // No column where the tier may not run (placeable): its container there, if any, is deleted.
       if (cpuMax < 1 || memMax < 1 || !mayHost(instance, v, t)) return;
+      if (options.candidate && !options.candidate(v, t) && !mustKeep(instance, v, t)) return;
       const existsCost = hadContainer ? COST.containerKept - tier.deleteWeight : COST.containerCreated;
       const exists = b.addColumn(`x${v}_${t}`, 0, 1, existsCost);
       const cpu = b.addColumn(`c${v}_${t}`, 0, cpuMax, 0, integerSizes);
@@ -108,7 +119,7 @@ export function buildAllocationMip(instance: AllocationInstance, options: { inte
   instance.vms.forEach((vm, v) => {
     if (vm.prior.size > 0) return;
     // VMs are interchangeable only where the same tiers may run (placeable).
-    const placeable = instance.tiers.map((_, t) => (mayHost(instance, v, t) ? 1 : 0)).join('');
+    const placeable = instance.tiers.map((_, t) => (mayHost(instance, v, t) && (options.candidate?.(v, t) ?? true) ? 1 : 0)).join('');
     const key = `${vm.isNew}:${vm.alwaysUsed ?? false}:${vm.cpu}:${vm.mem}:${placeable}`;
     groups.set(key, [...(groups.get(key) ?? []), v]);
   });

@@ -17,11 +17,11 @@ export interface ExactOutcome {
  */
 export async function solveInstanceExactly(
   instance: AllocationInstance,
-  options: { timeLimitMs: number; start?: Layout },
+  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean },
 ): Promise<ExactOutcome> {
   // The limit covers building the model too: on a large fleet under load that is tens of ms.
   const deadlineMs = Date.now() + options.timeLimitMs;
-  const mip = buildAllocationMip(instance);
+  const mip = buildAllocationMip(instance, { candidate: options.candidate });
   const outcome = await solveMip(mip.model, {
     timeLimitMs: deadlineMs - Date.now(),
     start: options.start && isValidLayout(instance, options.start) ? mip.encode(options.start) : undefined,
