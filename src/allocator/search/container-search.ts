@@ -1,5 +1,6 @@
 import { AllocationInstance, Layout, mayHost, mustKeep } from '../model/allocation-instance';
 import { FluidLayout } from './fluid-layout';
+import { reassignContents, reassignmentReserveMs } from './content-assignment';
 import { seededRandom } from './seeded-random';
 
 export interface ContainerSearchOptions {
@@ -45,7 +46,9 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
   let best = state.snapshot();
   let bestCost = state.cost();
   const target = options.targetCost ?? -Infinity;
-  const timeUp = () => Date.now() >= options.deadlineMs;
+  // The last milliseconds are the permutation's (below).
+  const searchUntilMs = options.deadlineMs - reassignmentReserveMs(instance.vms.length);
+  const timeUp = () => Date.now() >= searchUntilMs;
   // A worse layout than the best is walked on from while within this much: plateaus and small steps
   // back are how the search leaves a local optimum.
   const slack = 2;
@@ -68,7 +71,10 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
     for (let k = 0; k < kicks; k++) kick(state, random);
   }
   state.restore(best);
-  return state.toLayout();
+  const found = state.toLayout();
+  // The best layout's VM contents permuted where that keeps more containers where they ran: many
+  // VMs at once, which no move of one or two containers reaches.
+  return reassignContents(instance, found) ?? found;
 }
 
 /**

@@ -69,19 +69,8 @@ export class FluidLayout {
         this.prior[v * T + t] = 1;
         this.homes[t].push(v);
       }
-      for (const [t, r] of layout[v]) {
-        const i = v * T + t;
-        this.has[i] = 1;
-        this.vmsOf[t * V + this.count[t]] = v;
-        this.tiersOf[v * T + this.hosted[v]] = t;
-        this.size[0][i] = r.cpu_cores;
-        this.size[1][i] = r.mem_units;
-        this.free[0][v] -= r.cpu_cores;
-        this.free[1][v] -= r.mem_units;
-        this.count[t] += 1;
-        this.hosted[v] += 1;
-      }
     });
+    this.fill(layout);
     this.banned = new Uint8Array(V);
     this.allowed = new Uint8Array(V * T);
     this.pinned = new Uint8Array(V * T);
@@ -97,6 +86,37 @@ export class FluidLayout {
     this.viaVm = new Int32Array(T);
     this.queue = new Int32Array(T + 1);
     this.total = this.computeCost();
+  }
+
+  /** The state set to `layout` (sizes as given: they must be a valid flow, as any valid layout's are). */
+  replaceWith(layout: Layout): void {
+    this.has.fill(0);
+    this.size[0].fill(0);
+    this.size[1].fill(0);
+    this.free[0].set(this.capacity[0]);
+    this.free[1].set(this.capacity[1]);
+    this.count.fill(0);
+    this.hosted.fill(0);
+    this.fill(layout);
+    this.total = this.computeCost();
+  }
+
+  private fill(layout: Layout): void {
+    const { V, T } = this;
+    layout.forEach((hosted, v) => {
+      for (const [t, r] of hosted) {
+        const i = v * T + t;
+        this.has[i] = 1;
+        this.vmsOf[t * V + this.count[t]] = v;
+        this.tiersOf[v * T + this.hosted[v]] = t;
+        this.size[0][i] = r.cpu_cores;
+        this.size[1][i] = r.mem_units;
+        this.free[0][v] -= r.cpu_cores;
+        this.free[1][v] -= r.mem_units;
+        this.count[t] += 1;
+        this.hosted[v] += 1;
+      }
+    });
   }
 
   /** The state, copied into a buffer of the pool (hand it back with `release` once done with it). */
