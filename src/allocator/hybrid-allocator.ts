@@ -38,9 +38,10 @@ export interface AllocatorOptions {
   /**
    * Problems up to this many pairs get, after the search, the exact solver (`polish`: a restricted
    * model, then the whole one), warm-started, for up to `polishTimeLimitMs` (it ends sooner when it
-   * proves optimality), once HiGHS is compiled. Up to 600 pairs (about 20 × 20 and 30 × 15 with their new VMs) by default:
-   * measured there, it proves some fleets optimal, finds cheaper layouts on others where the fleet
-   * must grow, and lifts the lower bound (HiGHS' dual bound) on most, for 600 ms more at most.
+   * proves optimality), once HiGHS is compiled. Up to 600 pairs (about 20 × 20 and 30 × 15 with
+   * their new VMs) by default: measured there, it proves some fleets optimal, finds cheaper layouts
+   * on others where the fleet must grow, and lifts the lower bound (HiGHS' dual bound) on most, for
+   * 600 ms more at most.
    */
   polishPairLimit?: number;
   polishTimeLimitMs?: number;
