@@ -124,7 +124,14 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
 
   const pairs = (Object.keys(problem.current).length + fewestNew) * widest.tiers.length;
   if (pairs <= settings.exactPairLimit) return solveExactly(problem, fewestNew, mostNew, deadlineMs);
-  return solveLarge(problem, widest, settings, deadlineMs);
+  // SPEC §3 offers K new VMs, more only where K cannot hold the plan. The heuristics cannot prove
+  // that; when they find no layout with K, they get every useful new VM (and the exact model, if
+  // even that fails, decides with K, K + 1, …).
+  if (mostNew > fewestNew) {
+    const answer = await solveLarge(problem, buildInstance(problem, fewestNew), settings, deadlineMs, { orNothing: true });
+    if (answer) return answer;
+  }
+  return (await solveLarge(problem, widest, settings, deadlineMs))!;
 }
 
 /** Least time left for which solveExactly tries one more count of new VMs. */
@@ -197,12 +204,17 @@ function heuristicAnswer(problem: AllocationProblem, fewestNew: number, mostNew:
   return best && { ...best, bound: lowerBound(buildInstance(problem, mostNew)) };
 }
 
+/**
+ * Starts, container search and polish on `instance`. With `orNothing`, undefined when the
+ * heuristics find no start, instead of handing the problem to the exact model.
+ */
 async function solveLarge(
   problem: AllocationProblem,
   instance: AllocationInstance,
   settings: typeof DEFAULTS,
   deadlineMs: number,
-): Promise<AllocationResult> {
+  options: { orNothing?: boolean } = {},
+): Promise<AllocationResult | undefined> {
   const enteredMs = Date.now();
   const pairs = instance.tiers.length * (instance.existingVmCount + minimumNewVms(problem));
   // The budget grows with the model, a fixed time per (VM, tier) pair: a 10 × 10 fleet gets 80 ms,
@@ -230,6 +242,7 @@ async function solveLarge(
   }
   let layout = starts.length > 0 ? starts.reduce((a, b) => (layoutCost(instance, b) < layoutCost(instance, a) ? b : a)) : undefined;
   if (!layout) {
+    if (options.orNothing) return undefined;
     // The heuristics got stuck: the exact model decides, within the budget.
     const fewestNew = minimumNewVms(problem);
     return solveExactly(problem, fewestNew, maximumUsefulNewVms(problem), deadlineMs);

@@ -1,10 +1,10 @@
 import { createAllocator, verifyPlacement } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { solveDocument } from '../../src/allocator/solve-file';
-import { buildInstance } from '../../src/allocator/model/allocation-instance';
+import { buildInstance, minimumNewVms } from '../../src/allocator/model/allocation-instance';
 import { lowerBound } from '../../src/allocator/model/lower-bound';
 import { NoSolutionError, ValidationError } from '../../src/domain/errors';
-import { generateFleetProblem } from '../support/allocation-problems';
+import { generateFleetProblem, generateScaleOutProblem } from '../support/allocation-problems';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
 
@@ -122,6 +122,13 @@ describe('allocation rules (SPEC §3)', () => {
     expect(result.cost).toBe(45);
     expect(result.optimal).toBe(true);
     expect(lowerBound(buildInstance(p, 0))).toBe(45);
+  });
+
+  it.each([[30, 15, 5, 3], [50, 20, 5, 1]])('gives a %i × %i fleet (seed %i) the %i new VMs of its deficit, no more, where they can hold the plan', async (vms, tiers, seed, k) => {
+    const p = generateScaleOutProblem({ vms, tiers, seed });
+    expect(minimumNewVms(p)).toBe(k);
+    const result = await allocate(p);
+    expect(result.newVms.length).toBe(k);
   });
 
   it('returns a valid placement with its bound when the time budget is tiny', async () => {
