@@ -52,6 +52,12 @@ export interface AllocatorOptions {
    * model's dual bound; giving it all the time loses that bound.
    */
   restrictedPolishShare?: number;
+  /**
+   * Most time for `repackTightly`, when the search's answer uses more new VMs than the deficit's K:
+   * measured at 100 × 50 (seed 2, 99.7 % of the cores used), HiGHS finds a layout with K in 1.3 s
+   * and one cheaper than CBC's 120 s answer in 2.5 s. 0 turns it off.
+   */
+  tightTimeLimitMs?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
   /** Tiers re-placed together across the fleet in a tier step of the neighbourhood search. */
@@ -73,6 +79,7 @@ const DEFAULTS = {
   polishPairLimit: 600,
   polishTimeLimitMs: 600,
   restrictedPolishShare: 0.5,
+  tightTimeLimitMs: 3000,
   maxStallSteps: 30,
   seed: 1,
 };
@@ -131,7 +138,46 @@ async function allocate(problem: AllocationProblem, settings: typeof DEFAULTS): 
     const answer = await solveLarge(problem, buildInstance(problem, fewestNew), settings, deadlineMs, { orNothing: true });
     if (answer) return answer;
   }
-  return (await solveLarge(problem, widest, settings, deadlineMs))!;
+  const wide = (await solveLarge(problem, widest, settings, deadlineMs))!;
+  if (wide.newVms.length <= fewestNew) return wide;
+  return (await repackTightly(problem, wide, fewestNew, settings, deadlineMs)) ?? wide;
+}
+
+/**
+ * A fleet packed so tightly once its K new VMs are added (99.7 % of the cores at 100 × 50) that no
+ * heuristic start finds a layout with K: the search's answer uses more new VMs than SPEC §3 offers.
+ * HiGHS then gets the model with K new VMs, restricted to the containers that ran before, those of
+ * the answer on existing VMs, anything on the new VMs, and the tiers the answer put on new VMs
+ * anywhere: a fraction of the whole model, for up to `tightTimeLimitMs`. The rarity of such fleets
+ * is what lets it take longer than the usual polish: the alternative is asking for VMs not needed.
+ * Undefined when it finds nothing cheaper.
+ */
+async function repackTightly(
+  problem: AllocationProblem,
+  wide: AllocationResult,
+  k: number,
+  settings: typeof DEFAULTS,
+  deadlineMs: number,
+): Promise<AllocationResult | undefined> {
+  if (!isSolverReady() || settings.tightTimeLimitMs <= 0) return undefined;
+  const instance = buildInstance(problem, k);
+  const T = instance.tiers.length;
+  const tierOf = new Map(instance.tiers.map((tier, t) => [tier.name, t]));
+  const wideNew = new Set(wide.newVms);
+  const chosen = new Set<number>();
+  const spilled = new Set<number>();
+  instance.vms.forEach((vm, v) => {
+    for (const t of vm.prior.keys()) chosen.add(v * T + t);
+    if (!vm.isNew) for (const tier of Object.keys(wide.placement[vm.name] ?? {})) chosen.add(v * T + tierOf.get(tier)!);
+  });
+  for (const name of wideNew) for (const tier of Object.keys(wide.placement[name])) spilled.add(tierOf.get(tier)!);
+  const outcome = await solveInstanceExactly(instance, {
+    timeLimitMs: Math.min(deadlineMs - Date.now(), settings.tightTimeLimitMs),
+    candidate: (v, t) => instance.vms[v].isNew || chosen.has(v * T + t) || spilled.has(t),
+  });
+  if (!outcome.layout || layoutCost(instance, outcome.layout) >= wide.cost) return undefined;
+  // K new VMs hold the plan, so the model with K is SPEC §3's, and its bound holds.
+  return resultOf(problem, instance, outcome.layout, Math.min(lowerBound(instance), layoutCost(instance, outcome.layout)));
 }
 
 /** Least time left for which solveExactly tries one more count of new VMs. */

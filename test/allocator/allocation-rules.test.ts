@@ -131,6 +131,16 @@ describe('allocation rules (SPEC §3)', () => {
     expect(result.newVms.length).toBe(k);
   });
 
+  it('asks for one new VM, not three, when one more VM fills a 100-VM fleet to 99.7 % of its cores', async () => {
+    // No heuristic start finds a layout with one new VM here; the search alone ended with three.
+    const p = generateScaleOutProblem({ vms: 100, tiers: 50, seed: 2 });
+    expect(minimumNewVms(p)).toBe(1);
+    // Time enough for the tight repacking on a loaded machine: what is checked is the answer.
+    const result = await createAllocator({ tightTimeLimitMs: 5000 }).allocate(p);
+    expect(verifyPlacement(p, result)).toEqual([]);
+    expect(result.newVms).toEqual(['new_vm0']);
+  });
+
   it('returns a valid placement with its bound when the time budget is tiny', async () => {
     const p = { ...generateFleetProblem({ vms: 50, tiers: 25, seed: 2 }), timeLimitMs: 1 };
     const result = await allocate(p);
