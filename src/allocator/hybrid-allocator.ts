@@ -159,7 +159,7 @@ async function repackTightly(
   settings: typeof DEFAULTS,
   deadlineMs: number,
 ): Promise<AllocationResult | undefined> {
-  if (!isSolverReady() || settings.tightTimeLimitMs <= 0) return undefined;
+  if (!isSolverReady() || settings.tightTimeLimitMs <= 0 || deadlineMs - Date.now() < WHOLE_MODEL_MIN_MS) return undefined;
   const instance = buildInstance(problem, k);
   const T = instance.tiers.length;
   const tierOf = new Map(instance.tiers.map((tier, t) => [tier.name, t]));
@@ -366,7 +366,7 @@ async function polish(
   return resultOf(problem, narrow, best, Math.min(proven, layoutCost(narrow, best)));
 }
 
-/** Least time left for which the polish still builds and solves the whole model. */
+/** Least time left for which the polish still builds and solves the whole model (and the tight repacking its model). */
 const WHOLE_MODEL_MIN_MS = 50;
 
 function usedNewVms(instance: AllocationInstance, layout: Layout): number {
