@@ -121,29 +121,21 @@ export class FluidLayout {
 
   /** The state, copied into a buffer of the pool (hand it back with `release` once done with it). */
   snapshot(): Snapshot {
+    const live = this.live();
     const s = this.pool.pop();
     if (!s) {
       return {
         total: this.total,
-        has: this.has.slice(),
-        vmsOf: this.vmsOf.slice(),
-        tiersOf: this.tiersOf.slice(),
-        size: [this.size[0].slice(), this.size[1].slice()],
-        free: [this.free[0].slice(), this.free[1].slice()],
-        count: this.count.slice(),
-        hosted: this.hosted.slice(),
+        has: live.has.slice(),
+        vmsOf: live.vmsOf.slice(),
+        tiersOf: live.tiersOf.slice(),
+        size: [live.size[0].slice(), live.size[1].slice()],
+        free: [live.free[0].slice(), live.free[1].slice()],
+        count: live.count.slice(),
+        hosted: live.hosted.slice(),
       };
     }
-    s.total = this.total;
-    s.has.set(this.has);
-    s.vmsOf.set(this.vmsOf);
-    s.tiersOf.set(this.tiersOf);
-    s.size[0].set(this.size[0]);
-    s.size[1].set(this.size[1]);
-    s.free[0].set(this.free[0]);
-    s.free[1].set(this.free[1]);
-    s.count.set(this.count);
-    s.hosted.set(this.hosted);
+    copyState(s, live);
     return s;
   }
 
@@ -152,16 +144,14 @@ export class FluidLayout {
   }
 
   restore(s: Snapshot): void {
+    copyState(this.live(), s);
     this.total = s.total;
-    this.has.set(s.has);
-    this.vmsOf.set(s.vmsOf);
-    this.tiersOf.set(s.tiersOf);
-    this.size[0].set(s.size[0]);
-    this.size[1].set(s.size[1]);
-    this.free[0].set(s.free[0]);
-    this.free[1].set(s.free[1]);
-    this.count.set(s.count);
-    this.hosted.set(s.hosted);
+  }
+
+  /** The state's own arrays, by reference, and its cost. */
+  private live(): Snapshot {
+    const { total, has, vmsOf, tiersOf, size, free, count, hosted } = this;
+    return { total, has, vmsOf, tiersOf, size, free, count, hosted };
   }
 
   hasContainer(v: number, t: number): boolean {
@@ -646,4 +636,18 @@ export class FluidLayout {
     }
     return placed;
   }
+}
+
+/** Copies `from` into `to`, array by array (same sizes: both belong to one FluidLayout). */
+function copyState(to: Snapshot, from: Snapshot): void {
+  to.total = from.total;
+  to.has.set(from.has);
+  to.vmsOf.set(from.vmsOf);
+  to.tiersOf.set(from.tiersOf);
+  to.size[0].set(from.size[0]);
+  to.size[1].set(from.size[1]);
+  to.free[0].set(from.free[0]);
+  to.free[1].set(from.free[1]);
+  to.count.set(from.count);
+  to.hosted.set(from.hosted);
 }
