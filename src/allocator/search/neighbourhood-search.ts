@@ -38,29 +38,18 @@ export async function improveByNeighbourhoods(
     step += 1;
     // Every other step frees a few tiers everywhere instead of a few VMs entirely: tiers then
     // consolidate across the whole fleet, which no handful of VMs can show.
-    if (step % 2 === 0 && instance.maxVms === undefined && instance.tiers.length > 1) {
-      const tiers = pickTiers(instance, layout, options.tiersPerStep, random);
-      const key = `t:${tiers.slice().sort((a, b) => a - b).join(',')}`;
-      if (tried.has(key)) {
-        stall += 1;
-        continue;
-      }
-      tried.add(key);
-      const improved = await resolveTiers(instance, layout, tiers, Math.min(options.stepTimeLimitMs, options.deadlineMs - Date.now()));
-      if (improved) {
-        tried.clear();
-        stall = 0;
-      } else stall += 1;
-      continue;
-    }
-    const subset = pickNeighbourhood(instance, layout, options.neighbourhoodSize, random);
-    const key = subset.slice().sort((a, b) => a - b).join(',');
-    if (subset.length < 2 || tried.has(key)) {
+    const byTiers = step % 2 === 0 && instance.maxVms === undefined && instance.tiers.length > 1;
+    const picked = byTiers
+      ? pickTiers(instance, layout, options.tiersPerStep, random)
+      : pickNeighbourhood(instance, layout, options.neighbourhoodSize, random);
+    const key = `${byTiers ? 't' : 'v'}:${picked.slice().sort((a, b) => a - b).join(',')}`;
+    if ((!byTiers && picked.length < 2) || tried.has(key)) {
       stall += 1;
       continue;
     }
     tried.add(key);
-    const improved = await resolveSubset(instance, layout, subset, Math.min(options.stepTimeLimitMs, options.deadlineMs - Date.now()));
+    const limitMs = Math.min(options.stepTimeLimitMs, options.deadlineMs - Date.now());
+    const improved = byTiers ? await resolveTiers(instance, layout, picked, limitMs) : await resolveSubset(instance, layout, picked, limitMs);
     if (improved) {
       tried.clear();
       stall = 0;
