@@ -163,14 +163,11 @@ async function repackTightly(
   const instance = buildInstance(problem, k);
   const T = instance.tiers.length;
   const tierOf = new Map(instance.tiers.map((tier, t) => [tier.name, t]));
-  const wideNew = new Set(wide.newVms);
-  const chosen = new Set<number>();
-  const spilled = new Set<number>();
-  instance.vms.forEach((vm, v) => {
-    for (const t of vm.prior.keys()) chosen.add(v * T + t);
-    if (!vm.isNew) for (const tier of Object.keys(wide.placement[vm.name] ?? {})) chosen.add(v * T + tierOf.get(tier)!);
-  });
-  for (const name of wideNew) for (const tier of Object.keys(wide.placement[name])) spilled.add(tierOf.get(tier)!);
+  // The answer on the existing VMs (they have the same indices in every instance), and what it put on new ones.
+  const onExisting: Layout = instance.vms.map((vm) =>
+    new Map(vm.isNew ? [] : Object.entries(wide.placement[vm.name] ?? {}).map(([tier, r]) => [tierOf.get(tier)!, r])));
+  const chosen = pairsInPlay(instance, [onExisting]);
+  const spilled = new Set(wide.newVms.flatMap((name) => Object.keys(wide.placement[name]).map((tier) => tierOf.get(tier)!)));
   const outcome = await solveInstanceExactly(instance, {
     timeLimitMs: Math.min(deadlineMs - Date.now(), settings.tightTimeLimitMs),
     candidate: (v, t) => instance.vms[v].isNew || chosen.has(v * T + t) || spilled.has(t),
@@ -339,14 +336,7 @@ async function polish(
   const k = Math.max(minimumNewVms(problem), usedNewVms(instance, layout));
   const narrow = buildInstance(problem, k);
   const T = narrow.tiers.length;
-  const chosen = new Set<number>();
-  // Existing VMs keep their indices in the narrower instance; new VMs take every tier anyway.
-  for (const hosted of [layout, ...starts]) {
-    for (let v = 0; v < instance.existingVmCount; v++) for (const t of hosted[v].keys()) chosen.add(v * T + t);
-  }
-  narrow.vms.forEach((vm, v) => {
-    for (const t of vm.prior.keys()) chosen.add(v * T + t);
-  });
+  const chosen = pairsInPlay(narrow, [layout, ...starts]);
   let best = narrowLayout(instance, layout, k);
   const cheaper = (found: Layout | undefined) => {
     if (found && layoutCost(narrow, found) < layoutCost(narrow, best)) best = found;
@@ -364,6 +354,21 @@ async function polish(
     proven = Math.max(proven, whole.status === 'optimal' ? layoutCost(narrow, best) : Math.ceil(whole.bound - 1e-6));
   }
   return resultOf(problem, narrow, best, Math.min(proven, layoutCost(narrow, best)));
+}
+
+/**
+ * The (VM, tier) pairs, as v·T + t, where the tier ran before or one of `layouts` runs it on an
+ * existing VM: the containers a restricted model may have (new VMs get every tier anyway). Existing
+ * VMs keep their indices whatever the count of new VMs, so layouts of a wider instance serve too.
+ */
+function pairsInPlay(instance: AllocationInstance, layouts: Layout[]): Set<number> {
+  const T = instance.tiers.length;
+  const pairs = new Set<number>();
+  for (let v = 0; v < instance.existingVmCount; v++) {
+    for (const t of instance.vms[v].prior.keys()) pairs.add(v * T + t);
+    for (const hosted of layouts) for (const t of hosted[v].keys()) pairs.add(v * T + t);
+  }
+  return pairs;
 }
 
 /** Least time left for which the polish still builds and solves the whole model (and the tight repacking its model). */
