@@ -7,6 +7,7 @@ import request from 'supertest';
 import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { LABEL_APP } from '../../src/ports/container-runtime';
 import { GitFixture } from '../support/git-fixture';
+import { waitFor } from '../support/wait-for';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**
@@ -39,15 +40,6 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
   if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
   else child.once('exit', (code) => resolve(code));
 });
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('operating the daemon', () => {
   let root: string;
@@ -181,10 +173,10 @@ describe('operating the daemon', () => {
     slow.apps[0].tiers.db.on_node_scale = 'slow.sh';
     expect((await admin(url).put('/api/topology', slow)).status).toBe(200);
     const submitted = await admin(url).put('/api/execute?wait=false', { [APP]: { db: { cpu_cores: 1, mem_units: 4 }, web: { cpu_cores: 1, mem_units: 4 } } });
-    await waitFor(() => admin(url).get(`/api/executions/${submitted.body.execution_id}`).then((r) => r.body), (e) => e.status === 'running');
+    await waitFor(() => admin(url).get(`/api/executions/${submitted.body.execution_id}`).then((r) => r.body), (e) => e.status === 'running', 30_000, 50);
     daemon!.child.kill('SIGTERM');
     // The port stays open while the execution finishes: plans get 503, probes see not ready.
-    const refused = await waitFor(() => admin(url).put('/api/execute?wait=false', { [APP]: { db: { cpu_cores: 1, mem_units: 5 } } }).catch(() => ({ status: 0, body: {} })), (r) => r.status === 503, 5000);
+    const refused = await waitFor(() => admin(url).put('/api/execute?wait=false', { [APP]: { db: { cpu_cores: 1, mem_units: 5 } } }).catch(() => ({ status: 0, body: {} })), (r) => r.status === 503, 5000, 50);
     if (refused.status !== 503) console.log(daemon!.output().slice(-4000));
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ code: 'shutting_down' });

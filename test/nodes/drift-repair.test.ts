@@ -5,6 +5,7 @@ import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/ports/container-runtime';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { waitUntil } from '../support/wait-for';
 
 /**
  * Drift repair (SPEC §8) on the real engine: `docker stop`, `docker rm -f`, `docker update -m` and a
@@ -24,16 +25,6 @@ async function ours() {
   }]));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('drift repair', () => {
   let stateDir: string;
   let daemon: Daemon;
@@ -42,13 +33,13 @@ describe('drift repair', () => {
 
   const reconciles = async () => ((await api.get('/api/executions?limit=100')).body.objects as any[]).filter((e) => e.kind === 'reconcile');
   /** The newest reconcile execution that repaired `kind` drift of `tier`, in full. */
-  const repairOf = (tier: string, kind: string) => waitFor(`a reconcile of ${kind} ${tier}`, async () => {
+  const repairOf = (tier: string, kind: string) => waitUntil(`a reconcile of ${kind} ${tier}`, async () => {
     for (const summary of await reconciles()) {
       const record = (await api.get(`/api/executions/${summary.id}`)).body;
       if (record.status === 'succeeded' && record.drift?.some((d: any) => d.tier === tier && d.kind === kind)) return record;
     }
     return undefined;
-  });
+  }, 15_000);
 
   beforeAll(async () => {
     await removeContainersByLabel(LABEL_APP, APP);

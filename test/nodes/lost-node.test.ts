@@ -6,6 +6,7 @@ import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
+import { waitUntil } from '../support/wait-for';
 
 /**
  * A lost node (SPEC §8) on two real engines: the engine of the node running the app is killed;
@@ -21,16 +22,6 @@ describe('lost node and self-healing', () => {
   let stateDir: string;
   const dockerOf = (e: CrashableEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
   const names = async (e: CrashableEngine) => (await dockerOf(e).listContainers({ all: true })).map((c) => c.Names[0].slice(1)).sort();
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   beforeAll(async () => {
     engines = [await startCrashableEngine(15), await startCrashableEngine(16)];
@@ -63,12 +54,12 @@ describe('lost node and self-healing', () => {
 
     await hostEngine.crash();
     const crashed = Date.now();
-    await waitFor('unreachable', async () => ((await api.get('/api/nodes')).body.find((n: any) => n.name === host).health === 'unreachable' ? true : undefined));
+    await waitUntil('unreachable', async () => ((await api.get('/api/nodes')).body.find((n: any) => n.name === host).health === 'unreachable' ? true : undefined), 30_000, { ignoreErrors: true });
     const unreachableMs = Date.now() - crashed;
-    await waitFor('the healed placement', async () => {
+    await waitUntil('the healed placement', async () => {
       const running = (await dockerOf(otherEngine).listContainers()).map((c) => c.Names[0].slice(1)).sort();
       return running.length === 2 ? running : undefined;
-    });
+    }, 30_000, { ignoreErrors: true });
     const healedMs = Date.now() - crashed;
     console.log(`engine death -> unreachable ${unreachableMs} ms, -> healed placement ${healedMs} ms (interval 1 s, node_lost_after_s 3)`);
     expect(await names(otherEngine)).toEqual([`${APP}_db`, `${APP}_web`]);
@@ -77,7 +68,7 @@ describe('lost node and self-healing', () => {
     expect((await api.get('/api/allocation')).body[host].used).toEqual({});
 
     await hostEngine.revive();
-    await waitFor('the returned node cleaned', async () => ((await names(hostEngine)).length === 0 ? true : undefined));
+    await waitUntil('the returned node cleaned', async () => ((await names(hostEngine)).length === 0 ? true : undefined), 30_000, { ignoreErrors: true });
     expect((await api.get('/api/nodes')).body.find((n: any) => n.name === host)).toMatchObject({ health: 'ready', containers: [] });
     expect(await names(otherEngine)).toEqual([`${APP}_db`, `${APP}_web`]);
     const res = await api.put('/api/execute').send({});

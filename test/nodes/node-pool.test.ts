@@ -6,6 +6,7 @@ import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
+import { waitUntil } from '../support/wait-for';
 
 /**
  * The node pool against two real engines, one of which is crashed (its dockerd killed): health,
@@ -40,16 +41,6 @@ describe('node pool of two engines', () => {
   async function containers(e: CrashableEngine) {
     const list = await dockerOf(e).listContainers({ all: true });
     return list.map((c) => ({ name: c.Names[0].slice(1), state: c.State }));
-  }
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   beforeAll(async () => {
@@ -87,7 +78,7 @@ describe('node pool of two engines', () => {
   it('marks a crashed engine unreachable within three health intervals; plans place around it', async () => {
     await engineOf(host).crash();
     const crashed = Date.now();
-    await waitFor('unreachable', async () => ((await nodes())[host].health === 'unreachable' ? true : undefined));
+    await waitUntil('unreachable', async () => ((await nodes())[host].health === 'unreachable' ? true : undefined), 20_000);
     const elapsed = Date.now() - crashed;
     console.log(`engine death -> unreachable: ${elapsed} ms (interval ${INTERVAL_S * 1000} ms)`);
     expect(elapsed).toBeLessThan(3 * INTERVAL_S * 1000 + 2_500);
@@ -110,7 +101,7 @@ describe('node pool of two engines', () => {
 
   it('finds a node ready again when its engine answers, and duplicates nothing', async () => {
     await engineOf(host).revive();
-    await waitFor('ready', async () => ((await nodes())[host].health === 'ready' ? true : undefined));
+    await waitUntil('ready', async () => ((await nodes())[host].health === 'ready' ? true : undefined), 20_000);
     const res = await api.put('/api/execute').send({});
     expect(res.status).toBe(200);
     const all = [...await containers(engines[0]), ...await containers(engines[1])];
@@ -135,7 +126,7 @@ describe('node pool of two engines', () => {
     } finally {
       await engineOf(other).revive();
     }
-    await waitFor('ready', async () => ((await nodes())[other].health === 'ready' ? true : undefined));
+    await waitUntil('ready', async () => ((await nodes())[other].health === 'ready' ? true : undefined), 20_000);
     expect((await api.put('/api/execute').send({})).status).toBe(200);
   });
 
