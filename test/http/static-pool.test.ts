@@ -1,10 +1,9 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { startEngine, TestEngine } from '../support/engines';
+import { engineClient, startEngine, TestEngine } from '../support/engines';
 import { testImage } from '../support/docker';
 
 /**
@@ -19,11 +18,10 @@ describe('static pool of two engines', () => {
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
   let stateDir: string;
-  const dockerOf = (e: TestEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
 
   async function containersOn(e: TestEngine) {
-    const list = await dockerOf(e).listContainers({ all: true });
-    const inspected = await Promise.all(list.map((c) => dockerOf(e).getContainer(c.Id).inspect()));
+    const list = await engineClient(e).listContainers({ all: true });
+    const inspected = await Promise.all(list.map((c) => engineClient(e).getContainer(c.Id).inspect()));
     return inspected.map((c) => ({ name: c.Name.slice(1), cpuset: c.HostConfig.CpusetCpus ?? "", hosts: c.HostConfig.ExtraHosts ?? [], memory: c.HostConfig.Memory }));
   }
 

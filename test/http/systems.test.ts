@@ -1,12 +1,11 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { Command } from 'commander';
 import { register } from '../../src/cli/systems-command';
-import { startEngine, TestEngine } from '../support/engines';
+import { engineClient, startEngine, TestEngine } from '../support/engines';
 import { testImage } from '../support/docker';
 
 /**
@@ -40,13 +39,12 @@ describe('systems from compose files on two engines', () => {
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
   let stateDir: string;
-  const dockerOf = (e: TestEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
   const nodes = () => engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, address: e.address }));
   const engineOf = (vm: string) => engines[Number(vm.slice(1)) - 1];
 
   async function everything() {
     const per = await Promise.all(engines.map(async (e) => {
-      const d = dockerOf(e);
+      const d = engineClient(e);
       const [containers, networks, volumes] = await Promise.all([d.listContainers({ all: true }), d.listNetworks(), d.listVolumes()]);
       return {
         containers: containers.map((c) => c.Names[0]).sort(),
@@ -116,8 +114,8 @@ describe('systems from compose files on two engines', () => {
     expect(status.ready).toBe(true);
     expect(status.services.db).toMatchObject({ state: 'running', health: 'healthy', ready: true });
     const dbVm = status.services.db.containers[0].vm;
-    const webInfo = await dockerOf(engineOf(vm)).getContainer(status.services.web.containers[0].id).inspect();
-    const dbInfo = await dockerOf(engineOf(dbVm)).getContainer(status.services.db.containers[0].id).inspect();
+    const webInfo = await engineClient(engineOf(vm)).getContainer(status.services.web.containers[0].id).inspect();
+    const dbInfo = await engineClient(engineOf(dbVm)).getContainer(status.services.db.containers[0].id).inspect();
     const firstHealthy = dbInfo.State.Health!.Log.find((l: { ExitCode: number }) => l.ExitCode === 0)!;
     expect(Date.parse(webInfo.Created)).toBeGreaterThanOrEqual(Date.parse(firstHealthy.End));
     expect(webInfo.Config.Env).toContain('LITERAL=$HOME');
@@ -132,7 +130,7 @@ describe('systems from compose files on two engines', () => {
     // Whichever VM db is on, web's environment says how to reach it from there.
     const env = Object.fromEntries(webInfo.Config.Env.map((e: string) => e.split(/=(.*)/s).slice(0, 2)));
     expect(env.ECOWARE_SERVICE_DB_HOST).toBe(dbVm === vm ? 'db' : engineOf(dbVm).address);
-    expect((await dockerOf(engineOf(dbVm)).getVolume(`shop-${sid}_dbdata`).inspect()).Labels['io.ecoware.system']).toBe(sid);
+    expect((await engineClient(engineOf(dbVm)).getVolume(`shop-${sid}_dbdata`).inspect()).Labels['io.ecoware.system']).toBe(sid);
 
     const execution = (await api.get(`/api/executions/${res.body.result.execution_id}`)).body;
     expect(execution).toMatchObject({ status: 'succeeded', kind: 'system' });
@@ -228,7 +226,7 @@ describe('systems from compose files on two engines', () => {
   it('resizes a service in place with a plan, keeping its container and port', async () => {
     const res = await api.put('/api/execute').send({ [first.app]: { web: { cpu_cores: 1, mem_units: 3 } } });
     expect(res.status).toBe(200);
-    const info = await dockerOf(engineOf(first.webVm)).getContainer(first.webId).inspect();
+    const info = await engineClient(engineOf(first.webVm)).getContainer(first.webId).inspect();
     expect(info.HostConfig.Memory).toBe(3 * 64 * 1024 * 1024);
     const web = (await api.get(`/api/systems/${first.sid}`)).body.services.web.containers[0];
     expect(web.id).toBe(first.webId);
@@ -236,7 +234,7 @@ describe('systems from compose files on two engines', () => {
   });
 
   it('keeps the ports across docker restart and a daemon restart', async () => {
-    await dockerOf(engineOf(first.webVm)).getContainer(first.webId).restart({ t: 0 });
+    await engineClient(engineOf(first.webVm)).getContainer(first.webId).restart({ t: 0 });
     expect((await fetchText(engineOf(first.webVm).address, first.webPort)).trim()).toBe('hello');
     await daemon.close();
     daemon = await startDaemon({ port: 0, stateDir, hostPorts: RANGE, systemReadyTimeoutMs: 60_000 });

@@ -1,10 +1,10 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
+import { engineClient } from '../support/engines';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
 
@@ -20,8 +20,7 @@ describe('lost node and self-healing', () => {
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
   let stateDir: string;
-  const dockerOf = (e: CrashableEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
-  const names = async (e: CrashableEngine) => (await dockerOf(e).listContainers({ all: true })).map((c) => c.Names[0].slice(1)).sort();
+  const names = async (e: CrashableEngine) => (await engineClient(e).listContainers({ all: true })).map((c) => c.Names[0].slice(1)).sort();
 
   beforeAll(async () => {
     engines = [await startCrashableEngine(15), await startCrashableEngine(16)];
@@ -57,7 +56,7 @@ describe('lost node and self-healing', () => {
     await waitUntil('unreachable', async () => ((await api.get('/api/nodes')).body.find((n: any) => n.name === host).health === 'unreachable' ? true : undefined), 30_000, { ignoreErrors: true });
     const unreachableMs = Date.now() - crashed;
     await waitUntil('the healed placement', async () => {
-      const running = (await dockerOf(otherEngine).listContainers()).map((c) => c.Names[0].slice(1)).sort();
+      const running = (await engineClient(otherEngine).listContainers()).map((c) => c.Names[0].slice(1)).sort();
       return running.length === 2 ? running : undefined;
     }, 30_000, { ignoreErrors: true });
     const healedMs = Date.now() - crashed;

@@ -1,10 +1,10 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
+import { engineClient } from '../support/engines';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
 
@@ -21,7 +21,6 @@ describe('node pool of two engines', () => {
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
   let stateDir: string;
-  const dockerOf = (e: CrashableEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
   const start = async () => { daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 }); api = request(daemon.url); };
   const restart = async () => { await daemon.close(); await start(); };
   const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
@@ -39,7 +38,7 @@ describe('node pool of two engines', () => {
   const nodes = async () => Object.fromEntries(((await api.get('/api/nodes')).body as any[]).map((n) => [n.name, n]));
 
   async function containers(e: CrashableEngine) {
-    const list = await dockerOf(e).listContainers({ all: true });
+    const list = await engineClient(e).listContainers({ all: true });
     return list.map((c) => ({ name: c.Names[0].slice(1), state: c.State }));
   }
 

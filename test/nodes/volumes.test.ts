@@ -1,11 +1,10 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Docker from 'dockerode';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
-import { startEngine, TestEngine } from '../support/engines';
+import { engineClient, startEngine, TestEngine } from '../support/engines';
 
 /**
  * Volumes of topology tiers against two real engines: a node-local volume created on first mount,
@@ -20,7 +19,6 @@ describe('volumes on two engines', () => {
   let api: ReturnType<typeof request>;
   let stateDir: string;
   let bindRoot: string;
-  const dockerOf = (e: TestEngine) => { const u = new URL(e.endpoint.replace('tcp:', 'http:')); return new Docker({ host: u.hostname, port: Number(u.port) }); };
   const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
   const topology = (dbVolumes: string[]) => ({
     infrastructure: {
@@ -39,7 +37,7 @@ describe('volumes on two engines', () => {
     return nodes.find((n) => n.containers.some((c) => c.tier === tier || c.tier === `${APP}_${tier}`))!.name;
   };
   const execIn = async (engine: TestEngine, container: string, cmd: string): Promise<string> => {
-    const exec = await dockerOf(engine).getContainer(container).exec({ Cmd: ['sh', '-c', cmd], AttachStdout: true, AttachStderr: true });
+    const exec = await engineClient(engine).getContainer(container).exec({ Cmd: ['sh', '-c', cmd], AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({});
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
@@ -97,11 +95,11 @@ describe('volumes on two engines', () => {
     expect(other).toBe('n2');
     expect(await nodeOf('big')).toBe(host);
 
-    const volume = await dockerOf(engineOf(host)).getVolume('data').inspect();
+    const volume = await engineClient(engineOf(host)).getVolume('data').inspect();
     expect(volume.Labels).toMatchObject({ 'io.ecoware.managed': 'true' });
-    await expect(dockerOf(engineOf(other)).getVolume('data').inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(engineClient(engineOf(other)).getVolume('data').inspect()).rejects.toMatchObject({ statusCode: 404 });
 
-    const db = await dockerOf(engineOf(host)).getContainer(`${APP}_db`).inspect();
+    const db = await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect();
     dbId = db.Id;
     expect(db.Mounts.map((m) => [m.Type, m.Name ?? m.Source, m.Destination, m.RW]).sort()).toEqual([
       ['bind', bindRoot, '/host', false],
@@ -114,7 +112,7 @@ describe('volumes on two engines', () => {
   it('keeps the data through an in-place resize', async () => {
     const res = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 2 } } });
     expect(res.status).toBe(200);
-    const db = await dockerOf(engineOf(host)).getContainer(`${APP}_db`).inspect();
+    const db = await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect();
     expect(db.Id).toBe(dbId);
     expect(db.HostConfig.Memory).toBe(2 * 16 * 1024 * 1024);
     expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
@@ -129,7 +127,7 @@ describe('volumes on two engines', () => {
     expect(res.status).toBe(422);
     expect(res.body.error).toContain(`tier '${APP}_db' on '${host}' (volume 'data')`);
     expect(await nodeOf('db')).toBe(host);
-    expect((await dockerOf(engineOf(host)).getContainer(`${APP}_db`).inspect()).Id).toBe(dbId);
+    expect((await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect()).Id).toBe(dbId);
     expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
   });
 
@@ -139,7 +137,7 @@ describe('volumes on two engines', () => {
     expect(res.status).toBe(200);
     expect(await nodeOf('db')).toBe(host);
     expect(await nodeOf('big')).toBe(other);
-    const db = await dockerOf(engineOf(host)).getContainer(`${APP}_db`).inspect();
+    const db = await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect();
     expect(db.Id).toBe(dbId);
     expect(db.HostConfig.CpusetCpus).toBe('0,1');
     expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
@@ -157,7 +155,7 @@ describe('volumes on two engines', () => {
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe(`/api/nodes/${other}/volumes/scratch`);
     expect(created.body).toMatchObject({ name: 'scratch', driver: 'local', managed: true, used_by: [] });
-    expect((await dockerOf(engineOf(other)).getVolume('scratch').inspect()).Labels).toMatchObject({ 'io.ecoware.managed': 'true' });
+    expect((await engineClient(engineOf(other)).getVolume('scratch').inspect()).Labels).toMatchObject({ 'io.ecoware.managed': 'true' });
 
     expect((await api.post(`/api/nodes/${other}/volumes`).send({ name: 'scratch' })).status).toBe(200);
     const opts = { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' };
@@ -166,7 +164,7 @@ describe('volumes on two engines', () => {
     expect(different.body.error).toContain('recreate: true');
     const recreated = await api.post(`/api/nodes/${other}/volumes`).send({ name: 'scratch', driver_opts: opts, recreate: true });
     expect(recreated.status).toBe(201);
-    expect((await dockerOf(engineOf(other)).getVolume('scratch').inspect()).Options).toEqual(opts);
+    expect((await engineClient(engineOf(other)).getVolume('scratch').inspect()).Options).toEqual(opts);
 
     const bad = await api.post(`/api/nodes/${other}/volumes`).send({ name: '../x' });
     expect(bad.status).toBe(400);
@@ -177,10 +175,10 @@ describe('volumes on two engines', () => {
     const inUse = await api.delete(`/api/nodes/${host}/volumes/data`);
     expect(inUse.status).toBe(409);
     expect(inUse.body.error).toContain(`'${APP}_db'`);
-    expect((await dockerOf(engineOf(host)).getVolume('data').inspect()).Name).toBe('data');
+    expect((await engineClient(engineOf(host)).getVolume('data').inspect()).Name).toBe('data');
 
     expect((await api.delete(`/api/nodes/${other}/volumes/scratch`)).status).toBe(204);
-    await expect(dockerOf(engineOf(other)).getVolume('scratch').inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(engineClient(engineOf(other)).getVolume('scratch').inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await api.delete(`/api/nodes/${other}/volumes/scratch`)).status).toBe(404);
   });
 });

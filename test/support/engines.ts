@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { DockerdEngine, SlotRange } from '../../dev/local-cloud/dockerd-engine';
 import { saveImages } from '../../dev/local-cloud/image-archive';
 
@@ -38,4 +39,10 @@ export async function startEngine(index: number): Promise<TestEngine> {
     throw err;
   }
   return { endpoint: engine.endpoint, address: engine.address, stop: () => engine.release() };
+}
+
+/** dockerode on an extra engine, straight to its TCP API (`tcp://127.0.0.N:2375`). */
+export function engineClient(e: { endpoint: string }): Docker {
+  const u = new URL(e.endpoint.replace('tcp:', 'http:'));
+  return new Docker({ host: u.hostname, port: Number(u.port) });
 }
