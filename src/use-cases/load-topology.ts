@@ -47,7 +47,8 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
     if (probe.problems.length > 0) throw new UnsatisfiableError(probe.problems.join('; '));
     down = probe.unreachable;
     const previous = down.length > 0 ? await lastKnownContainers(services, down.map((d) => d.vm)) : undefined;
-    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, previous, vms);
+    // The down nodes' engines are not asked again: they would only answer with the driver's call timeout.
+    return observeCluster(cloud, services.runtimeFor, infrastructure.memUnitMb, watched, previous, vms, new Set(down.map((d) => d.vm.name)));
   })().catch((e) => {
     throw e instanceof UnsatisfiableError ? e : new UnsatisfiableError(`the topology can't be honoured: ${errorMessage(e)}`);
   });

@@ -9,7 +9,8 @@ import { ContainerRuntimeFactory } from '../ports/container-runtime';
  * created before a restart are recognised rather than duplicated. Only containers of the given tiers
  * count: an engine may also run containers of other deployments. With `previous`, a VM whose engine
  * does not answer keeps what was known of it; without, that is an error. `vms` saves asking the
- * cloud again when the caller just did.
+ * cloud again when the caller just did. VMs in `skip` (engines already found down) keep what
+ * `previous` knew of them without their engine being asked.
  */
 export async function observeCluster(
   cloud: CloudDriver,
@@ -18,9 +19,12 @@ export async function observeCluster(
   tiers: ReadonlySet<string>,
   previous?: Cluster,
   listed?: Vm[],
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<Cluster> {
   const vms = listed ?? (await cloud.listVms());
   const entries = await Promise.all(vms.map(async (vm) => {
+    const skipped = skip.has(vm.name) ? previous?.[vm.name] : undefined;
+    if (skipped) return [vm.name, { vm, containers: skipped.containers }] as const;
     try {
       const containers: Record<string, ContainerState> = {};
       for (const c of await runtimeFor(vm.docker).listManaged()) {
