@@ -85,8 +85,11 @@ export interface Execution {
   drift?: Drift[];
 }
 
+/** The statuses an execution ends in: nothing changes it after one of these. */
+export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled', 'superseded'];
+
 export function isFinished(status: ExecutionStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled' || status === 'superseded';
+  return FINISHED_STATUSES.includes(status);
 }
 
 /** Records written before this field existed were all plans. */

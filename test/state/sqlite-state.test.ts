@@ -118,6 +118,14 @@ describe('SQLite state store', () => {
     expect(await state.db.prepare('SELECT count(*) AS n FROM execution_actions').get()).toEqual({ n: 5 });
   });
 
+  it('prunes superseded executions as it prunes the other finished ones', async () => {
+    state = await openSqliteState(dir);
+    const merged = execution({ created_at: new Date(Date.now() - 100 * 86_400_000).toISOString(), status: 'superseded' });
+    await state.executions.save(merged);
+    expect(await state.executions.prune({ keep: 0, olderThan: new Date(Date.now() - 30 * 86_400_000) })).toBe(1);
+    expect(await state.executions.get(merged.id)).toBeUndefined();
+  });
+
   it('sets an unreadable record aside with a warning and keeps serving the others', async () => {
     state = await openSqliteState(dir);
     const good = execution();

@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { Execution, isFinished } from '../../domain/execution';
+import { Execution, isFinished, kindOf } from '../../domain/execution';
 import { ExecutionFilter, ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
 
@@ -93,7 +93,7 @@ export class FileExecutionStore implements ExecutionStore {
 
 function matches(execution: Execution, filter: ExecutionFilter): boolean {
   if (filter.status && !filter.status.includes(execution.status)) return false;
-  if (filter.kind && !filter.kind.includes((execution as { kind?: string }).kind ?? 'plan')) return false;
+  if (filter.kind && !filter.kind.includes(kindOf(execution))) return false;
   if (filter.since && execution.created_at < filter.since) return false;
   return true;
 }

@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
-import { ActionRecord, Execution, ExecutionStatus } from '../../domain/execution';
+import { ActionRecord, Execution, FINISHED_STATUSES, isFinished, kindOf } from '../../domain/execution';
 import { ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { log } from '../../log';
 import { setAside, SqliteDatabase } from './database';
 
 type Statement = Database.Statement<unknown[]>;
 
-const FINISHED: ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
+/** The SQL list of finished statuses, for `status IN (…)`. */
+const FINISHED_SQL = FINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
 
 interface ExecutionRow {
   id: string;
@@ -51,8 +52,8 @@ export class SqliteExecutionStore implements ExecutionStore {
   async save(execution: Execution): Promise<void> {
     const { steps, ...rest } = execution;
     const record: StoredRecord = { ...rest, layers: steps.map((layer) => layer.length) };
-    const kind = (execution as { kind?: string }).kind ?? 'plan';
-    const finished = FINISHED.includes(execution.status);
+    const kind = kindOf(execution);
+    const finished = isFinished(execution.status);
     let cache = this.written.get(execution.id);
     if (!cache) this.written.set(execution.id, (cache = new Map()));
     const changes: [number, number, ActionRecord, string][] = [];
@@ -101,7 +102,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async prune(policy: RetentionPolicy): Promise<number> {
-    const finishedAndOld = "status IN ('succeeded', 'failed', 'cancelled') AND created_at < ?";
+    const finishedAndOld = `status IN (${FINISHED_SQL}) AND created_at < ?`;
     const result = policy.keep <= 0
       ? this.db.prepare(`DELETE FROM executions WHERE ${finishedAndOld}`).run(policy.olderThan.toISOString())
       : this.db.prepare(`DELETE FROM executions WHERE ${finishedAndOld}
