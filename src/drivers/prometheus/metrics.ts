@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DomainEvent, EventBus } from '../../domain/events';
+import { FINISHED_STATUSES, isFinished } from '../../domain/execution';
 
 /** The action type from its one-line description (`create container 'x' on vm 'y' …` → `create_container`). */
 export function actionTypeOf(description: string): string {
@@ -12,7 +13,8 @@ export function actionTypeOf(description: string): string {
 /**
  * The daemon's Prometheus metrics (SPEC §7), in a registry of its own so several daemons in one
  * process (tests) do not collide. Execution and action metrics follow the EventBus; the others are
- * set by whoever knows the value (`observeSolve`, `setQueueDepth`, `setNodes`, `countDriftRepair`).
+ * set by whoever knows the value (`observeSolve`, `countDriftRepair`) or read at each scrape (the queue
+ * depth and node counts given to the constructor).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -27,8 +29,7 @@ export class Metrics {
   private readonly started = new Map<string, number>();
 
   /**
-   * `queueDepth` and `nodes` are read at each scrape; `nodes` may be left out and the counts set
-   * with `setNodes` instead.
+   * `queueDepth` and `nodes` are read at each scrape; without `nodes` every count is 0.
    */
   constructor(options: { version?: string; queueDepth?: () => number; nodes?: () => Partial<Record<'ready' | 'unreachable' | 'lost', number>> } = {}) {
     collectDefaultMetrics({ register: this.registry });
@@ -58,7 +59,7 @@ export class Metrics {
     const now = Date.parse(event.at) || Date.now();
     if (event.type === 'execution') {
       if (event.status === 'running') this.started.set(event.id, now);
-      if (event.status === 'succeeded' || event.status === 'failed' || event.status === 'cancelled' || event.status === 'superseded') {
+      if (isFinished(event.status)) {
         this.executions.inc({ status: event.status, kind: event.kind });
         const start = this.started.get(event.id);
         if (start !== undefined) this.executionDuration.observe({ kind: event.kind }, (now - start) / 1000);
@@ -79,16 +80,12 @@ export class Metrics {
     this.solverDuration.observe(seconds);
   }
 
-  setNodes(counts: Partial<Record<'ready' | 'unreachable' | 'lost', number>>): void {
-    for (const [health, n] of Object.entries(counts)) this.nodes.set({ health }, n ?? 0);
-  }
-
   countDriftRepair(kind: string): void {
     this.driftRepairs.inc({ kind });
   }
 
   /** Touches every labelled series once so a scrape lists them before the first event. */
-  primeExecutions(statuses = ['succeeded', 'failed', 'cancelled']): void {
+  primeExecutions(statuses: readonly string[] = FINISHED_STATUSES): void {
     for (const status of statuses) this.executions.inc({ status, kind: 'plan' }, 0);
   }
 }
