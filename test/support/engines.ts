@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerdEngine, SlotRange } from '../../dev/local-cloud/dockerd-engine';
 import { saveImages } from '../../dev/local-cloud/image-archive';
+import { testImage } from './docker';
 
 /**
  * Extra Docker engines for tests that need several nodes: each is a private dockerd on its own
@@ -25,20 +25,26 @@ export const RANGE: SlotRange = { prefix: 'ecoeng', first: 20, last: 99, subnetO
  * so always read `address` / `endpoint` from the result.
  */
 export async function startEngine(index: number): Promise<TestEngine> {
+  const engine = await claimEngineWithTestImage(index);
+  return { endpoint: engine.endpoint, address: engine.address, stop: () => engine.release() };
+}
+
+/**
+ * Claims an engine of RANGE (preferring 127.0.0.(20 + index)), starts it and loads the test image
+ * into it; on any failure the engine is released again.
+ */
+export async function claimEngineWithTestImage(index: number): Promise<DockerdEngine> {
   const engine = await DockerdEngine.claim({ range: RANGE, preferredSlot: RANGE.first + index });
   try {
     engine.start();
     // The archive lives in the engine's own directory, so stop() leaves nothing behind.
-    const [tars] = await Promise.all([
-      saveImages([process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'], join(engine.dir)),
-      engine.waitReady(),
-    ]);
+    const [tars] = await Promise.all([saveImages([testImage()], engine.dir), engine.waitReady()]);
     for (const tar of tars) await engine.loadImages(tar);
   } catch (err) {
     await engine.release();
     throw err;
   }
-  return { endpoint: engine.endpoint, address: engine.address, stop: () => engine.release() };
+  return engine;
 }
 
 /** dockerode on an extra engine, straight to its TCP API (`tcp://127.0.0.N:2375`). */

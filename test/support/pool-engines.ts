@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DockerdEngine } from '../../dev/local-cloud/dockerd-engine';
-import { saveImages } from '../../dev/local-cloud/image-archive';
-import { RANGE } from './engines';
+import { claimEngineWithTestImage } from './engines';
 
 /**
  * An extra dockerd (see engines.ts) that a test can crash and bring back: `crash()` kills the
@@ -19,18 +17,7 @@ export interface CrashableEngine {
 }
 
 export async function startCrashableEngine(index: number): Promise<CrashableEngine> {
-  const engine = await DockerdEngine.claim({ range: RANGE, preferredSlot: RANGE.first + index });
-  try {
-    engine.start();
-    const [tars] = await Promise.all([
-      saveImages([process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest'], engine.dir),
-      engine.waitReady(),
-    ]);
-    for (const tar of tars) await engine.loadImages(tar);
-  } catch (err) {
-    await engine.release();
-    throw err;
-  }
+  const engine = await claimEngineWithTestImage(index);
   return {
     endpoint: engine.endpoint,
     address: engine.address,
