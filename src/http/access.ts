@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { RequestHandler } from 'express';
 import { redactUrlSecrets } from '../domain/redact';
 import { log } from '../log';
+import { parseFlag } from './query';
 
 export type Role = 'admin' | 'read';
 
@@ -94,7 +95,7 @@ function isRead(method: string, path: string, dryRun: unknown): boolean {
   return method === 'GET' || method === 'HEAD'
     || (method === 'PUT' && route === '/api/translate')
     || (method === 'POST' && route === '/system/status')
-    || (method === 'POST' && /^\/api\/nodes\/[^/]+\/drain$/.test(route) && (dryRun === 'true' || dryRun === '1'));
+    || (method === 'POST' && /^\/api\/nodes\/[^/]+\/drain$/.test(route) && parseFlag(dryRun) === true);
 }
 
 function digest(token: string): Buffer {

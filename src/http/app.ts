@@ -12,6 +12,7 @@ import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper } from './error-mapper';
 import { executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
+import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
@@ -91,10 +92,11 @@ export function buildApp(deps: AppDependencies): express.Express {
   });
 
   const execute = async (req: Request, res: Response, plan: PartialPlan) => {
-    const coalesce = !(req.query.coalesce === 'false' || req.query.coalesce === '0');
+    const coalesce = readFlag(req.query.coalesce, 'coalesce') !== false;
+    const wait = readFlag(req.query.wait, 'wait') !== false;
     const { execution, done } = await executions.submit(plan, 'plan', { coalesce });
     req.log.info({ execution_id: execution.id }, 'plan queued');
-    if (req.query.wait === 'false' || req.query.wait === '0') {
+    if (!wait) {
       res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
       return;
     }

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { ValidationError } from '../domain/errors';
 import { Knowledge } from '../use-cases/knowledge';
 import { NodeAdmin } from '../use-cases/node-admin';
 import { readNode, readNodes } from '../use-cases/read-nodes';
@@ -8,6 +7,7 @@ import { PlanExecutions } from '../use-cases/plan-executions';
 import { executionResponse, statusOfExecution } from './execution-responses';
 import { NodeVolumes } from '../use-cases/node-volumes';
 import { createNodeVolumeRouter } from './node-volume-routes';
+import { readFlag } from './query';
 
 export interface NodeRouteDependencies {
   knowledge: Knowledge;
@@ -50,11 +50,4 @@ export function createNodeRouter(deps: NodeRouteDependencies & { executions: Pla
 
   if (deps.volumes) router.use(createNodeVolumeRouter(deps.volumes));
   return router;
-}
-
-function readFlag(value: unknown, field: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'true' || value === '1' || value === '') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new ValidationError(field, `must be true or false, got '${String(value)}'`);
 }

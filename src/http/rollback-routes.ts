@@ -4,6 +4,7 @@ import { Knowledge } from '../use-cases/knowledge';
 import { PlanExecutions } from '../use-cases/plan-executions';
 import { rollBackExecution } from '../use-cases/rollback-execution';
 import { executionResponse, statusOfExecution } from './execution-responses';
+import { readFlag } from './query';
 
 /**
  * `POST /api/executions/:id/rollback`: answered like `PUT /api/execute` (it waits for the rollback;
@@ -12,8 +13,9 @@ import { executionResponse, statusOfExecution } from './execution-responses';
 export function createRollbackRouter(deps: { knowledge: Knowledge; executions: PlanExecutions; store: ExecutionStore }): Router {
   const router = Router();
   router.post('/api/executions/:id/rollback', async (req, res) => {
+    const wait = readFlag(req.query.wait, 'wait') !== false;
     const { execution, done } = await rollBackExecution(req.params.id, deps);
-    if (req.query.wait === 'false' || req.query.wait === '0') {
+    if (!wait) {
       res.status(202).location(`/api/executions/${execution.id}`).json({
         execution_id: execution.id, kind: execution.kind, status: execution.status, rollback_of: execution.rollback_of, notes: execution.notes,
       });

@@ -3,6 +3,7 @@ import { ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
 import { SystemRecord } from '../ports/system-store';
 import { SystemStatus, Systems } from '../use-cases/systems';
+import { readFlag } from './query';
 
 /** `/api/systems`: systems from compose files (SPEC §9), with real HTTP statuses. */
 export function createSystemRouter(systems: Systems): Router {
@@ -16,10 +17,11 @@ export function createSystemRouter(systems: Systems): Router {
     }
     if (body.compose === undefined) throw new ValidationError('compose', 'is required (YAML text or an object)');
     if (body.name !== undefined && typeof body.name !== 'string') throw new ValidationError('name', 'must be a string');
+    const wait = readFlag(req.query.wait, 'wait') !== false;
     const started = await systems.start({ name: body.name as string | undefined, namespace: body.namespace as string | undefined, env: body.env, compose: body.compose });
     const { record } = started;
     res.location(`/api/systems/${record.sid}`);
-    if (isFalse(req.query.wait)) {
+    if (!wait) {
       res.status(202).json({
         status: 'success',
         result: { name: record.app, sid: record.sid, namespace: record.namespace, execution_id: started.executionId, containers: {}, warnings: record.warnings },
@@ -45,7 +47,8 @@ export function createSystemRouter(systems: Systems): Router {
   });
 
   router.delete('/api/systems/:sid', async (req, res) => {
-    const removed = await systems.delete(req.params.sid, { volumes: isTrue(req.query.volumes) });
+    const volumes = readFlag(req.query.volumes, 'volumes') === true;
+    const removed = await systems.delete(req.params.sid, { volumes });
     res.json({ status: 'success', result: { sid: req.params.sid, ...removed }, message: `Deleted system ${req.params.sid}` });
   });
 
@@ -74,12 +77,4 @@ function queryString(req: Request, key: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new ValidationError(key, 'must be given once');
   return value;
-}
-
-function isFalse(value: unknown): boolean {
-  return value === 'false' || value === '0';
-}
-
-function isTrue(value: unknown): boolean {
-  return value === 'true' || value === '1';
 }

@@ -40,6 +40,25 @@ describe('HTTP API over fake engines', () => {
     expect(tooBig.body).toMatchObject({ code: 'no_solution', status: 'failed', kind: 'plan' });
   });
 
+  it('refuses a true/false query parameter that is neither with 400 naming it, and runs nothing', async () => {
+    const api = request(daemon.app);
+    await api.put('/api/topology').send(shopTopology());
+    const recorded = (await api.get('/api/executions')).body.meta.total_count;
+    const published = daemon.events.length;
+    for (const [query, field] of [['wait=maybe', 'wait'], ['coalesce=nope', 'coalesce'], ['wait=false&wait=true', 'wait']]) {
+      const res = await api.put(`/api/execute?${query}`).send({ shop: { db: { cpu_cores: 1, mem_units: 1 } } });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'invalid', field });
+      expect(res.body.error).toContain(field);
+    }
+    const rollback = await api.post('/api/executions/nope/rollback?wait=later');
+    expect(rollback.status).toBe(400);
+    expect(rollback.body).toMatchObject({ code: 'invalid', field: 'wait' });
+    expect((await api.get('/api/executions')).body.meta.total_count).toBe(recorded);
+    expect(daemon.events.length).toBe(published);
+    expect((await api.get('/api/allocation')).body.node1.used).toEqual({});
+  });
+
   it('answers a failed action with 502, and the record keeps the code of what failed', async () => {
     const api = request(daemon.app);
     await api.put('/api/topology').send(shopTopology());
