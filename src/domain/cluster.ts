@@ -70,6 +70,14 @@ export function resourcesFromEngine(cpuset: number[], memoryBytes: number, memUn
   };
 }
 
+/** A managed container as an engine lists it, made the executor's record of it (its resources read as in resourcesFromEngine). */
+export function containerStateOf(
+  c: { id: string; flatTier: string; cpuset: number[]; state: string; memoryBytes: number },
+  memUnitMb: number,
+): ContainerState {
+  return { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+}
+
 /**
  * Engine states of a container that exists but does not run and can be started again in place:
  * stopped (`docker stop`, a crashed engine leaves `unless-stopped` containers `exited`) or never

@@ -1,4 +1,4 @@
-import { ContainerState, resourcesFromEngine } from '../domain/cluster';
+import { ContainerState, containerStateOf } from '../domain/cluster';
 import { HealthChange } from '../domain/node-pool';
 import { errorMessage } from '../domain/errors';
 import { watchCloud } from './cloud-watch';
@@ -166,10 +166,7 @@ export class NodeHealthLoop {
             log.warn(`removed '${c.name}' from node '${name}', which came back after its tiers were placed elsewhere`);
             continue;
           }
-          containers[c.flatTier] = {
-            id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state,
-            resources: resourcesFromEngine(c.cpuset, c.memoryBytes, deployment.topology.infrastructure.memUnitMb),
-          };
+          containers[c.flatTier] = containerStateOf(c, deployment.topology.infrastructure.memUnitMb);
         }
         this.knowledge.replaceCluster({ ...deployment.cluster, [name]: { vm: state.vm, containers } });
       } catch (e) {

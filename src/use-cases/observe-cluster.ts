@@ -1,4 +1,4 @@
-import { Cluster, ContainerState, resourcesFromEngine } from '../domain/cluster';
+import { Cluster, ContainerState, containerStateOf } from '../domain/cluster';
 import { errorMessage, InfrastructureError } from '../domain/errors';
 import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
@@ -29,7 +29,7 @@ export async function observeCluster(
       const containers: Record<string, ContainerState> = {};
       for (const c of await runtimeFor(vm.docker).listManaged()) {
         if (!tiers.has(c.flatTier)) continue;
-        containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+        containers[c.flatTier] = containerStateOf(c, memUnitMb);
       }
       return [vm.name, { vm, containers }] as const;
     } catch (e) {

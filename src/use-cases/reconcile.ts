@@ -1,7 +1,7 @@
 import { describeAction, Steps } from '../domain/action';
 import { Decision } from './decide';
 import { Placement } from '../domain/allocation';
-import { Cluster, ContainerState, placementOfCluster, resourcesFromEngine } from '../domain/cluster';
+import { Cluster, ContainerState, containerStateOf, placementOfCluster } from '../domain/cluster';
 import { Drift, findDrift } from '../domain/drift';
 import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
@@ -32,10 +32,7 @@ export async function observeEngines(deployment: Readonly<Deployment>, services:
       const containers: Record<string, ContainerState> = {};
       for (const c of await services.runtimeFor(known.vm.docker).listManaged()) {
         if (!topology.tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
-        containers[c.flatTier] = {
-          id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state,
-          resources: resourcesFromEngine(c.cpuset, c.memoryBytes, topology.infrastructure.memUnitMb),
-        };
+        containers[c.flatTier] = containerStateOf(c, topology.infrastructure.memUnitMb);
       }
       return [name, { vm: known.vm, containers }] as const;
     } catch {

@@ -1,4 +1,4 @@
-import { Cluster, ContainerState, MISSING_STATE, resourcesFromEngine, VmState } from '../domain/cluster';
+import { Cluster, ContainerState, containerStateOf, MISSING_STATE, VmState } from '../domain/cluster';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 
 /**
@@ -41,7 +41,7 @@ async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, me
     for (const c of await runtime.listManaged()) {
       if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== known.vm.name)) continue;
       if (!knownIds.has(c.id) && c.cpuset.length === 0) continue;
-      containers[c.flatTier] = { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+      containers[c.flatTier] = containerStateOf(c, memUnitMb);
     }
   } else {
     const byId = new Map(ours.map((c) => [c.id, c]));
