@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { testImage } from '../support/docker';
+import { dockerExec, readInContainer, testImage } from '../support/docker';
 import { engineClient, startEngine, TestEngine } from '../support/engines';
 
 /**
@@ -35,18 +35,6 @@ describe('volumes on two engines', () => {
   const nodeOf = async (tier: string): Promise<string> => {
     const nodes = (await api.get('/api/nodes')).body as { name: string; containers: { tier: string }[] }[];
     return nodes.find((n) => n.containers.some((c) => c.tier === tier || c.tier === `${APP}_${tier}`))!.name;
-  };
-  const execIn = async (engine: TestEngine, container: string, cmd: string): Promise<string> => {
-    const exec = await engineClient(engine).getContainer(container).exec({ Cmd: ['sh', '-c', cmd], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    await new Promise((r) => stream.on('end', r));
-    // Drop the 8-byte frame headers of the multiplexed stream.
-    const raw = Buffer.concat(chunks);
-    const out: Buffer[] = [];
-    for (let i = 0; i + 8 <= raw.length;) { const len = raw.readUInt32BE(i + 4); out.push(raw.subarray(i + 8, i + 8 + len)); i += 8 + len; }
-    return Buffer.concat(out).toString();
   };
 
   beforeAll(async () => {
@@ -105,8 +93,8 @@ describe('volumes on two engines', () => {
       ['bind', bindRoot, '/host', false],
       ['volume', 'data', '/data', true],
     ].sort());
-    expect(await execIn(engineOf(host), `${APP}_db`, 'cat /host/motd')).toBe('from the host\n');
-    await execIn(engineOf(host), `${APP}_db`, 'echo kept > /data/file');
+    expect(await readInContainer(engineClient(engineOf(host)), `${APP}_db`, '/host/motd')).toBe('from the host\n');
+    await dockerExec(engineClient(engineOf(host)), `${APP}_db`, ['sh', '-c', 'echo kept > /data/file']);
   });
 
   it('keeps the data through an in-place resize', async () => {
@@ -115,7 +103,7 @@ describe('volumes on two engines', () => {
     const db = await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect();
     expect(db.Id).toBe(dbId);
     expect(db.HostConfig.Memory).toBe(2 * 16 * 1024 * 1024);
-    expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
+    expect(await readInContainer(engineClient(engineOf(host)), `${APP}_db`, '/data/file')).toBe('kept\n');
   });
 
   it('refuses with 422 a plan that only a move of the tier would meet, and changes nothing', async () => {
@@ -128,7 +116,7 @@ describe('volumes on two engines', () => {
     expect(res.body.error).toContain(`tier '${APP}_db' on '${host}' (volume 'data')`);
     expect(await nodeOf('db')).toBe(host);
     expect((await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect()).Id).toBe(dbId);
-    expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
+    expect(await readInContainer(engineClient(engineOf(host)), `${APP}_db`, '/data/file')).toBe('kept\n');
   });
 
   it('keeps the tier on its node when the plan would otherwise move it: the neighbour moves instead', async () => {
@@ -140,7 +128,7 @@ describe('volumes on two engines', () => {
     const db = await engineClient(engineOf(host)).getContainer(`${APP}_db`).inspect();
     expect(db.Id).toBe(dbId);
     expect(db.HostConfig.CpusetCpus).toBe('0,1');
-    expect(await execIn(engineOf(host), `${APP}_db`, 'cat /data/file')).toBe('kept\n');
+    expect(await readInContainer(engineClient(engineOf(host)), `${APP}_db`, '/data/file')).toBe('kept\n');
   });
 
   it('lists the node volumes with the containers that use them', async () => {
