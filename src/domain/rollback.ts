@@ -4,6 +4,7 @@ import { ConflictError } from './errors';
 import { Execution, isFinished, kindOf } from './execution';
 import { addResources, Resources, ZERO } from './resources';
 import { Topology } from './topology';
+import { newVmNames } from './vm';
 
 /**
  * Rollback: back to the placement an execution started from (its `allocation_before`).
@@ -88,11 +89,4 @@ export function rollsBackAutomatically(execution: Execution, topology: Topology)
   if (topology.infrastructure.onFailure !== 'rollback') return false;
   if (execution.status !== 'failed' || kindOf(execution) !== 'plan' || !execution.allocation_before) return false;
   return execution.steps.some((layer) => layer.some((r) => r.status === 'running' || r.status === 'succeeded' || r.status === 'failed'));
-}
-
-/** Placeholder names for new VMs that no VM of the cluster or of the placement is called: `new_vm0`, … */
-function newVmNames(taken: string[], count: number): string[] {
-  let prefix = 'new_vm';
-  while (taken.some((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))) prefix += '_';
-  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }

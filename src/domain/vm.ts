@@ -20,3 +20,15 @@ export interface Vm {
   /** Placement labels (static nodes), matched by tiers' `node_selector`. */
   labels?: Record<string, string>;
 }
+
+/**
+ * Placeholder names for new VMs that no existing VM can be confused with:
+ * `new_vm0, new_vm1, …` unless an existing VM is already called like that, then `new_vm_0, …`, and so on.
+ */
+export function newVmNames(existingNames: Iterable<string>, count: number): string[] {
+  const existing = [...existingNames];
+  let prefix = 'new_vm';
+  const clashes = (p: string) => existing.some((name) => name.startsWith(p) && /^\d+$/.test(name.slice(p.length)));
+  while (clashes(prefix)) prefix += '_';
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}

@@ -1,5 +1,6 @@
 import { Allocation, Placement, TierResources } from '../../domain/allocation';
 import { Resources } from '../../domain/resources';
+import { newVmNames } from '../../domain/vm';
 import { AllocationProblem } from '../allocator';
 import { COST } from './cost-weights';
 
@@ -87,18 +88,6 @@ export function maximumUsefulNewVms(problem: AllocationProblem): number {
     bound += Math.max(Math.ceil(r.cpu_cores / problem.vmSize.cpu_cores), Math.ceil(r.mem_units / problem.vmSize.mem_units));
   }
   return problem.maxVms === undefined ? bound : Math.min(bound, problem.maxVms);
-}
-
-/**
- * Placeholder names for new VMs that no existing VM can be confused with:
- * `new_vm0, new_vm1, …` unless an existing VM is already called like that, then `new_vm_0, …`, and so on.
- */
-export function newVmNames(existingNames: Iterable<string>, count: number): string[] {
-  const existing = [...existingNames];
-  let prefix = 'new_vm';
-  const clashes = (p: string) => existing.some((name) => name.startsWith(p) && /^\d+$/.test(name.slice(p.length)));
-  while (clashes(prefix)) prefix += '_';
-  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }
 
 export function buildInstance(problem: AllocationProblem, newVmCount: number): AllocationInstance {
