@@ -1,7 +1,11 @@
 import express from 'express';
+import { ValidationError } from '../domain/errors';
 import { DomainEvent, EventBus } from '../domain/events';
 
 const HEARTBEAT_MS = 15_000;
+
+/** The `type` of every DomainEvent the bus carries. */
+const EVENT_TYPES: readonly DomainEvent['type'][] = ['execution', 'action', 'node'];
 
 /**
  * `GET /api/events`: Server-Sent Events of execution and action changes (and node changes), each
@@ -12,7 +16,7 @@ const HEARTBEAT_MS = 15_000;
 export function createEventStreamRouter(bus: EventBus): express.Router {
   const router = express.Router();
   router.get('/api/events', (req, res) => {
-    const types = typeof req.query.type === 'string' ? new Set(req.query.type.split(',')) : undefined;
+    const types = readTypes(req.query.type);
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -38,4 +42,15 @@ export function createEventStreamRouter(bus: EventBus): express.Router {
     res.on('close', stop);
   });
   return router;
+}
+
+/** `?type=execution,action`: known types only, given once; refused before the stream starts. */
+function readTypes(value: unknown): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ValidationError('type', 'must be given once (a comma-separated list)');
+  const types = value.split(',');
+  for (const type of types) {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) throw new ValidationError('type', `'${type.slice(0, 40)}' is not one of ${EVENT_TYPES.join(', ')}`);
+  }
+  return new Set(types);
 }

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { InfrastructureError } from '../../src/domain/errors';
+import { buildApp } from '../../src/http/app';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 
@@ -57,6 +58,20 @@ describe('HTTP API over fake engines', () => {
     expect((await api.get('/api/executions')).body.meta.total_count).toBe(recorded);
     expect(daemon.events.length).toBe(published);
     expect((await api.get('/api/allocation')).body.node1.used).toEqual({});
+  });
+
+  it('refuses an unknown or repeated ?type= of the event stream with 400 naming it, before the stream starts', async () => {
+    const { knowledge, services, queue, executions, bus } = daemon;
+    const api = request(buildApp({ knowledge, services, queue, executions, events: bus }));
+    const listeners = bus.listenerCount;
+    for (const query of ['type=execution,nodes', 'type=', 'type=node&type=action']) {
+      const res = await api.get(`/api/events?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toMatchObject({ code: 'invalid', field: 'type' });
+      expect(res.body.error).toContain('type');
+    }
+    expect(bus.listenerCount).toBe(listeners);
   });
 
   it('answers a failed action with 502, and the record keeps the code of what failed', async () => {
