@@ -4,7 +4,7 @@ import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/ports/container-runtime';
-import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { appContainers, engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**
  * A container that does not run is not "running as planned": stopped, removed or never started
@@ -14,14 +14,6 @@ import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '
 const APP = `cs${process.pid}`;
 const MEM_UNIT_MB = 16;
 const MIB = 1024 * 1024;
-
-async function ours() {
-  const list = await engine().listContainers({ all: true, filters: { label: [`${LABEL_APP}=${APP}`] } });
-  const inspected = await Promise.all(list.map((c) => engine().getContainer(c.Id).inspect()));
-  return Object.fromEntries(inspected.map((c) => [c.Name.slice(1), {
-    id: c.Id, state: c.State.Status, cpuset: c.HostConfig.CpusetCpus, memory: c.HostConfig.Memory,
-  }]));
-}
 
 describe('container state counts', () => {
   let stateDir: string;
@@ -54,7 +46,7 @@ describe('container state counts', () => {
   });
 
   it('starts again, in place, a container stopped behind its back', async () => {
-    const before = await ours();
+    const before = await appContainers(APP);
     await engine().getContainer(before[`${APP}_db`].id).stop({ t: 0 });
 
     const preview = await api.put('/api/translate').send({});
@@ -64,29 +56,29 @@ describe('container state counts', () => {
     const res = await api.put('/api/execute').send({});
     expect(res.status).toBe(200);
     expect(res.body.actions).toEqual([[`start container '${APP}_db' on vm 'node1'`]]);
-    const after = await ours();
+    const after = await appContainers(APP);
     expect(after[`${APP}_db`]).toEqual({ ...before[`${APP}_db`], state: 'running' });
     expect((await api.get('/api/allocation')).body.node1.not_running).toBeUndefined();
   });
 
   it('re-creates a container removed behind its back, on the same cores and memory', async () => {
-    const before = await ours();
+    const before = await appContainers(APP);
     await engine().getContainer(before[`${APP}_web`].id).remove({ force: true });
 
     const res = await api.put('/api/execute').send({});
     expect(res.status).toBe(200);
     expect(res.body.actions).toEqual([[`create container '${APP}_web' on vm 'node1' with cpu cores=1 and mem_units=1`]]);
-    const after = await ours();
+    const after = await appContainers(APP);
     expect(after[`${APP}_web`]).toMatchObject({ state: 'running', cpuset: before[`${APP}_web`].cpuset, memory: MEM_UNIT_MB * MIB });
     expect(after[`${APP}_web`].id).not.toBe(before[`${APP}_web`].id);
   });
 
   it('a stopped container resized by a plan is started as well', async () => {
-    const before = await ours();
+    const before = await appContainers(APP);
     await engine().getContainer(before[`${APP}_db`].id).stop({ t: 0 });
     const res = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 3 } } });
     expect(res.status).toBe(200);
-    const after = await ours();
+    const after = await appContainers(APP);
     expect(after[`${APP}_db`]).toMatchObject({ id: before[`${APP}_db`].id, state: 'running', memory: 3 * MEM_UNIT_MB * MIB });
   });
 
@@ -94,7 +86,7 @@ describe('container state counts', () => {
     // What a daemon killed between create and start leaves: a managed container in state `created`.
     // Here it is the web tier's, made on the engine while the daemon's record says web is gone.
     expect((await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 0, mem_units: 0 } } })).status).toBe(200);
-    const dbCores = (await ours())[`${APP}_db`].cpuset;
+    const dbCores = (await appContainers(APP))[`${APP}_db`].cpuset;
     const freeCore = dbCores === '0' ? '1' : '0';
     const created = await engine().createContainer({
       name: `${APP}_web`, Image: testImage(), Cmd: ['sleep', '100000'],
@@ -112,7 +104,7 @@ describe('container state counts', () => {
     const res = await api.put('/api/execute').send({});
     expect(res.status).toBe(200);
     expect(res.body.actions).toEqual([[`start container '${APP}_web' on vm 'node1'`]]);
-    const after = await ours();
+    const after = await appContainers(APP);
     expect(after[`${APP}_web`]).toMatchObject({ id: created.id, state: 'running', cpuset: freeCore });
     expect(after[`${APP}_db`].cpuset).toBe(dbCores);
   });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/ports/container-runtime';
-import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { appContainers, engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { waitUntil } from '../support/wait-for';
 
 /**
@@ -17,19 +17,11 @@ const MEM_UNIT_MB = 16;
 const MIB = 1024 * 1024;
 const RECONCILE_S = 1;
 
-async function ours() {
-  const list = await engine().listContainers({ all: true, filters: { label: [`${LABEL_APP}=${APP}`] } });
-  const inspected = await Promise.all(list.map((c) => engine().getContainer(c.Id).inspect()));
-  return Object.fromEntries(inspected.map((c) => [c.Name.slice(1), {
-    id: c.Id, state: c.State.Status, cpuset: c.HostConfig.CpusetCpus, memory: c.HostConfig.Memory,
-  }]));
-}
-
 describe('drift repair', () => {
   let stateDir: string;
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
-  let planned: Awaited<ReturnType<typeof ours>>;
+  let planned: Awaited<ReturnType<typeof appContainers>>;
 
   const reconciles = async () => ((await api.get('/api/executions?limit=100')).body.objects as any[]).filter((e) => e.kind === 'reconcile');
   /** The newest reconcile execution that repaired `kind` drift of `tier`, in full. */
@@ -59,7 +51,7 @@ describe('drift repair', () => {
     });
     expect(res.status).toBe(200);
     expect((await api.put('/api/execute').send({ [APP]: { web: { cpu_cores: 1, mem_units: 1 }, db: { cpu_cores: 1, mem_units: 2 } } })).status).toBe(200);
-    planned = await ours();
+    planned = await appContainers(APP);
   });
 
   afterAll(async () => {
@@ -77,13 +69,13 @@ describe('drift repair', () => {
     await engine().getContainer(planned[`${APP}_db`].id).stop({ t: 0 });
     const record = await repairOf(`${APP}_db`, 'stopped');
     expect(record.steps.flat().map((s: any) => s.description)).toEqual([`start container '${APP}_db' on vm 'node1'`]);
-    expect((await ours())[`${APP}_db`]).toEqual({ ...planned[`${APP}_db`], state: 'running' });
+    expect((await appContainers(APP))[`${APP}_db`]).toEqual({ ...planned[`${APP}_db`], state: 'running' });
   });
 
   it('re-creates a removed container with its cpuset and memory', async () => {
     await engine().getContainer(planned[`${APP}_web`].id).remove({ force: true });
     await repairOf(`${APP}_web`, 'removed');
-    const web = (await ours())[`${APP}_web`];
+    const web = (await appContainers(APP))[`${APP}_web`];
     expect(web).toMatchObject({ state: 'running', cpuset: planned[`${APP}_web`].cpuset, memory: MEM_UNIT_MB * MIB });
   });
 
@@ -91,7 +83,7 @@ describe('drift repair', () => {
     await engine().getContainer(planned[`${APP}_db`].id).update({ Memory: 5 * MEM_UNIT_MB * MIB, MemorySwap: 5 * MEM_UNIT_MB * MIB });
     const record = await repairOf(`${APP}_db`, 'resized');
     expect(record.steps.flat().map((s: any) => s.description)).toEqual([`update container '${APP}_db' on vm 'node1' with cpu cores=1 and mem_units=2`]);
-    expect((await ours())[`${APP}_db`]).toMatchObject({ id: planned[`${APP}_db`].id, memory: 2 * MEM_UNIT_MB * MIB });
+    expect((await appContainers(APP))[`${APP}_db`]).toMatchObject({ id: planned[`${APP}_db`].id, memory: 2 * MEM_UNIT_MB * MIB });
   });
 
   it('removes a managed container of the topology that the allocation does not list', async () => {
@@ -101,7 +93,7 @@ describe('drift repair', () => {
     });
     await stray.start();
     await repairOf(`${APP}_cache`, 'unknown');
-    expect(Object.keys(await ours()).sort()).toEqual([`${APP}_db`, `${APP}_web`]);
+    expect(Object.keys(await appContainers(APP)).sort()).toEqual([`${APP}_db`, `${APP}_web`]);
     expect((await api.get('/api/allocation')).body.node1.used).toEqual({
       [`${APP}_web`]: { cpu_cores: 1, mem_units: 1 }, [`${APP}_db`]: { cpu_cores: 1, mem_units: 2 },
     });

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DockerEndpoint } from '../../src/domain/vm';
+import { LABEL_APP } from '../../src/ports/container-runtime';
 
 /**
  * Test helpers for the real engine. Tests assert by asking the engine through `engine()`, never
@@ -89,6 +90,15 @@ function stripFrames(data: Buffer): string {
     offset += 8 + length;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** The containers of `app` on the test engine, by name: id, state, cpuset and memory as the engine reports them. */
+export async function appContainers(app: string) {
+  const list = await engine().listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
+  const inspected = await Promise.all(list.map((c) => engine().getContainer(c.Id).inspect()));
+  return Object.fromEntries(inspected.map((c) => [c.Name.slice(1), {
+    id: c.Id, state: c.State.Status, cpuset: c.HostConfig.CpusetCpus, memory: c.HostConfig.Memory,
+  }]));
 }
 
 /** A TCP port nothing listens on right now, for publishing. */
