@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { ValidationError } from '../errors';
-import { isPlainObject } from '../json-reader';
+import { isPlainObject, readString, readStringMap } from '../json-reader';
 import { isValidName } from '../names';
 import { allowedHostPath } from '../volumes';
 import { parseEntrypointParams } from '../topology';
@@ -177,7 +177,7 @@ function readVolumes(value: unknown): Record<string, ComposeVolume> {
     checkKeys(obj, ['driver', 'driver_opts', 'labels', 'external', 'name'], path);
     if (obj.name !== undefined) throw new ValidationError(`${path}.name`, 'volume names are chosen by the executor (<system>_<volume>)');
     out[name] = {
-      driver: obj.driver === undefined ? undefined : string(obj.driver, `${path}.driver`),
+      driver: obj.driver === undefined ? undefined : readString(obj.driver, `${path}.driver`),
       driverOpts: stringMap(obj.driver_opts, `${path}.driver_opts`),
       labels: labels(obj.labels, `${path}.labels`),
       external: obj.external === undefined ? false : boolean(obj.external, `${path}.external`),
@@ -199,7 +199,7 @@ function readService(name: string, value: unknown, volumes: Record<string, Compo
   const deploy = readDeploy(obj.deploy, `${path}.deploy`, options, warnings);
   return {
     name,
-    image: string(obj.image, `${path}.image`),
+    image: readString(obj.image, `${path}.image`),
     command: obj.command === undefined || obj.command === null ? undefined : parseEntrypointParams(obj.command, `${path}.command`),
     entrypoint: obj.entrypoint === undefined || obj.entrypoint === null ? undefined : parseEntrypointParams(obj.entrypoint, `${path}.entrypoint`),
     environment: readEnvironment(obj.environment, `${path}.environment`, options.env),
@@ -220,7 +220,7 @@ function readEnvironment(value: unknown, path: string, env: Readonly<Record<stri
   const out: Record<string, string> = {};
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
-      const entry = string(item, `${path}[${i}]`);
+      const entry = readString(item, `${path}[${i}]`);
       const eq = entry.indexOf('=');
       // `KEY` alone takes the value from the variables, or leaves KEY out.
       if (eq < 0) { if (env[entry] !== undefined) out[entry] = env[entry]; }
@@ -244,11 +244,11 @@ function readPorts(value: unknown, path: string, warnings: string[]): ComposePor
     if (isPlainObject(item)) {
       checkKeys(item, ['target', 'published', 'host_ip', 'protocol', 'mode', 'app_protocol', 'name'], where);
       if (item.published !== undefined) warnings.push(`${where}.published: ignored, the daemon chooses host ports`);
-      const protocol = item.protocol === undefined ? 'tcp' : string(item.protocol, `${where}.protocol`);
+      const protocol = item.protocol === undefined ? 'tcp' : readString(item.protocol, `${where}.protocol`);
       if (protocol !== 'tcp' && protocol !== 'udp') throw new ValidationError(`${where}.protocol`, "must be 'tcp' or 'udp'");
       return { containerPort: portNumber(item.target, `${where}.target`), protocol };
     }
-    const spec = typeof item === 'number' ? String(item) : string(item, where);
+    const spec = typeof item === 'number' ? String(item) : readString(item, where);
     const m = /^(?:(?:\[[^\]]*\]|[^:/]*):)?(?:([^:/]*):)?([^:/]+)(?:\/(tcp|udp))?$/.exec(spec);
     if (!m) throw new ValidationError(where, `'${spec}' is not a port ([HOST:]CONTAINER[/tcp|udp])`);
     if (/-/.test(m[2])) throw new ValidationError(where, `port ranges are not supported ('${spec}')`);
@@ -282,13 +282,13 @@ function readMounts(value: unknown, path: string, volumes: Record<string, Compos
     let type: string | undefined;
     if (isPlainObject(item)) {
       checkKeys(item, ['type', 'source', 'target', 'read_only'], where);
-      type = string(item.type, `${where}.type`);
+      type = readString(item.type, `${where}.type`);
       if (type !== 'volume' && type !== 'bind') throw new ValidationError(`${where}.type`, "must be 'volume' or 'bind'");
-      source = item.source === undefined ? undefined : string(item.source, `${where}.source`);
-      target = string(item.target, `${where}.target`);
+      source = item.source === undefined ? undefined : readString(item.source, `${where}.source`);
+      target = readString(item.target, `${where}.target`);
       readOnly = item.read_only === undefined ? false : boolean(item.read_only, `${where}.read_only`);
     } else {
-      const parts = string(item, where).split(':');
+      const parts = readString(item, where).split(':');
       if (parts.length > 3) throw new ValidationError(where, `'${item}' is not SOURCE:TARGET[:ro|rw]`);
       if (parts.length === 1) [target] = parts;
       else [source, target] = parts;
@@ -315,14 +315,14 @@ function readDependsOn(value: unknown, path: string): Record<string, DependencyC
   if (value === undefined || value === null) return {};
   const out: Record<string, DependencyCondition> = {};
   if (Array.isArray(value)) {
-    value.forEach((item, i) => { out[string(item, `${path}[${i}]`)] = 'service_started'; });
+    value.forEach((item, i) => { out[readString(item, `${path}[${i}]`)] = 'service_started'; });
     return out;
   }
   for (const [dep, v] of Object.entries(object(value, path))) {
     const where = `${path}.${dep}`;
     const obj = v === null ? {} : object(v, where);
     checkKeys(obj, ['condition', 'required', 'restart'], where);
-    const condition = obj.condition === undefined ? 'service_started' : string(obj.condition, `${where}.condition`);
+    const condition = obj.condition === undefined ? 'service_started' : readString(obj.condition, `${where}.condition`);
     if (condition !== 'service_started' && condition !== 'service_healthy') {
       throw new ValidationError(`${where}.condition`, `'${condition}' is not supported (service_started or service_healthy)`);
     }
@@ -341,10 +341,10 @@ function readHealthcheck(value: unknown, path: string): ComposeHealthcheck | und
   if (obj.disable !== undefined && boolean(obj.disable, `${path}.disable`)) return undefined;
   if (obj.test === undefined) throw new ValidationError(`${path}.test`, 'is required');
   let test: string[];
-  if (typeof obj.test === 'string') test = ['CMD-SHELL', string(obj.test, `${path}.test`)];
+  if (typeof obj.test === 'string') test = ['CMD-SHELL', readString(obj.test, `${path}.test`)];
   else {
     if (!Array.isArray(obj.test) || obj.test.length === 0) throw new ValidationError(`${path}.test`, 'must be a string or a non-empty list');
-    test = obj.test.map((t, i) => string(t, `${path}.test[${i}]`));
+    test = obj.test.map((t, i) => readString(t, `${path}.test[${i}]`));
     if (!['CMD', 'CMD-SHELL', 'NONE'].includes(test[0])) throw new ValidationError(`${path}.test[0]`, 'must be CMD, CMD-SHELL or NONE');
     if (test[0] !== 'NONE' && test.length < 2) throw new ValidationError(`${path}.test`, 'names no command');
   }
@@ -362,7 +362,7 @@ function readHealthcheck(value: unknown, path: string): ComposeHealthcheck | und
 /** Compose durations: `1m30s`, `10s`, `500ms`, `1h`, `2us`. */
 export function duration(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const text = typeof value === 'number' ? `${value}s` : string(value, path);
+  const text = typeof value === 'number' ? `${value}s` : readString(value, path);
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
   const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
   let total = 0;
@@ -416,7 +416,7 @@ export function byteSize(value: unknown, path: string): number {
 }
 
 function readRestart(value: unknown, path: string): ComposeRestart {
-  const text = string(value, path);
+  const text = readString(value, path);
   const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text);
   if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) throw new ValidationError(path, `'${text}' must be no, always, on-failure[:N] or unless-stopped`);
   return { policy: m[1] as ComposeRestart['policy'], maxRetries: m[2] === undefined ? undefined : Number(m[2]) };
@@ -428,8 +428,8 @@ function readEcoware(value: unknown, path: string): ComposeService['ecoware'] {
   checkKeys(obj, ['max_node', 'on_node_scale', 'on_dependency_scale', 'node_selector'], path);
   return {
     maxNode: obj.max_node === undefined ? undefined : integer(obj.max_node, `${path}.max_node`, 1),
-    onNodeScale: obj.on_node_scale === undefined ? undefined : string(obj.on_node_scale, `${path}.on_node_scale`),
-    onDependencyScale: obj.on_dependency_scale === undefined ? undefined : string(obj.on_dependency_scale, `${path}.on_dependency_scale`),
+    onNodeScale: obj.on_node_scale === undefined ? undefined : readString(obj.on_node_scale, `${path}.on_node_scale`),
+    onDependencyScale: obj.on_dependency_scale === undefined ? undefined : readString(obj.on_dependency_scale, `${path}.on_dependency_scale`),
     nodeSelector: obj.node_selector === undefined ? undefined : stringMap(obj.node_selector, `${path}.node_selector`),
   };
 }
@@ -469,11 +469,6 @@ function object(value: unknown, path: string): Record<string, unknown> {
   return value;
 }
 
-function string(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value === '') throw new ValidationError(path, 'must be a non-empty string');
-  return value;
-}
-
 function scalar(value: unknown, path: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -495,9 +490,7 @@ function integer(value: unknown, path: string, min: number): number {
 
 function stringMap(value: unknown, path: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(object(value, path))) out[k] = scalar(v, `${path}.${k}`);
-  return out;
+  return readStringMap(object(value, path), path);
 }
 
 function labels(value: unknown, path: string): Record<string, string> {
@@ -505,7 +498,7 @@ function labels(value: unknown, path: string): Record<string, string> {
   if (!Array.isArray(value)) return stringMap(value, path);
   const out: Record<string, string> = {};
   value.forEach((item, i) => {
-    const entry = string(item, `${path}[${i}]`);
+    const entry = readString(item, `${path}[${i}]`);
     const eq = entry.indexOf('=');
     out[eq < 0 ? entry : entry.slice(0, eq)] = eq < 0 ? '' : entry.slice(eq + 1);
   });
