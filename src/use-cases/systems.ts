@@ -6,6 +6,7 @@ import { composeToApp } from '../domain/compose/system-app';
 import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { Execution } from '../domain/execution';
 import { isPlainObject, readObject } from '../domain/json-reader';
+import { flatTierName } from '../domain/names';
 import { errorMessage } from '../domain/errors';
 import { ManagedContainer } from '../ports/container-runtime';
 import { SystemRecord, SystemStore } from '../ports/system-store';
@@ -122,11 +123,7 @@ export class Systems {
     };
     await this.options.store.save(record);
     try {
-      await this.queue.run(async () => {
-        const current = this.knowledge.requireDeployment().topology.raw;
-        const apps = Array.isArray(current.apps) ? current.apps : [];
-        await loadTopology(this.knowledge, this.services, { ...current, apps: [...apps, system.app] });
-      });
+      await this.reloadApps((apps) => [...apps, system.app]);
     } catch (e) {
       await this.options.store.delete(sid);
       throw e;
@@ -228,7 +225,8 @@ export class Systems {
         containers = (await this.services.runtimeFor(vm.docker).listManaged()).filter((c) => c.app === record.app);
       } catch (e) {
         for (const [service, s] of Object.entries(services)) {
-          if (deployment.cluster[vmName].containers[`${record.app}_${service}`]) s.containers.push({ id: deployment.cluster[vmName].containers[`${record.app}_${service}`].id, vm: vmName, state: 'vm_unreachable', cpu_cores: 0, memory_bytes: 0, ports: [] });
+          const known = deployment.cluster[vmName].containers[flatTierName(record.app, service)];
+          if (known) s.containers.push({ id: known.id, vm: vmName, state: 'vm_unreachable', cpu_cores: 0, memory_bytes: 0, ports: [] });
         }
         return;
       }
@@ -277,6 +275,18 @@ export class Systems {
     }
   }
 
+  /**
+   * Puts in force, on the plan queue, the topology in force with its apps as `edit` makes them;
+   * `edit` returning undefined leaves the topology as it is.
+   */
+  private async reloadApps(edit: (apps: unknown[]) => unknown[] | undefined): Promise<void> {
+    await this.queue.run(async () => {
+      const current = this.knowledge.requireDeployment().topology.raw;
+      const apps = edit(Array.isArray(current.apps) ? current.apps : []);
+      if (apps) await loadTopology(this.knowledge, this.services, { ...current, apps });
+    });
+  }
+
   private async removeNow(record: SystemRecord, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[]; execution_id?: string }> {
     record.status = 'deleting';
     await this.options.store.save(record);
@@ -304,11 +314,9 @@ export class Systems {
       removed.networks.push(...r.networks.map((n) => `${vm.name}/${n}`));
       removed.volumes.push(...r.volumes.map((v) => `${vm.name}/${v}`));
     }
-    await this.queue.run(async () => {
-      const current = this.knowledge.requireDeployment().topology.raw;
-      const apps = Array.isArray(current.apps) ? current.apps : [];
-      if (!apps.some((a) => isPlainObject(a) && a.name === record.app)) return;
-      await loadTopology(this.knowledge, this.services, { ...current, apps: apps.filter((a) => !(isPlainObject(a) && a.name === record.app)) });
+    await this.reloadApps((apps) => {
+      const kept = apps.filter((a) => !(isPlainObject(a) && a.name === record.app));
+      return kept.length < apps.length ? kept : undefined;
     });
     await this.options.store.delete(record.sid);
     return { ...removed, execution_id: executionId };
