@@ -54,6 +54,7 @@ function foundOf(c: ContainerState): NonNullable<Drift['found']> {
   return { state: c.state, cpuset: [...c.cpuset], resources: { ...c.resources } };
 }
 
-function sameCores(a: number[], b: number[]): boolean {
+/** Two cpusets, as the sorted core lists the executor writes, pin the same cores. */
+export function sameCores(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }

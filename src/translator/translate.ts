@@ -1,6 +1,7 @@
 import { Placement } from '../domain/allocation';
 import { Action, CreateContainerAction, describeAction, Steps } from '../domain/action';
 import { Cluster, MISSING_STATE, needsStart } from '../domain/cluster';
+import { sameCores } from '../domain/drift';
 import { Resources, sameResources } from '../domain/resources';
 import { dependencyLevels, Topology } from '../domain/topology';
 import { planCpusets } from './plan-cpusets';
@@ -142,10 +143,6 @@ export function extraHostsFor(action: CreateContainerAction, topology: Topology,
     if (vm) hosts.push({ host: dep.tier, vm });
   }
   return hosts;
-}
-
-function sameCores(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
 const TYPE_ORDER: Record<Action['type'], number> = {
