@@ -3,18 +3,9 @@ import { interpolate, parseDotEnv } from '../../src/domain/compose/interpolate';
 import { composeToApp } from '../../src/domain/compose/system-app';
 import { ValidationError } from '../../src/domain/errors';
 import { parseTopology } from '../../src/domain/topology';
+import { refusal } from '../support/errors';
 
 const SID = '0123456789abcdef0123456789abcdef';
-
-function refusal(run: () => unknown): ValidationError {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('accepted');
-}
 
 describe('interpolate (Compose rules)', () => {
   const env = { SET: 'v', EMPTY: '', TAG: 'latest', NESTED: 'n' };

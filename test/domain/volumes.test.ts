@@ -1,27 +1,18 @@
 import { createAllocator } from '../../src/allocator/hybrid-allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { Cluster } from '../../src/domain/cluster';
-import { NoSolutionError, ValidationError } from '../../src/domain/errors';
+import { NoSolutionError } from '../../src/domain/errors';
 import { parseTopology } from '../../src/domain/topology';
 import { nodeLocalVolumes, volumeKeep } from '../../src/domain/volumes';
 import { decide, Snapshot } from '../../src/use-cases/decide';
 import { readCreateVolumeRequest } from '../../src/use-cases/node-volumes';
+import { refusal } from '../support/errors';
 
 /** Volumes of topology tiers: what is accepted, what is refused (naming the field), and the `keep` they feed the allocator. */
 const doc = (tierVolumes: unknown, volumes: unknown = { data: {}, nfs: { driver_opts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/export' } } }) => ({
   infrastructure: { cpu_cores: 4, mem_units: 8, volumes },
   apps: [{ name: 'app', tiers: { db: { docker_image: 'busybox', volumes: tierVolumes }, web: { docker_image: 'busybox' } } }],
 });
-
-function refusal(run: () => unknown): ValidationError {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('accepted');
-}
 
 describe('tier volumes in the topology', () => {
   it('mounts declared volumes, read-only when asked, and knows which are shared', () => {
