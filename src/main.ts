@@ -21,7 +21,7 @@ import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
 import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
-import { AccessControl, isLoopback } from './http/access';
+import { AccessControl, isLoopback, TokensFileError } from './http/access';
 import { buildApp } from './http/app';
 import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
@@ -68,7 +68,7 @@ export class StartupError extends Error {}
 export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>, options: { waitReady?: boolean } = {}): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const host = config.host ?? '127.0.0.1';
-  const access = config.tokensFile ? AccessControl.fromFile(config.tokensFile) : undefined;
+  const access = config.tokensFile ? readTokens(config.tokensFile) : undefined;
   if (!access && !isLoopback(host) && !config.insecureNoAuth) {
     throw new StartupError(`refusing to listen on ${host} without --tokens-file: anyone who reaches the port could change the fleet (use --insecure-no-auth to do it anyway)`);
   }
@@ -245,6 +245,15 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       return closing;
     },
   };
+}
+
+/** An unusable tokens file is a refusal to start (exit 2), like the other startup checks. */
+function readTokens(file: string): AccessControl {
+  try {
+    return AccessControl.fromFile(file);
+  } catch (e) {
+    throw e instanceof TokensFileError ? new StartupError(e.message) : e;
+  }
 }
 
 function readVersion(): string {
