@@ -2,9 +2,8 @@ import { createServer, Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
 import { ContainerSpec, LABEL_SYSTEM, SystemContainerSpec } from '../../src/ports/container-runtime';
-import { engine, engineExec, inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage, uniqueName } from '../support/docker';
+import { engine, engineExec, inspectContainer, removeContainersByLabel, TEST_LABEL, testDockerEndpoint, testImage, uniqueName } from '../support/docker';
 
-const TEST_LABEL = 'io.ecoware.test';
 const TEST_VALUE = 'docker-system';
 const sid = randomBytes(16).toString('hex');
 const network = `drvsys-${sid}`;
