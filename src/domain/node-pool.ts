@@ -84,7 +84,7 @@ export class NodePool {
     return lost.sort();
   }
 
-  /** Nodes no longer in the fleet are forgotten (their cordon too, unless `keepCordons`). */
+  /** Nodes no longer in the fleet are forgotten, their cordon too. */
   retain(names: Iterable<string>): void {
     const keep = new Set(names);
     for (const name of [...this.status.keys()]) if (!keep.has(name)) this.status.delete(name);

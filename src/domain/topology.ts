@@ -1,4 +1,4 @@
-import { parseSystemTier, SystemTier } from './compose/system-tier';
+import { parseSystemTier, SystemMount, SystemTier } from './compose/system-tier';
 import { ValidationError } from './errors';
 import {
   isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
@@ -10,7 +10,6 @@ import { parseProcessDefinition, ProcessDefinition } from './process-definition'
 import { Resources } from './resources';
 import { isCronExpression } from './cron-expression';
 import { parseTierVolumes, parseVolumeDeclarations, VolumeDeclaration } from './volumes';
-import { SystemMount } from './compose/system-tier';
 
 /** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
 export type HookSpec =
@@ -182,7 +181,6 @@ export const MAX_NAME_LENGTH = 63;
 const MAX_CORES = 4096;
 const MAX_UNITS = 1_048_576;
 const MAX_UNIT_MB = 1_048_576;
-/** Node's timers hold at most 2^31-1 ms; a day is more than any hook or instance start needs. */
 
 function readName(value: unknown, field: string): string {
   const name = readString(value, field);
