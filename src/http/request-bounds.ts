@@ -43,7 +43,7 @@ export function verifyUtf8(_req: unknown, _res: unknown, buffer: Buffer): void {
 /** After parsing: an empty body is absent; too deep or non-finite values are refused. */
 export function checkParsedBody(): RequestHandler {
   return (req, res, next) => {
-    if (req.get('content-length') === '0' || (req.body !== undefined && isEmptyParse(req))) req.body = undefined;
+    if (req.get('content-length') === '0') req.body = undefined;
     if (req.body !== undefined) {
       const problem = shapeProblem(req.body);
       if (problem) {
@@ -53,11 +53,6 @@ export function checkParsedBody(): RequestHandler {
     }
     next();
   };
-}
-
-function isEmptyParse(req: { body: unknown; get(name: string): string | undefined }): boolean {
-  // body-parser turns a chunked empty body into {}: only a body that had bytes is kept.
-  return req.get('content-length') === undefined && req.get('transfer-encoding') === undefined;
 }
 
 function shapeProblem(value: unknown): string | undefined {
