@@ -4,6 +4,7 @@ import { SystemMount } from './compose/system-tier';
 import { ValidationError } from './errors';
 import { readBoolean, readObject, readOptionalString, readStringArray, readStringMap } from './json-reader';
 import { isValidName } from './names';
+import { isZero } from './resources';
 
 /** A named volume of `infrastructure.volumes`: created on a node the first time a container mounts it there. */
 export interface VolumeDeclaration {
@@ -111,7 +112,7 @@ export function volumeKeep(problem: AllocationProblem, local: ReadonlyMap<string
   for (const [vm, allocation] of Object.entries(problem.current)) {
     for (const tier of Object.keys(allocation.used)) {
       const wanted = problem.plan[tier];
-      if (!local.has(tier) || !wanted || (wanted.cpu_cores === 0 && wanted.mem_units === 0)) continue;
+      if (!local.has(tier) || !wanted || isZero(wanted)) continue;
       const kept = (keep[vm] ??= []);
       if (!kept.includes(tier)) kept.push(tier);
       any = true;

@@ -1,6 +1,7 @@
 import { Action, Steps } from '../domain/action';
 import { Cluster, ContainerState, placementOfCluster } from '../domain/cluster';
 import { Drift } from '../domain/drift';
+import { ZERO } from '../domain/resources';
 import { dependencyLevels, Topology } from '../domain/topology';
 import { extraHostsFor } from './translate';
 
@@ -26,7 +27,7 @@ export function repairSteps(topology: Topology, known: Cluster, drift: Drift[]):
     const k: ContainerState | undefined = known[vm]?.containers[tier];
     const level = levels.get(tier) ?? 0;
     if (kinds.has('unknown') || !k) {
-      layers[0].push({ type: 'delete_container', vm, tier, resources: { cpu_cores: 0, mem_units: 0 }, cpuset: [] });
+      layers[0].push({ type: 'delete_container', vm, tier, resources: { ...ZERO }, cpuset: [] });
     } else if (kinds.has('removed')) {
       const create: Action = { type: 'create_container', vm, tier, resources: { ...k.resources }, cpuset: [...k.cpuset], extra_hosts: [] };
       create.extra_hosts = extraHostsFor(create, topology, target);

@@ -4,6 +4,7 @@ import { Cluster } from '../domain/cluster';
 import { NoSolutionError } from '../domain/errors';
 import { NO_NODE_LIMITS, NodeLimits } from '../domain/node-pool';
 import { matchesSelector } from '../domain/node-settings';
+import { addResources, isZero, Resources, ZERO } from '../domain/resources';
 
 export { NO_NODE_LIMITS };
 export type { NodeLimits };
@@ -67,11 +68,7 @@ export function limitProblem(problem: AllocationProblem, cluster: Cluster, limit
         leftOut++;
         continue;
       }
-      current[vm] = {
-        cpu_cores: tiers.reduce((n, r) => n + r.cpu_cores, 0),
-        mem_units: tiers.reduce((n, r) => n + r.mem_units, 0),
-        used: { ...allocation.used },
-      };
+      current[vm] = { ...tiers.reduce<Resources>(addResources, ZERO), used: { ...allocation.used } };
       continue;
     }
     current[vm] = allocation;
@@ -79,7 +76,7 @@ export function limitProblem(problem: AllocationProblem, cluster: Cluster, limit
   for (const vm of Object.keys(cluster)) if (!(vm in problem.current) && !limits.unreachable.has(vm)) translateCluster[vm] = cluster[vm];
 
   for (const [tier, r] of Object.entries(plan)) {
-    if (r.cpu_cores === 0 && r.mem_units === 0) {
+    if (isZero(r)) {
       delete plan[tier];
     } else if (pinned.has(tier)) {
       elsewhere.push(`tier '${tier}' (max_node: 1) runs on unreachable node '${pinned.get(tier)}': it can change when the node answers again`);

@@ -1,4 +1,4 @@
-import { Resources } from '../domain/resources';
+import { addResources, Resources, ZERO } from '../domain/resources';
 import { Knowledge } from './knowledge';
 
 export interface NodeReport {
@@ -47,7 +47,7 @@ export function readNodes(knowledge: Knowledge): NodeReport[] {
       ...(status.lastError !== undefined ? { last_error: status.lastError } : {}),
       ...(status.unreachableSinceMs !== undefined ? { unreachable_since: new Date(status.unreachableSinceMs).toISOString() } : {}),
       capacity: { ...vm.capacity },
-      used: list.reduce((sum, c) => ({ cpu_cores: sum.cpu_cores + c.resources.cpu_cores, mem_units: sum.mem_units + c.resources.mem_units }), { cpu_cores: 0, mem_units: 0 }),
+      used: list.reduce((sum, c) => addResources(sum, c.resources), { ...ZERO }),
       containers: list.map((c) => ({ tier: c.tier, id: c.id, state: c.state, ...c.resources, cpuset: c.cpuset.join(',') })),
     };
   });

@@ -7,6 +7,7 @@ import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFo
 import { Execution } from '../domain/execution';
 import { isPlainObject, readObject } from '../domain/json-reader';
 import { flatTierName } from '../domain/names';
+import { ZERO } from '../domain/resources';
 import { errorMessage } from '../domain/errors';
 import { ManagedContainer } from '../ports/container-runtime';
 import { SystemRecord, SystemStore } from '../ports/system-store';
@@ -295,7 +296,7 @@ export class Systems {
     const running = tiers.filter((t) => Object.values(deployment.cluster).some((s) => s.containers[t.flatName]));
     let executionId: string | undefined;
     if (running.length > 0) {
-      const plan = Object.fromEntries(running.map((t) => [t.flatName, { cpu_cores: 0, mem_units: 0 }]));
+      const plan = Object.fromEntries(running.map((t) => [t.flatName, { ...ZERO }]));
       const { execution, done } = await this.executions.submit(plan, { kind: 'system' });
       executionId = execution.id;
       record.execution_ids.push(execution.id);
