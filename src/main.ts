@@ -40,6 +40,7 @@ import { DaemonReadiness } from './use-cases/daemon-readiness';
 import { ExecutionRetention } from './use-cases/execution-retention';
 import { PlanExecutions } from './use-cases/plan-executions';
 import { SerialQueue } from './use-cases/serial-queue';
+import { packageVersion } from './version';
 
 export interface Daemon {
   url: string;
@@ -94,7 +95,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const events = new EventBus();
   const queue = new SerialQueue();
   const metrics = new Metrics({
-    version: process.env.npm_package_version ?? readVersion(),
+    version: process.env.npm_package_version ?? packageVersion(),
     queueDepth: () => queue.size,
     nodes: () => {
       const counts = { ready: 0, unreachable: 0, lost: 0 };
@@ -253,13 +254,5 @@ function readTokens(file: string): AccessControl {
     return AccessControl.fromFile(file);
   } catch (e) {
     throw e instanceof TokensFileError ? new StartupError(e.message) : e;
-  }
-}
-
-function readVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }

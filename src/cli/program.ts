@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerPlanCommands } from './plan-commands';
 import { registerSolveCommand } from './solve-command';
 import { registerStartCommand } from './start-command';
 import { register as registerSystemsCommands } from './systems-command';
+import { packageVersion } from '../version';
 
 /**
  * A group of subcommands. Each group lives in its own file under src/cli/ and is listed once in
@@ -18,11 +17,6 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerSolveCommand,
   registerSystemsCommands,
 ];
-
-export function packageVersion(): string {
-  // dist/cli/program.js and src/cli/program.ts both sit two folders below package.json.
-  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /**
  * The command line. Usage errors (unknown command or flag, missing argument) throw a CommanderError
