@@ -33,28 +33,39 @@ export interface DaemonConfig {
   shutdownTimeoutS: number;
 }
 
+/** What a setting is when neither a flag nor the environment gives it (readConfig and startDaemon alike). */
+export const DAEMON_DEFAULTS = {
+  host: '127.0.0.1',
+  solverTimeLimitMs: 10_000,
+  hostPorts: { first: 20000, last: 32000 },
+  systemReadyTimeoutMs: 120_000,
+  executionRetentionDays: 30,
+  executionRetentionCount: 10_000,
+  shutdownTimeoutS: 60,
+} as const;
+
 export function readConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   const port = Number(flags.port ?? env.PORT ?? 8000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError('port', `'${flags.port ?? env.PORT}' is not a port number`);
-  const limit = Number(flags['solver-time-limit-ms'] ?? env.ECOWARE_SOLVER_TIME_LIMIT_MS ?? 10_000);
+  const limit = Number(flags['solver-time-limit-ms'] ?? env.ECOWARE_SOLVER_TIME_LIMIT_MS ?? DAEMON_DEFAULTS.solverTimeLimitMs);
   if (!Number.isFinite(limit) || limit <= 0) throw new ValidationError('solver-time-limit-ms', 'must be a positive number of milliseconds');
   return {
     port,
-    host: flags.host ?? env.HOST ?? '127.0.0.1',
+    host: flags.host ?? env.HOST ?? DAEMON_DEFAULTS.host,
     stateDir: path.resolve(flags['state-dir'] ?? env.ECOWARE_STATE_DIR ?? '.state'),
     localDocker: localDockerOf(env),
     solverTimeLimitMs: limit,
     topologyFile: flags.topology ?? env.ECOWARE_TOPOLOGY,
-    hostPorts: readPortRange(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS ?? '20000-32000'),
+    hostPorts: readOptional(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS, readPortRange, { ...DAEMON_DEFAULTS.hostPorts }),
     allowBind: flags['allow-bind'] ?? env.ECOWARE_ALLOW_BIND,
-    systemReadyTimeoutMs: readSeconds(flags['system-ready-timeout-s'] ?? env.ECOWARE_SYSTEM_READY_TIMEOUT_S ?? '120', 'system-ready-timeout-s') * 1000,
-    executionRetentionDays: readNumber(flags, env, 'execution-retention-days', 'ECOWARE_EXECUTION_RETENTION_DAYS', 30, 0, 36_500),
-    executionRetentionCount: readNumber(flags, env, 'execution-retention-count', 'ECOWARE_EXECUTION_RETENTION_COUNT', 10_000, 0, 1e9),
+    systemReadyTimeoutMs: readOptional(flags['system-ready-timeout-s'] ?? env.ECOWARE_SYSTEM_READY_TIMEOUT_S, (v) => readSeconds(v, 'system-ready-timeout-s') * 1000, DAEMON_DEFAULTS.systemReadyTimeoutMs),
+    executionRetentionDays: readNumber(flags, env, 'execution-retention-days', 'ECOWARE_EXECUTION_RETENTION_DAYS', DAEMON_DEFAULTS.executionRetentionDays, 0, 36_500),
+    executionRetentionCount: readNumber(flags, env, 'execution-retention-count', 'ECOWARE_EXECUTION_RETENTION_COUNT', DAEMON_DEFAULTS.executionRetentionCount, 0, 1e9),
     tokensFile: flags['tokens-file'] ?? env.ECOWARE_TOKENS_FILE,
     insecureNoAuth: flags['insecure-no-auth'] === 'true' || flags['insecure-no-auth'] === '' || env.ECOWARE_INSECURE_NO_AUTH === '1',
     tlsCert: flags['tls-cert'] ?? env.ECOWARE_TLS_CERT,
     tlsKey: flags['tls-key'] ?? env.ECOWARE_TLS_KEY,
-    shutdownTimeoutS: readNumber(flags, env, 'shutdown-timeout-s', 'ECOWARE_SHUTDOWN_TIMEOUT_S', 60, 0, 86_400),
+    shutdownTimeoutS: readNumber(flags, env, 'shutdown-timeout-s', 'ECOWARE_SHUTDOWN_TIMEOUT_S', DAEMON_DEFAULTS.shutdownTimeoutS, 0, 86_400),
   };
 }
 
@@ -65,6 +76,10 @@ export function readPortRange(value: string): { first: number; last: number } {
   const last = Number(m?.[2]);
   if (!m || first < 1 || last > 65535 || first > last) throw new ValidationError('host-ports', `'${value}' is not a port range FIRST-LAST within 1-65535`);
   return { first, last };
+}
+
+function readOptional<T>(raw: string | undefined, read: (value: string) => T, fallback: T): T {
+  return raw === undefined ? fallback : read(raw);
 }
 
 function readSeconds(value: string, field: string): number {

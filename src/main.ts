@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator';
-import { DaemonConfig, localDockerOf } from './config';
+import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
@@ -20,7 +20,6 @@ import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
-import { DEFAULT_HEALTHY_TIMEOUT_MS, DEFAULT_HOST_PORT_RANGE } from './executor/system-containers';
 import { AccessControl, isLoopback, TokensFileError } from './http/access';
 import { buildApp } from './http/app';
 import { log } from './log';
@@ -68,7 +67,7 @@ export class StartupError extends Error {}
  */
 export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>, options: { waitReady?: boolean } = {}): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
-  const host = config.host ?? '127.0.0.1';
+  const host = config.host ?? DAEMON_DEFAULTS.host;
   const access = config.tokensFile ? readTokens(config.tokensFile) : undefined;
   if (!access && !isLoopback(host) && !config.insecureNoAuth) {
     throw new StartupError(`refusing to listen on ${host} without --tokens-file: anyone who reaches the port could change the fleet (use --insecure-no-auth to do it anyway)`);
@@ -78,7 +77,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const state = await openSqliteState(stateDir);
   const localDocker = config.localDocker ?? localDockerOf();
   const systemStore = await FileSystemStore.open(stateDir);
-  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DEFAULT_HEALTHY_TIMEOUT_MS;
+  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
   const runtimes = new Map<string, ContainerRuntime>();
   const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
@@ -88,7 +87,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     return runtime;
   };
   const knowledge = new Knowledge();
-  const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? 10_000 });
+  const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs });
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
   const processDefinitions = state.processDefinitions;
@@ -140,7 +139,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     localDocker,
     allowBindRoot: config.allowBind,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
-    systemContainers: { hostPortRange: config.hostPorts ?? DEFAULT_HOST_PORT_RANGE, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
+    systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: new FileNodeStateStore(stateDir),
   };
 
@@ -170,7 +169,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   );
   services.nodeLoops = nodeLoops;
 
-  const retention = new ExecutionRetention(services.executions, { days: config.executionRetentionDays ?? 30, count: config.executionRetentionCount ?? 10_000 });
+  const retention = new ExecutionRetention(services.executions, { days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount });
   retention.start();
 
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.
@@ -233,7 +232,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
         await ready.catch(() => undefined);
         // The port stays open while the running execution finishes: probes see 503 on /readyz,
         // plans get 503, reads still answer.
-        await executions.shutdown((config.shutdownTimeoutS ?? 60) * 1000);
+        await executions.shutdown((config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000);
         await queue.idle();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
