@@ -1,6 +1,7 @@
 import { NotFoundError } from '../domain/errors';
 import { Execution } from '../domain/execution';
 import { Knowledge, Services } from './knowledge';
+import { NodeLimitsRequest } from './node-limits';
 import { Preview, previewPlan } from './preview-plan';
 import { NodeReport, readNode } from './read-nodes';
 
@@ -37,7 +38,7 @@ export class NodeAdmin {
    * Cordons the node, then moves every container off it through the allocator as an execution of
    * kind `drain` (the node stays cordoned afterwards). Resolves when the execution is queued.
    */
-  async drain(name: string, submit: (request: { kind: 'drain'; plan: Record<string, never>; nodes: { cordoned: string[]; draining: string[] } }) =>
+  async drain(name: string, submit: (request: { kind: 'drain'; plan: Record<string, never>; nodes: NodeLimitsRequest }) =>
     Promise<{ execution: Execution; done: Promise<Execution> }>): Promise<{ execution: Execution; done: Promise<Execution> }> {
     await this.cordon(name);
     const pool = this.knowledge.nodes;

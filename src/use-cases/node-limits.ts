@@ -9,6 +9,9 @@ import { addResources, isZero, Resources, ZERO } from '../domain/resources';
 export { NO_NODE_LIMITS };
 export type { NodeLimits };
 
+/** Node pool limits added for one plan or preview (a drain: its node cordoned and draining). */
+export type NodeLimitsRequest = Partial<Record<keyof NodeLimits, string[]>>;
+
 
 export interface LimitedProblem {
   problem: AllocationProblem;

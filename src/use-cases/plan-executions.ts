@@ -8,8 +8,8 @@ import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
 import { PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
 import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, takeSnapshot } from './decide';
-import { NodeLimits } from './node-limits';
-import { refreshCluster } from './refresh-cluster';
+import { NodeLimitsRequest } from './node-limits';
+import { refreshDeployment } from './refresh-cluster';
 import { ExecutionJournal } from './execution-journal';
 import { log } from '../log';
 import { Knowledge, Services } from './knowledge';
@@ -32,8 +32,7 @@ export type ExecutionRequest = (
   | { kind: ExecutionKind; prepare: (snapshot: Snapshot) => Promise<Decision>; plan?: TierResources }
 ) & { about?: Pick<Execution, 'rollback_of' | 'notes'> };
 
-/** Node pool limits added for one plan (a drain: its node cordoned and draining). */
-export type NodeLimitsRequest = Partial<Record<keyof NodeLimits, string[]>>;
+export type { NodeLimitsRequest };
 
 /** An execution whose record is open (saved as queued), waiting for its turn. */
 interface Opened {
@@ -270,8 +269,7 @@ export class PlanExecutions {
       deployment = this.knowledge.requireDeployment();
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
       // A prepared decision (drift repair) reads the engines itself.
-      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshCluster(deployment.cluster, this.services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
-        new Set(deployment.topology.tiers.keys()), new Set(this.knowledge.nodes.unreachable())));
+      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshDeployment(this.knowledge, this.services.runtimeFor));
       const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision

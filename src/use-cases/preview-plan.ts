@@ -1,9 +1,9 @@
 import { Action } from '../domain/action';
 import { Placement } from '../domain/allocation';
 import { PartialPlan } from '../domain/plan';
-import { NodeLimits } from './node-limits';
+import { NodeLimitsRequest } from './node-limits';
 import { decide, takeSnapshot } from './decide';
-import { refreshCluster } from './refresh-cluster';
+import { refreshDeployment } from './refresh-cluster';
 import { Knowledge, Services } from './knowledge';
 
 export interface Preview {
@@ -18,12 +18,11 @@ export interface Preview {
 /** What `execute` would do with this plan, now; nothing changes. */
 export async function previewPlan(
   knowledge: Knowledge, services: Pick<Services, 'allocator' | 'runtimeFor'>, plan: PartialPlan,
-  extraLimits: Partial<Record<keyof NodeLimits, string[]>> = {},
+  extraLimits: NodeLimitsRequest = {},
 ): Promise<Preview> {
   const deployment = knowledge.requireDeployment();
   // Seen as an execution would see it now (see refresh-cluster.ts); the knowledge itself is left as it is.
-  const cluster = await refreshCluster(deployment.cluster, services.runtimeFor, deployment.topology.infrastructure.memUnitMb,
-    new Set(deployment.topology.tiers.keys()), new Set(knowledge.nodes.unreachable()));
+  const cluster = await refreshDeployment(knowledge, services.runtimeFor);
   const snapshot = await takeSnapshot({ ...deployment, cluster });
   const { result, translation } = await decide(snapshot, services.allocator, plan, {}, knowledge.nodes.limits(extraLimits));
   return {

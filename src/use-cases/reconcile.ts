@@ -65,9 +65,7 @@ export class Reconciler {
   async findDrift(): Promise<Drift[]> {
     const deployment = this.knowledge.deployment;
     if (!deployment) return [];
-    const skip = new Set(this.knowledge.nodes.unreachable());
-    const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
-    return findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered);
+    return (await this.observeDrift(deployment)).drift;
   }
 
   /** One pass: the finished execution when drift was found and repaired, undefined otherwise. */
@@ -80,14 +78,19 @@ export class Reconciler {
   /** Runs on the plan queue, right before the repair: the drift as it is now, and the actions undoing it. */
   async prepare(): Promise<Repair> {
     const deployment = this.knowledge.requireDeployment();
-    const skip = new Set(this.knowledge.nodes.unreachable());
-    const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
-    const drift = findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered);
+    const { observed, drift } = await this.observeDrift(deployment);
     const target = placementOfCluster(deployment.cluster);
     const steps = repairSteps(deployment.topology, deployment.cluster, drift);
     // Containers the allocation does not list are taken into the record so the executor can remove them by id.
     for (const d of drift) if (d.kind === 'unknown') this.knowledge.containerSet(d.vm, observed[d.vm].containers[d.tier]);
     return { drift, steps, target };
+  }
+
+  /** The engines read now (the unreachable nodes skipped), and how they differ from the record. */
+  private async observeDrift(deployment: Readonly<Deployment>): Promise<{ observed: Cluster; drift: Drift[] }> {
+    const skip = new Set(this.knowledge.nodes.unreachable());
+    const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
+    return { observed, drift: findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered) };
   }
 }
 

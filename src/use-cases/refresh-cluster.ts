@@ -1,5 +1,6 @@
 import { Cluster, ContainerState, containerStateOf, MISSING_STATE, VmState } from '../domain/cluster';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
+import { Knowledge } from './knowledge';
 
 /**
  * What the engines say now about the containers the executor knows, in one cheap call per engine:
@@ -27,6 +28,15 @@ export async function refreshCluster(
     }
   }));
   return Object.fromEntries(entries);
+}
+
+/**
+ * The deployment in force as an execution sees it when its turn comes: refreshCluster over the
+ * topology's tiers, the unreachable nodes left as known. The knowledge itself is not changed.
+ */
+export function refreshDeployment(knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory): Promise<Cluster> {
+  const { cluster, topology } = knowledge.requireDeployment();
+  return refreshCluster(cluster, runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), new Set(knowledge.nodes.unreachable()));
 }
 
 async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, memUnitMb: number, tiers: ReadonlySet<string>): Promise<VmState> {
