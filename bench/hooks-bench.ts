@@ -9,6 +9,7 @@ import { ContainerHookRunner } from '../src/executor/container-hook-runner';
 import { HookInvocation, isHookSuccess } from '../src/ports/hook-runner';
 import { engine as dockerClient, removeTestContainers, startTestContainer, testDockerEndpoint } from '../test/support/docker';
 import { GitFixture, makeTempDir } from '../test/support/git-fixture';
+import { elapsedMs, percentile, sum } from './support/stats';
 
 export interface HookBenchOptions {
   /** Timed runs per operation, after one warm-up run. */
@@ -64,12 +65,10 @@ export async function runHookBench(options: HookBenchOptions): Promise<string> {
       for (let i = 0; i < options.runs; i++) {
         const t0 = process.hrtime.bigint();
         await run();
-        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        times.push(elapsedMs(t0));
       }
-      times.sort((a, b) => a - b);
-      const mean = times.reduce((a, b) => a + b, 0) / times.length;
-      const pct = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
-      rows.push(`| ${name} | ${options.runs} | ${mean.toFixed(1)} | ${pct(0.5).toFixed(1)} | ${pct(0.95).toFixed(1)} |`);
+      const mean = sum(times) / times.length;
+      rows.push(`| ${name} | ${options.runs} | ${mean.toFixed(1)} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 95).toFixed(1)} |`);
     }
     return rows.join('\n');
   } finally {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { startDaemon } from '../src/main';
 import { LABEL_APP } from '../src/ports/container-runtime';
+import { callDaemon } from './support/daemon-client';
 
 export interface PlannerBenchOptions {
   /** Plans the planner sends, one per control period. */
@@ -51,10 +52,7 @@ async function runOnce(coalesce: boolean, options: PlannerBenchOptions): Promise
   await removeContainers();
   const stateDir = await mkdtemp(join(tmpdir(), 'ecoware-planner-bench-'));
   const daemon = await startDaemon({ port: 0, stateDir, localDocker: process.env.DOCKER_HOST, solverTimeLimitMs: 5_000 });
-  const call = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${daemon.url}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    return res.json() as Promise<any>;
-  };
+  const call = (method: string, route: string, body?: unknown, expectedStatus = 200) => callDaemon<any>(daemon.url, method, route, body, expectedStatus);
   try {
     await call('PUT', '/api/topology', {
       infrastructure: { cloud_driver: { type: 'static', nodes: [{ name: 'local', docker: process.env.DOCKER_HOST }] }, cpu_cores: 1, mem_units: 16, mem_unit_mb: 16 },
@@ -66,7 +64,7 @@ async function runOnce(coalesce: boolean, options: PlannerBenchOptions): Promise
     for (let i = 0; i < options.plans; i++) {
       lastMemUnits = 1 + (i % 8);
       // The planner's names and doubles.
-      ids.push((await call('POST', `/api/executor${query}`, { [`${app}-web`]: { cpu_cores: 1.0, mem_units: lastMemUnits } })).execution_id);
+      ids.push((await call('POST', `/api/executor${query}`, { [`${app}-web`]: { cpu_cores: 1.0, mem_units: lastMemUnits } }, 202)).execution_id);
       if (i < options.plans - 1) await new Promise((r) => setTimeout(r, options.periodMs));
     }
     const lastSent = Date.now();

@@ -7,6 +7,7 @@ import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from 
 import { observeEngines } from '../src/use-cases/reconcile';
 import { refreshCluster } from '../src/use-cases/refresh-cluster';
 import { startEnginePool } from './support/engine-pool';
+import { elapsedMs, median } from './support/stats';
 
 /**
  * Cost of one drift-repair comparison (SPEC §8) and of the cheap per-plan refresh, against real
@@ -67,13 +68,13 @@ async function main(): Promise<void> {
       let t = process.hrtime.bigint();
       const { observed, unanswered } = await observeEngines(known, { runtimeFor }, new Set());
       const drift = findDrift(record, observed, 8, unanswered);
-      pass.push(Number(process.hrtime.bigint() - t) / 1e6);
+      pass.push(elapsedMs(t));
       if (drift.length !== 0) throw new Error(`unexpected drift: ${JSON.stringify(drift[0])}`);
       t = process.hrtime.bigint();
       await refreshCluster(record, runtimeFor, 8, new Set(topology.tiers.keys()));
-      refresh.push(Number(process.hrtime.bigint() - t) / 1e6);
+      refresh.push(elapsedMs(t));
     }
-    const stat = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `median ${s[Math.floor(s.length / 2)].toFixed(1)} ms, max ${s[s.length - 1].toFixed(1)} ms`; };
+    const stat = (xs: number[]) => `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
     console.log(`| engines | containers | reconcile pass (full read + compare) | per-plan refresh (one list per engine) |`);
     console.log(`|---|---|---|---|`);
     console.log(`| ${engines} | ${engines * perEngine} | ${stat(pass)} | ${stat(refresh)} |`);

@@ -11,6 +11,7 @@ import { startDaemon } from '../src/main';
 import { Knowledge, Services } from '../src/use-cases/knowledge';
 import { PlanExecutions } from '../src/use-cases/plan-executions';
 import { SerialQueue } from '../src/use-cases/serial-queue';
+import { elapsedMs, formatMs, median } from './support/stats';
 
 /**
  * `npm run bench:state`: the state store with a long history. N executions (default 100,000;
@@ -61,15 +62,12 @@ async function timeRequests(base: string, p: string, n: number): Promise<{ media
     const t = process.hrtime.bigint();
     const res = await fetch(`${base}${p}`);
     const body = await res.json() as { meta: { total_count: number } };
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    times.push(elapsedMs(t));
     if (res.status !== 200) throw new Error(`${p}: ${res.status}`);
     total = body.meta.total_count;
   }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], worst: times[times.length - 1], total };
+  return { median: median(times), worst: Math.max(...times), total };
 }
-
-const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
 
 async function main(): Promise<void> {
   const root = await fsp.mkdtemp(path.join(process.env.BENCH_STATE_DIR ?? os.tmpdir(), 'ecoware-state-bench-'));
@@ -96,7 +94,7 @@ async function main(): Promise<void> {
       const page = await jsonStore.list({ limit: 100, offset });
       if (offset + page.items.length >= page.total) break;
     }
-    const jsonStart = Number(process.hrtime.bigint() - scanStarted) / 1e6;
+    const jsonStart = elapsedMs(scanStarted);
     const fresh = new FileExecutionStore(stateDir);
     const queue = new SerialQueue();
     const knowledge = new Knowledge();
@@ -114,20 +112,20 @@ async function main(): Promise<void> {
     log('SQLite: first start (imports the JSON layout)');
     let started = process.hrtime.bigint();
     let daemon = await startDaemon({ port: 0, stateDir, localDocker: 'tcp://127.0.0.1:1', executionRetentionCount: 1e9 });
-    const importMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const importMs = elapsedMs(started);
     await daemon.close();
     const dbBytes = readdirSync(stateDir).filter((f) => f.startsWith('ecoware.db')).reduce((sum, f) => sum + statSync(path.join(stateDir, f)).size, 0);
 
     log('SQLite: start → /readyz');
     started = process.hrtime.bigint();
     daemon = await startDaemon({ port: 0, stateDir, localDocker: 'tcp://127.0.0.1:1', executionRetentionCount: 1e9 }, { waitReady: false });
-    const listening = Number(process.hrtime.bigint() - started) / 1e6;
+    const listening = elapsedMs(started);
     for (;;) {
       const res = await fetch(`${daemon.url}/readyz`);
       if (res.status === 200) break;
       await new Promise((r) => setTimeout(r, 2));
     }
-    const sqliteReady = Number(process.hrtime.bigint() - started) / 1e6;
+    const sqliteReady = elapsedMs(started);
     const rss = process.memoryUsage().rss;
     await daemon.close();
     // Latency through the same bare HTTP app as the JSON store (a daemon also warms its solver up
@@ -148,12 +146,12 @@ async function main(): Promise<void> {
     console.log(`${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node.js ${process.version}, warm page cache\n`);
     console.log('| | JSON files | SQLite |');
     console.log('|---|---|---|');
-    console.log(`| start → /readyz 200 | ${ms(jsonStart)} (every record read before listening) | ${ms(sqliteReady)} (port open after ${ms(listening)}) |`);
-    console.log(`| \`GET /api/executions?limit=20\`, first | ${ms(jsonFirst.median)} | ${ms(sqliteFirst.median)} |`);
-    console.log(`| \`GET /api/executions?limit=20\`, median / worst of ${REQUESTS} | ${ms(jsonList.median)} / ${ms(jsonList.worst)} | ${ms(sqliteList.median)} / ${ms(sqliteList.worst)} |`);
-    console.log(`| \`GET /api/executions?status=failed&limit=20\`, median / worst | ${ms(jsonFailed.median)} / ${ms(jsonFailed.worst)} (of 2) | ${ms(sqliteFailed.median)} / ${ms(sqliteFailed.worst)} (of ${REQUESTS}) |`);
+    console.log(`| start → /readyz 200 | ${formatMs(jsonStart)} (every record read before listening) | ${formatMs(sqliteReady)} (port open after ${formatMs(listening)}) |`);
+    console.log(`| \`GET /api/executions?limit=20\`, first | ${formatMs(jsonFirst.median)} | ${formatMs(sqliteFirst.median)} |`);
+    console.log(`| \`GET /api/executions?limit=20\`, median / worst of ${REQUESTS} | ${formatMs(jsonList.median)} / ${formatMs(jsonList.worst)} | ${formatMs(sqliteList.median)} / ${formatMs(sqliteList.worst)} |`);
+    console.log(`| \`GET /api/executions?status=failed&limit=20\`, median / worst | ${formatMs(jsonFailed.median)} / ${formatMs(jsonFailed.worst)} (of 2) | ${formatMs(sqliteFailed.median)} / ${formatMs(sqliteFailed.worst)} (of ${REQUESTS}) |`);
     console.log(`| on disk | ${(bytes / 1e9).toFixed(2)} GB in ${N.toLocaleString('en')} files | ${(dbBytes / 1e9).toFixed(2)} GB in one file |`);
-    console.log(`\nImport of the JSON layout on the first SQLite start: ${ms(importMs)}. Bench process RSS after the SQLite start: ${(rss / 1e6).toFixed(0)} MB.`);
+    console.log(`\nImport of the JSON layout on the first SQLite start: ${formatMs(importMs)}. Bench process RSS after the SQLite start: ${(rss / 1e6).toFixed(0)} MB.`);
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }
