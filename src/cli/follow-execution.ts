@@ -26,7 +26,7 @@ export interface ActionView {
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
-export function isFinishedView(execution: ExecutionView): boolean {
+function isFinishedView(execution: ExecutionView): boolean {
   return FINISHED.has(execution.status);
 }
 

@@ -7,18 +7,18 @@ import { nonNegativeInteger, printJson, readJsonInput } from './input';
 /** Codes of executions that ended because the plan was refused, not because something broke. */
 const REFUSED_CODES = new Set(['no_solution', 'unsatisfiable', 'invalid', 'conflict']);
 
-export function exitCodeOf(execution: ExecutionView): number {
+function exitCodeOf(execution: ExecutionView): number {
   if (execution.status === 'succeeded') return EXIT_OK;
   if (execution.status === 'failed' && REFUSED_CODES.has(execution.error?.code ?? '')) return EXIT_REFUSED;
   return EXIT_FAILED;
 }
 
 /** How a command's output is shown: progress lines at a terminal, one JSON document when piped. */
-export interface OutputMode {
+interface OutputMode {
   interactive: boolean;
 }
 
-export function outputMode(): OutputMode {
+function outputMode(): OutputMode {
   return { interactive: process.stdout.isTTY === true };
 }
 

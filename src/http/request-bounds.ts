@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { RequestHandler } from 'express';
 
 /** How deep a JSON body may nest: a topology needs about 6 levels, a process definition about 5. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** A body refused while it is read (body-parser wraps it; the error mapper answers 400). */
 class BadBody extends Error {

@@ -56,7 +56,7 @@ export function createSystemRouter(systems: Systems): Router {
 }
 
 /** `{service: {port, ports}}`: `port` is the first host port (Tycho's shape), null when the service publishes none. */
-export function containersOf(status: SystemStatus): Record<string, { port: number | null; ports: SystemStatus['services'][string]['containers'][number]['ports'] }> {
+function containersOf(status: SystemStatus): Record<string, { port: number | null; ports: SystemStatus['services'][string]['containers'][number]['ports'] }> {
   const out: Record<string, { port: number | null; ports: SystemStatus['services'][string]['containers'][number]['ports'] }> = {};
   for (const [service, s] of Object.entries(status.services)) {
     const ports = s.containers.flatMap((c) => c.ports);
