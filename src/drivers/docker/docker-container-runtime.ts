@@ -132,6 +132,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
     const refusedPorts = new Set<number>();
     // The tier's named volumes are created on the node the first time one of its containers lands there.
     if (spec.mounts?.length) await this.systems.ensureVolumes(spec.mounts, {});
+    // A system's network and volumes once; only the host ports change from one attempt to the next.
+    if (spec.system) await this.systems.provision(spec.system);
     for (let attempt = 1; ; attempt++) {
       const body = containerCreateBody(spec);
       const reserved = spec.system ? await this.systems.prepare(spec.system, body, refusedPorts) : [];

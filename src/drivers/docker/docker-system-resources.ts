@@ -26,10 +26,17 @@ export class DockerSystemResources {
 
   constructor(private readonly docker: Docker, private readonly call: EngineCall) {}
 
-  /** Adds the system's settings to a create body; answers the host ports reserved for it (release them after). */
-  async prepare(spec: SystemContainerSpec, body: Docker.ContainerCreateOptions, excluded: ReadonlySet<number>): Promise<number[]> {
+  /** Creates the system's network and named volumes on this engine where they are missing. */
+  async provision(spec: SystemContainerSpec): Promise<void> {
     await this.ensureNetwork(spec.network, spec.sid);
     await this.ensureVolumes(spec.mounts, { [LABEL_SYSTEM]: spec.sid });
+  }
+
+  /**
+   * Adds the system's settings to a create body (after `provision`); answers the host ports
+   * reserved for it (release them after).
+   */
+  async prepare(spec: SystemContainerSpec, body: Docker.ContainerCreateOptions, excluded: ReadonlySet<number>): Promise<number[]> {
     const chosen = await this.chooseHostPorts(spec, excluded);
     const hostConfig = body.HostConfig ?? {};
     const exposed: Record<string, object> = { ...(body.ExposedPorts ?? {}) };
