@@ -16,9 +16,6 @@ export interface SystemContainerPorts {
   healthPollMs?: number;
 }
 
-export const DEFAULT_HOST_PORT_RANGE = { first: 20000, last: 32000 };
-export const DEFAULT_HEALTHY_TIMEOUT_MS = 120_000;
-
 export interface SystemContainerInput {
   tier: Tier;
   vm: string;
