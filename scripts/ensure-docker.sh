@@ -28,9 +28,7 @@ command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+  bash "$(cd "$(dirname "$0")" && pwd)/apt-install.sh" "${need_pkgs[@]}"
 fi
 
 mode=reuse

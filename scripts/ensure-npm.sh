@@ -20,8 +20,7 @@ if installed; then exit 0; fi
 # better-sqlite3 builds from source when its prebuilt binary cannot be downloaded: it needs a compiler.
 if ! command -v make >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
   echo "ensure-npm: installing python3, make and g++ (better-sqlite3 is compiled at install)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends python3 make g++ >&2
+  bash scripts/apt-install.sh python3 make g++
 fi
 echo "ensure-npm: installing the npm packages of package-lock.json" >&2
 npm ci --no-audit --no-fund >&2

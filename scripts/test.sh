@@ -19,8 +19,7 @@ command -v cbc >/dev/null 2>&1 || missing+=(coinor-cbc)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  bash scripts/apt-install.sh "${missing[@]}"
 fi
 if [ -n "${ECOWARE_TEST_REUSE_ENGINE:-}" ]; then
   eval "$(bash scripts/ensure-docker.sh)"
@@ -35,6 +34,12 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 bash scripts/ensure-npm.sh
 start=$(date +%s)
 status=0
-npm test -- "$@" || status=$?
+if [ $# -eq 0 ]; then
+  npm test || status=$?
+else
+  # Some test files only: both tiers get them (each runs those of its own, if any).
+  { npm run typecheck && npm run build && npm run test:unit -- --passWithNoTests "$@" \
+    && npx jest --runInBand --selectProjects integration --passWithNoTests "$@"; } || status=$?
+fi
 echo "test.sh: the test run took $(( $(date +%s) - start )) s" >&2
 exit $status
