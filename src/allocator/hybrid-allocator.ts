@@ -6,7 +6,7 @@ import {
   allocationTotals, AllocationInstance, buildInstance, currentLayout, emptyLayout, isValidLayout, Layout, layoutCost,
   layoutToPlacement, maximumUsefulNewVms, minimumNewVms,
 } from './model/allocation-instance';
-import { solveInstanceExactly } from './exact/exact-solve';
+import { solveInstanceExactly, solveRelaxation } from './exact/exact-solve';
 import { COMPILE_WORTH_MS, isSolverLoading, isSolverReady, loadSolver } from './exact/highs-engine';
 import { greedyLayout, packedLayout } from './search/greedy-placement';
 import { findConstraintConflict, findUnplaceableTier, lowerBound } from './model/lower-bound';
@@ -46,12 +46,23 @@ export interface AllocatorOptions {
   polishPairLimit?: number;
   polishTimeLimitMs?: number;
   /**
-   * Share of the polish given first to the restricted model (see `polish`). Measured on ten seeds of
-   * the fleets that must grow (20 × 10, 20 × 20, 30 × 15): half lowered the summed cost of 30 × 15
-   * by 0.5 % against the whole model alone, left the others within one layout, and keeps the whole
-   * model's dual bound; giving it all the time loses that bound.
+   * Share of the polish given first to the restricted model (see `polish`), once the LP relaxation
+   * has run. Measured on ten seeds of the fleets that must grow (20 × 10, 20 × 20, 30 × 15), summed
+   * costs: the whole model alone 2907 / 3480 / 4424; half to a restricted model without the
+   * relaxation's containers 2905 / 3462 / 4402; 0.85 with them 2903 / 3460 / 4398. The whole model
+   * keeps the rest for its dual bound (all to the restricted model: 4396 at 30 × 15, bounds up to 8
+   * lower).
    */
   restrictedPolishShare?: number;
+  /**
+   * Above `polishPairLimit`, the share of the search budget given at its end to the restricted
+   * model alone (no relaxation, no whole model: both take seconds there); when HiGHS proves its
+   * optimum sooner, the container search goes on from it. Measured on five seeds each of fleet
+   * 50 × 25 / 100 × 50 and scale-out 50 × 20 / 100 × 20 / 100 × 50, summed costs: 0 3200 / 6274 /
+   * 3468 / 6469 / 7573; 0.25 3184 / 6272 / 3464 / 6467 / 7567; 0.4 and 0.5 cheaper at 50 × 25 but
+   * dearer at 100 × 50, where the search needs its time. 0 turns it off.
+   */
+  largeRestrictedShare?: number;
   /**
    * Most time for `repackTightly`, when the search's answer uses more new VMs than the deficit's K:
    * measured at 100 × 50 (seed 2, 99.7 % of the cores used), HiGHS finds a layout with K in 1.3 s
@@ -78,7 +89,8 @@ const DEFAULTS = {
   tiersPerStep: 3,
   polishPairLimit: 600,
   polishTimeLimitMs: 600,
-  restrictedPolishShare: 0.5,
+  restrictedPolishShare: 0.85,
+  largeRestrictedShare: 0.25,
   tightTimeLimitMs: 3000,
   maxStallSteps: 30,
   seed: 1,
@@ -94,8 +106,9 @@ const DEFAULTS = {
  *      └─ larger ──> four starts (greedy repair, best-fit packing, both with fluid sizes) + local moves
  *                     ──> container search (0.8 ms per pair, at most searchTimeLimitMs)
  *                     ──> optional: neighbourhood search (a few VMs re-solved exactly at a time)
- *                     ──> polish (pairs <= polishPairLimit, 600 ms): a restricted model, then the
- *                         whole one, both warm-started
+ *                     ──> polish (pairs <= polishPairLimit, 600 ms more): the LP relaxation, a
+ *                         restricted model widened by its containers, then the whole model
+ *                     ──> or, larger: the last quarter of the search budget to a restricted model
  *
  * Every answer is re-checked by verifyPlacement before it is returned. `timeLimitMs` is the hard
  * budget; the large path stops at its own, shorter budgets and reports the bound it proved.
@@ -262,7 +275,10 @@ async function solveLarge(
   const pairs = instance.tiers.length * (instance.existingVmCount + minimumNewVms(problem));
   // The budget grows with the model, a fixed time per (VM, tier) pair: a 10 × 10 fleet gets 80 ms,
   // 100 × 50 the cap. It covers the starts, the container search and the neighbourhood search.
-  const searchMs = Math.min(settings.searchTimeLimitMs, Math.max(settings.searchMinimumMs, pairs * settings.searchMsPerPair));
+  const budgetMs = Math.min(settings.searchTimeLimitMs, Math.max(settings.searchMinimumMs, pairs * settings.searchMsPerPair));
+  // Above the polish's reach, the restricted model (see `polish`) takes the end of that budget.
+  const restrictedMs = pairs > settings.polishPairLimit && isSolverReady() ? budgetMs * settings.largeRestrictedShare : 0;
+  const searchMs = budgetMs - restrictedMs;
   const searchDeadlineMs = Math.min(deadlineMs, enteredMs + searchMs);
   // The greedy repair knows nothing of max_vms; a layout over it is no start.
   const valid = (l: Layout | undefined) => (l && isValidLayout(instance, l) ? l : undefined);
@@ -312,18 +328,29 @@ async function solveLarge(
   const polishDeadlineMs = Math.min(deadlineMs, Date.now() + settings.polishTimeLimitMs);
   // Only once HiGHS is compiled: a cold solver would spend the polish waiting for it.
   if (pairs <= settings.polishPairLimit && layoutCost(instance, layout) > bound && Date.now() < polishDeadlineMs && isSolverReady()) {
-    return polish(problem, instance, layout, starts, settings, polishDeadlineMs);
+    return polish(problem, instance, layout, starts, settings, polishDeadlineMs, { whole: true });
+  }
+  const restrictedDeadlineMs = Math.min(deadlineMs, enteredMs + budgetMs);
+  if (restrictedMs > 0 && layoutCost(instance, layout) > bound && Date.now() < restrictedDeadlineMs) {
+    return polish(problem, instance, layout, starts, settings, restrictedDeadlineMs, { whole: false });
   }
   return resultOf(problem, instance, layout, Math.min(bound, layoutCost(instance, layout)));
 }
 
 /**
- * The search's answer handed to HiGHS, in two steps. First a restricted model: only the containers
- * that ran before, those of the starts and of the search's answer, and every tier on the new VMs. It
- * is a fraction of the whole model, so branch and bound goes deep in little time, and the layouts it
- * finds (keeping containers that ran before rather than moving them) are what the search misses.
- * Then the whole model, warm-started from the best so far, for the rest of the time: it may still
- * find better, and only its dual bound proves anything about the problem.
+ * The search's answer handed to HiGHS. With `whole` (up to `polishPairLimit` pairs): first the LP
+ * relaxation of the whole model (tens of ms there), whose optimum is a bound and whose open
+ * containers are where the optimum tends to have its own; then a restricted model: only the
+ * containers that ran before, those of the starts, of the search's answer and of the relaxation, and
+ * every tier on the new VMs. It is a fraction of the whole model, so branch and bound goes deep in
+ * little time, and the layouts it finds (keeping containers that ran before rather than moving them)
+ * are what the search misses. Then the whole model, warm-started from the best so far, for the rest
+ * of the time: it may still find better, and its dual bound lifts the one reported.
+ *
+ * Without `whole` (larger fleets, where the relaxation and the whole model take seconds): the
+ * restricted model on the containers that ran before and the answer's alone (the starts' would
+ * double it for nothing), and when HiGHS proves its optimum early, the container search again from
+ * it until the deadline.
  */
 async function polish(
   problem: AllocationProblem,
@@ -332,23 +359,34 @@ async function polish(
   starts: Layout[],
   settings: typeof DEFAULTS,
   deadlineMs: number,
+  options: { whole: boolean },
 ): Promise<AllocationResult> {
   const k = Math.max(minimumNewVms(problem), usedNewVms(instance, layout));
   const narrow = buildInstance(problem, k);
   const T = narrow.tiers.length;
-  const chosen = pairsInPlay(narrow, [layout, ...starts]);
+  const chosen = pairsInPlay(narrow, options.whole ? [layout, ...starts] : [layout]);
   let best = narrowLayout(instance, layout, k);
   const cheaper = (found: Layout | undefined) => {
     if (found && layoutCost(narrow, found) < layoutCost(narrow, best)) best = found;
   };
+  let proven = lowerBound(narrow);
+  // Where the LP relaxation opens containers is where the optimum tends to have them.
+  const relaxed = options.whole ? await solveRelaxation(narrow, { timeLimitMs: (deadlineMs - Date.now()) * RELAXATION_SHARE }) : undefined;
+  if (relaxed) {
+    for (const pair of relaxed.support) chosen.add(pair);
+    proven = Math.max(proven, relaxed.bound);
+  }
   const restricted = await solveInstanceExactly(narrow, {
-    timeLimitMs: (deadlineMs - Date.now()) * settings.restrictedPolishShare,
+    timeLimitMs: (deadlineMs - Date.now()) * (options.whole ? settings.restrictedPolishShare : 1),
     start: best,
     candidate: (v, t) => narrow.vms[v].isNew || chosen.has(v * T + t),
   });
   cheaper(restricted.layout);
-  let proven = lowerBound(narrow);
-  if (deadlineMs - Date.now() >= WHOLE_MODEL_MIN_MS) {
+  if (!options.whole && restricted.status === 'optimal' && Date.now() < deadlineMs - 20) {
+    const searched = improveByContainerSearch(narrow, best, { deadlineMs, seed: settings.seed + 1, targetCost: proven });
+    if (isValidLayout(narrow, searched)) cheaper(searched);
+  }
+  if (options.whole && deadlineMs - Date.now() >= WHOLE_MODEL_MIN_MS) {
     const whole = await solveInstanceExactly(narrow, { timeLimitMs: deadlineMs - Date.now(), start: best });
     cheaper(whole.layout);
     proven = Math.max(proven, whole.status === 'optimal' ? layoutCost(narrow, best) : Math.ceil(whole.bound - 1e-6));
@@ -370,6 +408,9 @@ function pairsInPlay(instance: AllocationInstance, layouts: Layout[]): Set<numbe
   }
   return pairs;
 }
+
+/** Most of the polish the LP relaxation may take (it needs 20–60 ms up to 600 pairs). */
+const RELAXATION_SHARE = 0.25;
 
 /** Least time left for which the polish still builds and solves the whole model (and the tight repacking its model). */
 const WHOLE_MODEL_MIN_MS = 50;

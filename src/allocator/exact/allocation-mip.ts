@@ -18,6 +18,8 @@ export interface AllocationMip {
   decode(values: ArrayLike<number>): Layout;
   /** The solution vector of a layout, to hand a known allocation to the solver as its first incumbent. */
   encode(layout: Layout): Float64Array;
+  /** The pairs, as v·T + t, whose container variable is above zero: the support of a (relaxed) solution. */
+  support(values: ArrayLike<number>): Set<number>;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface AllocationMipOptions {
    * the whole one (every layout it allows is valid) and whose dual bound proves nothing about it.
    */
   candidate?: (v: number, t: number) => boolean;
+  /** Every column continuous: the LP relaxation, whose optimum is a lower bound of the model's. */
+  relaxed?: boolean;
 }
 
 export function buildAllocationMip(instance: AllocationInstance, options: AllocationMipOptions = {}): AllocationMip {
@@ -134,6 +138,8 @@ export function buildAllocationMip(instance: AllocationInstance, options: Alloca
   }
 
   const model = b.model;
+  if (options.relaxed) for (const column of model.columns) column.integer = false;
+  const T = instance.tiers.length;
   return {
     model,
     decode(values) {
@@ -158,6 +164,9 @@ export function buildAllocationMip(instance: AllocationInstance, options: Alloca
         if (hosted.size > 0) values[vmUsed[v]] = 1;
       });
       return values;
+    },
+    support(values) {
+      return new Set(pairs.filter((p) => values[p.exists] > 1e-6).map((p) => p.v * T + p.t));
     },
   };
 }

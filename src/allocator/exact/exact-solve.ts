@@ -40,3 +40,24 @@ export async function solveInstanceExactly(
   }
   return { status: outcome.status, layout, bound: outcome.bound };
 }
+
+export interface RelaxedOutcome {
+  /** Proven lower bound on the cost: the relaxation's optimum, rounded up (costs are whole numbers). */
+  bound: number;
+  /** The (VM, tier) pairs, as v·T + t, where the relaxation opens some of a container. */
+  support: Set<number>;
+}
+
+/**
+ * The LP relaxation of the instance's model (every variable continuous), within `timeLimitMs`, or
+ * undefined when it is not solved in time. Tens of ms up to a few hundred pairs: where its optimum
+ * opens containers is where branch and bound looks first, which makes its support a good place to
+ * search for what a heuristic missed.
+ */
+export async function solveRelaxation(instance: AllocationInstance, options: { timeLimitMs: number }): Promise<RelaxedOutcome | undefined> {
+  const deadlineMs = Date.now() + options.timeLimitMs;
+  const mip = buildAllocationMip(instance, { relaxed: true });
+  const outcome = await solveMip(mip.model, { timeLimitMs: deadlineMs - Date.now() });
+  if (outcome.status !== 'optimal' || !outcome.values || outcome.objective === undefined) return undefined;
+  return { bound: Math.ceil(outcome.objective - 1e-6), support: mip.support(outcome.values) };
+}
