@@ -1,6 +1,6 @@
 import { AllocationInstance, Layout, mayHost, mustKeep } from '../model/allocation-instance';
 import { COST } from '../model/cost-weights';
-import { minimumContainers } from '../model/lower-bound';
+import { minimumContainers, minimumVmsInUse } from '../model/lower-bound';
 import { MipModel, MipModelBuilder } from './mip-model';
 
 /** Column indices of one (VM, tier) pair: container exists, its cores, its units. */
@@ -36,7 +36,9 @@ export interface AllocationMip {
  * 1 and the big-M, VMs capped by their capacity), whose matrix is totally unimodular, so whenever
  * fractional sizes exist integral ones do too. Branching then happens on the binaries alone.
  * `integerSizes` (with `fixedLayout` fixing the binaries) recovers integral sizes when rounding
- * a fractional answer does not add up.
+ * a fractional answer does not add up. The whole model also counts the VMs in use from below
+ * (`minimumVmsInUse`, the fewest containers of the widest tier): a valid row the relaxation only
+ * knows a fraction of.
  */
 export interface AllocationMipOptions {
   integerSizes?: boolean;
@@ -48,6 +50,11 @@ export interface AllocationMipOptions {
   candidate?: (v: number, t: number) => boolean;
   /** Every column continuous: the LP relaxation, whose optimum is a lower bound of the model's. */
   relaxed?: boolean;
+  /**
+   * The row "at least as many VMs in use as the demand and the widest tier need" (see below). By
+   * default only in the whole, integral model.
+   */
+  vmCountRow?: boolean;
 }
 
 export function buildAllocationMip(instance: AllocationInstance, options: AllocationMipOptions = {}): AllocationMip {
@@ -133,6 +140,15 @@ export function buildAllocationMip(instance: AllocationInstance, options: Alloca
     }
   }
 
+  // Valid for every allocation, and what the relaxation misses most: it knows only a fraction of a
+  // VM (the demand over the capacity). In the whole model it lifts HiGHS' dual bound to the optimum
+  // on many fleets the polish could not prove before (scale-out 30 × 15 seed 2: 455 -> 464). Not in
+  // the relaxation whose support widens the restricted model, nor in the restricted model: measured
+  // on ten seeds each of scale-out 20 × 10 / 20 × 20 / 30 × 15, both found dearer layouts with it.
+  if (options.vmCountRow ?? (!options.relaxed && !options.candidate && !options.fixedLayout)) {
+    const fewestVms = Math.max(minimumVmsInUse(instance), ...instance.tiers.map((_, t) => minimumContainers(instance, t)).filter(Number.isFinite));
+    if (fewestVms > 1) b.addRow('vmsused', vmUsed.map((u) => [u, 1] as [number, number]), fewestVms, Infinity);
+  }
   if (instance.maxVms !== undefined && instance.maxVms < instance.vms.length) {
     b.addRow('maxvms', vmUsed.map((u) => [u, 1] as [number, number]), -Infinity, instance.maxVms);
   }

@@ -64,6 +64,25 @@ export function findUnplaceableTier(instance: AllocationInstance): string | unde
 }
 
 /**
+ * The fewest VMs any allocation uses: as many as the largest capacities take to hold the demand,
+ * per resource. The LP relaxation only knows a fraction of that (the demand over the capacity).
+ */
+export function minimumVmsInUse(instance: AllocationInstance): number {
+  const fewest = (demand: number, capacities: number[]) => {
+    const sorted = capacities.slice().sort((a, b) => b - a);
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      if (sum >= demand) return i;
+      sum += sorted[i];
+    }
+    return sorted.length;
+  };
+  const demandCpu = instance.tiers.reduce((s, t) => s + t.cpu, 0);
+  const demandMem = instance.tiers.reduce((s, t) => s + t.mem, 0);
+  return Math.max(fewest(demandCpu, instance.vms.map((vm) => vm.cpu)), fewest(demandMem, instance.vms.map((vm) => vm.mem)));
+}
+
+/**
  * A cheap valid lower bound on the cost, for answers the exact solver could not prove. The objective
  * is a sum of VM terms and container terms, bounded apart: the VMs in use must hold the total demand
  * (a fractional cover per resource, cheapest capacity first), and each tier needs at least
@@ -115,17 +134,7 @@ export function lowerBound(instance: AllocationInstance): number {
     }
     if ((cpu > vm.cpu || mem > vm.mem) && Number.isFinite(penalty)) containerBound += penalty;
   });
-  // Whole VMs: at least as many as the largest capacities take to hold the demand, per resource.
-  const fewestVms = (demand: number, capacities: number[]) => {
-    const sorted = capacities.slice().sort((a, b) => b - a);
-    let sum = 0;
-    for (let i = 0; i < sorted.length; i++) {
-      if (sum >= demand) return i;
-      sum += sorted[i];
-    }
-    return sorted.length;
-  };
-  const vmsNeeded = Math.max(widest, fewestVms(demandCpu, instance.vms.map((vm) => vm.cpu)), fewestVms(demandMem, instance.vms.map((vm) => vm.mem)));
+  const vmsNeeded = Math.max(widest, minimumVmsInUse(instance));
   const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, vmsNeeded).reduce((s, c) => s + c, 0);
   bound += Math.max(cover(demandCpu, (v) => instance.vms[v].cpu), cover(demandMem, (v) => instance.vms[v].mem), cheapestVms);
   return Math.ceil(bound + containerBound - 1e-9);
