@@ -382,7 +382,7 @@ async function polish(
     candidate: (v, t) => narrow.vms[v].isNew || chosen.has(v * T + t),
   });
   cheaper(restricted.layout);
-  if (!options.whole && restricted.status === 'optimal' && Date.now() < deadlineMs - 20) {
+  if (!options.whole && restricted.status === 'optimal' && Date.now() < deadlineMs - SEARCH_AGAIN_MIN_MS) {
     const searched = improveByContainerSearch(narrow, best, { deadlineMs, seed: settings.seed + 1, targetCost: proven });
     if (isValidLayout(narrow, searched)) cheaper(searched);
   }
@@ -411,6 +411,9 @@ function pairsInPlay(instance: AllocationInstance, layouts: Layout[]): Set<numbe
 
 /** Most of the polish the LP relaxation may take (it needs 20–60 ms up to 600 pairs). */
 const RELAXATION_SHARE = 0.25;
+
+/** Least time left for which the container search resumes after the restricted model above 600 pairs. */
+const SEARCH_AGAIN_MIN_MS = 20;
 
 /** Least time left for which the polish still builds and solves the whole model (and the tight repacking its model). */
 const WHOLE_MODEL_MIN_MS = 50;
