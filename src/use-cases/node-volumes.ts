@@ -57,6 +57,9 @@ export class NodeVolumes {
   }
 
   async remove(node: string, name: string): Promise<void> {
+    // Checked before the name reaches an engine's URL: `..` or a NUL there is not a volume but another path.
+    const shown = name.slice(0, 128);
+    if (!isValidName(name)) throw new ValidationError('volume', `'${shown}' is not a valid volume name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
     const runtime = this.volumesOf(node);
     await runtime.removeVolume!(name).catch((e) => {
       throw e instanceof NotFoundError ? new NotFoundError(`volume '${name}' is not on node '${node}'`) : e;

@@ -169,4 +169,16 @@ describe('volumes on two engines', () => {
     await expect(engineClient(engineOf(other)).getVolume('scratch').inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await api.delete(`/api/nodes/${other}/volumes/scratch`)).status).toBe(404);
   });
+
+  it.each([
+    ['..', '..'],
+    ['%2e%2e%2f%2e%2e', '../..'],
+    ['%00', '\u0000'],
+  ])('refuses to remove a volume named %s, which would be another engine path, and keeps serving', async (raw, name) => {
+    const before = (await api.get(`/api/nodes/${host}/volumes`)).body;
+    const res = await api.delete(`/api/nodes/${host}/volumes/${raw}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid', field: 'volume', error: expect.stringContaining(`'${name}' is not a valid volume name`) });
+    expect((await api.get(`/api/nodes/${host}/volumes`)).body).toEqual(before);
+  });
 });
