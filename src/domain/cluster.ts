@@ -23,6 +23,11 @@ export interface VmState {
 /** What runs where, by VM name: the executor's knowledge, rebuilt from the cloud and the engines. */
 export type Cluster = Record<string, VmState>;
 
+/** The VM of that name, if the fleet has one: a name from a request may be `constructor` or `__proto__`. */
+export function vmStateOf(cluster: Cluster, name: string): VmState | undefined {
+  return Object.hasOwn(cluster, name) ? cluster[name] : undefined;
+}
+
 /** The allocation in the ecoware format, for the solver and `GET /api/allocation`. */
 export function allocationOf(cluster: Cluster): Allocation {
   const allocation: Allocation = {};

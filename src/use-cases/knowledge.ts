@@ -1,5 +1,5 @@
 import { Allocator } from '../allocator';
-import { Cluster, ContainerState, VmState } from '../domain/cluster';
+import { Cluster, ContainerState, VmState, vmStateOf } from '../domain/cluster';
 import { NodePool } from '../domain/node-pool';
 import { ConflictError } from '../domain/errors';
 import { Resources } from '../domain/resources';
@@ -81,7 +81,7 @@ export class Knowledge implements ClusterLedger {
   }
 
   vm(name: string): VmState | undefined {
-    return this.current?.cluster[name];
+    return this.current ? vmStateOf(this.current.cluster, name) : undefined;
   }
 
   vmCreated(vm: Vm): void {

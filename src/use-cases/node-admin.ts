@@ -1,3 +1,4 @@
+import { vmStateOf } from '../domain/cluster';
 import { NotFoundError } from '../domain/errors';
 import { Execution } from '../domain/execution';
 import { Knowledge, Services } from './knowledge';
@@ -62,7 +63,7 @@ export class NodeAdmin {
 
   requireNode(name: string): void {
     const { cluster } = this.knowledge.requireDeployment();
-    if (!cluster[name]) throw new NotFoundError(`node '${name}' is not in the fleet (nodes: ${Object.keys(cluster).join(', ')})`);
+    if (!vmStateOf(cluster, name)) throw new NotFoundError(`node '${name}' is not in the fleet (nodes: ${Object.keys(cluster).join(', ')})`);
   }
 
   private async setCordon(name: string, cordoned: boolean): Promise<NodeReport> {

@@ -150,6 +150,23 @@ describe('node pool of two engines', () => {
     expect((await api.post('/api/nodes/nope/cordon')).status).toBe(404);
   });
 
+  it.each(['__proto__', 'constructor', 'toString'])('answers 404 for a node named %s on every node route, and changes nothing', async (name) => {
+    const cordons = async () => ((await api.get('/api/nodes')).body as { name: string; cordoned: boolean; draining: boolean }[]).map((n) => ({ name: n.name, cordoned: n.cordoned, draining: n.draining }));
+    const before = { nodes: await cordons(), executions: (await api.get('/api/executions')).body.meta.total_count, state: await fs.readFile(path.join(stateDir, 'nodes.json'), 'utf8').catch(() => '') };
+    for (const [method, route] of [
+      ['get', ''], ['post', '/cordon'], ['post', '/uncordon'], ['post', '/drain'], ['post', '/drain?dry_run=true'],
+      ['get', '/volumes'], ['delete', '/volumes/v1'],
+    ] as const) {
+      const res = await api[method](`/api/nodes/${name}${route}`);
+      expect({ route, status: res.status, body: res.body }).toMatchObject({ route, status: 404, body: { code: 'not_found', error: expect.stringContaining(`node '${name}' is not in the fleet`) } });
+    }
+    const created = await api.post(`/api/nodes/${name}/volumes`).send({ name: 'v1' });
+    expect(created.status).toBe(404);
+    expect(await cordons()).toEqual(before.nodes);
+    expect((await api.get('/api/executions')).body.meta.total_count).toBe(before.executions);
+    expect(await fs.readFile(path.join(stateDir, 'nodes.json'), 'utf8').catch(() => '')).toBe(before.state);
+  });
+
   it('previews a drain without changing anything', async () => {
     // Room on the other node for what the host runs: db 1 core, web 1 core.
     const before = [...await containers(engines[0]), ...await containers(engines[1])];
