@@ -206,6 +206,7 @@ describe('parseCompose', () => {
     ['services: [', 'compose'],
     ['services:\n  a: {image: x}\n  a: {image: y}\n', 'compose'],
     ['- a list', 'compose'],
+    [`a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [${Array(9).fill('*a').join(', ')}]\nc: &c [${Array(9).fill('*b').join(', ')}]\nd: &d [${Array(9).fill('*c').join(', ')}]\nservices: {web: {image: x}}\n`, 'compose'],
   ])('refuses invalid YAML %j', (text, field) => {
     expect(refusal(() => parseCompose(text, { env: {} })).field).toBe(field);
   });

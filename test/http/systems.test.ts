@@ -34,6 +34,12 @@ services:
 volumes: {dbdata: {}}
 `;
 
+/** Nine levels of nine aliases each: a few hundred bytes of YAML that expand to 9^9 strings. */
+const ALIAS_BOMB = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((l, i) => {
+  const prev = 'abcdefgh'[i];
+  return `${l}: &${l} [${Array(9).fill(`*${prev}`).join(', ')}]`;
+}), 'services: {web: {image: x}}'].join('\n');
+
 describe('systems from compose files on two engines', () => {
   let engines: TestEngine[];
   let daemon: Daemon;
@@ -171,6 +177,7 @@ describe('systems from compose files on two engines', () => {
     ['network_mode: host', { services: { web: { image: 'x', network_mode: 'host' } } }, 'services.web.network_mode'],
     ['privileged', { services: { web: { image: 'x', privileged: true } } }, 'services.web.privileged'],
     ['a host path', { services: { web: { image: 'x', volumes: ['/etc:/etc2'] } } }, 'services.web.volumes[0]'],
+    ['YAML aliases that expand a billion times', ALIAS_BOMB, 'compose'],
   ])('refuses %s with 400 naming the path and leaves the engines untouched', async (_what, compose, field) => {
     const before = await everything();
     const topology = (await api.get('/api/topology')).body;

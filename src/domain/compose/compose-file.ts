@@ -146,7 +146,12 @@ function parseYaml(text: string): unknown {
     const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
     throw new ValidationError('compose', `not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Aliases that expand past the limit (a "billion laughs" file) are refused while they are resolved.
+    throw new ValidationError('compose', `not valid YAML: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export function readSystemName(value: unknown, field: string): string {
