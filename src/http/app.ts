@@ -26,7 +26,7 @@ import { AccessControl, redactingReplacer } from './access';
 import { createEventStreamRouter } from './event-stream';
 import { createHealthRouter, Readiness } from './health-routes';
 import { readExecutionFilter } from './execution-filter';
-import { checkParsedBody, requireJsonBodies, verifyUtf8 } from './request-bounds';
+import { checkParsedBody, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
 
 export interface AppDependencies {
@@ -65,7 +65,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   }
   // Bodies are JSON sent as application/json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
-  app.use(express.json({ limit: '5mb', verify: verifyUtf8 }));
+  app.use(express.json({ limit: '5mb', verify: verifyBody }));
   app.use(checkParsedBody());
   // Everything that starts an execution or changes the topology is refused while shutting down.
   app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',

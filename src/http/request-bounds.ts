@@ -35,15 +35,22 @@ export function requireJsonBodies(): RequestHandler {
   };
 }
 
-/** body-parser's `verify`: refuses bytes that are not UTF-8 instead of storing them mangled. */
-export function verifyUtf8(_req: unknown, _res: unknown, buffer: Buffer): void {
+/**
+ * Requests whose body was read and held no bytes. A chunked body can be empty too, and body-parser
+ * answers an empty body with `{}`, which would read as an empty plan.
+ */
+const emptyBodies = new WeakSet<object>();
+
+/** body-parser's `verify`: refuses bytes that are not UTF-8 instead of storing them mangled; notes an empty body. */
+export function verifyBody(req: object, _res: unknown, buffer: Buffer): void {
+  if (buffer.length === 0) emptyBodies.add(req);
   if (!isUtf8(buffer)) throw new BadBody('invalid_utf8', 'request body is not valid UTF-8');
 }
 
 /** After parsing: an empty body is absent; too deep or non-finite values are refused. */
 export function checkParsedBody(): RequestHandler {
   return (req, res, next) => {
-    if (req.get('content-length') === '0') req.body = undefined;
+    if (req.get('content-length') === '0' || emptyBodies.has(req)) req.body = undefined;
     if (req.body !== undefined) {
       const problem = shapeProblem(req.body);
       if (problem) {

@@ -90,6 +90,14 @@ describe('bounds at the door', () => {
     expect(String(res.body.error).length).toBeLessThan(500);
   });
 
+  it.each([
+    ['PUT', '/api/execute'], ['POST', '/api/executor'], ['PUT', '/api/translate'], ['PUT', '/api/topology'], ['POST', '/api/process_definition/'],
+  ])('an empty chunked body to %s %s is no body: 400, not an empty plan', async (method, rawPath) => {
+    const res = await send(daemon.url, method, rawPath, undefined, { ...JSON_TYPE, 'transfer-encoding': 'chunked' });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid', error: expect.stringMatching(/a JSON body is required|expected a JSON object/) });
+  });
+
   it('a gzip body sent as such is read', async () => {
     const res = await send(daemon.url, 'PUT', '/api/process_definition/zipped/', gzipSync('{"definition":{"exec":"/bin/true"}}'), { ...JSON_TYPE, 'content-encoding': 'gzip' });
     expect(res.status).toBe(201);
