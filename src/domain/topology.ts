@@ -4,7 +4,7 @@ import {
   isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
   readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
 } from './json-reader';
-import { flatTierName, isValidName } from './names';
+import { flatTierName, isValidName, readImageReference } from './names';
 import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
@@ -296,7 +296,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     tier: tierName,
     flatName: flatTierName(app, tierName),
     displayName: readOptionalString(obj.name, `${field}.name`),
-    image: readString(obj.docker_image, `${field}.docker_image`),
+    image: readImageReference(obj.docker_image, `${field}.docker_image`),
     maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1, max: 100_000 }),
     dependsOn: [...new Set(dependsOnNames)].map((dep) => flatTierName(app, dep)),
     onNodeScale: parseHookSpec(obj.on_node_scale, `${field}.on_node_scale`),

@@ -196,6 +196,9 @@ describe('parseCompose', () => {
     ['bad project name', { name: 'Shop!', services: { web: { image: 'x' } } }, 'name', 'lower-case'],
     ['unknown x-ecoware key', { services: { web: { image: 'x', 'x-ecoware': { colour: 1 } } } }, 'services.web.x-ecoware.colour', 'unknown'],
     ['bad healthcheck', { services: { web: { image: 'x', healthcheck: { test: ['RUN', 'x'] } } } }, 'services.web.healthcheck.test[0]', 'CMD'],
+    ['an image no engine accepts', { services: { web: { image: '../../x' } } }, 'services.web.image', 'not an image reference'],
+    ['an image with an upper-case name', { services: { web: { image: 'Ecoware/busybox' } } }, 'services.web.image', 'not an image reference'],
+    ['an image with a bad digest', { services: { web: { image: 'busybox@sha256:zz' } } }, 'services.web.image', 'not an image reference'],
   ])('refuses %s', (_what, compose, field, message) => {
     const e = refusal(() => parseCompose(compose, { env: {}, allowBindRoot: '/srv/data' }));
     expect(e.field).toBe(field);

@@ -29,6 +29,8 @@ describe('parseTopology', () => {
     [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: {} }, 'apps'],
     [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: [{ name: 'a', tiers: { t: { docker_image: 'i', environment: { A: {} } } } }] }, 'apps[0].tiers.t.environment.A'],
     [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: [{ name: 'a', tiers: { 'b/c': { docker_image: 'i' } } }] }, 'apps[0].tiers.b/c'],
+    [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: [{ name: 'a', tiers: { t: { docker_image: '../../x' } } }] }, 'apps[0].tiers.t.docker_image'],
+    [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: [{ name: 'a', tiers: { t: { docker_image: 'a\u0000b' } } }] }, 'apps[0].tiers.t.docker_image'],
     [{ infrastructure: { cpu_cores: 1, mem_units: 1 }, apps: [{ name: 'a', tiers: { t: { docker_image: 'i', on_dependency_scale: 'x/y.sh' } } }] }, 'apps[0].tiers.t.on_dependency_scale'],
   ])('refuses %j naming %s', (doc, field) => {
     try {

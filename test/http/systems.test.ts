@@ -178,6 +178,7 @@ describe('systems from compose files on two engines', () => {
     ['privileged', { services: { web: { image: 'x', privileged: true } } }, 'services.web.privileged'],
     ['a host path', { services: { web: { image: 'x', volumes: ['/etc:/etc2'] } } }, 'services.web.volumes[0]'],
     ['YAML aliases that expand a billion times', ALIAS_BOMB, 'compose'],
+    ['an image no engine accepts', { services: { web: { image: '../../x' } } }, 'services.web.image'],
   ])('refuses %s with 400 naming the path and leaves the engines untouched', async (_what, compose, field) => {
     const before = await everything();
     const topology = (await api.get('/api/topology')).body;

@@ -1,7 +1,7 @@
 import { parseDocument } from 'yaml';
 import { ValidationError } from '../errors';
 import { isPlainObject, readString, readStringMap } from '../json-reader';
-import { isValidName } from '../names';
+import { isValidName, readImageReference } from '../names';
 import { allowedHostPath } from '../volumes';
 import { parseEntrypointParams } from '../topology';
 import { interpolateDocument } from './interpolate';
@@ -204,7 +204,7 @@ function readService(name: string, value: unknown, volumes: Record<string, Compo
   const deploy = readDeploy(obj.deploy, `${path}.deploy`, options, warnings);
   return {
     name,
-    image: readString(obj.image, `${path}.image`),
+    image: readImageReference(obj.image, `${path}.image`),
     command: obj.command === undefined || obj.command === null ? undefined : parseEntrypointParams(obj.command, `${path}.command`),
     entrypoint: obj.entrypoint === undefined || obj.entrypoint === null ? undefined : parseEntrypointParams(obj.entrypoint, `${path}.entrypoint`),
     environment: readEnvironment(obj.environment, `${path}.environment`, options.env),
