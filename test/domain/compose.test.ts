@@ -199,6 +199,9 @@ describe('parseCompose', () => {
     ['an image no engine accepts', { services: { web: { image: '../../x' } } }, 'services.web.image', 'not an image reference'],
     ['an image with an upper-case name', { services: { web: { image: 'Ecoware/busybox' } } }, 'services.web.image', 'not an image reference'],
     ['an image with a bad digest', { services: { web: { image: 'busybox@sha256:zz' } } }, 'services.web.image', 'not an image reference'],
+    ['a healthcheck interval longer than the engine holds', { services: { web: { image: 'x', healthcheck: { test: ['CMD', 'true'], interval: '999999999h' } } } }, 'services.web.healthcheck.interval', 'longer than 2562047h'],
+    ['a healthcheck start_period just past the engine', { services: { web: { image: 'x', healthcheck: { test: ['CMD', 'true'], start_period: '2562048h' } } } }, 'services.web.healthcheck.start_period', 'longer than'],
+    ['healthcheck retries of 1e300', { services: { web: { image: 'x', healthcheck: { test: ['CMD', 'true'], retries: 1e300 } } } }, 'services.web.healthcheck.retries', 'at most 2147483647'],
   ])('refuses %s', (_what, compose, field, message) => {
     const e = refusal(() => parseCompose(compose, { env: {}, allowBindRoot: '/srv/data' }));
     expect(e.field).toBe(field);

@@ -179,6 +179,7 @@ describe('systems from compose files on two engines', () => {
     ['a host path', { services: { web: { image: 'x', volumes: ['/etc:/etc2'] } } }, 'services.web.volumes[0]'],
     ['YAML aliases that expand a billion times', ALIAS_BOMB, 'compose'],
     ['an image no engine accepts', { services: { web: { image: '../../x' } } }, 'services.web.image'],
+    ['a healthcheck interval the engine cannot hold', { services: { web: { image: 'x', healthcheck: { test: ['CMD', 'true'], interval: '999999999h' } } } }, 'services.web.healthcheck.interval'],
   ])('refuses %s with 400 naming the path and leaves the engines untouched', async (_what, compose, field) => {
     const before = await everything();
     const topology = (await api.get('/api/topology')).body;

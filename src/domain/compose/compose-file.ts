@@ -5,6 +5,7 @@ import { isValidName, readImageReference } from '../names';
 import { allowedHostPath } from '../volumes';
 import { parseEntrypointParams } from '../topology';
 import { interpolateDocument } from './interpolate';
+import { MAX_DURATION_MS, MAX_HEALTHCHECK_RETRIES } from './system-tier';
 
 /**
  * The supported subset of the Compose specification, read by hand: every key is either honoured,
@@ -360,11 +361,11 @@ function readHealthcheck(value: unknown, path: string): ComposeHealthcheck | und
     timeoutMs: duration(obj.timeout, `${path}.timeout`),
     startPeriodMs: duration(obj.start_period, `${path}.start_period`),
     startIntervalMs: duration(obj.start_interval, `${path}.start_interval`),
-    retries: obj.retries === undefined ? undefined : integer(obj.retries, `${path}.retries`, 1),
+    retries: obj.retries === undefined ? undefined : integer(obj.retries, `${path}.retries`, 1, MAX_HEALTHCHECK_RETRIES),
   };
 }
 
-/** Compose durations: `1m30s`, `10s`, `500ms`, `1h`, `2us`. */
+/** Compose durations: `1m30s`, `10s`, `500ms`, `1h`, `2us`; at most 2562047h. */
 export function duration(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const text = typeof value === 'number' ? `${value}s` : readString(value, path);
@@ -377,6 +378,7 @@ export function duration(value: unknown, path: string): number | undefined {
     consumed = re.lastIndex;
   }
   if (consumed === 0 || consumed !== text.length) throw new ValidationError(path, `'${text}' is not a duration (e.g. 10s, 1m30s, 500ms)`);
+  if (!(total <= MAX_DURATION_MS)) throw new ValidationError(path, `'${text}' is longer than 2562047h`);
   return Math.round(total);
 }
 
@@ -487,9 +489,10 @@ function boolean(value: unknown, path: string): boolean {
 }
 
 /** Interpolation yields strings, so `"${N}"` for a number is read as one. */
-function integer(value: unknown, path: string, min: number): number {
+function integer(value: unknown, path: string, min: number, max = Infinity): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min) throw new ValidationError(path, `must be a whole number of at least ${min}`);
+  if (n > max) throw new ValidationError(path, `must be at most ${max}`);
   return n;
 }
 

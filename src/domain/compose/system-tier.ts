@@ -73,16 +73,21 @@ export function parseSystemTier(value: unknown, field: string): SystemTier | und
   };
 }
 
+/** The engine holds healthcheck durations as int64 nanoseconds and refuses longer ones, as an engine failure. */
+export const MAX_DURATION_MS = 2_562_047 * 3_600_000;
+/** The engine holds healthcheck retries as an int. */
+export const MAX_HEALTHCHECK_RETRIES = 2_147_483_647;
+
 function parseHealthcheck(value: unknown, field: string): SystemHealthcheck {
   const obj = readObject(value, field);
-  const ms = (k: string) => readOptionalInteger(obj[k], `${field}.${k}`, { min: 0 });
+  const ms = (k: string) => readOptionalInteger(obj[k], `${field}.${k}`, { min: 0, max: MAX_DURATION_MS });
   return {
     test: readStringArray(obj.test, `${field}.test`),
     intervalMs: ms('interval_ms'),
     timeoutMs: ms('timeout_ms'),
     startPeriodMs: ms('start_period_ms'),
     startIntervalMs: ms('start_interval_ms'),
-    retries: readOptionalInteger(obj.retries, `${field}.retries`, { min: 1 }),
+    retries: readOptionalInteger(obj.retries, `${field}.retries`, { min: 1, max: MAX_HEALTHCHECK_RETRIES }),
   };
 }
 
