@@ -65,7 +65,8 @@ export function buildApp(deps: AppDependencies): express.Express {
   }
   // Bodies are JSON sent as application/json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
-  app.use(express.json({ limit: '5mb', verify: verifyBody }));
+  // The same media types requireJsonBodies lets through, or a +json body would be read as no body.
+  app.use(express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: verifyBody }));
   app.use(checkParsedBody());
   // Everything that starts an execution or changes the topology is refused while shutting down.
   app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',

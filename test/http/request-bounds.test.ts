@@ -101,6 +101,14 @@ describe('bounds at the door', () => {
     expect(res.body).toMatchObject({ code: 'invalid', error: expect.stringMatching(/a JSON body is required|expected a JSON object/) });
   });
 
+  it('a body sent as application/<something>+json is read as JSON, not taken for no body', async () => {
+    const res = await send(daemon.url, 'PUT', '/api/process_definition/vendored/', '{"definition":{"exec":"/bin/true"}}', { 'content-type': 'application/vnd.ecoware+json' });
+    expect(res.status).toBe(201);
+    const bad = await send(daemon.url, 'PUT', '/api/process_definition/vendored/', '{"definition":', { 'content-type': 'application/vnd.ecoware+json' });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'invalid_json' } });
+    expect((await send(daemon.url, 'DELETE', '/api/process_definition/vendored/')).status).toBe(204);
+  });
+
   it('a gzip body sent as such is read', async () => {
     const res = await send(daemon.url, 'PUT', '/api/process_definition/zipped/', gzipSync('{"definition":{"exec":"/bin/true"}}'), { ...JSON_TYPE, 'content-encoding': 'gzip' });
     expect(res.status).toBe(201);
