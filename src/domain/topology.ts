@@ -140,6 +140,12 @@ export interface TopologyDefaults {
   localDocker: string;
   /** Host paths tiers may mount only under this directory (`--allow-bind`); none = no host paths. */
   allowBindRoot?: string;
+  /**
+   * A document accepted before (the persisted topology, at start): image references are taken as
+   * written, since they were not always checked. A tier whose image no engine accepts fails when one
+   * of its containers is created, as it did when it was accepted; the rest of the topology is served.
+   */
+  restoring?: boolean;
 }
 
 export function parseTopology(input: unknown, defaults: TopologyDefaults = { localDocker: DEFAULT_DOCKER_HOST }): Topology {
@@ -159,7 +165,7 @@ export function parseTopology(input: unknown, defaults: TopologyDefaults = { loc
     const tiersObj = readObject(appObj.tiers, `${field}.tiers`);
     const tierNames = Object.keys(tiersObj);
     for (const tierName of tierNames) {
-      const tier = parseTier(name, tierName, tiersObj[tierName], `${field}.tiers.${tierName}`, new Set(tierNames));
+      const tier = parseTier(name, tierName, tiersObj[tierName], `${field}.tiers.${tierName}`, new Set(tierNames), defaults);
       const volumes = parseTierVolumes(readObject(tiersObj[tierName], `${field}.tiers.${tierName}`).volumes, `${field}.tiers.${tierName}.volumes`,
         infrastructure.volumes, defaults.allowBindRoot);
       if (volumes.length > 0) tier.volumes = volumes;
@@ -282,7 +288,7 @@ function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudCon
   };
 }
 
-function parseTier(app: string, tierName: string, value: unknown, field: string, siblings: Set<string>): Tier {
+function parseTier(app: string, tierName: string, value: unknown, field: string, siblings: Set<string>, defaults: TopologyDefaults): Tier {
   if (tierName.length > MAX_NAME_LENGTH) throw new ValidationError(`${field.slice(0, field.length - tierName.length)}${tierName.slice(0, 20)}…`, `tier name is longer than ${MAX_NAME_LENGTH} characters`);
   if (!isValidName(tierName)) throw new ValidationError(field, `'${tierName}' is not a valid tier name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
   const obj = readObject(value, field);
@@ -296,7 +302,7 @@ function parseTier(app: string, tierName: string, value: unknown, field: string,
     tier: tierName,
     flatName: flatTierName(app, tierName),
     displayName: readOptionalString(obj.name, `${field}.name`),
-    image: readImageReference(obj.docker_image, `${field}.docker_image`),
+    image: defaults.restoring ? readString(obj.docker_image, `${field}.docker_image`) : readImageReference(obj.docker_image, `${field}.docker_image`),
     maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1, max: 100_000 }),
     dependsOn: [...new Set(dependsOnNames)].map((dep) => flatTierName(app, dep)),
     onNodeScale: parseHookSpec(obj.on_node_scale, `${field}.on_node_scale`),

@@ -26,7 +26,7 @@ export interface LoadOptions {
 }
 
 export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: LoadOptions = { persist: true }): Promise<Topology> {
-  const topology = parseTopology(document, { localDocker: services.localDocker, allowBindRoot: services.allowBindRoot });
+  const topology = parseTopology(document, { localDocker: services.localDocker, allowBindRoot: services.allowBindRoot, restoring: options.restoring });
   const { infrastructure } = topology;
   const cloud = services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
 

@@ -37,6 +37,16 @@ describe('TopologyRestore', () => {
     restore.close();
   });
 
+  it('puts back a persisted topology whose image references a PUT would now refuse', async () => {
+    // Image references were once taken as any string; a topology stored then must still come back.
+    await d.services.topologies.save(shopTopology({ image: 'Shop/Web' }));
+    const restore = new TopologyRestore(d.knowledge, d.services, new SerialQueue(), { retryMs: 10, log: quiet });
+    await restore.run();
+    expect(d.knowledge.requireDeployment().topology.tiers.get('shop_web')?.image).toBe('Shop/Web');
+    await expect(loadTopology(d.knowledge, d.services, shopTopology({ image: 'Shop/Web' }))).rejects.toMatchObject({ field: 'apps[0].tiers.db.docker_image' });
+    restore.close();
+  });
+
   it('starts from the initial document when the state holds none, and persists it', async () => {
     const restore = new TopologyRestore(d.knowledge, d.services, new SerialQueue(), { initialDocument: async () => shopTopology(), log: quiet });
     await restore.run();
