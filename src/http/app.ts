@@ -63,7 +63,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });
   }
-  // Bodies are JSON sent as application/json, nothing else (see request-bounds.ts).
+  // Bodies are JSON, sent as application/json or application/*+json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
   // The same media types requireJsonBodies lets through, or a +json body would be read as no body.
   app.use(express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: verifyBody }));
