@@ -23,3 +23,26 @@ export async function readJsonIfExists(file: string): Promise<unknown | undefine
     throw e;
   }
 }
+
+/**
+ * A state file's JSON, or undefined when there is none. One that does not parse, or that `isValid`
+ * refuses, is renamed `<file>.unreadable-<time>` and reported through `warn`: the daemon starts
+ * without it, and nothing written later overwrites what an operator may want to recover.
+ */
+export async function readJsonOrSetAside(
+  file: string, isValid: (document: unknown) => boolean, warn: (message: string) => void,
+): Promise<unknown | undefined> {
+  let problem: string;
+  try {
+    const document = JSON.parse(await fs.readFile(file, 'utf8'));
+    if (isValid(document)) return document;
+    problem = 'not what it should hold';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    problem = (e as Error).message;
+  }
+  const aside = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await fs.rename(file, aside);
+  warn(`${file} is unreadable (${problem}): set aside as ${aside}`);
+  return undefined;
+}

@@ -1,9 +1,12 @@
 import * as path from 'path';
 import { NodeState, NodeStateStore } from '../../ports/node-state-store';
-import { readJsonIfExists, writeFileAtomic } from './atomic-write';
+import { readJsonOrSetAside, writeFileAtomic } from './atomic-write';
 import { log } from '../../log';
 
-/** `nodes.json` in the state dir, written atomically. An unreadable file counts as no cordons, with a warning. */
+/**
+ * `nodes.json` in the state dir, written atomically. A file that does not read is set aside
+ * (`nodes.json.unreadable-<time>`) and counts as no cordons, with a warning.
+ */
 export class FileNodeStateStore implements NodeStateStore {
   private readonly file: string;
 
@@ -12,14 +15,10 @@ export class FileNodeStateStore implements NodeStateStore {
   }
 
   async load(): Promise<NodeState> {
-    try {
-      const data = (await readJsonIfExists(this.file)) as { cordoned?: unknown } | undefined;
-      const cordoned = Array.isArray(data?.cordoned) ? data!.cordoned.filter((n): n is string => typeof n === 'string') : [];
-      return { cordoned };
-    } catch (e) {
-      log.warn(`${this.file} is unreadable (${(e as Error).message}); starting with no cordoned node`);
-      return { cordoned: [] };
-    }
+    const isState = (d: unknown) => typeof d === 'object' && d !== null && Array.isArray((d as { cordoned?: unknown }).cordoned);
+    const data = (await readJsonOrSetAside(this.file, isState, (message) => log.warn(`${message}; starting with no cordoned node`))) as
+      { cordoned: unknown[] } | undefined;
+    return { cordoned: (data?.cordoned ?? []).filter((n): n is string => typeof n === 'string') };
   }
 
   async save(state: NodeState): Promise<void> {

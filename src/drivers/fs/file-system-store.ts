@@ -1,9 +1,13 @@
 import * as path from 'path';
 import { SystemRecord, SystemStore } from '../../ports/system-store';
-import { readJsonIfExists, writeFileAtomic } from './atomic-write';
+import { readJsonOrSetAside, writeFileAtomic } from './atomic-write';
 import { log } from '../../log';
 
-/** `<state dir>/systems.json`: every system by sid, held in memory and written whole on each change. */
+/**
+ * `<state dir>/systems.json`: every system by sid, held in memory and written whole on each change.
+ * A file that does not read is set aside (`systems.json.unreadable-<time>`) and the daemon starts
+ * with no system.
+ */
 export class FileSystemStore implements SystemStore {
   private readonly records = new Map<string, SystemRecord>();
   private writes: Promise<void> = Promise.resolve();
@@ -12,13 +16,9 @@ export class FileSystemStore implements SystemStore {
 
   static async open(stateDir: string): Promise<FileSystemStore> {
     const store = new FileSystemStore(path.join(stateDir, 'systems.json'));
-    const document = await readJsonIfExists(store.file);
-    if (Array.isArray(document)) {
-      for (const r of document as SystemRecord[]) {
-        if (r && typeof r.sid === 'string') store.records.set(r.sid, { ...r, host_ports: r.host_ports ?? {}, execution_ids: r.execution_ids ?? [], warnings: r.warnings ?? [] });
-      }
-    } else if (document !== undefined) {
-      log.warn(`${store.file} is not a list of systems; it is set aside`);
+    const document = await readJsonOrSetAside(store.file, Array.isArray, (message) => log.warn(`${message}; starting with no system`));
+    for (const r of (document ?? []) as SystemRecord[]) {
+      if (r && typeof r.sid === 'string') store.records.set(r.sid, { ...r, host_ports: r.host_ports ?? {}, execution_ids: r.execution_ids ?? [], warnings: r.warnings ?? [] });
     }
     return store;
   }
