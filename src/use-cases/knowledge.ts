@@ -1,7 +1,7 @@
 import { Allocator } from '../allocator';
 import { Cluster, ContainerState, VmState, vmStateOf } from '../domain/cluster';
 import { NodePool } from '../domain/node-pool';
-import { ConflictError } from '../domain/errors';
+import { ConflictError, NotFoundError } from '../domain/errors';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
@@ -82,6 +82,14 @@ export class Knowledge implements ClusterLedger {
 
   vm(name: string): VmState | undefined {
     return this.current ? vmStateOf(this.current.cluster, name) : undefined;
+  }
+
+  /** The node of that name in the deployment's fleet; 404 naming the fleet's nodes otherwise. */
+  requireVm(name: string): VmState {
+    const { cluster } = this.requireDeployment();
+    const state = vmStateOf(cluster, name);
+    if (!state) throw new NotFoundError(`node '${name}' is not in the fleet (nodes: ${Object.keys(cluster).join(', ')})`);
+    return state;
   }
 
   vmCreated(vm: Vm): void {

@@ -1,5 +1,3 @@
-import { vmStateOf } from '../domain/cluster';
-import { NotFoundError } from '../domain/errors';
 import { Execution } from '../domain/execution';
 import { Knowledge, Services } from './knowledge';
 import { NodeLimitsRequest } from './node-limits';
@@ -56,18 +54,13 @@ export class NodeAdmin {
 
   /** What draining the node would do now: its containers placed elsewhere; nothing changes. */
   async previewDrain(name: string): Promise<Preview & { node: string }> {
-    this.requireNode(name);
+    this.knowledge.requireVm(name);
     const preview = await previewPlan(this.knowledge, this.services, {}, { cordoned: [name], draining: [name] });
     return { node: name, ...preview };
   }
 
-  requireNode(name: string): void {
-    const { cluster } = this.knowledge.requireDeployment();
-    if (!vmStateOf(cluster, name)) throw new NotFoundError(`node '${name}' is not in the fleet (nodes: ${Object.keys(cluster).join(', ')})`);
-  }
-
   private async setCordon(name: string, cordoned: boolean): Promise<NodeReport> {
-    this.requireNode(name);
+    this.knowledge.requireVm(name);
     const pool = this.knowledge.nodes;
     const changed = cordoned ? pool.cordon(name) : pool.uncordon(name);
     if (changed) {

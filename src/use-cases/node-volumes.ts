@@ -1,7 +1,6 @@
 import { ConflictError, NotFoundError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { isPlainObject, readBoolean, readOptionalString, readString, readStringMap } from '../domain/json-reader';
 import { isValidName } from '../domain/names';
-import { vmStateOf } from '../domain/cluster';
 import { ContainerRuntime, NodeVolume } from '../ports/container-runtime';
 import { Knowledge, Services } from './knowledge';
 
@@ -68,9 +67,7 @@ export class NodeVolumes {
   }
 
   private volumesOf(node: string): ContainerRuntime {
-    const { cluster } = this.knowledge.requireDeployment();
-    const entry = vmStateOf(cluster, node);
-    if (!entry) throw new NotFoundError(`node '${node}' is not in the fleet (nodes: ${Object.keys(cluster).join(', ')})`);
+    const entry = this.knowledge.requireVm(node);
     const runtime = this.services.runtimeFor(entry.vm.docker);
     if (!runtime.listVolumes || !runtime.createVolume || !runtime.removeVolume) {
       throw new UnsatisfiableError(`node '${node}' has no volume support in its container runtime`);
