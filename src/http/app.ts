@@ -26,7 +26,7 @@ import { AccessControl, redactingReplacer } from './access';
 import { createEventStreamRouter } from './event-stream';
 import { createHealthRouter, Readiness } from './health-routes';
 import { readExecutionFilter } from './execution-filter';
-import { checkParsedBody, requireJsonBodies, verifyBody } from './request-bounds';
+import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
 
 export interface AppDependencies {
@@ -66,7 +66,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   // Bodies are JSON, sent as application/json or application/*+json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
   // The same media types requireJsonBodies lets through, or a +json body would be read as no body.
-  app.use(express.json({ limit: '5mb', type: ['application/json', 'application/*+json'], verify: verifyBody }));
+  app.use(express.json({ limit: '5mb', type: (req) => isJsonMediaType(req.headers['content-type']), verify: verifyBody }));
   app.use(checkParsedBody());
   // Everything that starts an execution or changes the topology is refused while shutting down.
   app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',

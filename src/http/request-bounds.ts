@@ -11,9 +11,15 @@ class BadBody extends Error {
   }
 }
 
+/** `application/json` or `application/*+json`, parameters aside: the bodies the API reads. */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase();
+  return mediaType === 'application/json' || (mediaType !== undefined && mediaType.startsWith('application/') && mediaType.endsWith('+json'));
+}
+
 /**
  * Bounds checked at the door, before any route: a body is JSON only when sent as
- * `application/json` (415 otherwise: a browser cannot send that cross-site without a preflight,
+ * `application/json` or `application/*+json` (415 otherwise: a browser cannot send that cross-site without a preflight,
  * which is never granted); an empty body is no body; the bytes must be UTF-8; the value may nest
  * at most MAX_JSON_DEPTH levels and holds no number JSON cannot carry back (1e400).
  */
@@ -26,8 +32,7 @@ export function requireJsonBodies(): RequestHandler {
       return;
     }
     const type = req.get('content-type');
-    const mediaType = type?.split(';')[0].trim().toLowerCase();
-    if (mediaType !== 'application/json' && !(mediaType?.startsWith('application/') && mediaType.endsWith('+json'))) {
+    if (!isJsonMediaType(type)) {
       res.status(415).json({ error: `request bodies must be JSON sent as Content-Type: application/json (got ${type ? `'${type.slice(0, 100)}'` : 'none'})`, code: 'unsupported_media_type' });
       return;
     }
