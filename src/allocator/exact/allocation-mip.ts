@@ -37,8 +37,7 @@ export interface AllocationMip {
  * fractional sizes exist integral ones do too. Branching then happens on the binaries alone.
  * `integerSizes` (with `fixedLayout` fixing the binaries) recovers integral sizes when rounding
  * a fractional answer does not add up. The whole model also counts the VMs in use from below
- * (`minimumVmsInUse`, the fewest containers of the widest tier): a valid row the relaxation only
- * knows a fraction of.
+ * (`minimumVmsInUse`): a valid row the relaxation only knows a fraction of.
  */
 export interface AllocationMipOptions {
   integerSizes?: boolean;
@@ -146,7 +145,7 @@ export function buildAllocationMip(instance: AllocationInstance, options: Alloca
   // the relaxation whose support widens the restricted model, nor in the restricted model: measured
   // on ten seeds each of scale-out 20 × 10 / 20 × 20 / 30 × 15, both found dearer layouts with it.
   if (options.vmCountRow ?? (!options.relaxed && !options.candidate && !options.fixedLayout)) {
-    const fewestVms = Math.max(minimumVmsInUse(instance), ...instance.tiers.map((_, t) => minimumContainers(instance, t)).filter(Number.isFinite));
+    const fewestVms = minimumVmsInUse(instance);
     if (fewestVms > 1) b.addRow('vmsused', vmUsed.map((u) => [u, 1] as [number, number]), fewestVms, Infinity);
   }
   if (instance.maxVms !== undefined && instance.maxVms < instance.vms.length) {

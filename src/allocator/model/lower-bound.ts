@@ -65,7 +65,8 @@ export function findUnplaceableTier(instance: AllocationInstance): string | unde
 
 /**
  * The fewest VMs any allocation uses: as many as the largest capacities take to hold the demand,
- * per resource. The LP relaxation only knows a fraction of that (the demand over the capacity).
+ * per resource, and as many as the widest tier needs containers (one per VM). The LP relaxation
+ * only knows a fraction of that (the demand over the capacity).
  */
 export function minimumVmsInUse(instance: AllocationInstance): number {
   const fewest = (demand: number, capacities: number[]) => {
@@ -79,7 +80,8 @@ export function minimumVmsInUse(instance: AllocationInstance): number {
   };
   const demandCpu = instance.tiers.reduce((s, t) => s + t.cpu, 0);
   const demandMem = instance.tiers.reduce((s, t) => s + t.mem, 0);
-  return Math.max(fewest(demandCpu, instance.vms.map((vm) => vm.cpu)), fewest(demandMem, instance.vms.map((vm) => vm.mem)));
+  const widestTier = instance.tiers.map((_, t) => minimumContainers(instance, t)).filter(Number.isFinite);
+  return Math.max(fewest(demandCpu, instance.vms.map((vm) => vm.cpu)), fewest(demandMem, instance.vms.map((vm) => vm.mem)), ...widestTier);
 }
 
 /**
