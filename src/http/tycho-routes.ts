@@ -94,12 +94,25 @@ function tychoContainers(status: SystemStatus): Record<string, { port: number; '
   return out;
 }
 
+/**
+ * Tycho's `utilization`: each container (here: each service, over its replicas) to its quantities in
+ * Kubernetes notation, `{"web": {"cpu": "1", "memory": "128Mi"}}`. Tycho's client sums `cpu` and
+ * `memory` over the map's values, so a service with no container is left out rather than sent empty.
+ */
+export function tychoUtilization(status: SystemStatus): Record<string, { cpu: string; memory: string }> {
+  const out: Record<string, { cpu: string; memory: string }> = {};
+  for (const [service, s] of Object.entries(status.services)) {
+    if (s.containers.length === 0) continue;
+    const cores = s.containers.reduce((n, c) => n + c.cpu_cores, 0);
+    const memoryMi = Math.round(s.containers.reduce((n, c) => n + c.memory_bytes, 0) / (1024 * 1024));
+    out[service] = { cpu: String(cores), memory: `${memoryMi}Mi` };
+  }
+  return out;
+}
+
 /** Exactly Tycho's status keys, no other and no null. */
-function tychoStatusItem(status: SystemStatus, username: string) {
+export function tychoStatusItem(status: SystemStatus, username: string) {
   const ports = Object.values(status.services).flatMap((s) => s.containers.flatMap((c) => c.ports));
-  const containers = Object.values(status.services).flatMap((s) => s.containers);
-  const cores = containers.reduce((n, c) => n + c.cpu_cores, 0);
-  const memoryMi = Math.round(containers.reduce((n, c) => n + c.memory_bytes, 0) / (1024 * 1024));
   return {
     name: status.app,
     app_id: status.name,
@@ -109,7 +122,7 @@ function tychoStatusItem(status: SystemStatus, username: string) {
     port: ports[0]?.host_port ?? 0,
     creation_time: status.created_at,
     username,
-    utilization: containers.length === 0 ? {} : { cpu: String(cores), memory: `${memoryMi}Mi` },
+    utilization: tychoUtilization(status),
     workspace_name: status.name,
     is_ready: status.ready,
     conn_string: '',

@@ -286,7 +286,7 @@ describe('systems from compose files on two engines', () => {
     const item = statusRes.body.result[0];
     expect(Object.keys(item).sort()).toEqual(['app_id', 'conn_string', 'creation_time', 'ip_address', 'is_ready', 'name', 'port', 'sid', 'username', 'utilization', 'workspace_name']);
     expect(Object.values(item).every((v) => v !== null)).toBe(true);
-    expect(item).toMatchObject({ app_id: 'jupyter', sid: result.sid, username: 'alice', is_ready: true, port: result.containers.web.port, utilization: { cpu: '1', memory: '64Mi' } });
+    expect(item).toMatchObject({ app_id: 'jupyter', sid: result.sid, username: 'alice', is_ready: true, port: result.containers.web.port, utilization: { web: { cpu: '1', memory: '64Mi' } } });
     expect((await api.post('/system/status').send({ name: '0'.repeat(32) })).body).toEqual({ status: 'success', result: [], message: 'Get status' });
 
     const bad = await api.post('/system/start').send({ name: 'x', env: {}, principal: '{}' });
