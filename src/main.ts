@@ -176,6 +176,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const restore = new TopologyRestore(knowledge, services, queue, {
     initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
   });
+  restore.begin();
   const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
 
   const app = buildApp({

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'action_failed'
   /** The daemon stopped while the execution was queued or running. */
   | 'interrupted'
+  /** The daemon is starting: what it persisted is not back in force yet. */
+  | 'starting'
   | 'internal';
 
 /**
@@ -63,6 +65,17 @@ export class NoSolutionError extends DomainError {
 /** Well-formed input that cannot be honoured here: a hook the repository lacks, a pool too small, an unreachable node at load. */
 export class UnsatisfiableError extends DomainError {
   readonly code = 'unsatisfiable' as const;
+}
+
+/**
+ * The daemon has just started and has not put its persisted state back in force yet: the same
+ * request will be answered once it has (`retryAfterS` is a hint, sent as `Retry-After`).
+ */
+export class StartingError extends DomainError {
+  readonly code = 'starting' as const;
+  constructor(message: string, readonly retryAfterS: number) {
+    super(message);
+  }
 }
 
 /** A Docker engine, the cloud API or git failed while the executor was talking to it. */

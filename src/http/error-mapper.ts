@@ -1,5 +1,5 @@
 import { ErrorRequestHandler } from 'express';
-import { DomainError, ErrorCode, ValidationError } from '../domain/errors';
+import { DomainError, ErrorCode, StartingError, ValidationError } from '../domain/errors';
 import { isBadBody } from './request-bounds';
 
 /**
@@ -28,6 +28,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   file_too_large: 502,
   interrupted: 500,
   internal: 500,
+  // Not an error of the request: the same request succeeds once the daemon has restored its state.
+  starting: 503,
 };
 
 export function statusOfCode(code: string | undefined): number {
@@ -77,6 +79,7 @@ export const errorMapper: ErrorRequestHandler = (error, req, res, _next) => {
     return;
   }
   if (error instanceof DomainError) {
+    if (error instanceof StartingError) res.set('Retry-After', String(error.retryAfterS));
     res.status(statusOf(error)).json({ error: error.message, code: error.code, ...(error instanceof ValidationError ? { field: error.field } : {}) });
     return;
   }

@@ -1,7 +1,7 @@
 import { Allocator } from '../allocator';
 import { Cluster, ContainerState, VmState, vmStateOf } from '../domain/cluster';
 import { NodePool } from '../domain/node-pool';
-import { ConflictError, NotFoundError } from '../domain/errors';
+import { ConflictError, NotFoundError, StartingError } from '../domain/errors';
 import { Resources } from '../domain/resources';
 import { CloudConfig, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
@@ -57,6 +57,8 @@ export interface Deployment {
  */
 export class Knowledge implements ClusterLedger {
   private current?: Deployment;
+  /** Why no topology is in force yet although one may be persisted: set from start until the restore settles. */
+  private restoring?: { reason: string; retryAfterS: number };
   /** Health, cordons and drains of the nodes; outlives topology loads (keyed by VM name). */
   readonly nodes = new NodePool();
 
@@ -65,8 +67,20 @@ export class Knowledge implements ClusterLedger {
   }
 
   requireDeployment(): Readonly<Deployment> {
-    if (!this.current) throw new ConflictError('no topology is loaded: PUT /api/topology first');
-    return this.current;
+    if (this.current) return this.current;
+    // A planner told 409 "PUT a topology first" would do the wrong thing while one is being restored.
+    if (this.restoring) throw new StartingError(`the daemon is starting: ${this.restoring.reason}`, this.restoring.retryAfterS);
+    throw new ConflictError('no topology is loaded: PUT /api/topology first');
+  }
+
+  /** The persisted topology is (still) being put back in force; until `restoreSettled`, its absence is a 503, not a 409. */
+  restorePending(reason: string, retryAfterS = 1): void {
+    this.restoring = { reason, retryAfterS };
+  }
+
+  /** The restore is over: restored, nothing to restore, or refused for good. */
+  restoreSettled(): void {
+    this.restoring = undefined;
   }
 
   /** Puts a topology in force with the cloud it runs on and what runs there now. */

@@ -35,12 +35,31 @@ export class TopologyRestore {
     this.log = options.log ?? { info: (m) => log.info(m), error: (m) => log.error(m) };
   }
 
+  /**
+   * From now until the restore settles, requests that need the topology are answered 503 "starting"
+   * (with Retry-After) instead of 409 "no topology is loaded": the composition root calls this
+   * before the port opens.
+   */
+  begin(): void {
+    this.knowledge.restorePending('the persisted topology is being restored');
+  }
+
   /** One attempt; a failure schedules the next. Resolves when this attempt is over. */
   async run(): Promise<void> {
     this.timer = undefined;
+    let retry = false;
+    try {
+      retry = await this.attempt();
+    } finally {
+      if (!retry) this.knowledge.restoreSettled();
+    }
+  }
+
+  /** True when the attempt failed in a way a later one may not (an engine down): a retry is scheduled. */
+  private async attempt(): Promise<boolean> {
     const persisted = await this.services.topologies.load();
     const document = persisted ?? (await this.options.initialDocument?.());
-    if (document === undefined || this.closed || this.knowledge.deployment) return;
+    if (document === undefined || this.closed || this.knowledge.deployment) return false;
     const options = persisted === undefined ? { persist: true } : { persist: false, restoring: true };
     try {
       const topology = await this.queue.run(() =>
@@ -48,17 +67,21 @@ export class TopologyRestore {
       if (topology) {
         this.log.info(`topology restored: ${topology.apps.map((a) => a.name).join(', ')}; ${Object.keys(this.knowledge.requireDeployment().cluster).length} vm(s)`);
       }
+      return false;
     } catch (e) {
-      if (this.closed) return;
+      if (this.closed) return false;
       // A document that does not read will not read any better later: say so once, and wait for a PUT.
       if (e instanceof ValidationError) {
         this.log.error(`the persisted topology is refused, none is in force until one is PUT: ${errorMessage(e)}`);
-        return;
+        return false;
       }
       this.error = errorMessage(e);
       this.log.error(`restoring the topology failed (retrying in ${this.retryMs / 1000} s): ${errorMessage(e)}`);
+      this.knowledge.restorePending(`the persisted topology is not restored yet (${this.error}); retrying every ${this.retryMs / 1000} s`,
+        Math.max(1, Math.ceil(this.retryMs / 1000)));
       this.timer = setTimeout(() => void this.run(), this.retryMs);
       this.timer.unref();
+      return true;
     }
   }
 
@@ -74,6 +97,7 @@ export class TopologyRestore {
 
   close(): void {
     this.closed = true;
+    this.knowledge.restoreSettled();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import {
-  ConflictError, DomainError, ErrorCode, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError,
+  ConflictError, DomainError, ErrorCode, InfrastructureError, NoSolutionError, NotFoundError, StartingError, UnsatisfiableError, ValidationError,
 } from '../../src/domain/errors';
 import { Execution, newExecution } from '../../src/domain/execution';
 import { errorMapper, statusOf, statusOfCode, STATUS_OF_CODE } from '../../src/http/error-mapper';
@@ -14,13 +14,13 @@ describe('error codes to HTTP statuses', () => {
     ['no_solution', 422], ['unsatisfiable', 422],
     ['action_failed', 502], ['infrastructure', 502], ['engine', 502], ['cloud', 502], ['cloud_timeout', 502], ['timeout', 502],
     ['state', 502], ['tls_files', 502], ['not_a_file', 502], ['file_too_large', 502],
-    ['interrupted', 500], ['internal', 500],
+    ['interrupted', 500], ['internal', 500], ['starting', 503],
   ])('%s answers %i', (code, status) => {
     expect(statusOfCode(code)).toBe(status);
   });
 
   it('knows every code it is asked about, and answers 500 for one it does not', () => {
-    expect(Object.keys(STATUS_OF_CODE)).toHaveLength(20);
+    expect(Object.keys(STATUS_OF_CODE)).toHaveLength(21);
     expect(statusOfCode('made_up')).toBe(500);
     expect(statusOfCode(undefined)).toBe(500);
   });
@@ -33,6 +33,7 @@ describe('error codes to HTTP statuses', () => {
     [new UnsatisfiableError('pool too small'), 422],
     [new InfrastructureError('engine call timed out', 'timeout'), 502],
     [new InfrastructureError('state file unreadable', 'state'), 502],
+    [new StartingError('the daemon is starting', 1), 503],
   ])('a thrown %p answers %i with its code and message', async (error, status) => {
     const app = express();
     app.get('/x', () => { throw error; });

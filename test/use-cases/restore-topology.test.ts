@@ -1,4 +1,5 @@
 import { parseTopology } from '../../src/domain/topology';
+import request from 'supertest';
 import { InfrastructureError } from '../../src/domain/errors';
 import { HookRefresh } from '../../src/use-cases/hook-refresh';
 import { loadTopology } from '../../src/use-cases/load-topology';
@@ -45,6 +46,51 @@ describe('TopologyRestore', () => {
     expect(d.knowledge.requireDeployment().topology.tiers.get('shop_web')?.image).toBe('Shop/Web');
     await expect(loadTopology(d.knowledge, d.services, shopTopology({ image: 'Shop/Web' }))).rejects.toMatchObject({ field: 'apps[0].tiers.db.docker_image' });
     restore.close();
+  });
+
+  it('answers 503 "starting" with Retry-After, not 409, until the persisted topology is back in force', async () => {
+    await d.services.topologies.save(shopTopology());
+    const restore = new TopologyRestore(d.knowledge, d.services, d.queue, { retryMs: 10, log: quiet });
+    restore.begin();
+    // Whatever runs on the queue first (a plan of the previous life, say) holds the restore back.
+    let release!: () => void;
+    const held = d.queue.run(() => new Promise<void>((resolve) => { release = resolve; }));
+    const restoring = restore.run();
+    const api = request(d.app);
+    for (const res of [await api.get('/api/topology'), await api.get('/api/allocation'),
+      await api.post('/api/executor').send({ shop_web: { cpu_cores: 1, mem_units: 1 } })]) {
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toMatchObject({ code: 'starting', error: expect.stringMatching(/starting: the persisted topology is being restored/) });
+    }
+    release();
+    await held;
+    await restoring;
+    expect((await api.get('/api/topology')).status).toBe(200);
+    restore.close();
+  });
+
+  it('keeps answering 503 while a failed restore waits for its retry, and 409 once there is nothing to restore', async () => {
+    const empty = new TopologyRestore(d.knowledge, d.services, d.queue, { log: quiet });
+    empty.begin();
+    await empty.run();
+    expect((await request(d.app).get('/api/topology')).status).toBe(409);
+
+    await d.services.topologies.save(shopTopology());
+    const failing = new TopologyRestore(d.knowledge, d.services, d.queue, { retryMs: 60_000, log: quiet });
+    failing.begin();
+    // The topology's hooks cannot be fetched (a real git, a remote that is not there): a later attempt may fare better.
+    const withHooks = shopTopology();
+    (withHooks.infrastructure as Record<string, unknown>).hooks_git_repo = `file://${d.stateDir}/no-such-remote.git`;
+    await d.services.topologies.save(withHooks);
+    await failing.run();
+    expect(failing.retrying).toBe(true);
+    const res = await request(d.app).get('/api/allocation');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('60');
+    expect(res.body.error).toMatch(/not restored yet \(.*no-such-remote.*\); retrying every 60 s/);
+    failing.close();
+    expect((await request(d.app).get('/api/allocation')).status).toBe(409);
   });
 
   it('starts from the initial document when the state holds none, and persists it', async () => {
