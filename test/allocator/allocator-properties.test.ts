@@ -28,5 +28,7 @@ describe('allocator properties on seeded random instances', () => {
     expect(report.solved).toBeGreaterThan(1800);
     expect(report.provenOptimal).toBeGreaterThan(report.solved * 0.9);
     if (report.cbcCompared > 0) expect(report.cbcCompared).toBeGreaterThan(50);
-  }, 120_000);
+    // Only a guard against a hang: 2100 solves and 105 CBC runs take about 100 s on two idle cores
+    // and several times that on a loaded machine; each solve's own budget is what the test checks.
+  }, 900_000);
 });
