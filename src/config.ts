@@ -26,6 +26,8 @@ export interface DaemonConfig {
   tokensFile?: string;
   /** Listen beyond loopback without a tokens file. */
   insecureNoAuth: boolean;
+  /** Without a tokens file, `Host` names answered besides loopback ones and the listen address (`--allowed-host`, `*` any). */
+  allowedHosts: string[];
   /** Serve HTTPS with this certificate and key (PEM files). */
   tlsCert?: string;
   tlsKey?: string;
@@ -63,10 +65,23 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     executionRetentionCount: readNumber(flags, env, 'execution-retention-count', 'ECOWARE_EXECUTION_RETENTION_COUNT', DAEMON_DEFAULTS.executionRetentionCount, 0, 1e9),
     tokensFile: flags['tokens-file'] ?? env.ECOWARE_TOKENS_FILE,
     insecureNoAuth: flags['insecure-no-auth'] === 'true' || flags['insecure-no-auth'] === '' || env.ECOWARE_INSECURE_NO_AUTH === '1',
+    allowedHosts: readHostNames(flags['allowed-host'] ?? env.ECOWARE_ALLOWED_HOSTS),
     tlsCert: flags['tls-cert'] ?? env.ECOWARE_TLS_CERT,
     tlsKey: flags['tls-key'] ?? env.ECOWARE_TLS_KEY,
     shutdownTimeoutS: readNumber(flags, env, 'shutdown-timeout-s', 'ECOWARE_SHUTDOWN_TIMEOUT_S', DAEMON_DEFAULTS.shutdownTimeoutS, 0, 86_400),
   };
+}
+
+const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|\[?[0-9a-f:.]+\]?)$/i;
+
+/** Comma-separated host names or addresses (`--allowed-host` may also be given several times). */
+export function readHostNames(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const name of names) {
+    if (name.length > 253 || !HOST_NAME.test(name)) throw new ValidationError('allowed-host', `'${name}' is not a host name, an address or *`);
+  }
+  return names;
 }
 
 /** `FIRST-LAST`, both within 1-65535. */

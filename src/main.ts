@@ -181,6 +181,8 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
 
   const app = buildApp({
     knowledge, services, queue, executions, events, metrics, access, systems,
+    // Without tokens, only the names of this daemon are answered (DNS rebinding; src/http/host-guard.ts).
+    allowedHosts: access ? undefined : [...(config.allowedHosts ?? []), ...(isWildcard(host) ? [] : [host])],
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
     readiness,
     acceptingPlans: () => readiness.acceptingPlans,
@@ -246,6 +248,10 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
       return closing;
     },
   };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 /** An unusable tokens file is a refusal to start (exit 2), like the other startup checks. */

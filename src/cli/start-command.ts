@@ -17,6 +17,8 @@ export function registerStartCommand(program: Command): void {
     .option('--solver-time-limit-ms <ms>', 'hard budget of one allocation (env ECOWARE_SOLVER_TIME_LIMIT_MS, default 10000)')
     .option('--tokens-file <file>', '`<role> <token>` lines, role admin or read (env ECOWARE_TOKENS_FILE; docs/operations.md)')
     .option('--insecure-no-auth', 'listen beyond loopback without tokens (env ECOWARE_INSECURE_NO_AUTH=1)')
+    .option('--allowed-host <name>', 'without tokens, also answer requests whose Host is this name (repeatable or comma-separated; * any; env ECOWARE_ALLOWED_HOSTS)',
+      (value: string, previous?: string) => (previous ? `${previous},${value}` : value))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (env ECOWARE_TLS_CERT)')
     .option('--tls-key <file>', 'the PEM key of --tls-cert (env ECOWARE_TLS_KEY)')
     .option('--execution-retention-days <days>', 'finished executions older than this are pruned (default 30)')

@@ -28,6 +28,7 @@ import { createHealthRouter, Readiness } from './health-routes';
 import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
+import { hostGuard } from './host-guard';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -44,6 +45,11 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** Tokens and roles; without it every route is open. */
   access?: AccessControl;
+  /**
+   * Without tokens: the `Host` names answered besides loopback ones (src/http/host-guard.ts); absent,
+   * no guard (an app built for tests, or one behind tokens).
+   */
+  allowedHosts?: readonly string[];
   /** The checks of `/readyz`. */
   readiness?: Readiness;
   /** False while shutting down: plans and topologies are refused with 503. */
@@ -57,6 +63,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('json replacer', redactingReplacer);
   app.use(requestContext());
+  if (deps.allowedHosts && !deps.access) app.use(hostGuard(deps.allowedHosts));
   app.use(createHealthRouter(deps.readiness));
   if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware());
   if (deps.metrics) {

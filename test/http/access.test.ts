@@ -1,5 +1,6 @@
 import { execFileSync } from 'child_process';
 import { promises as fs } from 'fs';
+import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
@@ -139,6 +140,63 @@ describe('access control', () => {
       expect(JSON.parse(listed.body).meta.total_count).toBe(0);
     } finally {
       await secure.close();
+    }
+  });
+});
+
+/**
+ * DNS rebinding: a page whose host name resolves to 127.0.0.1 is same-origin with an open daemon,
+ * and its requests carry that name in Host. Sent over real HTTP with the Host header a browser sends.
+ */
+describe('the Host a request names', () => {
+  let root: string;
+  beforeAll(async () => { root = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-host-')); });
+  afterAll(async () => { await fs.rm(root, { recursive: true, force: true }); });
+
+  const send = (url: string, method: string, route: string, host: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(url);
+      const body = method === 'GET' ? undefined : '{"pwitter-web":{"cpu_cores":1,"mem_units":1}}';
+      const req = http.request({
+        host: u.hostname, port: u.port, path: route, method,
+        headers: { host, ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}) },
+      }, (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('an open daemon answers loopback names and --allowed-host names only; a foreign Host changes nothing', async () => {
+    const open = await startDaemon({ port: 0, stateDir: path.join(root, 'open'), allowedHosts: ['ecoware.internal'] });
+    try {
+      const port = new URL(open.url).port;
+      for (const route of ['/api/topology', '/api/executions', '/livez']) {
+        const refused = await send(open.url, 'GET', route, `attacker.example:${port}`);
+        expect(refused.status).toBe(421);
+        expect(JSON.parse(refused.body)).toMatchObject({ code: 'misdirected', error: expect.stringContaining("Host 'attacker.example") });
+      }
+      expect((await send(open.url, 'POST', '/api/executor', `attacker.example:${port}`)).status).toBe(421);
+      expect((await send(open.url, 'GET', '/api/executions', `localhost:${port}`)).status).toBe(200);
+      expect((await send(open.url, 'GET', '/api/executions', `127.0.0.1:${port}`)).status).toBe(200);
+      expect((await send(open.url, 'GET', '/api/executions', `ecoware.internal:${port}`)).status).toBe(200);
+      expect(JSON.parse((await send(open.url, 'GET', '/api/executions', `localhost:${port}`)).body)).toMatchObject({ meta: { total_count: 0 } });
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('with a tokens file the tokens decide, whatever the Host', async () => {
+    const tokensFile = path.join(root, 'tokens');
+    await fs.writeFile(tokensFile, `admin ${ADMIN}\n`, { mode: 0o600 });
+    const guarded = await startDaemon({ port: 0, stateDir: path.join(root, 'guarded'), tokensFile });
+    try {
+      expect((await send(guarded.url, 'GET', '/api/executions', 'attacker.example')).status).toBe(401);
+      expect((await send(guarded.url, 'GET', '/api/executions', 'ecoware.example.com', { authorization: `Bearer ${ADMIN}` })).status).toBe(200);
+    } finally {
+      await guarded.close();
     }
   });
 });
