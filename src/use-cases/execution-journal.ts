@@ -69,6 +69,17 @@ export class ExecutionJournal implements RunReport {
     this.saveSoon();
   }
 
+  /** The older plans merged into this one, which it carries out. */
+  carries(ids: string[]): void {
+    if (ids.length > 0) this.execution.supersedes = ids;
+  }
+
+  /** The merged plan had no solution: this execution applies its own plan alone, after the older ones. */
+  appliedAlone(plan: Execution['plan'], why: string): void {
+    this.execution.plan = plan;
+    this.note(why);
+  }
+
   /** A finished execution the `on_failure: rollback` policy undoes: it points to its rollback. */
   rolledBackBy(id: string): void {
     this.execution.rolled_back_by = id;

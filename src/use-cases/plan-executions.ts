@@ -1,13 +1,14 @@
 import { randomBytes } from 'crypto';
 import { Placement, TierResources, tierTotals } from '../domain/allocation';
+import { placementOfCluster } from '../domain/cluster';
 import { allocationOf, reportOf } from '../domain/cluster';
 import { ConflictError, ErrorCode, errorCode, errorMessage, NotFoundError } from '../domain/errors';
 import { EventBus, ExecutionKind } from '../domain/events';
 import { Execution, isFinished, newExecution } from '../domain/execution';
 import { rollbackTarget, rollsBackAutomatically } from '../domain/rollback';
-import { PartialPlan } from '../domain/plan';
+import { mergePlan, PartialPlan } from '../domain/plan';
 import { Executor } from '../executor/executor';
-import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, takeSnapshot } from './decide';
+import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, SolvedDecision, takeSnapshot } from './decide';
 import { NodeLimitsRequest } from './node-limits';
 import { refreshDeployment } from './refresh-cluster';
 import { ExecutionJournal } from './execution-journal';
@@ -48,23 +49,37 @@ export interface SubmitOptions {
   /**
    * Default true: a plan still queued when this one arrives (and nothing else queued after it) is
    * merged into this one, the newer values winning tier by tier, which equals applying both in
-   * order; it ends `superseded`. False keeps this plan apart, and no later plan merges it.
+   * order; it ends `superseded`. When the merged plan has no solution, the plans are applied one by
+   * one in arrival order instead, each with its own record and outcome (applying in order may still
+   * succeed where the merge cannot: an older plan that fails alone no longer holds back a newer
+   * one). False keeps this plan apart, and no later plan merges it.
    */
   coalesce?: boolean;
 }
 
 interface QueuedExecution {
+  opened: Opened;
   journal: ExecutionJournal;
   request: ExecutionRequest;
+  /** A plan's own values, before older plans were merged into it. */
+  ownPlan?: PartialPlan;
   controller: AbortController;
   coalescing: boolean;
   /** SerialQueue.queuedCount right after this execution was queued. */
   ticket: number;
   started: boolean;
-  superseded?: boolean;
+  /** Merged into the newer execution of this id, which carries it out on its turn (its own turn is passed over). */
+  mergedInto?: string;
+  /** The older plans merged into this one, oldest first. */
+  merged: QueuedExecution[];
   /** What `done` settles with: this execution, or the outcome of the one that superseded it. */
   outcome: Promise<Execution>;
   settle: (outcome: Execution | Promise<Execution>) => void;
+}
+
+/** Every tier of `totals` within `bound`, cores and memory. */
+function isWithin(totals: TierResources, bound: TierResources): boolean {
+  return Object.entries(totals).every(([tier, r]) => bound[tier] !== undefined && r.cpu_cores <= bound[tier].cpu_cores && r.mem_units <= bound[tier].mem_units);
 }
 
 function isPlanRequest(request: ExecutionRequest): request is { kind?: ExecutionKind; plan: PartialPlan } {
@@ -83,6 +98,8 @@ export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hoo
  */
 export class PlanExecutions {
   private readonly running = new Map<string, AbortController>();
+  /** Plans merged into a newer one that has not finished its turn: their id to the newer one's. */
+  private readonly mergedInto = new Map<string, string>();
   /** The newest plan queued, while it waits. */
   private tail: QueuedExecution | undefined;
   /** Executions of `running` that have left the queue. */
@@ -136,42 +153,39 @@ export class PlanExecutions {
     const { execution } = journal;
     let settle!: (outcome: Execution | Promise<Execution>) => void;
     const entry: QueuedExecution = {
-      journal, request: merged, controller, coalescing, ticket: 0, started: false,
+      opened, journal, request: merged, ownPlan: isPlanRequest(request) ? request.plan : undefined, controller, coalescing,
+      ticket: 0, started: false, merged: older ? [...older.merged, older] : [],
       outcome: new Promise<Execution>((resolve) => { settle = resolve; }), settle,
     };
     if (older) {
-      execution.supersedes = [...(older.journal.execution.supersedes ?? []), older.journal.execution.id];
-      older.superseded = true;
+      // The older plan's record stays queued until this one's turn decides how both are carried out.
+      older.mergedInto = execution.id;
       this.running.delete(older.journal.execution.id);
-      older.journal.superseded(execution.id);
-      // Whoever waits on the older plan gets the outcome of the execution that carried it out.
-      older.settle(entry.outcome);
+      this.mergedInto.set(older.journal.execution.id, execution.id);
     }
     const job = this.queue.run(async () => {
       entry.started = true;
       if (this.tail === entry) this.tail = undefined;
-      if (entry.superseded) return;
+      if (entry.mergedInto) return;
       try {
         await opened.written;
       } catch (e) {
+        this.carryMerged(entry);
         journal.finish('cancelled', { code: errorCode(e), message: `the execution could not be recorded: ${errorMessage(e)}` });
         entry.settle(execution);
         return;
       }
       try {
-        // A follow-up (the rollback of a failed plan) runs in the same turn, before anything queued
-        // behind: a plan waiting its turn is decided over the rolled-back state, never undone by it.
-        let turn: Opened | undefined = opened;
-        while (turn) {
-          const { execution: finished, followUp } = await this.carryOut(turn);
-          if (turn === opened) entry.settle(finished);
-          turn = followUp;
-        }
+        if (entry.merged.length > 0) await this.carryOutMerged(entry);
+        else entry.settle(await this.carryOutWithFollowUps(opened));
       } catch (e) {
         entry.settle(execution);
         throw e;
       }
-    }).finally(() => this.running.delete(execution.id));
+    }).finally(() => {
+      this.running.delete(execution.id);
+      for (const m of entry.merged) this.mergedInto.delete(m.journal.execution.id);
+    });
     job.catch((e) => log.error({ execution_id: execution.id, err: errorMessage(e) }, 'execution or its follow-up failed unexpectedly'));
     entry.ticket = this.queue.queuedCount;
     this.tail = coalescing ? entry : undefined;
@@ -179,10 +193,114 @@ export class PlanExecutions {
     return { execution, done: entry.outcome };
   }
 
+  /**
+   * Carries out an execution and the follow-up it asks for (the rollback of a failed plan) in the
+   * same turn, before anything queued behind: a plan waiting its turn is decided over the
+   * rolled-back state, never undone by it. Resolves with the execution itself.
+   */
+  private async carryOutWithFollowUps(opened: Opened): Promise<Execution> {
+    let outcome: Execution | undefined;
+    let turn: Opened | undefined = opened;
+    while (turn) {
+      const { execution: finished, followUp } = await this.carryOut(turn);
+      outcome ??= finished;
+      turn = followUp;
+    }
+    return outcome!;
+  }
+
+  /** The older plans merged into `entry` end `superseded`, each by the plan it was merged into; their waiters get `entry`'s outcome. */
+  private carryMerged(entry: QueuedExecution): void {
+    entry.journal.carries(entry.merged.map((m) => m.journal.execution.id));
+    for (const older of entry.merged) {
+      older.journal.superseded(older.mergedInto!);
+      older.settle(entry.outcome);
+    }
+  }
+
+  /**
+   * The turn of a plan older plans were merged into. The merged plan is decided first; when it has
+   * an allocation, it is carried out as one execution and the older plans end `superseded`. When it
+   * has none, applying the plans in arrival order may still succeed (an older plan that cannot be
+   * met alone fails, and the newer ones are decided without it), so each plan is carried out on its
+   * own, oldest first, and answered with its own outcome; the newest one's record says so.
+   */
+  private async carryOutMerged(entry: QueuedExecution): Promise<void> {
+    const { opened } = entry;
+    let decision: Decision | undefined;
+    if (!entry.controller.signal.aborted && isPlanRequest(entry.request)) {
+      const { plan, constraints } = entry.request;
+      try {
+        this.knowledge.replaceCluster(await refreshDeployment(this.knowledge, this.services.runtimeFor));
+        const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
+        const decideOver = (p: PartialPlan) => decide(snapshot, this.services.allocator, p, constraints, this.knowledge.nodes.limits());
+        try {
+          const solved = await decideOver(plan);
+          decision = solved;
+          const unmet = await this.firstUnmetOlderPlan(entry, snapshot, solved, decideOver);
+          if (unmet) {
+            await this.applyInOrder(entry, unmet);
+            return;
+          }
+        } catch (e) {
+          // The merged plan itself cannot be decided: no allocation, or a tier the topology in force lacks.
+          await this.applyInOrder(entry, `the merged plan: ${errorMessage(e)}`);
+          return;
+        }
+      } catch {
+        // The engines or the cloud did not answer: the turn below meets the same and records it.
+        decision = undefined;
+      }
+    }
+    this.carryMerged(entry);
+    const request: ExecutionRequest = decision ? { kind: entry.request.kind ?? 'plan', decision } : entry.request;
+    entry.settle(await this.carryOutWithFollowUps({ ...opened, request }));
+  }
+
+  /**
+   * Merging equals applying in order only when every older plan would have been met in its turn:
+   * one that would have failed must not have its other tiers applied by the merge. Each older
+   * plan's totals in arrival order (what running the plans one by one would have in force after
+   * it) are checked over the same snapshot; totals within what runs now or within the merged
+   * plan's need no solve (taking resources away never makes a placement impossible). Returns why
+   * the first unmet one fails, if any.
+   */
+  private async firstUnmetOlderPlan(
+    entry: QueuedExecution, snapshot: Snapshot, merged: SolvedDecision, decideOver: (p: PartialPlan) => Promise<unknown>,
+  ): Promise<string | undefined> {
+    const now = tierTotals(placementOfCluster(snapshot.cluster));
+    let sofar: PartialPlan = {};
+    for (const older of entry.merged) {
+      sofar = { ...sofar, ...(older.ownPlan ?? {}) };
+      const totals = mergePlan(sofar, now);
+      if (isWithin(totals, now) || isWithin(totals, merged.problem.plan)) continue;
+      try {
+        await decideOver(sofar);
+      } catch (e) {
+        return `${older.journal.execution.id}: ${errorMessage(e)}`;
+      }
+    }
+    return undefined;
+  }
+
+  private async applyInOrder(entry: QueuedExecution, why: string): Promise<void> {
+    const outcomes: string[] = [];
+    for (const older of entry.merged) {
+      const own: Opened = { ...older.opened, request: { kind: older.request.kind ?? 'plan', plan: older.ownPlan ?? {} } };
+      older.journal.appliedAlone(older.ownPlan ?? {}, `merged into ${older.mergedInto}, but merging would not equal applying the plans in order (${why}): applied on its own, in arrival order`);
+      const finished = await this.carryOutWithFollowUps(own);
+      older.settle(finished);
+      outcomes.push(`${finished.id} ${finished.status}${finished.error ? ` (${finished.error.code})` : ''}`);
+    }
+    entry.journal.appliedAlone(entry.ownPlan ?? {},
+      `merging would not equal applying the plans in order (${why}); they were applied one by one in arrival order instead: ${outcomes.join(', ')}, then this plan alone`);
+    entry.settle(await this.carryOutWithFollowUps({ ...entry.opened, request: { kind: entry.request.kind ?? 'plan', plan: entry.ownPlan ?? {} } }));
+  }
+
   /** The newest queued plan, when nothing else was queued after it and it may still be merged into a newer one. */
   private coalescableTail(): QueuedExecution | undefined {
     const tail = this.tail;
-    if (!tail || tail.started || tail.superseded || !tail.coalescing) return undefined;
+    if (!tail || tail.started || tail.mergedInto || !tail.coalescing) return undefined;
     if (tail.controller.signal.aborted || tail.ticket !== this.queue.queuedCount) return undefined;
     return tail;
   }
@@ -218,6 +336,8 @@ export class PlanExecutions {
   async cancel(id: string): Promise<Execution> {
     const execution = await this.services.executions.get(id);
     if (!execution) throw new NotFoundError(`execution '${id}' not found`);
+    const carrier = this.mergedInto.get(id);
+    if (carrier) throw new ConflictError(`execution '${id}' was merged into '${carrier}', which carries it out: cancel that one`);
     const controller = this.running.get(id);
     if (!controller || isFinished(execution.status)) throw new ConflictError(`execution '${id}' has already ${execution.status}`);
     controller.abort();
