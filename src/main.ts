@@ -9,7 +9,6 @@ import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { DockerEndpoint } from './domain/vm';
 import { errorMessage } from './domain/errors';
-import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
@@ -126,8 +125,10 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const services: Services = {
     allocator: timedAllocator,
     runtimeFor: runtimeForEndpoint,
-    cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
-      cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
+    // The AWS SDK takes longer to load than the rest of the daemon: only a topology on AWS loads it.
+    cloudFor: async (cloud: CloudConfig, vmSize: Resources): Promise<CloudDriver> => (cloud.type === 'static'
+      ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint)
+      : new (await import('./drivers/aws/aws-cloud-driver')).AwsCloudDriver(cloud, vmSize, runtimeForEndpoint)),
     hookSource,
     hookRunner: new ContainerHookRunner({
       source: hookSource,

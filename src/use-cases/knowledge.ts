@@ -22,7 +22,8 @@ export interface Services {
   allocator: Allocator;
   /** The engine of a VM, by its endpoint (one client per endpoint). */
   runtimeFor: ContainerRuntimeFactory;
-  cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver;
+  /** A promise where the driver's library is loaded on first use. */
+  cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver | Promise<CloudDriver>;
   hookSource: HookSource;
   hookRunner: HookRunner;
   /** Told of each topology put in force (restarts the hooks refresh); none in tests that need no schedule. */

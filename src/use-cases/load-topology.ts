@@ -28,7 +28,7 @@ export interface LoadOptions {
 export async function loadTopology(knowledge: Knowledge, services: Services, document: unknown, options: LoadOptions = { persist: true }): Promise<Topology> {
   const topology = parseTopology(document, { localDocker: services.localDocker, allowBindRoot: services.allowBindRoot, restoring: options.restoring });
   const { infrastructure } = topology;
-  const cloud = services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
+  const cloud = await services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
 
   // Tiers of the topology in force that the new one drops must not leave containers behind.
   const previousTiers = [...(knowledge.deployment?.topology.tiers.keys() ?? [])];
