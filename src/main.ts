@@ -64,7 +64,11 @@ export class StartupError extends Error {}
  * then restores the state: executions a stopped daemon left unfinished, the persisted topology
  * (rebuilding the allocation from the engines). `/readyz` tells when that is done.
  */
-export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>, options: { waitReady?: boolean } = {}): Promise<Daemon> {
+export async function startDaemon(
+  config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>,
+  /** `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over. */
+  options: { waitReady?: boolean; server?: Server } = {},
+): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const host = config.host ?? DAEMON_DEFAULTS.host;
   const access = config.tokensFile ? readTokens(config.tokensFile) : undefined;
@@ -188,12 +192,17 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
     readiness,
     acceptingPlans: () => readiness.acceptingPlans,
   });
-  const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
+  const server: Server = options.server ?? (tls ? createHttpsServer(tls, app) : createHttpServer(app));
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, host, () => { server.off('error', reject); resolve(); });
-    });
+    if (options.server) {
+      options.server.removeAllListeners('request');
+      options.server.on('request', app);
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, host, () => { server.off('error', reject); resolve(); });
+      });
+    }
   } catch (e) {
     state.close();
     await allocator.close();

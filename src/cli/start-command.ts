@@ -39,12 +39,16 @@ export function registerStartCommand(program: Command): void {
       if (typeof level === 'string' && !LOG_LEVELS.includes(level)) {
         throw new ValidationError('log-level', `'${level}' is not a log level (${LOG_LEVELS.join(', ')})`);
       }
+      // The port opens first, answering /livez, while the daemon's modules load (most of a start).
+      const { listenEarly, mayListenEarly } = await import('../http/early-listener');
+      const server = mayListenEarly(config) ? await listenEarly(config) : undefined;
       // Loaded on demand: the other commands need none of the daemon's drivers.
       const { log, setLogLevel } = await import('../log');
       if (typeof flags['log-level'] === 'string') setLogLevel(flags['log-level']);
       const { startDaemon, StartupError } = await import('../main');
       // The port answers /livez at once; this line says the state is restored and plans are taken.
-      const daemon = await startDaemon(config, { waitReady: false }).catch((e: unknown) => {
+      const daemon = await startDaemon(config, { waitReady: false, server }).catch((e: unknown) => {
+        server?.close();
         // A configuration the daemon refuses (open API beyond loopback, half a TLS pair) is a refusal: exit code 2.
         throw e instanceof StartupError ? new CliError(e.message, EXIT_REFUSED) : e;
       });

@@ -115,12 +115,7 @@ function tokenOf(authorization: string | undefined): string | undefined {
   return undefined;
 }
 
-/** Loopback addresses, where an open API is reachable only from this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
-
+export { isLoopback } from './loopback';
 
 /** A `JSON.stringify` replacer (express's `json replacer`) that redacts URL passwords in every answer. */
 export function redactingReplacer(_key: string, value: unknown): unknown {

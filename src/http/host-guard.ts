@@ -1,5 +1,5 @@
 import { RequestHandler } from 'express';
-import { isLoopback } from './access';
+import { isLoopback } from './loopback';
 
 /**
  * Without a tokens file the API trusts whoever reaches its port, which is only this machine's
