@@ -1,12 +1,12 @@
-import type { ActionStatus, ExecutionStatus } from './execution';
+import type { ActionStatus, ExecutionKind, ExecutionStatus } from './execution';
+
+export type { ExecutionKind };
 
 /**
  * What the daemon tells subscribers (the SSE feed, metrics, the record store, a future dashboard or
  * `apply --follow`) as it happens. Every state change of an execution or of one of its actions is
  * published exactly once, in the order it happened.
  */
-export type ExecutionKind = 'plan' | 'reconcile' | 'heal' | 'drain' | 'rollback' | 'system';
-
 export interface ExecutionEvent {
   type: 'execution';
   id: string;

@@ -3,7 +3,6 @@ import { Drift } from './drift';
 import { Allocation, Placement, TierResources } from './allocation';
 import { VmReport } from './cluster';
 import { ErrorCode } from './errors';
-import { ExecutionKind } from './events';
 import { HookResult } from './hook-result';
 
 /**
@@ -17,6 +16,9 @@ import { HookResult } from './hook-result';
  * An action: pending --> running --> succeeded | failed; pending --> skipped | cancelled (never run).
  * The functions below are the only writers of these statuses; each refuses a move the diagram lacks.
  */
+/** Who asked for an execution: a plan, or one of the daemon's own (drift repair, healing, drain, rollback, a system start). */
+export type ExecutionKind = 'plan' | 'reconcile' | 'heal' | 'drain' | 'rollback' | 'system';
+
 export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'superseded';
 
 export type ActionStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';

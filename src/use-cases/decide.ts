@@ -3,10 +3,10 @@ import { Placement, tierTotals } from '../domain/allocation';
 import { allocationOf, Cluster, placementOfCluster } from '../domain/cluster';
 import { NoSolutionError, ValidationError } from '../domain/errors';
 import { mergePlan, PartialPlan } from '../domain/plan';
-import { formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from './node-limits';
+import { describeVolumeKeep, formatSelector, limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints, volumeKeep } from './node-limits';
 import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
-import { describeVolumeKeep, nodeLocalVolumes, volumeKeep } from '../domain/volumes';
+import { nodeLocalVolumes } from '../domain/volumes';
 import { translate, Translation } from '../translator/translate';
 import { Deployment } from './knowledge';
 

@@ -132,3 +132,31 @@ export function selectorConstraints(problem: AllocationProblem, cluster: Cluster
 export function formatSelector(selector: Readonly<Record<string, string>>): string {
   return `{${Object.entries(selector).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
 }
+
+/**
+ * Node-local data as an allocator constraint: every existing container of a tier that mounts a
+ * non-shared volume stays on its VM (it may be resized there) while the tier's plan is non-zero.
+ * Only VMs of the problem count (an unreachable or draining VM is not one).
+ */
+export function volumeKeep(problem: AllocationProblem, local: ReadonlyMap<string, string[]>): AllocationProblem {
+  if (local.size === 0) return problem;
+  const keep: Record<string, string[]> = Object.fromEntries(Object.entries(problem.keep ?? {}).map(([vm, tiers]) => [vm, [...tiers]]));
+  let any = false;
+  for (const [vm, allocation] of Object.entries(problem.current)) {
+    for (const tier of Object.keys(allocation.used)) {
+      const wanted = problem.plan[tier];
+      if (!local.has(tier) || !wanted || isZero(wanted)) continue;
+      const kept = (keep[vm] ??= []);
+      if (!kept.includes(tier)) kept.push(tier);
+      any = true;
+    }
+  }
+  return any ? { ...problem, keep } : problem;
+}
+
+/** For a 422: which containers the allocator had to leave where they are, and why. */
+export function describeVolumeKeep(problem: AllocationProblem, local: ReadonlyMap<string, string[]>): string | undefined {
+  const pinned = Object.entries(problem.keep ?? {}).flatMap(([vm, tiers]) => tiers.filter((t) => local.has(t))
+    .map((t) => `tier '${t}' on '${vm}' (volume ${local.get(t)!.map((v) => `'${v}'`).join(', ')})`));
+  return pinned.length > 0 ? `containers with node-local volumes stay on their node: ${pinned.join(', ')}` : undefined;
+}
