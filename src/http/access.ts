@@ -4,6 +4,7 @@ import { RequestHandler } from 'express';
 import { redactUrlSecrets } from '../domain/redact';
 import { log } from '../log';
 import { parseFlag } from './query';
+import { sendError } from './error-codes';
 
 export type Role = 'admin' | 'read';
 
@@ -75,13 +76,13 @@ export class AccessControl {
     return (req, res, next) => {
       const role = this.roleOf(req.get('authorization'));
       if (!role) {
-        res.status(401).set('WWW-Authenticate', CHALLENGE)
-          .json({ error: 'authentication required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)', code: 'unauthorized' });
+        res.set('WWW-Authenticate', CHALLENGE);
+        sendError(res, 'unauthorized', 'authentication required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)');
         return;
       }
       const path = `${req.baseUrl}${req.path}`;
       if (role !== 'admin' && !isRead(req.method, path, req.query.dry_run)) {
-        res.status(403).json({ error: `${req.method} ${path.slice(0, 200)} changes state and needs an admin token`, code: 'forbidden' });
+        sendError(res, 'forbidden', `${req.method} ${path.slice(0, 200)} changes state and needs an admin token`);
         return;
       }
       next();

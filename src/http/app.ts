@@ -10,6 +10,7 @@ import { previewPlan } from '../use-cases/preview-plan';
 import { inspectEngines, probeTiers, readAllocation } from '../use-cases/read-state';
 import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper } from './error-mapper';
+import { sendError } from './error-codes';
 import { executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
 import { readFlag } from './query';
@@ -82,7 +83,8 @@ export function buildApp(deps: AppDependencies): express.Express {
       next();
       return;
     }
-    res.status(503).set('Retry-After', '30').json({ error: 'the daemon is shutting down and takes no more plans', code: 'shutting_down' });
+    res.set('Retry-After', '30');
+    sendError(res, 'shutting_down', 'the daemon is shutting down and takes no more plans');
   });
   if (deps.events) app.use(createEventStreamRouter(deps.events));
 
@@ -142,7 +144,7 @@ export function buildApp(deps: AppDependencies): express.Express {
 
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
-  app.use('/api', (req, res) => { res.status(404).json({ error: `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`, code: 'not_found' }); });
+  app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });
   app.use(errorMapper);
   return app;
 }

@@ -1,4 +1,5 @@
 import { RequestHandler } from 'express';
+import { sendError } from './error-codes';
 import { isLoopback } from './loopback';
 
 /**
@@ -21,10 +22,7 @@ export function hostGuard(allowedHosts: readonly string[]): RequestHandler {
       next();
       return;
     }
-    res.status(421).json({
-      error: `Host '${header!.slice(0, 200)}' is not a name of this daemon: without a tokens file only loopback names and --allowed-host names are answered`,
-      code: 'misdirected',
-    });
+    sendError(res, 'misdirected', `Host '${header!.slice(0, 200)}' is not a name of this daemon: without a tokens file only loopback names and --allowed-host names are answered`);
   };
 }
 

@@ -1,12 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { RequestHandler } from 'express';
+import { RequestErrorCode, sendError } from './error-codes';
 
 /** How deep a JSON body may nest: a topology needs about 6 levels, a process definition about 5. */
 const MAX_JSON_DEPTH = 32;
 
 /** A body refused while it is read (body-parser wraps it; the error mapper answers 400). */
 class BadBody extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(readonly code: RequestErrorCode, message: string) {
     super(message);
   }
 }
@@ -33,7 +34,7 @@ export function requireJsonBodies(): RequestHandler {
     }
     const type = req.get('content-type');
     if (!isJsonMediaType(type)) {
-      res.status(415).json({ error: `request bodies must be JSON sent as Content-Type: application/json (got ${type ? `'${type.slice(0, 100)}'` : 'none'})`, code: 'unsupported_media_type' });
+      sendError(res, 'unsupported_media_type', `request bodies must be JSON sent as Content-Type: application/json (got ${type ? `'${type.slice(0, 100)}'` : 'none'})`);
       return;
     }
     next();
@@ -59,7 +60,7 @@ export function checkParsedBody(): RequestHandler {
     if (req.body !== undefined) {
       const problem = shapeProblem(req.body);
       if (problem) {
-        res.status(400).json({ error: `request body ${problem}`, code: 'invalid' });
+        sendError(res, 'invalid', `request body ${problem}`);
         return;
       }
     }

@@ -5,6 +5,7 @@ import {
 } from '../../src/domain/errors';
 import { Execution, newExecution } from '../../src/domain/execution';
 import { errorMapper, statusOf, statusOfCode, STATUS_OF_CODE } from '../../src/http/error-mapper';
+import { RequestErrorCode, sendError, STATUS_OF_REQUEST_CODE } from '../../src/http/error-codes';
 import { statusOfExecution } from '../../src/http/execution-responses';
 
 /** One table from codes to statuses, for thrown errors and finished executions alike. */
@@ -71,5 +72,19 @@ describe('error codes to HTTP statuses', () => {
     ['failed', 'internal', 500],
   ])('a %s execution with code %s answers %i', (status, code, http) => {
     expect(statusOfExecution(finished(status, code))).toBe(http);
+  });
+});
+
+describe("the HTTP layer's own refusals", () => {
+  it.each<[RequestErrorCode, number]>([
+    ['unauthorized', 401], ['forbidden', 403], ['misdirected', 421], ['unsupported_media_type', 415], ['unsupported_charset', 415],
+    ['unsupported_encoding', 415], ['invalid_utf8', 400], ['invalid_body', 400], ['aborted', 400], ['invalid_path', 400],
+    ['bad_request', 400], ['shutting_down', 503],
+  ])('%s answers %i, from the same table as the domain codes', async (code, status) => {
+    expect(Object.keys(STATUS_OF_REQUEST_CODE)).toContain(code);
+    expect(statusOfCode(code)).toBe(status);
+    const app = express();
+    app.get('/x', (_req, res) => sendError(res, code, 'no'));
+    expect((await request(app).get('/x')).status).toBe(status);
   });
 });
