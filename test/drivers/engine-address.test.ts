@@ -1,5 +1,6 @@
 import { InfrastructureError } from '../../src/domain/errors';
-import { bridgeGatewayAddress, createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { bridgeGatewayAddress } from '../../src/drivers/docker/docker-host-address';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
 import { freePort } from '../support/docker';
 import { FreshEngine, startFreshEngine } from '../support/fresh-engine';
