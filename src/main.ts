@@ -7,10 +7,9 @@ import { createThreadedAllocator } from './allocator';
 import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
-import { DockerEndpoint } from './domain/vm';
 import { errorMessage } from './domain/errors';
 import { AwsCloudDriver } from './drivers/aws/aws-cloud-driver';
-import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
+import { runtimesByEngine } from './drivers/runtime-drivers';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openSqliteState } from './drivers/sqlite/sqlite-state';
@@ -24,7 +23,6 @@ import { AccessControl, isLoopback, TokensFileError } from './http/access';
 import { buildApp } from './http/app';
 import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
-import { ContainerRuntime } from './ports/container-runtime';
 import { healLostNode } from './use-cases/heal-nodes';
 import { Knowledge, Services } from './use-cases/knowledge';
 import { NodeAdmin } from './use-cases/node-admin';
@@ -79,13 +77,7 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   const systemStore = await FileSystemStore.open(stateDir);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
-  const runtimes = new Map<string, ContainerRuntime>();
-  const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
-    const key = `${endpoint.url}|${endpoint.certPath ?? ''}`;
-    let runtime = runtimes.get(key);
-    if (!runtime) runtimes.set(key, (runtime = createDockerRuntime(endpoint)));
-    return runtime;
-  };
+  const runtimeFor = runtimesByEngine();
   const knowledge = new Knowledge();
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs });
   void allocator.warmUp();
@@ -125,9 +117,9 @@ export async function startDaemon(config: Pick<DaemonConfig, 'port' | 'stateDir'
   };
   const services: Services = {
     allocator: timedAllocator,
-    runtimeFor: runtimeForEndpoint,
+    runtimeFor,
     cloudFor: (cloud: CloudConfig, vmSize: Resources): CloudDriver =>
-      cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint) : new AwsCloudDriver(cloud, vmSize, runtimeForEndpoint),
+      cloud.type === 'static' ? new StaticCloudDriver(cloud, vmSize, runtimeFor) : new AwsCloudDriver(cloud, vmSize, runtimeFor),
     hookSource,
     hookRunner: new ContainerHookRunner({
       source: hookSource,

@@ -1,6 +1,6 @@
 import { SystemHealthcheck, SystemMount } from '../domain/compose/system-tier';
 import { PortMapping } from '../domain/topology';
-import { DockerEndpoint } from '../domain/vm';
+import { EngineEndpoint } from '../domain/vm';
 
 /** Labels that mark a container as the executor's and say what it is. */
 export const LABEL_MANAGED = 'io.ecoware.managed';
@@ -145,7 +145,7 @@ export interface EngineInfo {
  * Operations are idempotent where the engine allows it: removing a container that is gone succeeds.
  */
 export interface ContainerRuntime {
-  readonly endpoint: DockerEndpoint;
+  readonly endpoint: EngineEndpoint;
   /** Resolves when the engine answers; rejects with InfrastructureError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   info(): Promise<EngineInfo>;
@@ -181,4 +181,8 @@ export interface ContainerRuntime {
   removeVolume?(name: string): Promise<void>;
 }
 
-export type ContainerRuntimeFactory = (endpoint: DockerEndpoint) => ContainerRuntime;
+/** Connects to one engine of one kind: a runtime driver's entry in the table by kind (drivers/runtime-drivers.ts). */
+export type RuntimeDriver = (endpoint: EngineEndpoint) => ContainerRuntime;
+
+/** The runtime of a VM (or of any node that names its engine), one client per endpoint. */
+export type ContainerRuntimeFactory = (vm: { readonly engine: EngineEndpoint }) => ContainerRuntime;

@@ -68,7 +68,7 @@ export class NodeVolumes {
 
   private volumesOf(node: string): ContainerRuntime {
     const entry = this.knowledge.requireVm(node);
-    const runtime = this.services.runtimeFor(entry.vm.docker);
+    const runtime = this.services.runtimeFor(entry.vm);
     if (!runtime.listVolumes || !runtime.createVolume || !runtime.removeVolume) {
       throw new UnsatisfiableError(`node '${node}' has no volume support in its container runtime`);
     }

@@ -96,7 +96,7 @@ export class PlanExecutions {
     private readonly events: EventBus,
   ) {
     this.executor = new Executor({
-      runtimeFor: (vm) => services.runtimeFor(vm.docker),
+      runtimeFor: services.runtimeFor,
       hooks: services.hookRunner,
       systems: services.systemContainers,
     });
@@ -269,7 +269,7 @@ export class PlanExecutions {
       deployment = this.knowledge.requireDeployment();
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
       // A prepared decision (drift repair) reads the engines itself.
-      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshDeployment(this.knowledge, this.services.runtimeFor));
+      if (!('prepare' in request)) this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
       const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision
@@ -301,7 +301,7 @@ export class PlanExecutions {
       // A run that succeeded updated the cluster action by action and needs no second look.
       try {
         const { cloud, topology, cluster } = this.knowledge.requireDeployment();
-        this.knowledge.replaceCluster(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
+        this.knowledge.clusterObserved(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
       } catch (e) {
         log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }

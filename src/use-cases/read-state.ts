@@ -40,9 +40,9 @@ export interface InspectReport {
 export async function inspectEngines(knowledge: Knowledge, services: Pick<Services, 'runtimeFor'>): Promise<Record<string, InspectReport>> {
   const { cluster, topology } = knowledge.requireDeployment();
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
-    const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };
+    const report: InspectReport = { ip: vm.address, docker: vm.engine.url, containers: [] };
     try {
-      const ours = (await services.runtimeFor(vm.docker).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
+      const ours = (await services.runtimeFor(vm).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
       report.containers = ours.map((c) => ({
         id: c.id, name: c.name, app: c.app, tier: c.tier, image: c.image, state: c.state,
         CpusetCpus: c.cpusetCpus, Memory: c.memoryBytes, MemorySwap: c.memorySwapBytes,

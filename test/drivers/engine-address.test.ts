@@ -30,7 +30,7 @@ describe('the address of an engine started for the first time on a new data root
     const driver = new StaticCloudDriver(
       { kind: 'static', nodes: [{ name: 'local', docker: fresh.endpoint }] } as never,
       { cpu_cores: 2, mem_units: 4 },
-      (endpoint) => createDockerRuntime(endpoint),
+      ({ engine }) => createDockerRuntime(engine),
     );
     const [vm] = await driver.listVms();
     expect(vm.address).toBe(await fresh.bridgeAddress());

@@ -4,7 +4,7 @@ import { createServer, AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { DockerEndpoint } from '../../src/domain/vm';
+import { DockerEndpoint } from '../../src/drivers/docker/docker-endpoint';
 import { LABEL_APP } from '../../src/ports/container-runtime';
 
 /**

@@ -18,7 +18,7 @@ const topology = parseTopology({
 
 const vmSize = { cpu_cores: 4, mem_units: 8 };
 const vm = (name: string, containers: Record<string, [number, number, number[]]> = {}) => ({
-  vm: { name, capacity: vmSize, docker: { url: 'tcp://127.0.0.1:2375' }, address: '127.0.0.1' },
+  vm: { name, capacity: vmSize, engine: { kind: 'docker' as const, url: 'tcp://127.0.0.1:2375' }, address: '127.0.0.1' },
   containers: Object.fromEntries(Object.entries(containers).map(([tier, [c, m, cpuset]]) => [
     tier, { id: `${name}-${tier}`, tier, resources: { cpu_cores: c, mem_units: m }, cpuset, state: 'running' },
   ])),

@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { ConflictError, DomainError, InfrastructureError, NotFoundError } from '../../domain/errors';
-import { DockerEndpoint } from '../../domain/vm';
+import { EngineEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM,
   ManagedContainer, ManagedContainerState, NodeVolume, NodeVolumeSpec,
@@ -12,7 +12,7 @@ import { DockerExec } from './docker-exec';
 import { bridgeGatewayAddress, resolveHost } from './docker-host-address';
 import { DockerSystemResources, isPortConflict } from './docker-system-resources';
 import { DockerNodeVolumes } from './docker-node-volumes';
-import { dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
+import { DockerEndpoint, dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 
 export interface DockerRuntimeOptions {
   /** Budget of one engine call (inspect, create, update …). */
@@ -40,7 +40,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly volumes: DockerNodeVolumes;
   private readonly io: DockerExec;
 
-  constructor(readonly endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
+  readonly endpoint: EngineEndpoint;
+
+  constructor(endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
+    this.endpoint = { kind: 'docker', url: endpoint.url, ...(endpoint.certPath !== undefined ? { certPath: endpoint.certPath } : {}) };
     this.docker = new Docker(dockerodeOptions(endpoint));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;

@@ -1,4 +1,4 @@
-import { DockerEndpoint } from '../../domain/vm';
+import { EngineEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerRuntimeFactory, ContainerSpec, EngineInfo, ExecOptions, ExecResult, ManagedContainer, ManagedContainerState,
 } from '../../ports/container-runtime';
@@ -30,7 +30,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
   private readonly failures = new Map<string, Error[]>();
   private sequence = 0;
 
-  constructor(readonly endpoint: DockerEndpoint = { url: 'fake://engine' }, private readonly engine: EngineInfo = { cpus: 64, memoryBytes: 256 * 2 ** 30, serverVersion: 'fake' }) {
+  constructor(readonly endpoint: EngineEndpoint = { kind: 'docker', url: 'fake://engine' }, private readonly engine: EngineInfo = { cpus: 64, memoryBytes: 256 * 2 ** 30, serverVersion: 'fake' }) {
     this.address = /^[a-z]+:\/\/([^/:]+)/.exec(endpoint.url)?.[1];
   }
 
@@ -144,11 +144,11 @@ export class FakeContainerRuntime implements ContainerRuntime {
 export class FakeEngines {
   readonly engines = new Map<string, FakeContainerRuntime>();
 
-  readonly runtimeFor: ContainerRuntimeFactory = (endpoint) => this.engine(endpoint.url);
+  readonly runtimeFor: ContainerRuntimeFactory = ({ engine }) => this.engine(engine.url);
 
   engine(url: string): FakeContainerRuntime {
     let engine = this.engines.get(url);
-    if (!engine) this.engines.set(url, (engine = new FakeContainerRuntime({ url })));
+    if (!engine) this.engines.set(url, (engine = new FakeContainerRuntime({ kind: 'docker', url })));
     return engine;
   }
 
