@@ -270,7 +270,7 @@ export class PlanExecutions {
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
       // A prepared decision (drift repair) reads the engines itself.
       if (!('prepare' in request)) this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
-      const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
+      const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor);
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision
         : 'target' in request ? decideTarget(snapshot, request.target)

@@ -83,7 +83,8 @@ export class Reconciler {
   private async observeDrift(deployment: Readonly<Deployment>): Promise<{ observed: Cluster; drift: Drift[] }> {
     const skip = new Set(this.knowledge.nodes.unreachable());
     const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
-    return { observed, drift: findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered) };
+    const pinsCores = (vm: string) => this.services.runtimeFor(deployment.cluster[vm].vm).pinsCores;
+    return { observed, drift: findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered, pinsCores) };
   }
 }
 

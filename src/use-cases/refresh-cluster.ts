@@ -46,10 +46,11 @@ async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, me
   const knownIds = new Set(Object.values(known.containers).map((c) => c.id));
   const containers: Record<string, ContainerState> = {};
   if (ours.some((c) => !knownIds.has(c.id))) {
-    // Something the executor did not record: read the VM in full (cpusets and memory). Only a
-    // container pinned to cores is one the executor made (it always pins); others are left to the
-    // drift repair, which removes them.
-    const pinnedOrKnown = (await readVm(runtime, known.vm.name, tiers, 'full')).filter((c) => knownIds.has(c.id) || c.cpuset.length > 0);
+    // Something the executor did not record: read the VM in full (cpusets and memory). On a runtime
+    // that pins cores, only a container pinned to cores is one the executor made (it always pins);
+    // others are left to the drift repair, which removes them.
+    const pinnedOrKnown = (await readVm(runtime, known.vm.name, tiers, 'full'))
+      .filter((c) => knownIds.has(c.id) || !runtime.pinsCores || c.cpuset.length > 0);
     Object.assign(containers, containerStatesOf(pinnedOrKnown, memUnitMb));
   } else {
     const byId = new Map(ours.map((c) => [c.id, c]));

@@ -310,9 +310,9 @@ export class Systems {
     }
     const removed = { networks: [] as string[], volumes: [] as string[] };
     for (const { vm } of Object.values(this.knowledge.requireDeployment().cluster)) {
-      const runtime = this.services.runtimeFor(vm);
-      if (!runtime.removeSystemResources) continue;
-      const r = await runtime.removeSystemResources(record.sid, options);
+      const networks = this.services.runtimeFor(vm).systemNetworks;
+      if (!networks) continue;
+      const r = await networks.remove(record.sid, options);
       removed.networks.push(...r.networks.map((n) => `${vm.name}/${n}`));
       removed.volumes.push(...r.volumes.map((v) => `${vm.name}/${v}`));
     }

@@ -2,9 +2,7 @@ import Docker from 'dockerode';
 import { InfrastructureError, ValidationError } from '../../domain/errors';
 import { ContainerSpec, ManagedContainer } from '../../ports/container-runtime';
 import { engineMounts, parseHostPorts } from './docker-system-resources';
-import {
-  LABEL_APP, LABEL_FLAT_TIER, LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM,
-} from '../../ports/container-runtime';
+import { LABEL_APP, LABEL_FLAT_TIER, LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM } from './labels';
 
 /** How a container spec becomes the engine's create request, and how the engine's inspect answer reads back. */
 

@@ -4,14 +4,15 @@ import Docker from 'dockerode';
 import { ConflictError, DomainError, InfrastructureError, NotFoundError } from '../../domain/errors';
 import { EngineEndpoint } from '../../domain/vm';
 import {
-  ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM,
-  ManagedContainer, ManagedContainerState, NodeVolume, NodeVolumeSpec,
+  ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult,
+  ManagedContainer, ManagedContainerState, RuntimeSystemNetworks, RuntimeVolumes,
 } from '../../ports/container-runtime';
 import { assertResources, containerCreateBody, MIB, shortId, toManagedContainer } from './docker-container-body';
 import { DockerExec } from './docker-exec';
 import { bridgeGatewayAddress, resolveHost } from './docker-host-address';
 import { DockerSystemResources, isPortConflict } from './docker-system-resources';
 import { DockerNodeVolumes } from './docker-node-volumes';
+import { LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM } from './labels';
 import { DockerEndpoint, dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 
 export interface DockerRuntimeOptions {
@@ -37,10 +38,13 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly callTimeoutMs: number;
   private readonly pullTimeoutMs: number;
   private readonly systems: DockerSystemResources;
-  private readonly volumes: DockerNodeVolumes;
   private readonly io: DockerExec;
 
   readonly endpoint: EngineEndpoint;
+  /** Every container gets a cpuset (HostConfig.CpusetCpus). */
+  readonly pinsCores = true;
+  readonly volumes: RuntimeVolumes;
+  readonly systemNetworks: RuntimeSystemNetworks;
 
   constructor(endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
     this.endpoint = { kind: 'docker', url: endpoint.url, ...(endpoint.certPath !== undefined ? { certPath: endpoint.certPath } : {}) };
@@ -49,6 +53,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.systems = new DockerSystemResources(this.docker, (operation, run) => this.call(operation, run));
     this.volumes = new DockerNodeVolumes(this.docker, (operation, run) => this.call(operation, run));
+    this.systemNetworks = {
+      remove: (sid, options) => this.systems.removeSystemResources(sid, options),
+      listVolumes: (sid) => this.systems.listSystemVolumes(sid),
+    };
     this.io = new DockerExec(this.docker, (operation, run) => this.call(operation, run), this.callTimeoutMs, () => this.where());
   }
 
@@ -85,10 +93,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return bridgeGatewayAddress(bridge, networkInterfaces());
   }
 
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.inspectManaged();
-  }
-
   async listManagedStates(): Promise<ManagedContainerState[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
@@ -97,7 +101,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }));
   }
 
-  async inspectManaged(): Promise<ManagedContainer[]> {
+  async listManaged(): Promise<ManagedContainer[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
     const inspected = await Promise.all(summaries.map((s) => this.inspectIfExists(s.Id, 'inspect managed container')));
@@ -131,26 +135,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
         this.systems.release(reserved);
       }
     }
-  }
-
-  removeSystemResources(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
-    return this.systems.removeSystemResources(sid, options);
-  }
-
-  listSystemVolumes(sid: string): Promise<string[]> {
-    return this.systems.listSystemVolumes(sid);
-  }
-
-  listVolumes(): Promise<NodeVolume[]> {
-    return this.volumes.list();
-  }
-
-  createVolume(spec: NodeVolumeSpec): Promise<NodeVolume> {
-    return this.volumes.create(spec);
-  }
-
-  removeVolume(name: string): Promise<void> {
-    return this.volumes.remove(name);
   }
 
   private async createAndStart(spec: ContainerSpec, body: Docker.ContainerCreateOptions, operation: string): Promise<Docker.Container> {
