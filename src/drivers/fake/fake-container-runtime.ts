@@ -222,8 +222,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
     for (const p of system.publish) {
       const key = `${p.containerPort}/${p.protocol}`;
       const preferred = system.preferredHostPorts[key];
-      let port = preferred !== undefined && preferred >= first && preferred <= last && !used.has(preferred) ? preferred : first;
-      if (port !== preferred) while (port <= last && used.has(port)) port++;
+      let port = first;
+      if (preferred !== undefined && preferred >= first && preferred <= last && !used.has(preferred)) port = preferred;
+      else while (port <= last && used.has(port)) port++;
       if (port > last) throw new UnsatisfiableError(`no free host port left in ${first}-${last} on this node`);
       used.add(port);
       chosen[key] = port;
