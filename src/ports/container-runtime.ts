@@ -81,6 +81,8 @@ export interface ManagedContainer {
   state: string;
   /** Cores from HostConfig.CpusetCpus, sorted. */
   cpuset: number[];
+  /** How many cores it holds, reported by a runtime that does not pin cores (its cpuset is then empty). */
+  cpuCores?: number;
   /** `CpusetCpus` exactly as the engine reports it, e.g. `"0,1"`. */
   cpusetCpus: string;
   /** HostConfig.Memory in bytes (0 = unlimited). */
@@ -196,8 +198,9 @@ export interface RuntimeSystemNetworks {
 export interface ContainerRuntime extends RuntimeEngine, RuntimeContainers, RuntimeExecAndFiles {
   /**
    * Whether a container runs on the cores its spec names (Docker's cpuset). A runtime that cannot
-   * pin cores reports none: the translator then moves no container for its cores alone, and drift
-   * repair does not count other cores as drift (only memory and state).
+   * pin cores reports an empty cpuset and the number of cores in `cpuCores`: the translator then
+   * moves no container for its cores alone, and drift repair compares the number of cores, memory
+   * and state, not which cores.
    */
   readonly pinsCores: boolean;
   readonly volumes?: RuntimeVolumes;

@@ -135,7 +135,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     const cpuset = this.pinsCores ? [...spec.cpuset].sort((a, b) => a - b) : [];
     const container: ManagedContainer = {
       id: `fake${++this.sequence}`, name: spec.name, app: spec.app, tier: spec.tier, flatTier: spec.name, vm: spec.vm,
-      image: spec.image, state: 'running', cpuset, cpusetCpus: cpuset.join(','),
+      image: spec.image, state: 'running', cpuset, cpusetCpus: cpuset.join(','), ...(this.pinsCores ? {} : { cpuCores: spec.cpuset.length }),
       memoryBytes: spec.memoryMb * 2 ** 20, memorySwapBytes: spec.memoryMb * 2 ** 20,
       ...(system ? { system: system.sid, hostPorts: this.chooseHostPorts(system), ...(system.healthcheck ? { health: 'healthy' } : {}) } : {}),
     };
@@ -149,7 +149,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     const c = this.require(id);
     const cpuset = this.pinsCores ? [...change.cpuset].sort((a, b) => a - b) : [];
     Object.assign(c, {
-      cpuset, cpusetCpus: cpuset.join(','),
+      cpuset, cpusetCpus: cpuset.join(','), ...(this.pinsCores ? {} : { cpuCores: change.cpuset.length }),
       memoryBytes: change.memoryMb * 2 ** 20, memorySwapBytes: change.memoryMb * 2 ** 20,
     });
     return { ...c };
