@@ -20,7 +20,7 @@ import { TopologyStore } from '../ports/state-store';
 /** The drivers and stores the use cases work through; built once by the composition root. */
 export interface Services {
   allocator: Allocator;
-  /** The engine of a VM, by its endpoint (one client per endpoint). */
+  /** The runtime of a VM's engine, made by the driver of its kind (drivers/runtime-drivers.ts), one client per endpoint. */
   runtimeFor: ContainerRuntimeFactory;
   cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver;
   hookSource: HookSource;
