@@ -17,8 +17,9 @@ export interface FakeCall {
 /** A volume of a fake node. */
 interface FakeVolume { name: string; driver: string; driver_opts: Record<string, string>; labels: Record<string, string> }
 
-/** What the fake engine labels the node volumes and networks it creates with, as Docker's driver does. */
+/** The fake's own marks on the volumes it makes: made by the daemon, and of which system (Docker's driver has its labels). */
 const MANAGED = 'managed';
+const SYSTEM = 'system';
 
 /**
  * An engine in memory, for fast tests of what sits above the port: it keeps the containers it was
@@ -31,7 +32,7 @@ const MANAGED = 'managed';
 export class FakeContainerRuntime implements ContainerRuntime {
   readonly calls: FakeCall[] = [];
   readonly containers = new Map<string, ManagedContainer>();
-  /** Cores are pinned as asked; set false to stand for a runtime that cannot pin them (it reports none). */
+  /** Cores are pinned as asked; set false to stand for a runtime that cannot pin them (no cpuset, `cpuCores` instead). */
   pinsCores = true;
   /** Node volumes by name. */
   readonly nodeVolumes = new Map<string, FakeVolume>();
@@ -130,7 +131,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.ensureVolumes(spec.mounts ?? [], {});
     if (system) {
       if (!this.networks.has(system.network)) this.networks.set(system.network, { sid: system.sid });
-      this.ensureVolumes(system.mounts, { system: system.sid });
+      this.ensureVolumes(system.mounts, { [SYSTEM]: system.sid });
     }
     const cpuset = this.pinsCores ? [...spec.cpuset].sort((a, b) => a - b) : [];
     const container: ManagedContainer = {
@@ -238,7 +239,7 @@ export class FakeContainerRuntime implements ContainerRuntime {
   }
 
   private systemVolumes(sid: string): string[] {
-    return [...this.nodeVolumes.values()].filter((v) => v.labels.system === sid).map((v) => v.name).sort();
+    return [...this.nodeVolumes.values()].filter((v) => v.labels[SYSTEM] === sid).map((v) => v.name).sort();
   }
 
   private nodeVolumeOf(v: FakeVolume): NodeVolume {
