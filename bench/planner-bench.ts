@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { startDaemon } from '../src/main';
-import { LABEL_APP } from '../src/ports/container-runtime';
+import { LABEL_APP } from '../src/drivers/docker/labels';
 import { callDaemon } from './support/daemon-client';
 
 export interface PlannerBenchOptions {

@@ -1,9 +1,9 @@
 import Docker from 'dockerode';
-import { createDockerRuntime } from '../src/drivers/docker/docker-container-runtime';
+import { runtimesByEngine } from '../src/drivers/runtime-drivers';
 import { findDrift } from '../src/domain/drift';
 import { parseTopology } from '../src/domain/topology';
 import { Cluster } from '../src/domain/cluster';
-import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../src/ports/container-runtime';
+import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../src/drivers/docker/labels';
 import { observeEngines } from '../src/use-cases/reconcile';
 import { refreshCluster } from '../src/use-cases/refresh-cluster';
 import { startEnginePool } from './support/engine-pool';
@@ -49,14 +49,9 @@ async function main(): Promise<void> {
     }));
     log(`${engines * perEngine} containers running`);
 
-    const runtimes = new Map<string, ReturnType<typeof createDockerRuntime>>();
-    const runtimeFor = (endpoint: { url: string }) => {
-      let r = runtimes.get(endpoint.url);
-      if (!r) runtimes.set(endpoint.url, (r = createDockerRuntime(endpoint)));
-      return r;
-    };
+    const runtimeFor = runtimesByEngine();
     const empty: Cluster = Object.fromEntries(pool.engines.map((e, i) => [`n${i}`, {
-      vm: { name: `n${i}`, capacity: { cpu_cores: 2, mem_units: 64 }, docker: { url: e.endpoint } }, containers: {},
+      vm: { name: `n${i}`, capacity: { cpu_cores: 2, mem_units: 64 }, engine: { kind: 'docker' as const, url: e.endpoint } }, containers: {},
     }]));
     const deployment = { topology, cluster: empty, cloud: undefined as never };
     const record = (await observeEngines(deployment, { runtimeFor }, new Set())).observed;

@@ -7,9 +7,8 @@ import { createThreadedAllocator } from './allocator';
 import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
-import { DockerEndpoint } from './domain/vm';
 import { errorMessage } from './domain/errors';
-import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
+import { runtimesByEngine } from './drivers/runtime-drivers';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openSqliteState } from './drivers/sqlite/sqlite-state';
@@ -23,7 +22,6 @@ import { AccessControl, isLoopback, TokensFileError } from './http/access';
 import { buildApp } from './http/app';
 import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
-import { ContainerRuntime } from './ports/container-runtime';
 import { healLostNode } from './use-cases/heal-nodes';
 import { Knowledge, Services } from './use-cases/knowledge';
 import { NodeAdmin } from './use-cases/node-admin';
@@ -82,13 +80,7 @@ export async function startDaemon(
   const systemStore = await FileSystemStore.open(stateDir);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
-  const runtimes = new Map<string, ContainerRuntime>();
-  const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
-    const key = `${endpoint.url}|${endpoint.certPath ?? ''}`;
-    let runtime = runtimes.get(key);
-    if (!runtime) runtimes.set(key, (runtime = createDockerRuntime(endpoint)));
-    return runtime;
-  };
+  const runtimeFor = runtimesByEngine();
   const knowledge = new Knowledge();
   const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs });
   void allocator.warmUp();
@@ -128,11 +120,11 @@ export async function startDaemon(
   };
   const services: Services = {
     allocator: timedAllocator,
-    runtimeFor: runtimeForEndpoint,
+    runtimeFor,
     // The AWS SDK takes longer to load than the rest of the daemon: only a topology on AWS loads it.
     cloudFor: async (cloud: CloudConfig, vmSize: Resources): Promise<CloudDriver> => (cloud.type === 'static'
-      ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint)
-      : new (await import('./drivers/aws/aws-cloud-driver')).AwsCloudDriver(cloud, vmSize, runtimeForEndpoint)),
+      ? new StaticCloudDriver(cloud, vmSize, runtimeFor)
+      : new (await import('./drivers/aws/aws-cloud-driver')).AwsCloudDriver(cloud, vmSize, runtimeFor)),
     hookSource,
     hookRunner: new ContainerHookRunner({
       source: hookSource,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsCloudDriver } from '../../src/drivers/aws/aws-cloud-driver';
-import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
 import { startDaemon } from '../../src/main';
 import { startLocalCloud } from './local-cloud';
 import { numericOptions } from './numeric-options';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const driver = new AwsCloudDriver({
       type: 'aws', autoscalingGroupName: group, region: cloud.region, endpoint: cloud.endpoint, addressType: 'private',
       dockerPort: 2375, allowRaiseMaxSize: false, instanceReadyTimeoutMs: 60_000,
-    }, { cpu_cores: 2, mem_units: 4 }, createDockerRuntime);
+    }, { cpu_cores: 2, mem_units: 4 }, runtimesByEngine());
 
     const driverRows: Row[] = [];
     for (let round = 0; round < rounds; round++) {

@@ -77,10 +77,13 @@ export function resourcesFromEngine(cpuset: number[], memoryBytes: number, memUn
 
 /** A managed container as an engine lists it, made the executor's record of it (its resources read as in resourcesFromEngine). */
 export function containerStateOf(
-  c: { id: string; flatTier: string; cpuset: number[]; state: string; memoryBytes: number },
+  c: { id: string; flatTier: string; cpuset: number[]; cpuCores?: number; state: string; memoryBytes: number },
   memUnitMb: number,
 ): ContainerState {
-  return { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources: resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb) };
+  const resources = resourcesFromEngine(c.cpuset, c.memoryBytes, memUnitMb);
+  // A runtime that does not pin cores says how many the container holds instead.
+  if (c.cpuset.length === 0 && c.cpuCores !== undefined) resources.cpu_cores = c.cpuCores;
+  return { id: c.id, tier: c.flatTier, cpuset: c.cpuset, state: c.state, resources };
 }
 
 /**

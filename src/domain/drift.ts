@@ -19,9 +19,12 @@ export interface Drift {
 
 /**
  * Compares the executor's record (`known`) with a full read of the engines (`observed`, same VMs;
- * VMs in `skip` are not compared). Only containers of the topology's tiers are looked at.
+ * VMs in `skip` are not compared). Only containers of the topology's tiers are looked at. On a VM
+ * whose runtime does not pin cores (`pinsCores` false) the number of cores is compared, not which.
  */
-export function findDrift(known: Cluster, observed: Cluster, memUnitMb: number, skip: ReadonlySet<string> = new Set()): Drift[] {
+export function findDrift(
+  known: Cluster, observed: Cluster, memUnitMb: number, skip: ReadonlySet<string> = new Set(), pinsCores: (vm: string) => boolean = () => true,
+): Drift[] {
   const drift: Drift[] = [];
   for (const [vm, state] of Object.entries(known)) {
     if (skip.has(vm) || !observed[vm]) continue;
@@ -32,7 +35,8 @@ export function findDrift(known: Cluster, observed: Cluster, memUnitMb: number, 
         drift.push({ vm, tier, kind: 'removed', detail: `container '${tier}' on vm '${vm}' is gone` });
         continue;
       }
-      if (!sameCores(o.cpuset, k.cpuset) || o.resources.mem_units !== k.resources.mem_units) {
+      const otherCores = pinsCores(vm) ? !sameCores(o.cpuset, k.cpuset) : o.resources.cpu_cores !== k.resources.cpu_cores;
+      if (otherCores || o.resources.mem_units !== k.resources.mem_units) {
         drift.push({
           vm, tier, kind: 'resized', container_id: o.id, found: foundOf(o),
           detail: `container '${tier}' on vm '${vm}' has cpuset ${o.cpuset.join(',') || '(none)'} and ${o.resources.mem_units * memUnitMb} MiB; planned ${k.cpuset.join(',')} and ${k.resources.mem_units * memUnitMb} MiB`,

@@ -8,6 +8,7 @@ import { flatTierName, isValidName, readImageReference } from './names';
 import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
 import { parseProcessDefinition, ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
+import { EngineEndpoint, EngineKind, ENGINE_KINDS } from './vm';
 import { isCronExpression } from './cron-expression';
 import { parseTierVolumes, parseVolumeDeclarations, VolumeDeclaration } from './volumes';
 
@@ -61,8 +62,13 @@ export interface App {
 
 export interface StaticNodeConfig {
   name: string;
-  /** `unix:///path` or `tcp://host:port` (or `https://host:port` with TLS). */
-  docker: string;
+  /**
+   * The node's Docker engine, `unix:///path` or `tcp://host:port` (or `https://host:port` with TLS),
+   * when the node names it the original way (`docker`, `docker_cert_path`); else `engine` is set.
+   */
+  docker?: string;
+  /** The node's engine as `engine: {kind, url, cert_path}` names it. */
+  engine?: EngineEndpoint;
   /** Address other containers use to reach services published on this node. */
   address?: string;
   cpu_cores?: number;
@@ -251,21 +257,47 @@ function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCl
     const name = readName(node.name, `${nf}.name`);
     if (seen.has(name)) throw new ValidationError(`${nf}.name`, `duplicate node name '${name}'`);
     seen.add(name);
-    const docker = readString(node.docker, `${nf}.docker`);
-    if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?|https?:\/\/[^/]+:\d+\/?)$/.test(docker)) {
-      throw new ValidationError(`${nf}.docker`, `'${docker}' is not a Docker endpoint (unix:///path or tcp://host:port)`);
-    }
     return {
       name,
-      docker,
+      ...parseNodeEngine(node, nf),
       address: readOptionalString(node.address, `${nf}.address`),
       cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1, max: MAX_CORES }),
       mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1, max: MAX_UNITS }),
       ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
-      ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
     };
   });
   return { type: 'static', nodes };
+}
+
+/**
+ * A node's engine: `engine: {kind, url, cert_path}`, or the original `docker` (a Docker endpoint)
+ * with `docker_cert_path`; one form or the other.
+ */
+function parseNodeEngine(node: Record<string, unknown>, nf: string): Pick<StaticNodeConfig, 'docker' | 'dockerCertPath' | 'engine'> {
+  if (node.engine === undefined) {
+    return {
+      docker: readDockerUrl(node.docker, `${nf}.docker`),
+      ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
+    };
+  }
+  for (const key of ['docker', 'docker_cert_path']) {
+    if (node[key] !== undefined) throw new ValidationError(`${nf}.${key}`, "give the node's engine either as 'engine' or as 'docker', not both");
+  }
+  const engine = readObject(node.engine, `${nf}.engine`);
+  const kind = engine.kind ?? 'docker';
+  if (!ENGINE_KINDS.includes(kind as EngineKind)) {
+    throw new ValidationError(`${nf}.engine.kind`, `must be one of ${ENGINE_KINDS.map((k) => `'${k}'`).join(', ')}`);
+  }
+  const certPath = readOptionalString(engine.cert_path, `${nf}.engine.cert_path`);
+  return { engine: { kind: kind as EngineKind, url: readDockerUrl(engine.url, `${nf}.engine.url`), ...(certPath !== undefined ? { certPath } : {}) } };
+}
+
+function readDockerUrl(value: unknown, field: string): string {
+  const url = readString(value, field);
+  if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?|https?:\/\/[^/]+:\d+\/?)$/.test(url)) {
+    throw new ValidationError(field, `'${url}' is not a Docker endpoint (unix:///path or tcp://host:port)`);
+  }
+  return url;
 }
 
 function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudConfig {

@@ -1,8 +1,13 @@
 import { Resources } from './resources';
 
-/** How to reach a node's Docker engine. */
-export interface DockerEndpoint {
-  /** `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2375`, `https://10.0.0.5:2376`. */
+/** The kinds of container engine the daemon drives (one runtime driver each). */
+export const ENGINE_KINDS = ['docker'] as const;
+export type EngineKind = typeof ENGINE_KINDS[number];
+
+/** A node's container engine: which kind, and how to reach it. */
+export interface EngineEndpoint {
+  kind: EngineKind;
+  /** Docker: `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2375`, `https://10.0.0.5:2376`. */
   url: string;
   /** Directory holding ca.pem, cert.pem and key.pem for TLS. */
   certPath?: string;
@@ -13,7 +18,7 @@ export interface Vm {
   /** Unique in the fleet: the node's name, or the instance id. */
   name: string;
   capacity: Resources;
-  docker: DockerEndpoint;
+  engine: EngineEndpoint;
   /** Address published to containers (`/etc/hosts` entries) and shown by the API. */
   address?: string;
   instanceId?: string;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError, UnsatisfiableError } from '../domain/errors';
 import { expandPlaceholders, ProcessDefinition } from '../domain/process-definition';
 import { HookSpec } from '../domain/topology';
-import { ContainerRuntime, ExecResult } from '../ports/container-runtime';
+import { ExecResult, RuntimeExecAndFiles } from '../ports/container-runtime';
 import { HookInvocation, HookResult, HookRunner } from '../ports/hook-runner';
 import { HOOK_FOLDER, HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
@@ -99,7 +99,7 @@ export class ContainerHookRunner implements HookRunner {
   }
 
   private async runDefinition(
-    runtime: ContainerRuntime,
+    runtime: RuntimeExecAndFiles,
     invocation: HookInvocation,
     definition: ProcessDefinition,
     payload: string,
@@ -147,7 +147,7 @@ export class ContainerHookRunner implements HookRunner {
     }
   }
 
-  private async readOutput(runtime: ContainerRuntime, id: string, file: string): Promise<{ text: string; truncated: boolean } | undefined> {
+  private async readOutput(runtime: RuntimeExecAndFiles, id: string, file: string): Promise<{ text: string; truncated: boolean } | undefined> {
     try {
       const content = await runtime.readFile(id, file);
       const truncated = content.length > this.maxOutputBytes;
@@ -159,7 +159,7 @@ export class ContainerHookRunner implements HookRunner {
     }
   }
 
-  private async removeScratch(runtime: ContainerRuntime, id: string, dir: string): Promise<void> {
+  private async removeScratch(runtime: RuntimeExecAndFiles, id: string, dir: string): Promise<void> {
     try {
       await runtime.exec(id, { argv: ['rm', '-rf', dir], timeoutMs: CLEANUP_TIMEOUT_MS, maxOutputBytes: 1024 });
     } catch {

@@ -206,6 +206,7 @@ export class Executor {
           return { host, address };
         });
         const systemPorts = this.ports.systems;
+        if (tier.system && !runtime.systemNetworks) throw new Error(`the container runtime of vm '${vmName}' cannot run the services of systems (no system networks)`);
         const resolve = (vm: string) => run.resolve(vm);
         const system = tier.system && systemPorts
           ? systemContainerFields({ tier, vm: vmName, topology: ctx.topology, cluster: ctx.cluster, newPlacement: ctx.newPlacement, resolve }, systemPorts)

@@ -1,21 +1,12 @@
 import { SystemHealthcheck, SystemMount } from '../domain/compose/system-tier';
 import { PortMapping } from '../domain/topology';
-import { DockerEndpoint } from '../domain/vm';
-
-/** Labels that mark a container as the executor's and say what it is. */
-export const LABEL_MANAGED = 'io.ecoware.managed';
-export const LABEL_APP = 'io.ecoware.app';
-export const LABEL_TIER = 'io.ecoware.tier';
-export const LABEL_FLAT_TIER = 'io.ecoware.flat_tier';
-export const LABEL_VM = 'io.ecoware.vm';
-/** Containers, networks and volumes of a system (compose file) carry its sid. */
-export const LABEL_SYSTEM = 'io.ecoware.system';
-/** Host ports the daemon chose for a container: `8080/tcp=20001,53/udp=20002`. */
-export const LABEL_HOST_PORTS = 'io.ecoware.ports';
+import { EngineEndpoint } from '../domain/vm';
 
 /** What a container of a system (a compose service) needs beyond an ordinary tier's container. */
 export interface SystemContainerSpec {
   sid: string;
+  /** The system's namespace (compose project scope) and this container's service, kept on the container. */
+  namespace: string;
   service: string;
   /** User-defined network joined on the node (created when missing), with the service name as alias. */
   network: string;
@@ -47,7 +38,7 @@ export interface ContainerSpec {
   args: string[];
   /** `/etc/hosts` entries. */
   extraHosts: { host: string; address: string }[];
-  /** Further labels (e.g. to find test containers); the managed labels above always take precedence. */
+  /** Further labels (e.g. to find test containers); the runtime's own marks always take precedence. */
   labels?: Record<string, string>;
   /** Set for the containers of a system (src/domain/compose). */
   system?: SystemContainerSpec;
@@ -90,6 +81,8 @@ export interface ManagedContainer {
   state: string;
   /** Cores from HostConfig.CpusetCpus, sorted. */
   cpuset: number[];
+  /** How many cores it holds, reported by a runtime that does not pin cores (its cpuset is then empty). */
+  cpuCores?: number;
   /** `CpusetCpus` exactly as the engine reports it, e.g. `"0,1"`. */
   cpusetCpus: string;
   /** HostConfig.Memory in bytes (0 = unlimited). */
@@ -140,18 +133,19 @@ export interface EngineInfo {
   serverVersion: string;
 }
 
-/**
- * One node's container engine, limited to what the executor needs.
- * Operations are idempotent where the engine allows it: removing a container that is gone succeeds.
- */
-export interface ContainerRuntime {
-  readonly endpoint: DockerEndpoint;
+/** The engine itself: whether it answers, its size, the address of its node. */
+export interface RuntimeEngine {
+  readonly endpoint: EngineEndpoint;
   /** Resolves when the engine answers; rejects with InfrastructureError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   info(): Promise<EngineInfo>;
   /** Address containers on other nodes can use to reach ports published on this one, when the engine can tell. */
   hostAddress(): Promise<string | undefined>;
-  /** Containers that carry the managed label. */
+}
+
+/** Required: the managed containers of the engine and their lifecycle. */
+export interface RuntimeContainers {
+  /** Every managed container, in full (cores, memory, health, host ports). */
   listManaged(): Promise<ManagedContainer[]>;
   /** Id, tier and engine state of every managed container, in one engine call (no per-container inspect). */
   listManagedStates(): Promise<ManagedContainerState[]>;
@@ -162,23 +156,59 @@ export interface ContainerRuntime {
   /** Starts a stopped or never-started container (same id, same cores); one already running is left as it is. */
   start(id: string): Promise<ManagedContainer>;
   remove(id: string): Promise<void>;
+}
+
+/** Required: processes and files inside a running container (hooks, process definitions). */
+export interface RuntimeExecAndFiles {
+  exec(id: string, options: ExecOptions): Promise<ExecResult>;
   /** Writes a file into the container (no bind mount), creating parent directories. */
   putFile(id: string, path: string, content: string | Buffer, mode?: number): Promise<void>;
   /** Reads a file from the container. */
   readFile(id: string, path: string): Promise<Buffer>;
-  exec(id: string, options: ExecOptions): Promise<ExecResult>;
-  /** Raw inspect data of every managed container, for GET /api/inspect. */
-  inspectManaged(): Promise<ManagedContainer[]>;
-  /** Removes the networks of a system on this node, and its volumes when asked; answers what it removed. */
-  removeSystemResources?(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
-  /** Names of the volumes of a system that exist on this node. */
-  listSystemVolumes?(sid: string): Promise<string[]>;
-  /** Every volume of the node, with the containers that mount it. */
-  listVolumes?(): Promise<NodeVolume[]>;
-  /** Creates a volume (labelled managed); the engine's answer for an existing name is not trusted, callers check first. */
-  createVolume?(spec: NodeVolumeSpec): Promise<NodeVolume>;
-  /** Removes a volume; NotFoundError when it is not there, ConflictError when a container uses it. */
-  removeVolume?(name: string): Promise<void>;
 }
 
-export type ContainerRuntimeFactory = (endpoint: DockerEndpoint) => ContainerRuntime;
+/** Optional: the volumes of the node (GET/POST/DELETE /api/nodes/:name/volumes). */
+export interface RuntimeVolumes {
+  /** Every volume of the node, with the containers that mount it. */
+  list(): Promise<NodeVolume[]>;
+  /** Creates a volume (labelled managed); the engine's answer for an existing name is not trusted, callers check first. */
+  create(spec: NodeVolumeSpec): Promise<NodeVolume>;
+  /** Removes a volume; NotFoundError when it is not there, ConflictError when a container uses it. */
+  remove(name: string): Promise<void>;
+}
+
+/**
+ * Optional: what the containers of systems (compose files) need on a node besides an ordinary
+ * container, a user-defined network per system (services find each other by name) and the system's
+ * named volumes, made by `create` for a spec with `system`; and their removal.
+ */
+export interface RuntimeSystemNetworks {
+  /** Removes the networks of a system on this node, and its volumes when asked; answers what it removed. */
+  remove(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
+  /** Names of the volumes of a system that exist on this node. */
+  listVolumes(sid: string): Promise<string[]>;
+}
+
+/**
+ * One node's container engine, limited to what the executor needs: the engine, its containers, and
+ * exec and files are required of every runtime; node volumes and system networks are capabilities a
+ * runtime has (an object) or lacks (undefined). Operations are idempotent where the engine allows it:
+ * removing a container that is gone succeeds.
+ */
+export interface ContainerRuntime extends RuntimeEngine, RuntimeContainers, RuntimeExecAndFiles {
+  /**
+   * Whether a container runs on the cores its spec names (Docker's cpuset). A runtime that cannot
+   * pin cores reports an empty cpuset and the number of cores in `cpuCores`: the translator then
+   * moves no container for its cores alone, and drift repair compares the number of cores, memory
+   * and state, not which cores.
+   */
+  readonly pinsCores: boolean;
+  readonly volumes?: RuntimeVolumes;
+  readonly systemNetworks?: RuntimeSystemNetworks;
+}
+
+/** Connects to one engine of one kind: a runtime driver's entry in the table by kind (drivers/runtime-drivers.ts). */
+export type RuntimeDriver = (endpoint: EngineEndpoint) => ContainerRuntime;
+
+/** The runtime of a VM (or of any node that names its engine), one client per endpoint. */
+export type ContainerRuntimeFactory = (vm: { readonly engine: EngineEndpoint }) => ContainerRuntime;

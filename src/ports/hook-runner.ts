@@ -2,7 +2,7 @@ import { HookEvent, HookSpec, Tier } from '../domain/topology';
 import { Resources } from '../domain/resources';
 import { Placement } from '../domain/allocation';
 import { HookResult } from '../domain/hook-result';
-import { ContainerRuntime } from './container-runtime';
+import { RuntimeExecAndFiles } from './container-runtime';
 
 export type { HookResult } from '../domain/hook-result';
 export { isHookSuccess } from '../domain/hook-result';
@@ -13,8 +13,8 @@ export interface HookInvocation {
   spec: HookSpec;
   tier: Tier;
   vm: string;
-  /** The engine of that VM, as the executor resolved it. */
-  runtime: ContainerRuntime;
+  /** Exec and files of that VM's runtime, as the executor resolved it: all a hook needs. */
+  runtime: RuntimeExecAndFiles;
   containerId: string;
   /** The container's resources after the change. */
   resources: Resources;

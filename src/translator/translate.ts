@@ -20,6 +20,12 @@ export interface TranslationInput {
    * a static pool only marks as released the nodes this plan empties.
    */
   releaseIdleVms: boolean;
+  /**
+   * Whether the runtime of a VM pins containers to cores (default: every one does). Where it does
+   * not, cpusets are still planned (the cores are counted as the allocation's), but a container is
+   * never updated for its cores alone.
+   */
+  pinsCores?: (vm: string) => boolean;
 }
 
 export interface Translation {
@@ -39,6 +45,7 @@ export interface Translation {
  */
 export function translate(input: TranslationInput): Translation {
   const { topology, current, target } = input;
+  const pinsCores = input.pinsCores ?? (() => true);
   const levels = dependencyLevels(topology);
   const levelOf = (tier: string) => levels.get(tier) ?? 0;
   const maxLevel = Math.max(0, ...levels.values());
@@ -79,7 +86,7 @@ export function translate(input: TranslationInput): Translation {
       } else if ((!before || before.state === MISSING_STATE) && after) {
         // A container removed behind the executor's back is made again, on the cores it had where it can.
         action = { type: 'create_container', vm, tier, resources: { ...after }, cpuset, extra_hosts: [] };
-      } else if (before && after && (!sameResources(before.resources, after) || !sameCores(before.cpuset, cpuset))) {
+      } else if (before && after && (!sameResources(before.resources, after) || (pinsCores(vm) && !sameCores(before.cpuset, cpuset)))) {
         action = {
           type: 'update_container', vm, tier, from: { ...before.resources }, resources: { ...after }, from_cpuset: [...before.cpuset], cpuset,
           ...(needsStart(before) ? { start: true } : {}),

@@ -27,9 +27,9 @@ export interface NodeProbe {
 export async function probeNodes(vms: Vm[], runtimeFor: ContainerRuntimeFactory, timeoutMs = NODE_CHECK_TIMEOUT_MS): Promise<NodeProbe> {
   const probe: NodeProbe = { unreachable: [], problems: [] };
   await Promise.all(vms.map(async (vm): Promise<void> => {
-    const where = `node '${vm.name}' (${vm.docker.url})`;
+    const where = `node '${vm.name}' (${vm.engine.url})`;
     try {
-      const runtime = runtimeFor(vm.docker);
+      const runtime = runtimeFor(vm);
       await runtime.ping(timeoutMs);
       const info = await runtime.info();
       if (info.cpus < vm.capacity.cpu_cores) {

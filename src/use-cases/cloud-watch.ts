@@ -33,9 +33,7 @@ export async function watchCloud(knowledge: Knowledge, queue: SerialQueue): Prom
     const names = new Set(listed.map((vm) => vm.name));
     const gone = Object.keys(deployment.cluster).filter((name) => !names.has(name)).sort();
     const fresh = listed.filter((vm) => !deployment.cluster[vm.name]);
-    if (fresh.length > 0) {
-      knowledge.replaceCluster({ ...deployment.cluster, ...Object.fromEntries(fresh.map((vm) => [vm.name, { vm, containers: {} }])) });
-    }
+    knowledge.vmsJoined(fresh);
     return { gone, joined: fresh.map((vm) => vm.name).sort() };
   });
 }

@@ -8,6 +8,7 @@ import { Topology } from '../domain/topology';
 import { Drift } from '../domain/drift';
 import { nodeLocalVolumes } from '../domain/volumes';
 import { translate, Translation } from '../translator/translate';
+import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { Deployment } from './knowledge';
 
 /** Most VMs one plan may add. */
@@ -24,6 +25,8 @@ export interface Snapshot {
     /** The cloud's own limit on VMs (an Auto Scaling group's maximum size), if any. */
     maxVms?: number;
   };
+  /** VMs whose container runtime does not pin cores (none with Docker). */
+  unpinned?: ReadonlySet<string>;
 }
 
 export interface Decision {
@@ -44,14 +47,23 @@ export type SolvedDecision = Decision & { problem: AllocationProblem; result: Al
 /** Further terms of the allocation problem (e.g. where tiers may run), set by the daemon's own executions. */
 export type ProblemConstraints = Omit<Partial<AllocationProblem>, 'plan' | 'current' | 'vmSize'>;
 
-/** Reads the topology, the cluster and the cloud's limit: the only I/O before a decision. */
-export async function takeSnapshot(deployment: Readonly<Deployment>): Promise<Snapshot> {
+/**
+ * Reads the topology, the cluster and the cloud's limit: the only I/O before a decision. With
+ * `runtimeFor`, which VMs' runtimes do not pin cores.
+ */
+export async function takeSnapshot(deployment: Readonly<Deployment>, runtimeFor?: ContainerRuntimeFactory): Promise<Snapshot> {
   const { topology, cloud, cluster } = deployment;
+  const unpinned = runtimeFor ? new Set(Object.values(cluster).filter((s) => !runtimeFor(s.vm).pinsCores).map((s) => s.vm.name)) : undefined;
   return {
     topology,
     cluster: structuredClone(cluster),
     cloud: { kind: cloud.kind, isElastic: cloud.isElastic, maxVms: await cloud.maxVms() },
+    ...(unpinned && unpinned.size > 0 ? { unpinned } : {}),
   };
+}
+
+function pinsCoresOf(snapshot: Snapshot): (vm: string) => boolean {
+  return (vm) => !snapshot.unpinned?.has(vm);
 }
 
 /**
@@ -117,7 +129,7 @@ export async function decide(
   const translateStarted = Date.now();
   const translation = translate({
     topology, current: placeable, target: result.placement, newVms: result.newVms,
-    vmSize: infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic,
+    vmSize: infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic, pinsCores: pinsCoresOf(snapshot),
   });
   return { problem, result, target: result.placement, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };
 }
@@ -137,7 +149,7 @@ export function decideTarget(snapshot: Snapshot, target: Placement): Decision {
   const started = Date.now();
   const translation = translate({
     topology, current: cluster, target, newVms: Object.keys(target).filter((vm) => !cluster[vm]),
-    vmSize: topology.infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic,
+    vmSize: topology.infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic, pinsCores: pinsCoresOf(snapshot),
   });
   return { target, translation, before: placementOfCluster(cluster), timingsMs: { translate: Date.now() - started } };
 }

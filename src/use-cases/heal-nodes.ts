@@ -28,14 +28,8 @@ export async function healLostNode(
     const affected = Object.keys(state.containers);
     const heal = deployment.topology.infrastructure.nodePool.selfHeal && affected.length > 0;
     const totals = tierTotals(placementOfCluster(deployment.cluster));
-    if (options.gone) {
-      const { [name]: _gone, ...rest } = deployment.cluster;
-      knowledge.replaceCluster(rest);
-    } else {
-      if (!heal) return undefined;
-      knowledge.replaceCluster({ ...deployment.cluster, [name]: { vm: state.vm, containers: {} } });
-      knowledge.nodes.markReplaced(name);
-    }
+    if (!options.gone && !heal) return undefined;
+    knowledge.vmLost(name, { gone: options.gone ?? false });
     return heal ? Object.fromEntries(affected.map((tier) => [tier, totals[tier]])) : undefined;
   });
   if (!plan) return undefined;

@@ -20,7 +20,7 @@ import { TopologyStore } from '../ports/state-store';
 /** The drivers and stores the use cases work through; built once by the composition root. */
 export interface Services {
   allocator: Allocator;
-  /** The engine of a VM, by its endpoint (one client per endpoint). */
+  /** The runtime of a VM's engine, made by the driver of its kind (drivers/runtime-drivers.ts), one client per endpoint. */
   runtimeFor: ContainerRuntimeFactory;
   /** A promise where the driver's library is loaded on first use. */
   cloudFor(config: CloudConfig, vmSize: Resources): CloudDriver | Promise<CloudDriver>;
@@ -52,9 +52,10 @@ export interface Deployment {
 
 /**
  * The K of MAPE-K: what the executor knows, and its only writer. Replaced as a whole when a topology
- * is loaded, so a refused topology leaves everything as it was; between loads the cluster changes
- * only through the ledger calls below (what the executor reports) and `replaceCluster` (what the
- * engines say after a partial run).
+ * is loaded, so a refused topology leaves everything as it was. Between loads the cluster changes
+ * only through verbs named for what happened: the ledger calls the executor makes (`vmCreated`,
+ * `containerSet`, `containerRemoved`, `vmReleased`), and what the daemon learns otherwise
+ * (`clusterObserved`, `vmObserved`, `vmLost`, `vmsJoined`).
  */
 export class Knowledge implements ClusterLedger {
   private current?: Deployment;
@@ -89,10 +90,43 @@ export class Knowledge implements ClusterLedger {
     this.current = deployment;
   }
 
-  /** What the engines report now, in place of what was known. */
-  replaceCluster(cluster: Cluster): void {
+  /**
+   * The fleet was read again (observe-cluster.ts): the VMs and what their engines report, in place
+   * of what was known (an unreachable VM is observed as it was known).
+   */
+  clusterObserved(observed: Cluster): void {
     this.requireDeployment();
-    this.current!.cluster = cluster;
+    this.current!.cluster = observed;
+  }
+
+  /** One VM's engine was read afresh (a node back from unreachable): its containers as reported. */
+  vmObserved(name: string, containers: Record<string, ContainerState>): void {
+    const state = this.cluster()[name];
+    if (state) this.cluster()[name] = { vm: state.vm, containers };
+  }
+
+  /**
+   * A VM was lost. `gone` (an elastic cloud no longer lists it): it leaves the cluster, it will not
+   * come back. Otherwise (unreachable too long, its tiers to be placed elsewhere): it stays, known
+   * to run nothing, and is marked replaced, so that what its engine still runs is removed when it
+   * answers again.
+   */
+  vmLost(name: string, cause: { gone: boolean }): void {
+    const cluster = this.cluster();
+    const state = cluster[name];
+    if (!state) return;
+    if (cause.gone) {
+      delete cluster[name];
+      return;
+    }
+    cluster[name] = { vm: state.vm, containers: {} };
+    this.nodes.markReplaced(name);
+  }
+
+  /** VMs the cloud added by itself (a group's replacement) join the cluster, running nothing. */
+  vmsJoined(vms: readonly Vm[]): void {
+    const cluster = this.cluster();
+    for (const vm of vms) if (!cluster[vm.name]) cluster[vm.name] = { vm, containers: {} };
   }
 
   vm(name: string): VmState | undefined {

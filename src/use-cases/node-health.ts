@@ -1,8 +1,8 @@
-import { ContainerState, containerStateOf } from '../domain/cluster';
 import { HealthChange } from '../domain/node-pool';
 import { errorMessage } from '../domain/errors';
 import { watchCloud } from './cloud-watch';
 import { Knowledge, Services } from './knowledge';
+import { containerStatesOf, readVm } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
 import { log } from '../log';
 
@@ -102,7 +102,7 @@ export class NodeHealthLoop {
       const started = now();
       let change: HealthChange | undefined;
       try {
-        await this.services.runtimeFor(vm.docker).ping(PING_TIMEOUT_MS);
+        await this.services.runtimeFor(vm).ping(PING_TIMEOUT_MS);
         change = pool.succeeded(vm.name, now() - started, now());
         this.nextPingAt.set(vm.name, now() + interval - 50);
       } catch (e) {
@@ -156,19 +156,18 @@ export class NodeHealthLoop {
       const state = deployment?.cluster[name];
       if (!deployment || !state) return;
       try {
-        const tiers = deployment.topology.tiers;
-        const containers: Record<string, ContainerState> = {};
-        const runtime = this.services.runtimeFor(state.vm.docker);
-        for (const c of await runtime.listManaged()) {
-          if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
+        const runtime = this.services.runtimeFor(state.vm);
+        const found = await readVm(runtime, name, new Set(deployment.topology.tiers.keys()), 'full');
+        const kept = [];
+        for (const c of found) {
           if (replaced && state.containers[c.flatTier]?.id !== c.id) {
             await runtime.remove(c.id);
             log.warn(`removed '${c.name}' from node '${name}', which came back after its tiers were placed elsewhere`);
             continue;
           }
-          containers[c.flatTier] = containerStateOf(c, deployment.topology.infrastructure.memUnitMb);
+          kept.push(c);
         }
-        this.knowledge.replaceCluster({ ...deployment.cluster, [name]: { vm: state.vm, containers } });
+        this.knowledge.vmObserved(name, containerStatesOf(kept, deployment.topology.infrastructure.memUnitMb));
       } catch (e) {
         log.error(`reading node '${name}' after it came back: ${errorMessage(e)}`);
       }

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { isPlainObject, readBoolean, readOptionalString, readString, readStringMap } from '../domain/json-reader';
 import { isValidName } from '../domain/names';
-import { ContainerRuntime, NodeVolume } from '../ports/container-runtime';
+import { NodeVolume, RuntimeVolumes } from '../ports/container-runtime';
 import { Knowledge, Services } from './knowledge';
 
 export interface CreateVolumeRequest {
@@ -38,21 +38,21 @@ export class NodeVolumes {
   constructor(private readonly knowledge: Knowledge, private readonly services: Services) {}
 
   async list(node: string): Promise<NodeVolume[]> {
-    return this.volumesOf(node).listVolumes!();
+    return this.volumesOf(node).list();
   }
 
   async create(node: string, request: CreateVolumeRequest): Promise<{ created: boolean; volume: NodeVolume }> {
-    const runtime = this.volumesOf(node);
-    const existing = (await runtime.listVolumes!()).find((v) => v.name === request.name);
+    const volumes = this.volumesOf(node);
+    const existing = (await volumes.list()).find((v) => v.name === request.name);
     if (existing) {
       const same = existing.driver === request.driver && sameMap(existing.driver_opts, request.driverOpts);
       if (same) return { created: false, volume: existing };
       if (!request.recreate) {
         throw new ConflictError(`volume '${request.name}' exists on node '${node}' with driver '${existing.driver}' and driver_opts ${JSON.stringify(existing.driver_opts)}; send recreate: true to replace it (its data is lost)`);
       }
-      await runtime.removeVolume!(request.name);
+      await volumes.remove(request.name);
     }
-    const volume = await runtime.createVolume!({ name: request.name, driver: request.driver, driverOpts: request.driverOpts, labels: request.labels });
+    const volume = await volumes.create({ name: request.name, driver: request.driver, driverOpts: request.driverOpts, labels: request.labels });
     return { created: true, volume };
   }
 
@@ -60,19 +60,15 @@ export class NodeVolumes {
     // Checked before the name reaches an engine's URL: `..` or a NUL there is not a volume but another path.
     const shown = name.slice(0, 128);
     if (!isValidName(name)) throw new ValidationError('volume', `'${shown}' is not a valid volume name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
-    const runtime = this.volumesOf(node);
-    await runtime.removeVolume!(name).catch((e) => {
+    await this.volumesOf(node).remove(name).catch((e) => {
       throw e instanceof NotFoundError ? new NotFoundError(`volume '${name}' is not on node '${node}'`) : e;
     });
   }
 
-  private volumesOf(node: string): ContainerRuntime {
-    const entry = this.knowledge.requireVm(node);
-    const runtime = this.services.runtimeFor(entry.vm.docker);
-    if (!runtime.listVolumes || !runtime.createVolume || !runtime.removeVolume) {
-      throw new UnsatisfiableError(`node '${node}' has no volume support in its container runtime`);
-    }
-    return runtime;
+  private volumesOf(node: string): RuntimeVolumes {
+    const { volumes } = this.services.runtimeFor(this.knowledge.requireVm(node).vm);
+    if (!volumes) throw new UnsatisfiableError(`node '${node}' has no volume support in its container runtime`);
+    return volumes;
   }
 }
 

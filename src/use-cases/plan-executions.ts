@@ -113,7 +113,7 @@ export class PlanExecutions {
     private readonly events: EventBus,
   ) {
     this.executor = new Executor({
-      runtimeFor: (vm) => services.runtimeFor(vm.docker),
+      runtimeFor: services.runtimeFor,
       hooks: services.hookRunner,
       systems: services.systemContainers,
     });
@@ -231,7 +231,7 @@ export class PlanExecutions {
     if (!entry.controller.signal.aborted && isPlanRequest(entry.request)) {
       const { plan, constraints } = entry.request;
       try {
-        this.knowledge.replaceCluster(await refreshDeployment(this.knowledge, this.services.runtimeFor));
+        this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
         const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
         const decideOver = (p: PartialPlan) => decide(snapshot, this.services.allocator, p, constraints, this.knowledge.nodes.limits());
         try {
@@ -389,8 +389,8 @@ export class PlanExecutions {
       deployment = this.knowledge.requireDeployment();
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
       // A prepared decision (drift repair) reads the engines itself.
-      if (!('prepare' in request)) this.knowledge.replaceCluster(await refreshDeployment(this.knowledge, this.services.runtimeFor));
-      const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
+      if (!('prepare' in request)) this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
+      const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor);
       journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
       const decision = 'decision' in request ? request.decision
         : 'target' in request ? decideTarget(snapshot, request.target)
@@ -421,7 +421,7 @@ export class PlanExecutions {
       // A run that succeeded updated the cluster action by action and needs no second look.
       try {
         const { cloud, topology, cluster } = this.knowledge.requireDeployment();
-        this.knowledge.replaceCluster(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
+        this.knowledge.clusterObserved(await observeCluster(cloud, this.services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), cluster));
       } catch (e) {
         log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }

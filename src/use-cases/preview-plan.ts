@@ -23,7 +23,7 @@ export async function previewPlan(
   const deployment = knowledge.requireDeployment();
   // Seen as an execution would see it now (see refresh-cluster.ts); the knowledge itself is left as it is.
   const cluster = await refreshDeployment(knowledge, services.runtimeFor);
-  const snapshot = await takeSnapshot({ ...deployment, cluster });
+  const snapshot = await takeSnapshot({ ...deployment, cluster }, services.runtimeFor);
   const { result, translation } = await decide(snapshot, services.allocator, plan, {}, knowledge.nodes.limits(extraLimits));
   return {
     actions: translation.actions,

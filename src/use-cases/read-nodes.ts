@@ -34,7 +34,7 @@ export function readNodes(knowledge: Knowledge): NodeReport[] {
     const draining = pool.isDraining(name);
     return {
       name,
-      docker: vm.docker.url,
+      docker: vm.engine.url,
       ...(vm.address !== undefined ? { address: vm.address } : {}),
       ...(vm.instanceId !== undefined ? { instance_id: vm.instanceId } : {}),
       labels: { ...(vm.labels ?? {}) },

@@ -2,6 +2,7 @@ import { reportOf, VmReport } from '../domain/cluster';
 import { errorMessage } from '../domain/errors';
 import { flatPlanNames } from '../domain/plan';
 import { Knowledge, Services } from './knowledge';
+import { readVm } from './observe-cluster';
 
 /** A VM of `GET /api/allocation`, with what the node pool knows of it. */
 export type AllocationReport = VmReport & {
@@ -40,9 +41,9 @@ export interface InspectReport {
 export async function inspectEngines(knowledge: Knowledge, services: Pick<Services, 'runtimeFor'>): Promise<Record<string, InspectReport>> {
   const { cluster, topology } = knowledge.requireDeployment();
   const entries = await Promise.all(Object.entries(cluster).map(async ([name, { vm }]) => {
-    const report: InspectReport = { ip: vm.address, docker: vm.docker.url, containers: [] };
+    const report: InspectReport = { ip: vm.address, docker: vm.engine.url, containers: [] };
     try {
-      const ours = (await services.runtimeFor(vm.docker).inspectManaged()).filter((c) => topology.tiers.has(c.flatTier));
+      const ours = await readVm(services.runtimeFor(vm), name, new Set(topology.tiers.keys()), 'full');
       report.containers = ours.map((c) => ({
         id: c.id, name: c.name, app: c.app, tier: c.tier, image: c.image, state: c.state,
         CpusetCpus: c.cpusetCpus, Memory: c.memoryBytes, MemorySwap: c.memorySwapBytes,

@@ -1,11 +1,12 @@
 import { describeAction, Steps } from '../domain/action';
 import { Decision } from './decide';
 import { Placement } from '../domain/allocation';
-import { Cluster, ContainerState, containerStateOf, placementOfCluster } from '../domain/cluster';
+import { Cluster, placementOfCluster } from '../domain/cluster';
 import { Drift, findDrift } from '../domain/drift';
 import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
 import { Deployment, Knowledge, Services } from './knowledge';
+import { observeVms } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
 import { log } from '../log';
 
@@ -25,22 +26,14 @@ export interface Repair {
 export async function observeEngines(deployment: Readonly<Deployment>, services: Pick<Services, 'runtimeFor'>, skip: ReadonlySet<string>):
   Promise<{ observed: Cluster; unanswered: Set<string> }> {
   const { cluster, topology } = deployment;
-  const unanswered = new Set<string>(skip);
-  const entries = await Promise.all(Object.entries(cluster).map(async ([name, known]) => {
-    if (skip.has(name)) return [name, known] as const;
-    try {
-      const containers: Record<string, ContainerState> = {};
-      for (const c of await services.runtimeFor(known.vm.docker).listManaged()) {
-        if (!topology.tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== name)) continue;
-        containers[c.flatTier] = containerStateOf(c, topology.infrastructure.memUnitMb);
-      }
-      return [name, { vm: known.vm, containers }] as const;
-    } catch {
-      unanswered.add(name);
-      return [name, known] as const;
-    }
+  const vms = Object.values(cluster).map((state) => state.vm);
+  const read = await observeVms(vms, services.runtimeFor, topology.infrastructure.memUnitMb, new Set(topology.tiers.keys()), skip);
+  const unanswered = new Set<string>([...skip, ...read.unanswered.keys()]);
+  const observed = Object.fromEntries(Object.entries(cluster).map(([name, known]) => {
+    const containers = read.observed.get(name);
+    return [name, containers ? { vm: known.vm, containers } : known] as const;
   }));
-  return { observed: Object.fromEntries(entries), unanswered };
+  return { observed, unanswered };
 }
 
 /**
@@ -90,7 +83,8 @@ export class Reconciler {
   private async observeDrift(deployment: Readonly<Deployment>): Promise<{ observed: Cluster; drift: Drift[] }> {
     const skip = new Set(this.knowledge.nodes.unreachable());
     const { observed, unanswered } = await observeEngines(deployment, this.services, skip);
-    return { observed, drift: findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered) };
+    const pinsCores = (vm: string) => this.services.runtimeFor(deployment.cluster[vm].vm).pinsCores;
+    return { observed, drift: findDrift(deployment.cluster, observed, deployment.topology.infrastructure.memUnitMb, unanswered, pinsCores) };
   }
 }
 

@@ -1,6 +1,7 @@
-import { Cluster, ContainerState, containerStateOf, MISSING_STATE, VmState } from '../domain/cluster';
+import { Cluster, ContainerState, MISSING_STATE, VmState } from '../domain/cluster';
 import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { Knowledge } from './knowledge';
+import { containerStatesOf, readVm } from './observe-cluster';
 
 /**
  * What the engines say now about the containers the executor knows, in one cheap call per engine:
@@ -40,19 +41,17 @@ export function refreshDeployment(knowledge: Knowledge, runtimeFor: ContainerRun
 }
 
 async function refreshVm(known: VmState, runtimeFor: ContainerRuntimeFactory, memUnitMb: number, tiers: ReadonlySet<string>): Promise<VmState> {
-  const runtime = runtimeFor(known.vm.docker);
-  const ours = (await runtime.listManagedStates()).filter((c) => tiers.has(c.flatTier) && (c.vm === '' || c.vm === known.vm.name));
+  const runtime = runtimeFor(known.vm);
+  const ours = await readVm(runtime, known.vm.name, tiers, 'states');
   const knownIds = new Set(Object.values(known.containers).map((c) => c.id));
   const containers: Record<string, ContainerState> = {};
   if (ours.some((c) => !knownIds.has(c.id))) {
-    // Something the executor did not record: read the VM in full (cpusets and memory). Only a
-    // container pinned to cores is one the executor made (it always pins); others are left to the
-    // drift repair, which removes them.
-    for (const c of await runtime.listManaged()) {
-      if (!tiers.has(c.flatTier) || (c.vm !== '' && c.vm !== known.vm.name)) continue;
-      if (!knownIds.has(c.id) && c.cpuset.length === 0) continue;
-      containers[c.flatTier] = containerStateOf(c, memUnitMb);
-    }
+    // Something the executor did not record: read the VM in full (cpusets and memory). On a runtime
+    // that pins cores, only a container pinned to cores is one the executor made (it always pins);
+    // others are left to the drift repair, which removes them.
+    const pinnedOrKnown = (await readVm(runtime, known.vm.name, tiers, 'full'))
+      .filter((c) => knownIds.has(c.id) || !runtime.pinsCores || c.cpuset.length > 0);
+    Object.assign(containers, containerStatesOf(pinnedOrKnown, memUnitMb));
   } else {
     const byId = new Map(ours.map((c) => [c.id, c]));
     for (const [tier, c] of Object.entries(known.containers)) {

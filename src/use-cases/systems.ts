@@ -13,6 +13,7 @@ import { ManagedContainer } from '../ports/container-runtime';
 import { SystemRecord, SystemStore } from '../ports/system-store';
 import { Knowledge, Services } from './knowledge';
 import { loadTopology } from './load-topology';
+import { readVm } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
 
 /** How a system's plan is carried out: the ordinary execution path, recorded with kind `system`. */
@@ -223,7 +224,7 @@ export class Systems {
     await Promise.all(Object.entries(deployment.cluster).map(async ([vmName, { vm }]) => {
       let containers: ManagedContainer[];
       try {
-        containers = (await this.services.runtimeFor(vm.docker).listManaged()).filter((c) => c.app === record.app);
+        containers = await readVm(this.services.runtimeFor(vm), vmName, new Set(tiers.map((t) => t.flatName)), 'full');
       } catch (e) {
         for (const [service, s] of Object.entries(services)) {
           const known = deployment.cluster[vmName].containers[flatTierName(record.app, service)];
@@ -309,9 +310,9 @@ export class Systems {
     }
     const removed = { networks: [] as string[], volumes: [] as string[] };
     for (const { vm } of Object.values(this.knowledge.requireDeployment().cluster)) {
-      const runtime = this.services.runtimeFor(vm.docker);
-      if (!runtime.removeSystemResources) continue;
-      const r = await runtime.removeSystemResources(record.sid, options);
+      const networks = this.services.runtimeFor(vm).systemNetworks;
+      if (!networks) continue;
+      const r = await networks.remove(record.sid, options);
       removed.networks.push(...r.networks.map((n) => `${vm.name}/${n}`));
       removed.volumes.push(...r.volumes.map((v) => `${vm.name}/${v}`));
     }

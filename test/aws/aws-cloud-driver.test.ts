@@ -10,7 +10,7 @@ import { InfrastructureError, UnsatisfiableError } from '../../src/domain/errors
 import { AwsCloudConfig } from '../../src/domain/topology';
 import { Vm } from '../../src/domain/vm';
 import { AwsCloudDriver, AwsCloudDriverOptions } from '../../src/drivers/aws/aws-cloud-driver';
-import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
 
 /**
  * The driver with the real SDK clients against the local cloud, whose instances are real dockerd
@@ -36,7 +36,7 @@ function config(overrides: Partial<AwsCloudConfig> = {}): AwsCloudConfig {
 }
 
 function driver(overrides: Partial<AwsCloudConfig> = {}): AwsCloudDriver {
-  return new AwsCloudDriver(config(overrides), VM_SIZE, createDockerRuntime, FAST_POLL);
+  return new AwsCloudDriver(config(overrides), VM_SIZE, runtimesByEngine(), FAST_POLL);
 }
 
 function requestsSince(mark: number, action?: string) {
@@ -83,9 +83,9 @@ describe('AwsCloudDriver against the local cloud', () => {
     const [member] = cloud.group(GROUP).instances;
     expect(vms).toEqual([{
       name: member.instanceId, instanceId: member.instanceId, address: member.address,
-      capacity: VM_SIZE, docker: { url: `tcp://${member.address}:2375` },
+      capacity: VM_SIZE, engine: { kind: 'docker' as const, url: `tcp://${member.address}:2375` },
     }]);
-    expect(await engineAnswers(vms[0].docker.url)).toBe(true);
+    expect(await engineAnswers(vms[0].engine.url)).toBe(true);
     expect(await driver().maxVms()).toBe(3);
     const signed = requestsSince(mark);
     expect(signed.length).toBeGreaterThan(0);
@@ -95,7 +95,7 @@ describe('AwsCloudDriver against the local cloud', () => {
 
   it('reaches instances over TLS when given client certificates', async () => {
     const [vm] = await driver({ dockerCertPath: '/etc/ecoware/docker-certs', dockerPort: 2376 }).listVms();
-    expect(vm.docker).toEqual({ url: `https://${initial.address}:2376`, certPath: '/etc/ecoware/docker-certs' });
+    expect(vm.engine).toEqual({ kind: 'docker', url: `https://${initial.address}:2376`, certPath: '/etc/ecoware/docker-certs' });
   });
 
   let added: Vm;
@@ -111,7 +111,7 @@ describe('AwsCloudDriver against the local cloud', () => {
     const member = group.instances.find((i) => i.instanceId === added.name);
     expect(member).toMatchObject({ lifecycleState: 'InService', address: added.address });
     expect(added.name).not.toBe(initial.name);
-    expect(added.docker.url).toBe(`tcp://${member!.address}:2375`);
+    expect(added.engine.url).toBe(`tcp://${member!.address}:2375`);
     expect(progress).toContain(`desired capacity of '${GROUP}' 1 -> 2`);
 
     const docker = dockerClient(added.address!, 2375);
@@ -142,8 +142,8 @@ describe('AwsCloudDriver against the local cloud', () => {
     expect(requestsSince(mark, 'TerminateInstances')).toHaveLength(1);
     await cloud.settled();
     expect(cloud.instance(added.name)).toMatchObject({ ec2State: 'terminated', engineRunning: false });
-    expect(await engineAnswers(added.docker.url)).toBe(false);
-    expect(await engineAnswers(initial.docker.url)).toBe(true);
+    expect(await engineAnswers(added.engine.url)).toBe(false);
+    expect(await engineAnswers(initial.engine.url)).toBe(true);
     expect(await driver().listVms()).toEqual([initial]);
   });
 
@@ -164,7 +164,7 @@ describe('AwsCloudDriver against the local cloud', () => {
       expect(cloud.group(GROUP)).toMatchObject({ desiredCapacity: 1, instances: [{ instanceId: initial.name, lifecycleState: 'InService' }] });
       expect(requestsSince(mark, 'DetachInstances')).toHaveLength(0);
       expect(requestsSince(mark, 'TerminateInstances')).toHaveLength(0);
-      expect(await engineAnswers(initial.docker.url)).toBe(true);
+      expect(await engineAnswers(initial.engine.url)).toBe(true);
     } finally {
       await protect(false);
     }
@@ -183,7 +183,7 @@ describe('AwsCloudDriver against the local cloud', () => {
     expect(await raising.maxVms()).toBeUndefined();
     const [vm] = await raising.createVms(1);
     expect(cloud.group(CAPPED)).toMatchObject({ desiredCapacity: 1, maxSize: 1 });
-    expect(await engineAnswers(vm.docker.url)).toBe(true);
+    expect(await engineAnswers(vm.engine.url)).toBe(true);
     await raising.deleteVm(vm);
     expect(cloud.group(CAPPED)).toMatchObject({ desiredCapacity: 0, instances: [] });
   });
@@ -249,7 +249,7 @@ describe('AwsCloudDriver against the local cloud', () => {
       expect(requestsSince(mark, 'SetDesiredCapacity')).toHaveLength(0);
       expect(progress[0]).toContain(`${replacement} launched by '${GROUP}'`);
       expect(cloud.group(GROUP).desiredCapacity).toBe(2);
-      expect(await engineAnswers(vms[0].docker.url)).toBe(true);
+      expect(await engineAnswers(vms[0].engine.url)).toBe(true);
 
       await driver().deleteVm(vms[0]);
       await cloud.settled();

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { dockerClient } from '../../dev/local-cloud/dockerd-engine';
 import { LocalCloud, startLocalCloud } from '../../dev/local-cloud/local-cloud';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 
 /**
  * The fleet grows and shrinks through the HTTP API: the daemon's AWS driver talks to the local cloud

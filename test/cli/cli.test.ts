@@ -3,7 +3,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 import { engine, freePort, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 
 /**
  * A restarting daemon answers honestly from the moment its port opens: `/livez` 200, and what

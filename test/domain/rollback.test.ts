@@ -15,7 +15,7 @@ const topology = (infrastructure: Record<string, unknown> = {}, tiers?: Record<s
 /** A cluster of the given VMs (4 cores, 8 units each) running the given containers. */
 function cluster(vms: Record<string, Record<string, { cpu_cores: number; mem_units: number }>>): Cluster {
   return Object.fromEntries(Object.entries(vms).map(([name, tiers]) => [name, {
-    vm: { name, capacity: r(4, 8), docker: { url: `tcp://${name}:2375` } },
+    vm: { name, capacity: r(4, 8), engine: { kind: 'docker' as const, url: `tcp://${name}:2375` } },
     containers: Object.fromEntries(Object.entries(tiers).map(([tier, res], i) => [tier, { id: `${name}-${tier}`, tier, resources: res, cpuset: [...Array(res.cpu_cores).keys()].map((c) => c + i), state: 'running' }])),
   }]));
 }

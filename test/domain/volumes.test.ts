@@ -61,7 +61,7 @@ describe('tier volumes in the topology', () => {
   });
 });
 
-const vm = (name: string) => ({ name, capacity: { cpu_cores: 4, mem_units: 8 }, docker: { url: `tcp://${name}:2375` } });
+const vm = (name: string) => ({ name, capacity: { cpu_cores: 4, mem_units: 8 }, engine: { kind: 'docker' as const, url: `tcp://${name}:2375` } });
 const container = (tier: string, cores: number, units: number, cpuset: number[]) => ({ id: `${tier}-id`, tier, resources: { cpu_cores: cores, mem_units: units }, cpuset, state: 'running' });
 
 describe('node-local volumes as the allocator keep constraint', () => {

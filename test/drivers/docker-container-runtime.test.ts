@@ -4,9 +4,8 @@ import { ConflictError, InfrastructureError, NotFoundError } from '../../src/dom
 import {
   createDockerRuntime, DockerContainerRuntime,
 } from '../../src/drivers/docker/docker-container-runtime';
-import {
-  ContainerRuntime, ContainerSpec, LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM,
-} from '../../src/ports/container-runtime';
+import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/drivers/docker/labels';
+import { ContainerRuntime, ContainerSpec } from '../../src/ports/container-runtime';
 import {
   bridgeGateway, engine, engineExec, freePort, inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage, uniqueName,
 } from '../support/docker';
@@ -250,7 +249,7 @@ describe('DockerContainerRuntime against the real engine', () => {
       expect(listed.find((c) => c.id === ours.id)).toMatchObject({
         state: 'running', cpuset: [1], cpusetCpus: '1', memoryBytes: 48 * MIB, image: testImage(),
       });
-      expect((await runtime.inspectManaged()).map((c) => c.id)).toContain(ours.id);
+      expect((await runtime.listManaged()).map((c) => c.id)).toContain(ours.id);
     });
   });
 

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../src/domain/errors';
 import { parseEngineAddress } from '../../src/drivers/docker/docker-endpoint';
-import { DockerContainerRuntime, parseCpuset } from '../../src/drivers/docker/docker-container-runtime';
+import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { parseCpuset } from '../../src/drivers/docker/docker-container-body';
 import { testDockerEndpoint } from '../support/docker';
 import { ExecOutput } from '../../src/drivers/docker/exec-output';
 import { readFirstTarEntry, writeTar } from '../../src/drivers/docker/tar-archive';

@@ -1,7 +1,8 @@
 import { createServer, Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
-import { ContainerSpec, LABEL_SYSTEM, SystemContainerSpec } from '../../src/ports/container-runtime';
+import { LABEL_SYSTEM } from '../../src/drivers/docker/labels';
+import { ContainerSpec, SystemContainerSpec } from '../../src/ports/container-runtime';
 import { engine, engineExec, inspectContainer, removeContainersByLabel, TEST_LABEL, testDockerEndpoint, testImage, uniqueName } from '../support/docker';
 
 const TEST_VALUE = 'docker-system';
@@ -16,7 +17,7 @@ function systemSpec(service: string, overrides: Partial<SystemContainerSpec> = {
     name, app: network, tier: service, vm: 'local', image: testImage(), cpuset: [0], memoryMb: 64, ports: [], environment: {},
     args: ['httpd', '-f', '-p', '8080', '-h', '/tmp'], extraHosts: [], labels: { [TEST_LABEL]: TEST_VALUE },
     system: {
-      sid, service, network, mounts: [], publish: [{ containerPort: 8080, protocol: 'tcp' }], hostPortRange: RANGE,
+      sid, namespace: 'drvsys', service, network, mounts: [], publish: [{ containerPort: 8080, protocol: 'tcp' }], hostPortRange: RANGE,
       preferredHostPorts: {}, labels: { team: 'a' }, ...overrides,
     },
   };
@@ -27,7 +28,7 @@ describe('DockerContainerRuntime: containers of systems', () => {
 
   afterAll(async () => {
     await removeContainersByLabel(TEST_LABEL, TEST_VALUE);
-    await runtime.removeSystemResources(sid, { volumes: true });
+    await runtime.systemNetworks.remove(sid, { volumes: true });
   });
 
   it('chooses distinct host ports from the range, records them, and keeps them across docker restart', async () => {
@@ -85,11 +86,11 @@ describe('DockerContainerRuntime: containers of systems', () => {
 
   it('removes the networks of a system, and its volumes only when asked', async () => {
     await removeContainersByLabel(TEST_LABEL, TEST_VALUE);
-    const kept = await runtime.removeSystemResources(sid, { volumes: false });
+    const kept = await runtime.systemNetworks.remove(sid, { volumes: false });
     expect(kept).toEqual({ networks: [network], volumes: [] });
-    expect(await runtime.listSystemVolumes(sid)).toEqual([`${network}_data`]);
-    expect((await runtime.removeSystemResources(sid, { volumes: true })).volumes).toEqual([`${network}_data`]);
-    expect(await runtime.listSystemVolumes(sid)).toEqual([]);
+    expect(await runtime.systemNetworks.listVolumes(sid)).toEqual([`${network}_data`]);
+    expect((await runtime.systemNetworks.remove(sid, { volumes: true })).volumes).toEqual([`${network}_data`]);
+    expect(await runtime.systemNetworks.listVolumes(sid)).toEqual([]);
     expect(await engine().listNetworks({ filters: { name: [network] } })).toEqual([]);
   });
 });

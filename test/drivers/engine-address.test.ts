@@ -1,5 +1,6 @@
 import { InfrastructureError } from '../../src/domain/errors';
-import { bridgeGatewayAddress, createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { bridgeGatewayAddress } from '../../src/drivers/docker/docker-host-address';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
 import { freePort } from '../support/docker';
 import { FreshEngine, startFreshEngine } from '../support/fresh-engine';
@@ -29,7 +30,7 @@ describe('the address of an engine started for the first time on a new data root
     const driver = new StaticCloudDriver(
       { kind: 'static', nodes: [{ name: 'local', docker: fresh.endpoint }] } as never,
       { cpu_cores: 2, mem_units: 4 },
-      (endpoint) => createDockerRuntime(endpoint),
+      ({ engine }) => createDockerRuntime(engine),
     );
     const [vm] = await driver.listVms();
     expect(vm.address).toBe(await fresh.bridgeAddress());

@@ -34,7 +34,7 @@ function harness(options: { elastic?: boolean; onHookFailure?: 'stop' | 'continu
   knowledge.putInForce({ topology, cloud, cluster });
   const engines = new FakeEngines();
   const hooks = new FakeHookRunner();
-  const executor = new Executor({ runtimeFor: (vm) => engines.runtimeFor(vm.docker), hooks });
+  const executor = new Executor({ runtimeFor: engines.runtimeFor, hooks });
   const bus = new EventBus();
   const events: DomainEvent[] = [];
   bus.subscribe((e) => events.push(e));

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 import { engine as dockerClient, readInContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 const image = testImage();

@@ -2,7 +2,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 import { removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**

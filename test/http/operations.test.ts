@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 import { GitFixture } from '../support/git-fixture';
 import { waitFor } from '../support/wait-for';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';

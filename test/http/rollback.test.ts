@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 import { GitFixture } from '../support/git-fixture';
 import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { waitFor } from '../support/wait-for';

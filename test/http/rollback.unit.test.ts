@@ -71,7 +71,7 @@ describe('rollback over fake engines', () => {
       const released = Object.keys(wide.body.allocation).find((vm) => !narrow.body.allocation[vm])!;
       expect(res.body.notes).toEqual([`VMs no longer there are replaced by new ones: ${released}`]);
       expect(res.body.actions[0]).toEqual([expect.stringMatching(/create vm/i)]);
-      const cores = elastic.cloud.vms.map((vm) => [...elastic.engines.engine(vm.docker.url).containers.values()].map((c) => c.cpuset.length));
+      const cores = elastic.cloud.vms.map((vm) => [...elastic.engines.engine(vm.engine.url).containers.values()].map((c) => c.cpuset.length));
       expect(cores.flat().sort()).toEqual(Object.values(wide.body.allocation as Record<string, { used: { shop_web: { cpu_cores: number } } }>).map((vm) => vm.used.shop_web.cpu_cores).sort());
     } finally {
       await elastic.close();

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/ports/container-runtime';
+import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/drivers/docker/labels';
 import { appContainers, engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 
 /**

@@ -4,8 +4,8 @@ import { createServer, AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { DockerEndpoint } from '../../src/domain/vm';
-import { LABEL_APP } from '../../src/ports/container-runtime';
+import { DockerEndpoint } from '../../src/drivers/docker/docker-endpoint';
+import { LABEL_APP } from '../../src/drivers/docker/labels';
 
 /**
  * Test helpers for the real engine. Tests assert by asking the engine through `engine()`, never

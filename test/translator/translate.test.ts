@@ -18,7 +18,7 @@ const topology = parseTopology({
 
 const vmSize = { cpu_cores: 4, mem_units: 8 };
 const vm = (name: string, containers: Record<string, [number, number, number[]]> = {}) => ({
-  vm: { name, capacity: vmSize, docker: { url: 'tcp://127.0.0.1:2375' }, address: '127.0.0.1' },
+  vm: { name, capacity: vmSize, engine: { kind: 'docker' as const, url: 'tcp://127.0.0.1:2375' }, address: '127.0.0.1' },
   containers: Object.fromEntries(Object.entries(containers).map(([tier, [c, m, cpuset]]) => [
     tier, { id: `${name}-${tier}`, tier, resources: { cpu_cores: c, mem_units: m }, cpuset, state: 'running' },
   ])),
@@ -29,6 +29,16 @@ function run(current: Cluster, target: Placement, newVms: string[] = [], release
 }
 
 describe('translate', () => {
+  it('on a runtime that does not pin cores, updates no container for its cores alone', () => {
+    // Such a runtime reports no cores; a pinning one would have its container pinned again.
+    const current = { vm1: vm('vm1', { rubis_db: [1, 2, []] }) };
+    const target = { vm1: { rubis_db: { cpu_cores: 1, mem_units: 2 } } };
+    expect(run(current, target).actions.flat()).toEqual(["update container 'rubis_db' on vm 'vm1' with cpu cores=1 and mem_units=2"]);
+    expect(translate({ topology, current, target, newVms: [], vmSize, releaseIdleVms: false, pinsCores: () => false }).steps).toEqual([]);
+    const grown = translate({ topology, current, target: { vm1: { rubis_db: { cpu_cores: 1, mem_units: 3 } } }, newVms: [], vmSize, releaseIdleVms: false, pinsCores: () => false });
+    expect(grown.actions.flat()).toEqual(["update container 'rubis_db' on vm 'vm1' with cpu cores=1 and mem_units=3"]);
+  });
+
   it('a plan equal to the current allocation needs no action', () => {
     const current = { vm1: vm('vm1', { rubis_db: [1, 2, [0]] }) };
     expect(run(current, { vm1: { rubis_db: { cpu_cores: 1, mem_units: 2 } } }).steps).toEqual([]);

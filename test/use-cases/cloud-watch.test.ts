@@ -49,7 +49,7 @@ describe('cloud watch and healing a VM that left the cloud', () => {
   });
 
   it('adds a VM the cloud launched by itself to the cluster, empty', async () => {
-    const added = { name: 'i-replacement', instanceId: 'i-replacement', address: '10.0.9.9', capacity: { cpu_cores: 4, mem_units: 8 }, docker: { url: 'fake://i-replacement' } };
+    const added = { name: 'i-replacement', instanceId: 'i-replacement', address: '10.0.9.9', capacity: { cpu_cores: 4, mem_units: 8 }, engine: { kind: 'docker' as const, url: 'fake://i-replacement' } };
     d.cloud.vms.push(added);
     expect(await watchCloud(d.knowledge, d.queue)).toEqual({ gone: [], joined: ['i-replacement'] });
     expect(d.knowledge.vm('i-replacement')).toEqual({ vm: added, containers: {} });

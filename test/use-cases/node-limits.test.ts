@@ -4,7 +4,7 @@ import { NoSolutionError } from '../../src/domain/errors';
 import { limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../../src/use-cases/node-limits';
 
 /** How the node pool shapes the allocation problem: unreachable, cordoned and draining nodes, selectors. */
-const vm = (name: string, labels: Record<string, string> = {}) => ({ name, capacity: { cpu_cores: 4, mem_units: 8 }, docker: { url: `tcp://${name}:2375` }, labels });
+const vm = (name: string, labels: Record<string, string> = {}) => ({ name, capacity: { cpu_cores: 4, mem_units: 8 }, engine: { kind: 'docker' as const, url: `tcp://${name}:2375` }, labels });
 const c = (tier: string, cores: number, units: number) => ({ id: `${tier}-id`, tier, resources: { cpu_cores: cores, mem_units: units }, cpuset: [0], state: 'running' });
 
 const cluster: Cluster = {

@@ -6,7 +6,7 @@ import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '
 import { InfrastructureError, UnsatisfiableError } from '../../domain/errors';
 import { Resources } from '../../domain/resources';
 import { AwsCloudConfig } from '../../domain/topology';
-import { DockerEndpoint, Vm } from '../../domain/vm';
+import { EngineEndpoint, Vm } from '../../domain/vm';
 import { CloudDriver, ProvisionOptions } from '../../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 import { FileCredentials, readCredentialsFile } from './aws-credentials-file';
@@ -191,11 +191,11 @@ export class AwsCloudDriver implements CloudDriver {
         }
         const vm = this.toVm(id, address);
         try {
-          await this.runtimeFactory(vm.docker).ping(pingTimeoutMs);
+          await this.runtimeFactory(vm).ping(pingTimeoutMs);
           usable.set(id, vm);
-          report(id, `InService, engine answers at ${vm.docker.url}`);
+          report(id, `InService, engine answers at ${vm.engine.url}`);
         } catch {
-          report(id, `InService, engine at ${vm.docker.url} does not answer yet`);
+          report(id, `InService, engine at ${vm.engine.url} does not answer yet`);
         }
       }
       if (usable.size >= count) return [...usable.values()].slice(0, count);
@@ -315,10 +315,10 @@ export class AwsCloudDriver implements CloudDriver {
 
   private toVm(instanceId: string, address: string): Vm {
     const host = address.includes(':') ? `[${address}]` : address;
-    const docker: DockerEndpoint = this.config.dockerCertPath
-      ? { url: `https://${host}:${this.config.dockerPort}`, certPath: this.config.dockerCertPath }
-      : { url: `tcp://${host}:${this.config.dockerPort}` };
-    return { name: instanceId, instanceId, address, capacity: { ...this.vmSize }, docker };
+    const engine: EngineEndpoint = this.config.dockerCertPath
+      ? { kind: 'docker', url: `https://${host}:${this.config.dockerPort}`, certPath: this.config.dockerCertPath }
+      : { kind: 'docker', url: `tcp://${host}:${this.config.dockerPort}` };
+    return { name: instanceId, instanceId, address, capacity: { ...this.vmSize }, engine };
   }
 
   /** Every API call goes through here, so every failure reads the same: service, operation, AWS code, message. */

@@ -1,23 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
-import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
-import { posix } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import { networkInterfaces } from 'node:os';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { ConflictError, DomainError, InfrastructureError, NotFoundError } from '../../domain/errors';
+import { EngineEndpoint } from '../../domain/vm';
 import {
-  ConflictError, DomainError, InfrastructureError, NotFoundError, ValidationError,
-} from '../../domain/errors';
-import { DockerEndpoint } from '../../domain/vm';
-import {
-  ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult, LABEL_APP, LABEL_FLAT_TIER,
-  LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, LABEL_TIER, LABEL_VM, ManagedContainer, ManagedContainerState, NodeVolume, NodeVolumeSpec,
+  ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult,
+  ManagedContainer, ManagedContainerState, RuntimeSystemNetworks, RuntimeVolumes,
 } from '../../ports/container-runtime';
-import { DockerSystemResources, engineMounts, isPortConflict, parseHostPorts } from './docker-system-resources';
+import { assertResources, containerCreateBody, MIB, shortId, toManagedContainer } from './docker-container-body';
+import { DockerExec } from './docker-exec';
+import { bridgeGatewayAddress, resolveHost } from './docker-host-address';
+import { DockerSystemResources, isPortConflict } from './docker-system-resources';
 import { DockerNodeVolumes } from './docker-node-volumes';
-import { dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
-import { ExecOutput } from './exec-output';
-import { readFirstTarEntry, TarEntry, writeTar } from './tar-archive';
+import { LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM } from './labels';
+import { DockerEndpoint, dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 
 export interface DockerRuntimeOptions {
   /** Budget of one engine call (inspect, create, update …). */
@@ -29,22 +25,6 @@ export interface DockerRuntimeOptions {
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_PULL_TIMEOUT_MS = 600_000;
 export const DEFAULT_PING_TIMEOUT_MS = 5_000;
-export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
-/** Largest file readFile brings back; the archive is held in memory. */
-export const MAX_READ_FILE_BYTES = 64 * 1024 * 1024;
-
-/**
- * Every process started by exec() carries this variable with a value unique to the call. On timeout
- * or cancel a second exec finds the processes by it in /proc and kills them: the command itself
- * runs without a shell, its children inherit the variable and die with it, and only the killing
- * needs `sh`, `grep` and `kill` in the image (busybox has them; an image without a shell keeps the
- * runaway process, and the result still says timedOut).
- */
-export const EXEC_MARKER_VARIABLE = 'ECOWARE_EXEC_ID';
-/** How long a killed exec's stream may take to close before it is cut. */
-const KILL_GRACE_MS = 2_000;
-const EXIT_CODE_POLL_MS = 50;
-const MIB = 1024 * 1024;
 /** Host ports tried for one system container before giving up. */
 const MAX_PORT_ATTEMPTS = 5;
 
@@ -58,14 +38,26 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly callTimeoutMs: number;
   private readonly pullTimeoutMs: number;
   private readonly systems: DockerSystemResources;
-  private readonly volumes: DockerNodeVolumes;
+  private readonly io: DockerExec;
 
-  constructor(readonly endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
+  readonly endpoint: EngineEndpoint;
+  /** Every container gets a cpuset (HostConfig.CpusetCpus). */
+  readonly pinsCores = true;
+  readonly volumes: RuntimeVolumes;
+  readonly systemNetworks: RuntimeSystemNetworks;
+
+  constructor(endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
+    this.endpoint = { kind: 'docker', url: endpoint.url, ...(endpoint.certPath !== undefined ? { certPath: endpoint.certPath } : {}) };
     this.docker = new Docker(dockerodeOptions(endpoint));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.systems = new DockerSystemResources(this.docker, (operation, run) => this.call(operation, run));
     this.volumes = new DockerNodeVolumes(this.docker, (operation, run) => this.call(operation, run));
+    this.systemNetworks = {
+      remove: (sid, options) => this.systems.removeSystemResources(sid, options),
+      listVolumes: (sid) => this.systems.listSystemVolumes(sid),
+    };
+    this.io = new DockerExec(this.docker, (operation, run) => this.call(operation, run), this.callTimeoutMs, () => this.where());
   }
 
   async ping(timeoutMs = DEFAULT_PING_TIMEOUT_MS): Promise<void> {
@@ -101,10 +93,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return bridgeGatewayAddress(bridge, networkInterfaces());
   }
 
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.inspectManaged();
-  }
-
   async listManagedStates(): Promise<ManagedContainerState[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
@@ -113,7 +101,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }));
   }
 
-  async inspectManaged(): Promise<ManagedContainer[]> {
+  async listManaged(): Promise<ManagedContainer[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
     const inspected = await Promise.all(summaries.map((s) => this.inspectIfExists(s.Id, 'inspect managed container')));
@@ -147,26 +135,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
         this.systems.release(reserved);
       }
     }
-  }
-
-  removeSystemResources(sid: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
-    return this.systems.removeSystemResources(sid, options);
-  }
-
-  listSystemVolumes(sid: string): Promise<string[]> {
-    return this.systems.listSystemVolumes(sid);
-  }
-
-  listVolumes(): Promise<NodeVolume[]> {
-    return this.volumes.list();
-  }
-
-  createVolume(spec: NodeVolumeSpec): Promise<NodeVolume> {
-    return this.volumes.create(spec);
-  }
-
-  removeVolume(name: string): Promise<void> {
-    return this.volumes.remove(name);
   }
 
   private async createAndStart(spec: ContainerSpec, body: Docker.ContainerCreateOptions, operation: string): Promise<Docker.Container> {
@@ -227,78 +195,16 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
   }
 
-  async putFile(id: string, path: string, content: string | Buffer, mode = 0o644): Promise<void> {
-    const target = absolutePath(path);
-    const operation = `write ${target} in container ${shortId(id)}`;
-    await this.assertContainerExists(id, operation);
-    // The archive is unpacked into the deepest directory that exists, carrying only the missing ones:
-    // a directory entry for an existing directory would reset its owner and mode (/tmp's sticky bit).
-    const missing: string[] = [];
-    let base = posix.dirname(target);
-    while (base !== '/' && !(await this.pathExists(id, base, operation))) {
-      missing.unshift(posix.basename(base));
-      base = posix.dirname(base);
-    }
-    const entries: TarEntry[] = missing.map((_, i) => ({
-      path: missing.slice(0, i + 1).join('/'), type: 'directory', mode: 0o755,
-    }));
-    entries.push({
-      path: [...missing, posix.basename(target)].join('/'),
-      type: 'file',
-      mode,
-      content: typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
-    });
-    const archive = writeTar(entries);
-    await this.call(operation, (abortSignal) => this.docker.getContainer(id).putArchive(archive, { path: base, abortSignal }));
+  putFile(id: string, path: string, content: string | Buffer, mode?: number): Promise<void> {
+    return this.io.putFile(id, path, content, mode);
   }
 
-  async readFile(id: string, path: string): Promise<Buffer> {
-    const target = absolutePath(path);
-    const operation = `read ${target} from container ${shortId(id)}`;
-    const archive = await this.call(operation, async (abortSignal) => {
-      const stream = await this.docker.getContainer(id).getArchive({ path: target, abortSignal }) as unknown as Readable;
-      return collect(stream, MAX_READ_FILE_BYTES + 64 * 1024);
-    });
-    const entry = readFirstTarEntry(archive);
-    if (!entry) throw new InfrastructureError(`${this.where()}: ${operation}: the engine sent an empty archive`);
-    if (entry.typeflag !== '0' && entry.typeflag !== '7') {
-      throw new InfrastructureError(`${this.where()}: ${operation}: not a regular file`, 'not_a_file');
-    }
-    if (entry.content.length > MAX_READ_FILE_BYTES) {
-      throw new InfrastructureError(`${this.where()}: ${operation}: larger than ${MAX_READ_FILE_BYTES} bytes`, 'file_too_large');
-    }
-    return entry.content;
+  readFile(id: string, path: string): Promise<Buffer> {
+    return this.io.readFile(id, path);
   }
 
-  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    const startedAt = Date.now();
-    const result = (fields: Partial<ExecResult>): ExecResult => ({
-      exitCode: null, stdout: '', stderr: '', timedOut: false, cancelled: false, truncated: false,
-      ...fields, durationMs: Date.now() - startedAt,
-    });
-    if (options.argv.length === 0) throw new ValidationError('argv', 'must name a program');
-    if (options.signal?.aborted) return result({ cancelled: true });
-
-    const marker = randomBytes(12).toString('hex');
-    const env = { ...(options.env ?? {}), [EXEC_MARKER_VARIABLE]: marker };
-    const hasStdin = options.stdin !== undefined;
-    const { exec, stream } = await this.startExec(id, options.argv, env, options.cwd, hasStdin);
-    const output = new ExecOutput(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
-    const ended = streamEnded(stream, (chunk) => output.push(chunk));
-    if (hasStdin) {
-      // end() half-closes the connection: the engine closes the process's stdin, so `cat` sees EOF.
-      stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);
-    }
-
-    const outcome = await firstOf(ended, options.timeoutMs, options.signal);
-    if (outcome !== 'ended') {
-      await this.killMarked(id, marker);
-      await firstOf(ended, KILL_GRACE_MS);
-      stream.destroy();
-      return result({ ...output.result(), timedOut: outcome === 'timeout', cancelled: outcome === 'cancelled' });
-    }
-    const exitCode = await this.exitCodeOf(exec, id);
-    return result({ ...output.result(), exitCode });
+  exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    return this.io.exec(id, options);
   }
 
   /** Engine calls, each bounded by a timeout, with failures translated into domain errors. */
@@ -346,10 +252,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return toManagedContainer(info);
   }
 
-  private async assertContainerExists(id: string, operation: string): Promise<void> {
-    await this.call(operation, (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }));
-  }
-
   /**
    * A managed container of the same VM already holding the name is a leftover (a crash between
    * create and record, a lost state dir): it is replaced. Anyone else's container is refused and left
@@ -383,155 +285,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
       });
     }, this.pullTimeoutMs);
   }
-
-  private async pathExists(id: string, path: string, operation: string): Promise<boolean> {
-    try {
-      const response = await this.call(operation, (abortSignal) =>
-        this.docker.getContainer(id).infoArchive({ path, abortSignal }) as Promise<Readable>);
-      response.resume();
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
-  }
-
-  private async startExec(id: string, argv: string[], env: Record<string, string>, cwd: string | undefined, hasStdin: boolean):
-    Promise<{ exec: Docker.Exec; stream: Duplex }> {
-    const operation = `exec '${argv[0]}' in container ${shortId(id)}`;
-    const exec = await this.call(operation, (abortSignal) => this.docker.getContainer(id).exec({
-      Cmd: argv,
-      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-      WorkingDir: cwd,
-      AttachStdin: hasStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      abortSignal,
-    }));
-    // No abort signal on start: aborting would tear down the attached stream, which outlives the call.
-    const stream = await this.call(operation, () => exec.start({ hijack: true, stdin: hasStdin }) as Promise<Duplex>);
-    return { exec, stream };
-  }
-
-  private async killMarked(id: string, marker: string): Promise<void> {
-    // Stop every marked process before killing any: killed one by one, a shell script whose child
-    // dies first would go on to its next command before its own turn comes.
-    const script = `pids=; for d in /proc/[0-9]*; do
-  if grep -q '${EXEC_MARKER_VARIABLE}=${marker}' "$d/environ" 2>/dev/null; then pids="$pids \${d#/proc/}"; fi
-done
-[ -z "$pids" ] || { kill -STOP $pids 2>/dev/null; kill -9 $pids 2>/dev/null; }; true`;
-    try {
-      const { stream } = await this.startExec(id, ['sh', '-c', script], {}, undefined, false);
-      const ended = streamEnded(stream, () => undefined);
-      if ((await firstOf(ended, this.callTimeoutMs)) !== 'ended') stream.destroy();
-    } catch {
-      // Best effort: the caller reports the timeout or cancel either way.
-    }
-  }
-
-  /** The stream can close a moment before the engine records the exit code. */
-  private async exitCodeOf(exec: Docker.Exec, id: string): Promise<number | null> {
-    const deadline = Date.now() + this.callTimeoutMs;
-    for (;;) {
-      const state = await this.call(`inspect exec in container ${shortId(id)}`, (abortSignal) => exec.inspect({ abortSignal }));
-      if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return state.ExitCode;
-      if (Date.now() >= deadline) return null;
-      await sleep(EXIT_CODE_POLL_MS);
-    }
-  }
 }
 
 export function createDockerRuntime(endpoint: DockerEndpoint): ContainerRuntime {
   return new DockerContainerRuntime(endpoint);
-}
-
-/** `"0-3,5"` → `[0, 1, 2, 3, 5]`; empty = no pinning. */
-export function parseCpuset(cpusetCpus: string): number[] {
-  const cores = new Set<number>();
-  for (const part of cpusetCpus.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!range) throw new InfrastructureError(`unreadable cpuset '${cpusetCpus}'`);
-    const from = Number(range[1]);
-    const to = range[2] === undefined ? from : Number(range[2]);
-    for (let core = from; core <= to; core++) cores.add(core);
-  }
-  return [...cores].sort((a, b) => a - b);
-}
-
-function containerCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
-  const memoryBytes = spec.memoryMb * MIB;
-  const exposedPorts: Record<string, object> = {};
-  const portBindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
-  for (const port of spec.ports) {
-    const key = `${port.containerPort}/${port.protocol}`;
-    exposedPorts[key] = {};
-    (portBindings[key] ??= []).push({ HostPort: String(port.hostPort), ...(port.hostIp ? { HostIp: port.hostIp } : {}) });
-  }
-  return {
-    name: spec.name,
-    Image: spec.image,
-    // Cmd replaces the image's CMD; the image keeps its own when the tier gives no arguments.
-    ...(spec.args.length > 0 ? { Cmd: spec.args } : {}),
-    Env: Object.entries(spec.environment).map(([key, value]) => `${key}=${value}`),
-    ExposedPorts: exposedPorts,
-    Labels: {
-      ...(spec.labels ?? {}),
-      [LABEL_MANAGED]: 'true',
-      [LABEL_APP]: spec.app,
-      [LABEL_TIER]: spec.tier,
-      [LABEL_FLAT_TIER]: spec.name,
-      [LABEL_VM]: spec.vm,
-    },
-    HostConfig: {
-      CpusetCpus: spec.cpuset.join(','),
-      Memory: memoryBytes,
-      // Swap equal to memory: no swap use, and later resizes never fail on memory > memsw.
-      MemorySwap: memoryBytes,
-      PortBindings: portBindings,
-      ExtraHosts: spec.extraHosts.map((h) => `${h.host}:${h.address}`),
-      RestartPolicy: { Name: 'unless-stopped' },
-      ...(spec.mounts?.length ? { Mounts: engineMounts(spec.mounts) } : {}),
-    },
-  };
-}
-
-function toManagedContainer(info: Docker.ContainerInspectInfo): ManagedContainer {
-  const labels = info.Config?.Labels ?? {};
-  const cpusetCpus = info.HostConfig?.CpusetCpus ?? '';
-  return {
-    id: info.Id,
-    name: info.Name.replace(/^\//, ''),
-    app: labels[LABEL_APP] ?? '',
-    tier: labels[LABEL_TIER] ?? '',
-    flatTier: labels[LABEL_FLAT_TIER] ?? '',
-    vm: labels[LABEL_VM] ?? '',
-    image: info.Config?.Image ?? '',
-    state: info.State?.Status ?? 'unknown',
-    cpuset: parseCpuset(cpusetCpus),
-    cpusetCpus,
-    memoryBytes: info.HostConfig?.Memory ?? 0,
-    memorySwapBytes: info.HostConfig?.MemorySwap ?? 0,
-    health: info.State?.Health?.Status || undefined,
-    system: labels[LABEL_SYSTEM] || undefined,
-    hostPorts: parseHostPorts(labels[LABEL_HOST_PORTS]),
-    exitCode: info.State?.ExitCode,
-  };
-}
-
-function assertResources(cpuset: number[], memoryMb: number): void {
-  if (cpuset.length === 0 || cpuset.some((c) => !Number.isInteger(c) || c < 0)) {
-    throw new ValidationError('cpuset', `must list at least one core as non-negative integers, got [${cpuset.join(',')}]`);
-  }
-  if (!Number.isInteger(memoryMb) || memoryMb <= 0) throw new ValidationError('memoryMb', `must be a positive integer, got ${memoryMb}`);
-}
-
-function absolutePath(path: string): string {
-  const normalized = posix.normalize(path);
-  if (!path.startsWith('/') || normalized === '/' || normalized.endsWith('/')) {
-    throw new ValidationError('path', `'${path}' must be an absolute path to a file`);
-  }
-  return normalized;
 }
 
 /** The engine's own words, without dockerode's "(HTTP code 409) unexpected - " prefix. */
@@ -542,119 +299,7 @@ function engineMessage(err: unknown): string {
   return message.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim() || (typeof e?.code === 'string' ? e.code : 'unknown error');
 }
 
-function shortId(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : `'${id}'`;
-}
-
-function streamEnded(stream: Duplex, onData: (chunk: Buffer) => void): Promise<void> {
-  return new Promise((resolve) => {
-    stream.on('data', (chunk: Buffer) => onData(chunk));
-    stream.once('end', () => resolve());
-    stream.once('close', () => resolve());
-    // A write after the process closed its stdin (EPIPE) or a torn connection: the output so far stands.
-    stream.once('error', () => resolve());
-  });
-}
-
-/** Which comes first: the stream's end, the deadline, or the caller's cancel. */
-function firstOf(ended: Promise<void>, timeoutMs: number, signal?: AbortSignal): Promise<'ended' | 'timeout' | 'cancelled'> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
-    const onAbort = () => finish('cancelled');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) finish('cancelled');
-    void ended.then(() => finish('ended'));
-    function finish(outcome: 'ended' | 'timeout' | 'cancelled') {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(outcome);
-    }
-  });
-}
-
-function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        stream.destroy();
-        reject(new Error(`archive larger than ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
-
 /** dockerode honours `abortSignal` on ping and info, though its type declarations omit it there. */
 function withSignal(docker: Docker, method: 'ping' | 'info'): (options: { abortSignal: AbortSignal }) => Promise<unknown> {
   return (options) => (docker[method] as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>).call(docker, options);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * The host's address on an engine's default bridge: the gateway the engine lists; failing that, the
- * address the bridge interface holds in the bridge's subnet (`interfaces` are this machine's, which
- * is where a local engine's bridge lives); failing that, the subnet's first address.
- */
-export function bridgeGatewayAddress(
-  bridge: Pick<Docker.NetworkInspectInfo, 'IPAM' | 'Options'>,
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
-): string | undefined {
-  const configs = (bridge.IPAM?.Config ?? []) as { Subnet?: string; Gateway?: string }[];
-  const listed = configs.find((c) => c.Gateway && isIP(c.Gateway) === 4)?.Gateway ?? configs.find((c) => c.Gateway)?.Gateway;
-  if (listed) return listed;
-  const subnet = configs.map((c) => (c.Subnet ? parseIpv4Cidr(c.Subnet) : undefined)).find((s) => s !== undefined);
-  if (subnet === undefined) return undefined;
-  const name = bridge.Options?.['com.docker.network.bridge.name'];
-  const own = (name ? interfaces[name] ?? [] : [])
-    .find((i) => i.family === 'IPv4' && inSubnet(i.address, subnet));
-  if (own) return own.address;
-  return ipv4ToString(subnet.network + 1);
-}
-
-interface Ipv4Subnet { network: number; bits: number }
-
-function parseIpv4Cidr(cidr: string): Ipv4Subnet | undefined {
-  const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr.trim());
-  if (!match || isIP(match[1]) !== 4) return undefined;
-  const bits = Number(match[2]);
-  if (bits > 30) return undefined;
-  return { network: (ipv4ToNumber(match[1]) & mask(bits)) >>> 0, bits };
-}
-
-function inSubnet(address: string, subnet: Ipv4Subnet): boolean {
-  return isIP(address) === 4 && ((ipv4ToNumber(address) & mask(subnet.bits)) >>> 0) === subnet.network;
-}
-
-function mask(bits: number): number {
-  return bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-}
-
-function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function ipv4ToString(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** A host name resolved to one address (IPv4 first); an address is returned as it is. */
-async function resolveHost(host: string, url: string): Promise<string> {
-  if (isIP(host)) return host;
-  try {
-    const addresses = await lookup(host, { all: true });
-    const chosen = addresses.find((a) => a.family === 4) ?? addresses[0];
-    if (!chosen) throw new Error('no address');
-    return chosen.address;
-  } catch (err) {
-    throw new InfrastructureError(`docker endpoint ${url}: cannot resolve '${host}': ${(err as Error).message}`, 'infrastructure', err);
-  }
 }

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DockerOptions } from 'dockerode';
 import { InfrastructureError, ValidationError } from '../../domain/errors';
-import { DockerEndpoint } from '../../domain/vm';
+import { EngineEndpoint } from '../../domain/vm';
+
+/** How to reach a Docker engine: an engine endpoint of kind `docker`, the kind implied. */
+export type DockerEndpoint = Pick<EngineEndpoint, 'url' | 'certPath'>;
 
 /** Where an engine listens, as the driver needs it. */
 export type EngineAddress =

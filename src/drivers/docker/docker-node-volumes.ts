@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { ConflictError, NotFoundError } from '../../domain/errors';
-import { LABEL_MANAGED, NodeVolume, NodeVolumeSpec } from '../../ports/container-runtime';
+import { NodeVolume, NodeVolumeSpec } from '../../ports/container-runtime';
+import { LABEL_MANAGED } from './labels';
 import { EngineCall } from './docker-system-resources';
 
 /** The volumes of one engine for the node volumes API: list with their users, create, remove. */

@@ -1,7 +1,8 @@
 import Docker from 'dockerode';
 import { NotFoundError, UnsatisfiableError } from '../../domain/errors';
 import { SystemMount } from '../../domain/compose/system-tier';
-import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_SYSTEM, SystemContainerSpec } from '../../ports/container-runtime';
+import { SystemContainerSpec } from '../../ports/container-runtime';
+import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE, LABEL_SYSTEM } from './labels';
 
 /** One bounded, error-translating engine call (DockerContainerRuntime.call). */
 export type EngineCall = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>) => Promise<T>;
@@ -59,7 +60,10 @@ export class DockerSystemResources {
       } as Docker.ContainerCreateOptions['Healthcheck'];
     }
     // The system's own labels first: the executor's labels always win.
-    body.Labels = { ...spec.labels, ...(body.Labels ?? {}), [LABEL_SYSTEM]: spec.sid, [LABEL_HOST_PORTS]: formatHostPorts(chosen) };
+    body.Labels = {
+      ...spec.labels, [LABEL_NAMESPACE]: spec.namespace, [LABEL_SERVICE]: spec.service,
+      ...(body.Labels ?? {}), [LABEL_SYSTEM]: spec.sid, [LABEL_HOST_PORTS]: formatHostPorts(chosen),
+    };
     body.HostConfig = {
       ...hostConfig,
       PortBindings: bindings,

@@ -44,7 +44,7 @@ export class FakeCloudDriver implements CloudDriver {
     const created: Vm[] = [];
     for (let i = 0; i < count; i++) {
       const name = `fake-vm-${++this.sequence}`;
-      created.push({ name, capacity: { ...this.vmSize }, docker: { url: `fake://${name}` }, address: `10.0.0.${this.sequence}`, instanceId: name });
+      created.push({ name, capacity: { ...this.vmSize }, engine: { kind: 'docker', url: `fake://${name}` }, address: `10.0.0.${this.sequence}`, instanceId: name });
     }
     options?.onProgress?.(`${count} new VM(s) ready`);
     this.vms.push(...created);
@@ -70,5 +70,5 @@ export class FakeCloudDriver implements CloudDriver {
 
 /** A static node of the fake cloud: `name` with an engine at `fake://<name>`. */
 export function fakeNode(name: string, capacity: Resources): Vm {
-  return { name, capacity, docker: { url: `fake://${name}` }, address: `10.1.0.${name.length}` };
+  return { name, capacity, engine: { kind: 'docker', url: `fake://${name}` }, address: `10.1.0.${name.length}` };
 }

@@ -1,12 +1,12 @@
 import { UnsatisfiableError } from '../../domain/errors';
 import { Resources } from '../../domain/resources';
 import { StaticCloudConfig, StaticNodeConfig } from '../../domain/topology';
-import { DockerEndpoint, Vm } from '../../domain/vm';
+import { EngineEndpoint, Vm } from '../../domain/vm';
 import { CloudDriver, ProvisionOptions } from '../../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 
 /**
- * A fixed pool of Docker nodes. Nothing is created or destroyed: a plan needing more VMs than the
+ * A fixed pool of nodes, each with its container engine. Nothing is created or destroyed: a plan needing more VMs than the
  * pool holds is refused, and a VM the executor empties stays in the pool, idle.
  */
 export class StaticCloudDriver implements CloudDriver {
@@ -25,7 +25,7 @@ export class StaticCloudDriver implements CloudDriver {
     return Promise.all(this.config.nodes.map(async (node) => ({
       name: node.name,
       capacity: nodeCapacity(node, this.vmSize),
-      docker: endpointOf(node),
+      engine: endpointOf(node),
       address: node.address ?? (await this.engineAddress(node)),
       ...(node.labels ? { labels: { ...node.labels } } : {}),
     })));
@@ -55,7 +55,7 @@ export class StaticCloudDriver implements CloudDriver {
     const known = this.addresses.get(node.name);
     if (known !== undefined) return known;
     try {
-      const address = await this.runtimeFor(endpointOf(node)).hostAddress();
+      const address = await this.runtimeFor({ engine: endpointOf(node) }).hostAddress();
       if (address !== undefined) this.addresses.set(node.name, address);
       return address;
     } catch {
@@ -69,6 +69,7 @@ export function nodeCapacity(node: StaticNodeConfig, vmSize: Resources): Resourc
 }
 
 /** A node's engine, with its TLS client certificates when it names a folder of them. */
-export function endpointOf(node: StaticNodeConfig): DockerEndpoint {
-  return { url: node.docker, ...(node.dockerCertPath !== undefined ? { certPath: node.dockerCertPath } : {}) };
+export function endpointOf(node: StaticNodeConfig): EngineEndpoint {
+  if (node.engine) return { ...node.engine };
+  return { kind: 'docker', url: node.docker ?? '', ...(node.dockerCertPath !== undefined ? { certPath: node.dockerCertPath } : {}) };
 }
