@@ -74,6 +74,15 @@ export class Knowledge implements ClusterLedger {
     this.current = deployment;
   }
 
+  /**
+   * The topology in force with an app added or removed: the cloud and what runs where stay as they
+   * are (an app edit changes neither the infrastructure nor the engines).
+   */
+  appsEdited(topology: Topology): void {
+    this.requireDeployment();
+    this.current = { ...this.current!, topology };
+  }
+
   /** What the engines report now, in place of what was known. */
   replaceCluster(cluster: Cluster): void {
     this.requireDeployment();
