@@ -87,11 +87,12 @@ const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /**
  * Systems: compose files started as apps of the topology. A start adds the app `<name>-<sid>` to the
  * topology in force (no container yet; an app edit, which checks that app alone and reaches no
- * engine; the record and the topology version are written in one transaction), then applies the file's initial plan as one execution of
- * kind `system` (allocate, translate, create in dependency order), then waits until every service
- * is running and healthy. Whatever fails on the way takes back everything the start created.
- * Delete applies a plan removing every tier (kind `system`), removes the networks (and volumes when
- * asked) on every node, then takes the app out of the topology.
+ * engine; the record and the topology version are written in one transaction), then applies the
+ * file's initial plan as one execution of kind `system` (allocate, translate, create in dependency
+ * order), then waits until every service is running and healthy. Whatever fails on the way takes
+ * back everything the start created. Delete applies a plan removing every tier (kind `system`),
+ * removes the networks (and volumes when asked) on every node, then takes the app out of the
+ * topology (an app edit again, in one transaction with forgetting the record).
  */
 export class Systems {
   /** Systems whose start has not finished in this process. */
