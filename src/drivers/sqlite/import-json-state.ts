@@ -13,6 +13,18 @@ export interface ImportResult {
   processDefinitions: number;
   executions: number;
   setAside: number;
+  /** From `systems.json` and `nodes.json`, when they were there. */
+  systems?: number;
+  cordons?: number;
+}
+
+/** Imports what earlier versions kept in JSON files (each kind once); undefined when there was none. */
+export async function importEarlierState(db: SqliteDatabase, stateDir: string): Promise<ImportResult | undefined> {
+  const layout = await importJsonState(db, stateDir);
+  const sideFiles = importSideFiles(db, stateDir);
+  if (!sideFiles) return layout;
+  const base = layout ?? { topology: false, processDefinitions: 0, executions: 0, setAside: 0 };
+  return { ...base, systems: sideFiles.systems, cordons: sideFiles.cordons, setAside: base.setAside + sideFiles.setAside };
 }
 
 /**

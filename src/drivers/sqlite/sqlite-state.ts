@@ -1,5 +1,5 @@
 import { openDatabase, SqliteDatabase } from './database';
-import { importJsonState, ImportResult, importSideFiles } from './import-json-state';
+import { importEarlierState, ImportResult } from './import-json-state';
 import { StateLease } from './lease';
 import { SqliteExecutionStore } from './sqlite-execution-store';
 import { SqliteNodeStateStore } from './sqlite-node-state-store';
@@ -17,7 +17,7 @@ export interface SqliteState {
   nodeStates: SqliteNodeStateStore;
   lease: StateLease;
   /** What was imported from the JSON-file layout at this start, if anything. */
-  imported?: ImportResult & { systems?: number; cordons?: number };
+  imported?: ImportResult;
   /** Answers whether the database still reads (for `/readyz`). */
   check(): void;
   close(): void;
@@ -38,12 +38,7 @@ export async function openSqliteState(stateDir: string): Promise<SqliteState> {
     throw e;
   }
   try {
-    const layout = await importJsonState(db, stateDir);
-    const sideFiles = importSideFiles(db, stateDir);
-    const imported = layout || sideFiles
-      ? { ...(layout ?? { topology: false, processDefinitions: 0, executions: 0, setAside: 0 }), ...(sideFiles ? { systems: sideFiles.systems, cordons: sideFiles.cordons } : {}),
-        setAside: (layout?.setAside ?? 0) + (sideFiles?.setAside ?? 0) }
-      : undefined;
+    const imported = await importEarlierState(db, stateDir);
     return {
       db,
       executions: new SqliteExecutionStore(db),
