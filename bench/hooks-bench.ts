@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseProcessDefinition } from '../src/domain/process-definition';
 import { HookSpec, parseTopology } from '../src/domain/topology';
 import { createDockerRuntime } from '../src/drivers/docker/docker-container-runtime';
-import { FileProcessDefinitionStore } from '../src/drivers/fs/file-process-definition-store';
+import { FileProcessDefinitionStore } from '../test/support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../src/executor/container-hook-runner';
 import { HookInvocation, isHookSuccess } from '../src/ports/hook-runner';

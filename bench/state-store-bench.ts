@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Execution } from '../src/domain/execution';
-import { FileExecutionStore } from '../src/drivers/fs/file-execution-store';
+import { FileExecutionStore } from '../test/support/json-layout/file-execution-store';
 import { buildApp } from '../src/http/app';
 import { openSqliteState } from '../src/drivers/sqlite/sqlite-state';
 import { startDaemon } from '../src/main';

@@ -12,8 +12,6 @@ import { runtimesByEngine } from './drivers/runtime-drivers';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openSqliteState } from './drivers/sqlite/sqlite-state';
-import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
-import { FileSystemStore } from './drivers/fs/file-system-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
@@ -29,6 +27,7 @@ import { NodeVolumes } from './use-cases/node-volumes';
 import { NodeHealthLoop } from './use-cases/node-health';
 import { NodeLoops } from './use-cases/node-loops';
 import { Reconciler, ReconcileLoop, repairDecision } from './use-cases/reconcile';
+import { SystemBook } from './use-cases/system-book';
 import { Systems } from './use-cases/systems';
 import { HookRefresh } from './use-cases/hook-refresh';
 import { TopologyRestore } from './use-cases/restore-topology';
@@ -77,7 +76,7 @@ export async function startDaemon(
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   const state = await openSqliteState(stateDir);
   const localDocker = config.localDocker ?? localDockerOf();
-  const systemStore = await FileSystemStore.open(stateDir);
+  const systemBook = new SystemBook(state.systems);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
   const runtimeFor = runtimesByEngine();
@@ -136,13 +135,13 @@ export async function startDaemon(
     localDocker,
     allowBindRoot: config.allowBind,
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
-    systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, store: systemStore, healthyTimeoutMs: readyTimeoutMs },
-    nodeStates: new FileNodeStateStore(stateDir),
+    systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
+    nodeStates: state.nodeStates,
   };
 
   const executions = new PlanExecutions(knowledge, services, queue, events);
   const systems = new Systems(knowledge, services, queue, { submit: (plan, options) => executions.submit(plan, options.kind) }, {
-    store: systemStore, allowBindRoot: config.allowBind, readyTimeoutMs,
+    book: systemBook, allowBindRoot: config.allowBind, readyTimeoutMs,
   });
   const nodeAdmin = new NodeAdmin(knowledge, services, (name, cordoned) => events.publish({ type: 'node', name, cordoned, at: new Date().toISOString() }));
   await nodeAdmin.restore();
@@ -166,7 +165,7 @@ export async function startDaemon(
   );
   services.nodeLoops = nodeLoops;
 
-  const retention = new ExecutionRetention(services.executions, { days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount });
+  const retention = new ExecutionRetention(services.executions, { days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount }, undefined, state.topologies);
   retention.start();
 
   // Restore the persisted topology; an engine that is down at start is retried, not fatal.

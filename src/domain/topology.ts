@@ -416,7 +416,8 @@ export function parseEntrypointParams(value: unknown, field: string): string[] {
   return args;
 }
 
-function assertAcyclic(app: string, tiers: Tier[], field: string): void {
+/** Refuses an app whose tiers depend on each other in a circle. */
+export function assertAcyclic(app: string, tiers: Tier[], field: string): void {
   const byName = new Map(tiers.map((t) => [t.flatName, t]));
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (t: Tier, path: string[]): void => {

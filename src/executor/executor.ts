@@ -9,7 +9,7 @@ import { Vm } from '../domain/vm';
 import { CloudDriver } from '../ports/cloud-driver';
 import { ContainerRuntime } from '../ports/container-runtime';
 import { HookRunner } from '../ports/hook-runner';
-import { rememberHostPorts, SystemContainerPorts, systemContainerFields, waitForHealthyDependencies } from './system-containers';
+import { reportHostPorts, SystemContainerPorts, systemContainerFields, waitForHealthyDependencies } from './system-containers';
 
 export interface ExecutorPorts {
   runtimeFor(vm: Vm): ContainerRuntime;
@@ -221,7 +221,7 @@ export class Executor {
           ...(tier.volumes ? { mounts: tier.volumes } : {}),
         });
         slot.where.containerId = created.id;
-        if (system) await rememberHostPorts(systemPorts!.store, tier, vmName, created.hostPorts);
+        if (system) reportHostPorts(systemPorts!.ledger, tier, vmName, created.hostPorts);
         ctx.cluster.containerSet(vmName, { id: created.id, tier: tier.flatName, resources: { ...action.resources }, cpuset: [...action.cpuset], state: created.state });
         await this.runHook(slot, ctx, runtime, 'on_node_scale', vmName, action.tier);
         return;

@@ -2,18 +2,28 @@ import { Placement } from '../domain/allocation';
 import { Tier, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
 import { ContainerRuntime, SystemContainerSpec } from '../ports/container-runtime';
-import { SystemStore } from '../ports/system-store';
 import { ClusterLedger } from './executor';
 
 /** What the executor needs to run the containers of systems (compose files). */
 export interface SystemContainerPorts {
   /** The per-node range host ports are chosen from (`--host-ports`). */
   hostPortRange: { first: number; last: number };
-  /** Remembers the ports chosen, so a container re-created on the same VM gets them again. */
-  store?: SystemStore;
+  /** Told the ports chosen, so a container re-created on the same VM gets them again. */
+  ledger?: SystemPortLedger;
   /** Longest wait for a `service_healthy` dependency. */
   healthyTimeoutMs: number;
   healthPollMs?: number;
+}
+
+/**
+ * The host ports of systems, as the executor reads them and reports the ports it got. The executor
+ * never writes a system record itself: whoever owns the records applies these reports.
+ */
+export interface SystemPortLedger {
+  /** Ports chosen before, by VM and service (`8080/tcp` -> 20001). */
+  hostPortsOf(sid: string): Record<string, Record<string, Record<string, number>>> | undefined;
+  /** A container of `service` got these host ports on `vm`. */
+  hostPortsChosen(sid: string, vm: string, service: string, hostPorts: Record<string, number>): void;
 }
 
 export interface SystemContainerInput {
@@ -39,7 +49,7 @@ export function systemContainerFields(input: SystemContainerInput, ports: System
   { system: SystemContainerSpec; extraHosts: { host: string; address: string }[]; environment: Record<string, string> } {
   const { tier, vm, topology, cluster, newPlacement, resolve } = input;
   const sys = tier.system!;
-  const record = ports.store?.get(sys.sid);
+  const hostPorts = ports.ledger?.hostPortsOf(sys.sid);
   const extraHosts: { host: string; address: string }[] = [];
   const environment: Record<string, string> = {};
   const siblings = [...topology.tiers.values()].filter((t) => t.app === tier.app && t.flatName !== tier.flatName && t.system);
@@ -52,7 +62,7 @@ export function systemContainerFields(input: SystemContainerInput, ports: System
     const address = cluster.vm(vmsOfOther[0])?.vm.address;
     if (!address) continue;
     extraHosts.push({ host: other.system!.service, address });
-    if (tier.dependsOn.includes(other.flatName)) addServiceEnv(environment, other, address, record?.host_ports[vmsOfOther[0]]?.[other.system!.service]);
+    if (tier.dependsOn.includes(other.flatName)) addServiceEnv(environment, other, address, hostPorts?.[vmsOfOther[0]]?.[other.system!.service]);
   }
   return {
     system: {
@@ -65,7 +75,7 @@ export function systemContainerFields(input: SystemContainerInput, ports: System
       restart: sys.restart,
       publish: sys.publish,
       hostPortRange: ports.hostPortRange,
-      preferredHostPorts: record?.host_ports[vm]?.[sys.service] ?? {},
+      preferredHostPorts: hostPorts?.[vm]?.[sys.service] ?? {},
       namespace: sys.namespace,
       labels: { ...sys.labels },
     },
@@ -83,14 +93,10 @@ function addServiceEnv(env: Record<string, string>, other: Tier, host: string | 
   }
 }
 
-/** Keeps the ports a container got, so that a re-creation on the same VM asks for them again. */
-export async function rememberHostPorts(store: SystemStore | undefined, tier: Tier, vm: string, hostPorts: Record<string, number> | undefined): Promise<void> {
-  if (!store || !tier.system || !hostPorts || Object.keys(hostPorts).length === 0) return;
-  const record = store.get(tier.system.sid);
-  if (!record) return;
-  const onVm = (record.host_ports[vm] ??= {});
-  onVm[tier.system.service] = { ...hostPorts };
-  await store.save(record);
+/** Reports the ports a container got, so that a re-creation on the same VM asks for them again. */
+export function reportHostPorts(ledger: SystemPortLedger | undefined, tier: Tier, vm: string, hostPorts: Record<string, number> | undefined): void {
+  if (!ledger || !tier.system || !hostPorts || Object.keys(hostPorts).length === 0) return;
+  ledger.hostPortsChosen(tier.system.sid, vm, tier.system.service, hostPorts);
 }
 
 /**

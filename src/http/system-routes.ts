@@ -1,7 +1,7 @@
 import { Request, Router } from 'express';
 import { ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
-import { SystemRecord } from '../ports/system-store';
+import { SystemRecord } from '../domain/system';
 import { SystemStatus, Systems } from '../use-cases/systems';
 import { readFlag } from './query';
 

@@ -1,6 +1,7 @@
 import { errorMessage } from '../domain/errors';
 import { log } from '../log';
 import { ExecutionStore } from '../ports/execution-store';
+import { TopologyStore } from '../ports/state-store';
 
 const DAY_MS = 86_400_000;
 
@@ -11,7 +12,10 @@ export interface RetentionSettings {
   count: number;
 }
 
-/** Prunes the execution history at start and then daily (SPEC §7). A failing prune is logged, never fatal. */
+/**
+ * Prunes the execution history at start and then daily (SPEC §7), and the topology history by the
+ * same rule (the version in force is never pruned). A failing prune is logged, never fatal.
+ */
 export class ExecutionRetention {
   private timer?: NodeJS.Timeout;
 
@@ -19,12 +23,16 @@ export class ExecutionRetention {
     private readonly store: Pick<ExecutionStore, 'prune'>,
     private readonly settings: RetentionSettings,
     private readonly everyMs = DAY_MS,
+    private readonly topologies?: Pick<TopologyStore, 'prune'>,
   ) {}
 
   async pruneNow(now = Date.now()): Promise<number> {
     try {
-      const pruned = await this.store.prune({ keep: this.settings.count, olderThan: new Date(now - this.settings.days * DAY_MS) });
+      const policy = { keep: this.settings.count, olderThan: new Date(now - this.settings.days * DAY_MS) };
+      const pruned = await this.store.prune(policy);
       if (pruned > 0) log.info({ pruned, ...this.settings }, 'pruned finished executions past retention');
+      const versions = (await this.topologies?.prune?.(policy)) ?? 0;
+      if (versions > 0) log.info({ pruned: versions, ...this.settings }, 'pruned topology versions past retention');
       return pruned;
     } catch (e) {
       log.error({ err: errorMessage(e) }, 'pruning executions failed');

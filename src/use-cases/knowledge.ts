@@ -91,6 +91,15 @@ export class Knowledge implements ClusterLedger {
   }
 
   /**
+   * The topology in force with an app added or removed: the cloud and what runs where stay as they
+   * are (an app edit changes neither the infrastructure nor the engines).
+   */
+  appsEdited(topology: Topology): void {
+    this.requireDeployment();
+    this.current = { ...this.current!, topology };
+  }
+
+  /**
    * The fleet was read again (observe-cluster.ts): the VMs and what their engines report, in place
    * of what was known (an unreachable VM is observed as it was known).
    */

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { UnsatisfiableError, ConflictError, errorMessage } from '../domain/errors';
 import { redactUrlSecrets } from '../domain/redact';
 import { log } from '../log';
@@ -64,13 +65,19 @@ export async function loadTopology(knowledge: Knowledge, services: Services, doc
   if (hooks.stale) log.warn({ hooks_repo: redactUrlSecrets(infrastructure.hooksGitRepo ?? ''), commit: hooks.commit }, "hooks repository can't be reached: using the commit fetched before");
 
   if (options.persist) await services.topologies.save(topology.raw);
+  const inForce = knowledge.deployment?.topology;
+  // The loops follow the infrastructure (nodes, intervals, the hooks' repository and schedule); a
+  // document that changes only apps leaves them running as they are.
+  const sameInfrastructure = inForce !== undefined && isDeepStrictEqual(inForce.raw.infrastructure, topology.raw.infrastructure);
   knowledge.putInForce({ topology, cloud, cluster });
   for (const { vm, problem } of down) {
     knowledge.nodes.failed(vm.name, problem, Date.now(), true);
     log.warn(`${problem}: serving with node '${vm.name}' unreachable`);
   }
-  services.hookSchedule?.follow(topology);
-  services.nodeLoops?.follow(topology);
+  if (!sameInfrastructure) {
+    services.hookSchedule?.follow(topology);
+    services.nodeLoops?.follow(topology);
+  }
   return topology;
 }
 

@@ -2,19 +2,20 @@ import { randomBytes } from 'crypto';
 import { TierResources } from '../domain/allocation';
 import { parseCompose, readSystemName } from '../domain/compose/compose-file';
 import { parseDotEnv } from '../domain/compose/interpolate';
-import { composeToApp } from '../domain/compose/system-app';
+import { composeToApp, systemAppEdit } from '../domain/compose/system-app';
 import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../domain/errors';
 import { Execution } from '../domain/execution';
-import { isPlainObject, readObject } from '../domain/json-reader';
+import { readObject } from '../domain/json-reader';
 import { flatTierName } from '../domain/names';
 import { ZERO } from '../domain/resources';
 import { errorMessage } from '../domain/errors';
 import { ManagedContainer } from '../ports/container-runtime';
-import { SystemRecord, SystemStore } from '../ports/system-store';
+import { newSystem, SystemRecord } from '../domain/system';
 import { Knowledge, Services } from './knowledge';
-import { loadTopology } from './load-topology';
 import { readVm } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
+import { SystemBook } from './system-book';
+import { addApp, removeApp } from './topology-apps';
 
 /** How a system's plan is carried out: the ordinary execution path, recorded with kind `system`. */
 export interface SystemExecutions {
@@ -22,7 +23,8 @@ export interface SystemExecutions {
 }
 
 export interface SystemsOptions {
-  store: SystemStore;
+  /** The system records (their one writer). */
+  book: SystemBook;
   /** Host paths may be bound only under this directory (`--allow-bind`); none = no host paths. */
   allowBindRoot?: string;
   /** How long `start` waits for every service to be running and healthy. */
@@ -85,11 +87,13 @@ const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * Systems: compose files started as apps of the topology. A start adds the app `<name>-<sid>` to the
- * topology in force (no container yet), then applies the file's initial plan as one execution of
- * kind `system` (allocate, translate, create in dependency order), then waits until every service
- * is running and healthy. Whatever fails on the way takes back everything the start created.
- * Delete applies a plan removing every tier (kind `system`), removes the networks (and volumes when
- * asked) on every node, then takes the app out of the topology.
+ * topology in force (no container yet; an app edit, which checks that app alone and reaches no
+ * engine; the record and the topology version are written in one transaction), then applies the
+ * file's initial plan as one execution of kind `system` (allocate, translate, create in dependency
+ * order), then waits until every service is running and healthy. Whatever fails on the way takes
+ * back everything the start created. Delete applies a plan removing every tier (kind `system`),
+ * removes the networks (and volumes when asked) on every node, then takes the app out of the
+ * topology (an app edit again, in one transaction with forgetting the record).
  */
 export class Systems {
   /** Systems whose start has not finished in this process. */
@@ -119,20 +123,11 @@ export class Systems {
     const sid = randomBytes(16).toString('hex');
     const system = composeToApp(file, { name, sid, namespace }, deployment.topology.infrastructure.memUnitMb);
 
-    const record: SystemRecord = {
-      sid, name, app: system.appName, namespace, username: request.username, created_at: new Date().toISOString(),
-      status: 'starting', execution_ids: [], warnings: [...file.warnings, ...system.warnings], host_ports: {},
-    };
-    await this.options.store.save(record);
-    try {
-      await this.reloadApps((apps) => [...apps, system.app]);
-    } catch (e) {
-      await this.options.store.delete(sid);
-      throw e;
-    }
+    const record = newSystem({ sid, name, app: system.appName, namespace, username: request.username }, [...file.warnings, ...system.warnings]);
+    const book = this.options.book;
+    await this.queue.run(() => addApp(this.knowledge, this.services, systemAppEdit(system), (topology) => book.started(record, topology)));
     const { execution, done } = await this.executions.submit(system.plan, { kind: 'system' });
-    record.execution_ids.push(execution.id);
-    await this.options.store.save(record);
+    await book.executionAdded(record, execution.id);
     this.starting.add(sid);
     const finished = this.finishStart(record, done).finally(() => this.starting.delete(sid));
     // A caller that does not wait (`?wait=false`) reads the outcome from the status; nothing is left unhandled.
@@ -148,8 +143,7 @@ export class Systems {
     } else {
       try {
         const status = await this.waitReady(record);
-        record.status = 'running';
-        await this.options.store.save(record);
+        await this.options.book.running(record);
         return status;
       } catch (e) {
         failure = e instanceof DomainError ? e : new InfrastructureError(errorMessage(e));
@@ -187,29 +181,27 @@ export class Systems {
   async recoverInterrupted(): Promise<number> {
     const apps = new Set(this.knowledge.deployment?.topology.apps.map((a) => a.name) ?? []);
     let recovered = 0;
-    for (const record of this.options.store.list()) {
+    for (const record of this.options.book.list()) {
       if (record.status === 'running' || this.starting.has(record.sid) || this.deleting.has(record.sid)) continue;
       recovered++;
       if (this.knowledge.deployment && !apps.has(record.app)) {
-        await this.options.store.delete(record.sid);
+        await this.options.book.forget(record.sid);
         continue;
       }
-      record.warnings.push(`the daemon stopped while this system was ${record.status === 'starting' ? 'starting' : 'being deleted'}`);
-      record.status = 'running';
-      await this.options.store.save(record);
+      await this.options.book.interrupted(record);
     }
     return recovered;
   }
 
   list(filter: { namespace?: string; name?: string; username?: string } = {}): SystemRecord[] {
-    return this.options.store.list().filter((r) =>
+    return this.options.book.list().filter((r) =>
       (filter.namespace === undefined || r.namespace === filter.namespace)
       && (filter.name === undefined || r.name === filter.name)
       && (filter.username === undefined || r.username === filter.username));
   }
 
   get(sid: string): SystemRecord {
-    const record = this.options.store.get(sid);
+    const record = this.options.book.get(sid);
     if (!record) throw new NotFoundError(`system '${sid}' not found`);
     return record;
   }
@@ -277,21 +269,9 @@ export class Systems {
     }
   }
 
-  /**
-   * Puts in force, on the plan queue, the topology in force with its apps as `edit` makes them;
-   * `edit` returning undefined leaves the topology as it is.
-   */
-  private async reloadApps(edit: (apps: unknown[]) => unknown[] | undefined): Promise<void> {
-    await this.queue.run(async () => {
-      const current = this.knowledge.requireDeployment().topology.raw;
-      const apps = edit(Array.isArray(current.apps) ? current.apps : []);
-      if (apps) await loadTopology(this.knowledge, this.services, { ...current, apps });
-    });
-  }
-
   private async removeNow(record: SystemRecord, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[]; execution_id?: string }> {
-    record.status = 'deleting';
-    await this.options.store.save(record);
+    const book = this.options.book;
+    await book.deleting(record);
     const deployment = this.knowledge.requireDeployment();
     const tiers = [...deployment.topology.tiers.values()].filter((t) => t.app === record.app);
     const running = tiers.filter((t) => Object.values(deployment.cluster).some((s) => s.containers[t.flatName]));
@@ -300,11 +280,10 @@ export class Systems {
       const plan = Object.fromEntries(running.map((t) => [t.flatName, { ...ZERO }]));
       const { execution, done } = await this.executions.submit(plan, { kind: 'system' });
       executionId = execution.id;
-      record.execution_ids.push(execution.id);
+      await book.executionAdded(record, execution.id);
       const finished = await done;
       if (finished.status !== 'succeeded') {
-        record.status = 'running';
-        await this.options.store.save(record);
+        await book.deleteFailed(record);
         throw executionError(finished);
       }
     }
@@ -316,11 +295,10 @@ export class Systems {
       removed.networks.push(...r.networks.map((n) => `${vm.name}/${n}`));
       removed.volumes.push(...r.volumes.map((v) => `${vm.name}/${v}`));
     }
-    await this.reloadApps((apps) => {
-      const kept = apps.filter((a) => !(isPlainObject(a) && a.name === record.app));
-      return kept.length < apps.length ? kept : undefined;
+    await this.queue.run(async () => {
+      const removed = await removeApp(this.knowledge, record.app, (topology) => book.removed(record.sid, topology));
+      if (!removed) await book.forget(record.sid);
     });
-    await this.options.store.delete(record.sid);
     return { ...removed, execution_id: executionId };
   }
 }

@@ -256,4 +256,17 @@ describe('composeToApp', () => {
     expect(db.system!.mounts).toEqual([{ type: 'volume', volume: `shop-${SID}_dbdata`, target: '/data', readOnly: false, driverOpts: {}, external: false }]);
     expect(db.system!.healthcheck).toEqual({ test: ['CMD-SHELL', '[ -f /tmp/ready ]'], intervalMs: 1000, retries: 30 });
   });
+
+  it('gives the same tiers typed as the topology reads back from its document after a restart', () => {
+    const withHooks = composeToApp(parseCompose({
+      services: {
+        a: { image: 'x', 'x-ecoware': { on_node_scale: 'grow.sh', on_dependency_scale: 'process:p1', node_selector: { zone: 'b' }, max_node: 3 } },
+        b: { image: 'y', depends_on: { a: { condition: 'service_started' } }, restart: 'always', volumes: ['/tmp/x:/x:ro'] },
+      },
+    }, { env: {}, allowBindRoot: '/tmp' }), { name: 'h', sid: SID, namespace: 'default' }, 64);
+    for (const made of [system, withHooks]) {
+      const read = parseTopology({ infrastructure: { cpu_cores: 4, mem_units: 16 }, apps: [made.app] }, { localDocker: 'unix:///x', allowBindRoot: '/tmp' });
+      expect(made.tiers).toEqual([...read.tiers.values()]);
+    }
+  });
 });

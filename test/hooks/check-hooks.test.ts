@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { UnsatisfiableError } from '../../src/domain/errors';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { parseTopology } from '../../src/domain/topology';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
+import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/check-hooks';
 import { GitFixture, makeTempDir } from '../support/git-fixture';

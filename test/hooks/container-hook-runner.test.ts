@@ -6,7 +6,7 @@ import { NotFoundError, UnsatisfiableError } from '../../src/domain/errors';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { HookEvent, HookSpec, parseTopology, Tier } from '../../src/domain/topology';
 import { createDockerRuntime } from '../../src/drivers/docker/docker-container-runtime';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
+import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { ContainerHookRunner } from '../../src/executor/container-hook-runner';
 import { ContainerRuntime } from '../../src/ports/container-runtime';

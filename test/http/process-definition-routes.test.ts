@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
+import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { errorMapper } from '../../src/http/error-mapper';
 import { createProcessDefinitionRouter } from '../../src/http/process-definition-routes';
 import { parseProcessDefinition } from '../../src/domain/process-definition';

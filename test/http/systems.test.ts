@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { register } from '../../src/cli/systems-command';
 import { engineClient, startEngine, TestEngine } from '../support/engines';
 import { testImage } from '../support/docker';
+import { storedSystems } from '../support/state-db';
 
 /**
  * Systems from compose files on a static pool of two real engines (each a dockerd on its own
@@ -257,8 +258,8 @@ describe('systems from compose files on two engines', () => {
     // Moving web off and back: a plan removing it, then one restoring it, on a pool where it fits anywhere.
     const web = (await api.get(`/api/systems/${first.sid}`)).body.services.web.containers[0];
     // The system's record keeps the port chosen per VM and service: the re-creation asks for it.
-    const records = JSON.parse(await fs.readFile(path.join(stateDir, 'systems.json'), 'utf8'));
-    expect(records.find((r: { sid: string }) => r.sid === first.sid).host_ports[web.vm].web).toEqual({ '8080/tcp': first.webPort });
+    const records = storedSystems(stateDir);
+    expect(records.find((r: { sid: string }) => r.sid === first.sid)!.host_ports[web.vm].web).toEqual({ '8080/tcp': first.webPort });
     expect((await api.put('/api/execute').send({ [first.app]: { web: { cpu_cores: 0, mem_units: 0 } } })).status).toBe(200);
     expect((await api.put('/api/execute').send({ [first.app]: { web: { cpu_cores: 1, mem_units: 2 } } })).status).toBe(200);
     const again = (await api.get(`/api/systems/${first.sid}`)).body.services.web.containers[0];

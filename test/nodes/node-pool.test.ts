@@ -7,6 +7,7 @@ import { testImage } from '../support/docker';
 import { engineClient } from '../support/engines';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
+import { stateRows } from '../support/state-db';
 
 /**
  * The node pool against two real engines, one of which is crashed (its dockerd killed): health,
@@ -152,7 +153,7 @@ describe('node pool of two engines', () => {
 
   it.each(['__proto__', 'constructor', 'toString'])('answers 404 for a node named %s on every node route, and changes nothing', async (name) => {
     const cordons = async () => ((await api.get('/api/nodes')).body as { name: string; cordoned: boolean; draining: boolean }[]).map((n) => ({ name: n.name, cordoned: n.cordoned, draining: n.draining }));
-    const before = { nodes: await cordons(), executions: (await api.get('/api/executions')).body.meta.total_count, state: await fs.readFile(path.join(stateDir, 'nodes.json'), 'utf8').catch(() => '') };
+    const before = { nodes: await cordons(), executions: (await api.get('/api/executions')).body.meta.total_count, state: stateRows(stateDir, 'SELECT node FROM cordons ORDER BY node') };
     for (const [method, route] of [
       ['get', ''], ['post', '/cordon'], ['post', '/uncordon'], ['post', '/drain'], ['post', '/drain?dry_run=true'],
       ['get', '/volumes'], ['delete', '/volumes/v1'],
@@ -164,7 +165,7 @@ describe('node pool of two engines', () => {
     expect(created.status).toBe(404);
     expect(await cordons()).toEqual(before.nodes);
     expect((await api.get('/api/executions')).body.meta.total_count).toBe(before.executions);
-    expect(await fs.readFile(path.join(stateDir, 'nodes.json'), 'utf8').catch(() => '')).toBe(before.state);
+    expect(stateRows(stateDir, 'SELECT node FROM cordons ORDER BY node')).toEqual(before.state);
   });
 
   it('previews a drain without changing anything', async () => {

@@ -5,9 +5,9 @@ import * as path from 'path';
 import Database from 'better-sqlite3';
 import { Execution } from '../../src/domain/execution';
 import { parseProcessDefinition } from '../../src/domain/process-definition';
-import { FileExecutionStore } from '../../src/drivers/fs/file-execution-store';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
-import { FileTopologyStore } from '../../src/drivers/fs/file-topology-store';
+import { FileExecutionStore } from '../support/json-layout/file-execution-store';
+import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
+import { FileTopologyStore } from '../support/json-layout/file-topology-store';
 import { LeaseHeldError } from '../../src/drivers/sqlite/lease';
 import { openSqliteState, SqliteState } from '../../src/drivers/sqlite/sqlite-state';
 

@@ -6,9 +6,7 @@ import { DomainEvent, EventBus } from '../../src/domain/events';
 import { FakeCloudDriver } from '../../src/drivers/fake/fake-cloud-driver';
 import { FakeEngines } from '../../src/drivers/fake/fake-container-runtime';
 import { FakeHookRunner } from '../../src/drivers/fake/fake-hook-runner';
-import { FileExecutionStore } from '../../src/drivers/fs/file-execution-store';
-import { FileProcessDefinitionStore } from '../../src/drivers/fs/file-process-definition-store';
-import { FileTopologyStore } from '../../src/drivers/fs/file-topology-store';
+import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
 import { buildApp } from '../../src/http/app';
@@ -18,7 +16,8 @@ import { SerialQueue } from '../../src/use-cases/serial-queue';
 
 /**
  * The daemon's use cases and HTTP app over fake engines and clouds (src/drivers/fake/), with the
- * real allocator and real state files in a temporary directory: no Docker engine, no listening port.
+ * real allocator and the real state database in a temporary directory: no Docker engine, no
+ * listening port.
  * A static cloud is the real StaticCloudDriver over fake engines; an elastic one is `cloud`.
  */
 export async function fakeDaemon(options: { elastic?: boolean } = {}) {
@@ -26,6 +25,7 @@ export async function fakeDaemon(options: { elastic?: boolean } = {}) {
   const engines = new FakeEngines();
   const hooks = new FakeHookRunner();
   const cloud = new FakeCloudDriver({ elastic: options.elastic ?? true });
+  const state = await openSqliteState(stateDir);
   const knowledge = new Knowledge();
   const services: Services = {
     allocator: createAllocator({ timeLimitMs: 5_000 }),
@@ -33,9 +33,10 @@ export async function fakeDaemon(options: { elastic?: boolean } = {}) {
     cloudFor: (config, vmSize) => (config.type === 'static' && !options.elastic ? new StaticCloudDriver(config, vmSize, engines.runtimeFor) : cloud),
     hookSource: new GitHookSource(path.join(stateDir, 'hooks-repo')),
     hookRunner: hooks,
-    topologies: new FileTopologyStore(stateDir),
-    executions: new FileExecutionStore(stateDir),
-    processDefinitions: new FileProcessDefinitionStore(stateDir),
+    topologies: state.topologies,
+    executions: state.executions,
+    processDefinitions: state.processDefinitions,
+    nodeStates: state.nodeStates,
     localDocker: 'tcp://local:2375',
   };
   const queue = new SerialQueue();
@@ -45,9 +46,10 @@ export async function fakeDaemon(options: { elastic?: boolean } = {}) {
   const executions = new PlanExecutions(knowledge, services, queue, bus);
   const app = buildApp({ knowledge, services, queue, executions });
   return {
-    app, knowledge, services, engines, cloud, hooks, executions, queue, bus, events, stateDir,
+    app, knowledge, services, engines, cloud, hooks, executions, queue, bus, events, stateDir, state,
     async close() {
       await queue.idle();
+      state.close();
       await fs.rm(stateDir, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,6 @@
 import { InfrastructureError, NoSolutionError, NotFoundError, ValidationError } from '../../src/domain/errors';
-import { FileSystemStore } from '../../src/drivers/fs/file-system-store';
+import { SqliteSystemStore } from '../../src/drivers/sqlite/sqlite-system-store';
+import { SystemBook } from '../../src/use-cases/system-book';
 import { loadTopology } from '../../src/use-cases/load-topology';
 import { Systems } from '../../src/use-cases/systems';
 import { SerialQueue } from '../../src/use-cases/serial-queue';
@@ -9,7 +10,7 @@ import { fakeDaemon } from '../support/fake-daemon';
 describe('Systems', () => {
   let d: Awaited<ReturnType<typeof fakeDaemon>>;
   let systems: Systems;
-  let store: FileSystemStore;
+  let store: SqliteSystemStore;
   const nodes = [{ name: 'node1', docker: 'tcp://node1:2375' }, { name: 'node2', docker: 'tcp://node2:2375' }];
   const compose = {
     services: {
@@ -26,8 +27,8 @@ describe('Systems', () => {
       infrastructure: { cloud_driver: { type: 'static', nodes }, cpu_cores: 4, mem_units: 8, mem_unit_mb: 16 },
       apps: [],
     });
-    store = await FileSystemStore.open(d.stateDir);
-    systems = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { store, readyTimeoutMs: 1000 });
+    store = d.state.systems;
+    systems = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { book: new SystemBook(store), readyTimeoutMs: 1000 });
   });
   afterEach(async () => { await d.close(); });
 
@@ -43,7 +44,7 @@ describe('Systems', () => {
     } });
     expect(store.get(record.sid)).toMatchObject({ status: 'running', execution_ids: [executionId] });
     // The record survives a daemon restart.
-    expect((await FileSystemStore.open(d.stateDir)).get(record.sid)).toMatchObject({ app: `shop-${record.sid}`, status: 'running' });
+    expect(new SqliteSystemStore(d.state.db).get(record.sid)).toMatchObject({ app: `shop-${record.sid}`, status: 'running' });
   });
 
   it('refuses a bad file before anything is recorded or changed', async () => {
@@ -101,12 +102,57 @@ describe('Systems', () => {
     await done;
     await store.save({ ...record, status: 'starting' });
     await store.save({ ...record, sid: 'e'.repeat(32), app: `gone-${'e'.repeat(32)}`, status: 'deleting' });
-    const reopened = await FileSystemStore.open(d.stateDir);
-    const after = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { store: reopened, readyTimeoutMs: 1000 });
+    const reopened = new SqliteSystemStore(d.state.db);
+    const after = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { book: new SystemBook(reopened), readyTimeoutMs: 1000 });
     expect(await after.recoverInterrupted()).toBe(2);
     expect(reopened.list().map((r) => [r.sid, r.status])).toEqual([[record.sid, 'running']]);
     expect(reopened.get(record.sid)!.warnings).toContain('the daemon stopped while this system was starting');
     expect((await after.status(record.sid)).ready).toBe(true);
+  });
+
+  it('starts and deletes without pinging an engine, fetching the hooks, re-reading other apps or restarting loops', async () => {
+    const syncs: string[] = [];
+    d.services.hookSource = {
+      sync: async (repo) => { syncs.push(repo); return { commit: 'c0ffee' }; },
+      currentCommit: () => 'c0ffee', has: async () => true, read: async () => Buffer.from(''),
+    };
+    const follows: string[] = [];
+    d.services.hookSchedule = { follow: () => follows.push('hooks'), stop: () => undefined };
+    d.services.nodeLoops = { follow: () => follows.push('nodes'), stop: () => undefined };
+    await loadTopology(d.knowledge, d.services, {
+      infrastructure: { cloud_driver: { type: 'static', nodes }, cpu_cores: 4, mem_units: 8, mem_unit_mb: 16, hooks_git_repo: 'https://hooks.example/repo.git' },
+      apps: [{ name: 'shop', tiers: { db: { docker_image: 'busybox', on_node_scale: 'scale.sh' } } }],
+    });
+    const other = d.knowledge.requireDeployment().topology.tiers.get('shop_db');
+    const count = (ops: string[]) => ops.reduce<Record<string, number>>((n, op) => ({ ...n, [op]: (n[op] ?? 0) + 1 }), {});
+    const before = { syncs: syncs.length, follows: follows.length, calls: count(d.engines.calls.map((c) => c.op)) };
+    const { record, done } = await systems.start({ name: 'web', compose: { services: { web: { image: 'busybox', 'x-ecoware': { on_node_scale: 'scale.sh' } } } } });
+    await done;
+    await systems.delete(record.sid, { volumes: false });
+    const after = count(d.engines.calls.map((c) => c.op));
+    expect([(after.ping ?? 0) - (before.calls.ping ?? 0), (after.info ?? 0) - (before.calls.info ?? 0)]).toEqual([0, 0]);
+    expect(after.create - (before.calls.create ?? 0)).toBe(1);
+    expect(syncs.length - before.syncs).toBe(0);
+    expect(follows.length - before.follows).toBe(0);
+    // The app in force before is the same, not read again.
+    expect(d.knowledge.requireDeployment().topology.tiers.get('shop_db')).toBe(other);
+    expect(apps()).toEqual(['shop']);
+    // The history keeps the versions the user made (this one and the first); of those the start and
+    // the delete made, only the newest, the one in force.
+    const history = await d.state.topologies.history(10);
+    expect(history.map((h) => h.made_by)).toEqual(['apps', 'user', 'user']);
+    expect((history[0].document as { apps: { name: string }[] }).apps.map((a) => a.name)).toEqual(['shop']);
+  });
+
+  it('writes a system and its topology version together: a refused app leaves neither', async () => {
+    d.services.hookSource = { sync: async () => ({ commit: 'c' }), currentCommit: () => 'c', has: async () => false, read: async () => Buffer.from('') };
+    const versions = (await d.state.topologies.history(10)).length;
+    await expect(systems.start({ name: 'web', compose: { services: { web: { image: 'busybox', 'x-ecoware': { on_node_scale: 'process:nope' } } } } }))
+      .rejects.toThrow(/process definition 'nope' is not registered/);
+    expect(store.list()).toEqual([]);
+    expect(new SqliteSystemStore(d.state.db).list()).toEqual([]);
+    expect(apps()).toEqual([]);
+    expect((await d.state.topologies.history(10)).length).toBe(versions);
   });
 
   it('lists by namespace and name', async () => {

@@ -1,6 +1,9 @@
 import { TierResources } from '../allocation';
 import { flatTierName } from '../names';
+import { parseHookSpec, Tier } from '../topology';
+import { AppEdit } from '../topology-edit';
 import { ComposeFile, ComposeService } from './compose-file';
+import { SystemMount, SystemTier } from './system-tier';
 
 const MIB = 1024 * 1024;
 
@@ -15,8 +18,13 @@ export interface SystemIdentity {
 export interface SystemApp {
   /** `<name>-<sid>`: the app of the topology, the network and the volumes' prefix. */
   appName: string;
-  /** The app as a topology document entry (`{name, tiers}`), with each tier's `system` block. */
+  /**
+   * The app as the topology document's entry (`{name, tiers}`, with each tier's `system` block):
+   * what is persisted, and read back after a restart.
+   */
   app: { name: string; tiers: Record<string, Record<string, unknown>> };
+  /** The same app as typed tiers, put in force as they are (the services in the file's order). */
+  tiers: Tier[];
   /** The initial plan, by flat tier name. */
   plan: TierResources;
   warnings: string[];
@@ -39,13 +47,61 @@ export function systemVolumeName(appName: string, volume: string): string {
 export function composeToApp(file: ComposeFile, id: SystemIdentity, memUnitMb: number): SystemApp {
   const appName = systemAppName(id.name, id.sid);
   const warnings: string[] = [];
-  const tiers: Record<string, Record<string, unknown>> = {};
+  const documentTiers: Record<string, Record<string, unknown>> = {};
+  const tiers: Tier[] = [];
   const plan: TierResources = {};
   for (const service of file.services) {
-    tiers[service.name] = tierOf(service, file, id, appName);
+    documentTiers[service.name] = tierOf(service, file, id, appName);
+    tiers.push(typedTier(service, file, id, appName));
     plan[flatTierName(appName, service.name)] = initialResources(service, memUnitMb, warnings);
   }
-  return { appName, app: { name: appName, tiers }, plan, warnings };
+  return { appName, app: { name: appName, tiers: documentTiers }, tiers, plan, warnings };
+}
+
+/** The system's app as an edit of the topology in force. */
+export function systemAppEdit(system: SystemApp): AppEdit {
+  return { name: system.appName, tiers: system.tiers, document: system.app };
+}
+
+/** The service as the tier the topology holds (what `parseTopology` reads from `tierOf`'s entry). */
+function typedTier(service: ComposeService, file: ComposeFile, id: SystemIdentity, appName: string): Tier {
+  const field = `services.${service.name}.x-ecoware`;
+  const hc = service.healthcheck;
+  const system: SystemTier = {
+    sid: id.sid,
+    namespace: id.namespace,
+    service: service.name,
+    network: appName,
+    entrypoint: service.entrypoint,
+    healthcheck: hc ? { ...hc } : undefined,
+    publish: service.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol })),
+    mounts: service.mounts.map((m): SystemMount => {
+      if (m.type === 'bind') return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly };
+      const declared = file.volumes[m.source];
+      return {
+        type: 'volume', volume: declared.external ? m.source : systemVolumeName(appName, m.source), target: m.target, readOnly: m.readOnly,
+        driver: declared.driver, driverOpts: { ...declared.driverOpts }, external: declared.external,
+      };
+    }),
+    labels: { ...service.labels },
+    restart: service.restart ? { policy: service.restart.policy, maxRetries: service.restart.maxRetries } : undefined,
+    waitHealthy: Object.entries(service.dependsOn).filter(([, c]) => c === 'service_healthy').map(([dep]) => dep),
+  };
+  return {
+    app: appName,
+    tier: service.name,
+    flatName: flatTierName(appName, service.name),
+    image: service.image,
+    maxNode: service.ecoware.maxNode ?? service.replicas,
+    dependsOn: [...new Set(Object.keys(service.dependsOn))].map((dep) => flatTierName(appName, dep)),
+    onNodeScale: parseHookSpec(service.ecoware.onNodeScale, `${field}.on_node_scale`),
+    onDependencyScale: parseHookSpec(service.ecoware.onDependencyScale, `${field}.on_dependency_scale`),
+    ports: [],
+    environment: { ...service.environment },
+    entrypointArgs: service.command ? [...service.command] : [],
+    system,
+    ...(service.ecoware.nodeSelector ? { nodeSelector: { ...service.ecoware.nodeSelector } } : {}),
+  };
 }
 
 function tierOf(service: ComposeService, file: ComposeFile, id: SystemIdentity, appName: string): Record<string, unknown> {

@@ -60,6 +60,13 @@ const MIGRATIONS: string[] = [
     at TEXT NOT NULL
   );
   `,
+  // Systems and cordons join the database (they were systems.json and nodes.json); topology versions
+  // say who made them: a user (PUT /api/topology, the start file) or an app edit (a system's start or delete).
+  `
+  CREATE TABLE systems (sid TEXT PRIMARY KEY, created_at TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE cordons (node TEXT PRIMARY KEY) WITHOUT ROWID;
+  ALTER TABLE topologies ADD COLUMN made_by TEXT NOT NULL DEFAULT 'user';
+  `,
 ];
 
 /**

@@ -6,12 +6,25 @@ import { SqliteExecutionStore } from './sqlite-execution-store';
 import { SqliteProcessDefinitionStore } from './sqlite-process-definition-store';
 
 const IMPORTED_KEY = 'imported_json_layout';
+const IMPORTED_SIDE_FILES_KEY = 'imported_systems_and_cordons';
 
 export interface ImportResult {
   topology: boolean;
   processDefinitions: number;
   executions: number;
   setAside: number;
+  /** From `systems.json` and `nodes.json`, when they were there. */
+  systems?: number;
+  cordons?: number;
+}
+
+/** Imports what earlier versions kept in JSON files (each kind once); undefined when there was none. */
+export async function importEarlierState(db: SqliteDatabase, stateDir: string): Promise<ImportResult | undefined> {
+  const layout = await importJsonState(db, stateDir);
+  const sideFiles = importSideFiles(db, stateDir);
+  if (!sideFiles) return layout;
+  const base = layout ?? { topology: false, processDefinitions: 0, executions: 0, setAside: 0 };
+  return { ...base, systems: sideFiles.systems, cordons: sideFiles.cordons, setAside: base.setAside + sideFiles.setAside };
 }
 
 /**
@@ -90,5 +103,62 @@ export async function importJsonState(db: SqliteDatabase, stateDir: string): Pro
 
   for (const file of present) fs.renameSync(file, `${file}.imported`);
   if (present.length > 0) log.info({ ...result, state_dir: stateDir }, 'imported the earlier JSON-file state layout');
+  return present.length > 0 ? result : undefined;
+}
+
+/**
+ * Imports the two JSON files kept beside the database before systems and cordons moved into it
+ * (`systems.json`, `nodes.json`), once, in one transaction; then they are renamed `*.imported`. A
+ * file that does not read, or is not what it should hold, is kept in `set_aside` with a warning
+ * and counts as no system / no cordon.
+ */
+export function importSideFiles(db: SqliteDatabase, stateDir: string): { systems: number; cordons: number; setAside: number } | undefined {
+  if (db.prepare('SELECT 1 FROM meta WHERE key = ?').get(IMPORTED_SIDE_FILES_KEY)) return undefined;
+  const systemsFile = path.join(stateDir, 'systems.json');
+  const nodesFile = path.join(stateDir, 'nodes.json');
+  const present = [systemsFile, nodesFile].filter((f) => fs.existsSync(f));
+  const result = { systems: 0, cordons: 0, setAside: 0 };
+  const read = (file: string, isValid: (document: unknown) => boolean): unknown => {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+      const document = JSON.parse(text);
+      if (isValid(document)) return document;
+      throw new Error('not what it should hold');
+    } catch (e) {
+      log.warn({ file, err: (e as Error).message }, 'unreadable state file: set aside in the database');
+      setAside(db, path.relative(stateDir, file), (e as Error).message, text);
+      result.setAside++;
+      return undefined;
+    }
+  };
+  db.transaction(() => {
+    if (fs.existsSync(systemsFile)) {
+      const records = read(systemsFile, Array.isArray) as unknown[] | undefined;
+      const insert = db.prepare('INSERT OR REPLACE INTO systems (sid, created_at, record) VALUES (?, ?, ?)');
+      for (const r of records ?? []) {
+        const record = r as { sid?: unknown; created_at?: unknown } | null;
+        if (!record || typeof record.sid !== 'string' || typeof record.created_at !== 'string') {
+          setAside(db, path.relative(stateDir, systemsFile), 'not a system record', JSON.stringify(r));
+          result.setAside++;
+          continue;
+        }
+        insert.run(record.sid, record.created_at, JSON.stringify(record));
+        result.systems++;
+      }
+    }
+    if (fs.existsSync(nodesFile)) {
+      const isState = (d: unknown) => typeof d === 'object' && d !== null && Array.isArray((d as { cordoned?: unknown }).cordoned);
+      const state = read(nodesFile, isState) as { cordoned: unknown[] } | undefined;
+      const insert = db.prepare('INSERT OR IGNORE INTO cordons (node) VALUES (?)');
+      for (const node of (state?.cordoned ?? []).filter((n): n is string => typeof n === 'string')) {
+        insert.run(node);
+        result.cordons++;
+      }
+    }
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(IMPORTED_SIDE_FILES_KEY, new Date().toISOString());
+  }).immediate();
+  for (const file of present) fs.renameSync(file, `${file}.imported`);
+  if (present.length > 0) log.info({ ...result, state_dir: stateDir }, 'imported systems.json and nodes.json into the state database');
   return present.length > 0 ? result : undefined;
 }

@@ -1,8 +1,10 @@
 import { openDatabase, SqliteDatabase } from './database';
-import { importJsonState, ImportResult } from './import-json-state';
+import { importEarlierState, ImportResult } from './import-json-state';
 import { StateLease } from './lease';
 import { SqliteExecutionStore } from './sqlite-execution-store';
+import { SqliteNodeStateStore } from './sqlite-node-state-store';
 import { SqliteProcessDefinitionStore } from './sqlite-process-definition-store';
+import { SqliteSystemStore } from './sqlite-system-store';
 import { SqliteTopologyStore } from './sqlite-topology-store';
 
 export interface SqliteState {
@@ -10,6 +12,9 @@ export interface SqliteState {
   executions: SqliteExecutionStore;
   processDefinitions: SqliteProcessDefinitionStore;
   topologies: SqliteTopologyStore;
+  systems: SqliteSystemStore;
+  /** Cordons. */
+  nodeStates: SqliteNodeStateStore;
   lease: StateLease;
   /** What was imported from the JSON-file layout at this start, if anything. */
   imported?: ImportResult;
@@ -20,7 +25,8 @@ export interface SqliteState {
 
 /**
  * Opens the state dir's database, takes the lease (throws LeaseHeldError when another daemon holds
- * it) and imports the JSON-file layout on first start.
+ * it) and imports the JSON-file layout on first start (and `systems.json` / `nodes.json`, which
+ * outlived it, on the first start that finds them).
  */
 export async function openSqliteState(stateDir: string): Promise<SqliteState> {
   const { db } = openDatabase(stateDir);
@@ -32,12 +38,14 @@ export async function openSqliteState(stateDir: string): Promise<SqliteState> {
     throw e;
   }
   try {
-    const imported = await importJsonState(db, stateDir);
+    const imported = await importEarlierState(db, stateDir);
     return {
       db,
       executions: new SqliteExecutionStore(db),
       processDefinitions: new SqliteProcessDefinitionStore(db),
       topologies: new SqliteTopologyStore(db),
+      systems: new SqliteSystemStore(db),
+      nodeStates: new SqliteNodeStateStore(db),
       lease,
       imported,
       check: () => { db.prepare('SELECT 1').get(); },

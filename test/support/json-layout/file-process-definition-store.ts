@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InfrastructureError, ValidationError } from '../../domain/errors';
-import { isValidName } from '../../domain/names';
-import { parseProcessDefinition, ProcessDefinition } from '../../domain/process-definition';
-import { ProcessDefinitionPage, ProcessDefinitionStore, StoredProcessDefinition } from '../../ports/process-definition-store';
+import { InfrastructureError, ValidationError } from '../../../src/domain/errors';
+import { isValidName } from '../../../src/domain/names';
+import { parseProcessDefinition, ProcessDefinition } from '../../../src/domain/process-definition';
+import { ProcessDefinitionPage, ProcessDefinitionStore, StoredProcessDefinition } from '../../../src/ports/process-definition-store';
 
 /** On-disk shape. An array keeps insertion order (object keys that look like numbers would be re-sorted). */
 interface StoreFile {

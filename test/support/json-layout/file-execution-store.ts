@@ -1,14 +1,15 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { Execution, isFinished, kindOf } from '../../domain/execution';
-import { ExecutionFilter, ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
+import { Execution, isFinished, kindOf } from '../../../src/domain/execution';
+import { ExecutionFilter, ExecutionPage, ExecutionStore, RetentionPolicy } from '../../../src/ports/execution-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
 
 /**
  * The earlier state layout: one JSON file per execution under `<state dir>/executions/`. Ids sort
  * by creation time, so the directory listing is the history. Writes of one execution are
- * serialised so a slow write never overtakes a newer one. Filters read every record; the daemon
- * uses the SQLite store and imports this layout, which stays for comparison and for that import.
+ * serialised so a slow write never overtakes a newer one. Filters read every record. The daemon
+ * only imports this layout (src/drivers/sqlite/import-json-state.ts): tests write old state dirs
+ * with it, and the state benchmark compares it with the database.
  */
 export class FileExecutionStore implements ExecutionStore {
   private readonly dir: string;

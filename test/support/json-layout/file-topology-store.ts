@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { TopologyStore } from '../../ports/state-store';
+import { TopologyStore } from '../../../src/ports/state-store';
 import { readJsonIfExists, writeFileAtomic } from './atomic-write';
 
 /** `<state dir>/topology.json`. */
