@@ -28,6 +28,8 @@ import { createHealthRouter, Readiness } from './health-routes';
 import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
+import { createUiRouter } from './ui-routes';
+import { UiSessions } from './ui-session';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -58,7 +60,10 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.set('json replacer', redactingReplacer);
   app.use(requestContext());
   app.use(createHealthRouter(deps.readiness));
-  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware());
+  // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
+  const sessions = deps.access ? new UiSessions(deps.access) : undefined;
+  app.use(createUiRouter({ access: deps.access, sessions }));
+  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
   if (deps.metrics) {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });

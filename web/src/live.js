@@ -1,0 +1,79 @@
+// Keeps the state live from GET /api/events. Each event says what changed; the parts it touches
+// are read again, at most once per 60 ms whatever the rate of events. A lost stream reconnects by
+// itself (EventSource resends Last-Event-ID, and the daemon replays what was missed); a `reset`
+// (the daemon restarted, or too much was missed) reads everything afresh.
+import { addEvent, loadAll, loadExecution, loadExecutions, loadNodes, loadSystems, loadTopology, set, state } from './store.js';
+
+const pending = new Set();
+let timer;
+
+function refresh(...parts) {
+  for (const p of parts) pending.add(p);
+  if (timer) return;
+  timer = setTimeout(() => {
+    timer = undefined;
+    const parts = [...pending];
+    pending.clear();
+    if (parts.includes('all')) { void loadAll(); return; }
+    if (parts.includes('nodes')) void loadNodes();
+    if (parts.includes('topology')) void loadTopology();
+    if (parts.includes('systems')) void loadSystems();
+    if (parts.includes('executions')) void loadExecutions();
+    if (parts.includes('execution')) void loadExecution(state.executionId);
+  }, 60);
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'superseded']);
+let source;
+let retry;
+let wasClosed = false;
+
+export function connect() {
+  if (source) source.close();
+  clearTimeout(retry);
+  set({ connection: 'connecting' });
+  source = new EventSource('/api/events', { withCredentials: true });
+  source.onopen = () => {
+    set({ connection: 'live' });
+    // A new stream (not a resumed one) may have missed changes while none was open.
+    if (wasClosed) { wasClosed = false; refresh('all'); }
+  };
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) {
+      // The daemon answered with an error (or not with a stream): start a new one a little later.
+      wasClosed = true;
+      set({ connection: 'offline' });
+      retry = setTimeout(connect, 2000);
+    } else {
+      set({ connection: 'connecting' });
+    }
+  };
+  source.addEventListener('execution', (m) => {
+    const e = JSON.parse(m.data);
+    addEvent('execution', e, m.lastEventId);
+    refresh('executions');
+    if (e.id === state.executionId) refresh('execution');
+    if (FINISHED.has(e.status)) refresh('nodes', 'systems');
+  });
+  source.addEventListener('action', (m) => {
+    const e = JSON.parse(m.data);
+    addEvent('action', e, m.lastEventId);
+    refresh('executions');
+    if (e.execution_id === state.executionId) refresh('execution');
+    if (e.status === 'succeeded') refresh('nodes');
+  });
+  source.addEventListener('node', (m) => {
+    addEvent('node', JSON.parse(m.data), m.lastEventId);
+    refresh('nodes');
+  });
+  source.addEventListener('reset', (m) => {
+    addEvent('reset', JSON.parse(m.data), m.lastEventId);
+    refresh('all', 'topology');
+  });
+}
+
+export function disconnect() {
+  clearTimeout(retry);
+  source?.close();
+  source = undefined;
+}
