@@ -1,4 +1,5 @@
 import { DaemonClient, DaemonUnreachableError, errorOf } from './daemon-client';
+import { followEvents, StreamEvent } from './event-stream-client';
 
 /** What the command line reads of an execution record (GET /api/executions/:id). */
 export interface ExecutionView {
@@ -31,8 +32,8 @@ function isFinishedView(execution: ExecutionView): boolean {
 }
 
 /**
- * Where the updates of one execution come from. The polling source reads the record again and again;
- * a source on the daemon's event stream (`GET /api/events`) can take its place behind this interface.
+ * Where the updates of one execution come from: the daemon's event stream (EventStreamExecutionSource,
+ * what the command line uses), or reading the record again and again (PollingExecutionSource).
  */
 export interface ExecutionSource {
   /**
@@ -77,6 +78,64 @@ export class PollingExecutionSource implements ExecutionSource {
       if (isFinishedView(execution)) return execution;
       await sleep(this.intervalMs, signal);
     }
+  }
+}
+
+/**
+ * Follows an execution through `GET /api/events`: the record is read once the stream is open, then
+ * again each time an event names the execution (or the stream was reopened, or said `reset`), so
+ * every change shows as it happens without asking the daemon in between. Reads never overlap: events
+ * that come during one read lead to one more read after it.
+ */
+export class EventStreamExecutionSource implements ExecutionSource {
+  constructor(private readonly client: DaemonClient, private readonly unreachableBudgetMs = 60_000) {}
+
+  follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let current = id;
+    let reading = false;
+    let again = false;
+    return new Promise<ExecutionView>((resolve, reject) => {
+      const fail = (err: unknown) => { stop.abort(); reject(err); };
+      const read = async (): Promise<void> => {
+        if (reading) { again = true; return; }
+        reading = true;
+        try {
+          do {
+            again = false;
+            const answer = await this.client.send<ExecutionView>('GET', `/api/executions/${encodeURIComponent(current)}`, undefined, stop.signal);
+            if (answer.status !== 200) throw errorOf(answer, `GET /api/executions/${current}`);
+            const execution = answer.body;
+            onUpdate(execution);
+            if (execution.status === 'superseded' && execution.superseded_by) {
+              current = execution.superseded_by;
+              again = true;
+            } else if (isFinishedView(execution)) {
+              stop.abort();
+              resolve(execution);
+              return;
+            }
+          } while (again);
+        } catch (err) {
+          if (stop.signal.aborted) return;
+          // The stream notices a restarting daemon and reads again once it is back.
+          if (!(err instanceof DaemonUnreachableError)) fail(err);
+        } finally {
+          reading = false;
+        }
+      };
+      const onEvent = (event: StreamEvent) => {
+        const data = event.data as { id?: string; execution_id?: string };
+        if (event.type === 'reset' || data.id === current || data.execution_id === current) void read();
+      };
+      followEvents(this.client, onEvent, stop.signal, {
+        types: ['execution', 'action'],
+        unreachableBudgetMs: this.unreachableBudgetMs,
+        onOpen: () => { void read(); },
+      }).then(() => { if (signal.aborted) reject(signal.reason); }, (err) => { if (signal.aborted) reject(signal.reason); else if (!stop.signal.aborted) fail(err); });
+    }).finally(() => signal.removeEventListener('abort', onAbort));
   }
 }
 
