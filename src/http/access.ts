@@ -78,7 +78,9 @@ export class AccessControl {
       const sessionRole = header === undefined ? sessions?.roleOf(req) : undefined;
       const role = this.roleOf(header) ?? sessionRole;
       if (!role) {
-        res.status(401).set('WWW-Authenticate', CHALLENGE)
+        // A page's own script (fetch, EventSource) is not offered Basic: the browser would put its sign-in dialog over the page's.
+        const fromScript = ['cors', 'same-origin', 'no-cors'].includes(req.get('sec-fetch-mode') ?? '');
+        res.status(401).set('WWW-Authenticate', fromScript ? CHALLENGE[0] : CHALLENGE)
           .json({ error: 'authentication required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)', code: 'unauthorized' });
         return;
       }

@@ -2,7 +2,7 @@
 // are read again, at most once per 60 ms whatever the rate of events. A lost stream reconnects by
 // itself (EventSource resends Last-Event-ID, and the daemon replays what was missed); a `reset`
 // (the daemon restarted, or too much was missed) reads everything afresh.
-import { addEvent, loadAll, loadExecution, loadExecutions, loadNodes, loadSystems, loadTopology, set, state } from './store.js';
+import { addEvent, loadAll, loadSession, loadExecution, loadExecutions, loadNodes, loadSystems, loadTopology, set, state } from './store.js';
 
 const pending = new Set();
 let timer;
@@ -41,9 +41,13 @@ export function connect() {
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
       // The daemon answered with an error (or not with a stream): start a new one a little later.
+      // A daemon restarted with a tokens file, or a session that expired: the page asks for a token.
       wasClosed = true;
       set({ connection: 'offline' });
-      retry = setTimeout(connect, 2000);
+      loadSession().then((session) => {
+        if (session.role === null) disconnect();
+        else retry = setTimeout(connect, 2000);
+      }, () => { retry = setTimeout(connect, 2000); });
     } else {
       set({ connection: 'connecting' });
     }

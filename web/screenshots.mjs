@@ -1,0 +1,61 @@
+// Screenshots of each view of the operator's page at 1280 and 390 pixels wide, into docs/dashboard/.
+//   node web/screenshots.mjs http://127.0.0.1:8000   (a daemon with the demo's topology, e.g. scripts/demo.sh)
+// Debian's chromium through playwright-core; the page is driven like a person would: a plan applied
+// while it is open shows in Events, the drain dialog is opened (and cancelled).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const url = (process.argv[2] ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'dashboard');
+mkdirSync(out, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), 'ecoware-shots-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 800 },
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+});
+const page = context.pages()[0] ?? await context.newPage();
+const settle = () => page.waitForTimeout(700);
+const executions = await (await fetch(`${url}/api/executions?limit=1`)).json();
+const latest = executions.objects[0]?.id;
+const nodes = await (await fetch(`${url}/api/nodes`)).json();
+
+for (const width of [1280, 390]) {
+  await page.setViewportSize({ width, height: width > 800 ? 800 : 844 });
+  await page.goto(`${url}/ui#/`);
+  await page.locator('.conn[data-connection="live"]').waitFor();
+  // Something happens while the page is open: it shows in the overview and in Events.
+  const tier = nodes.flatMap((n) => n.containers.map((c) => c.tier))[0];
+  if (tier) {
+    const cordon = await fetch(`${url}/api/nodes/${nodes[0].name}/cordon`, { method: 'POST' });
+    if (cordon.ok) await fetch(`${url}/api/nodes/${nodes[0].name}/uncordon`, { method: 'POST' });
+  }
+  const shots = [
+    ['overview', '#/'],
+    ['nodes', '#/nodes'],
+    ['apps', '#/apps'],
+    ['executions', '#/executions'],
+    ['execution', `#/executions/${latest}`],
+    ['events', '#/events'],
+    ['search', `#/search?q=${encodeURIComponent(tier ?? 'db')}`],
+  ];
+  for (const [name, hash] of shots) {
+    await page.goto(`${url}/ui${hash}`);
+    await settle();
+    await page.screenshot({ path: join(out, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.goto(`${url}/ui#/nodes`);
+  await settle();
+  await page.locator('button:text("Drain…")').first().click();
+  await page.locator('[data-preview="drain"]').waitFor({ timeout: 20000 });
+  await settle();
+  await page.screenshot({ path: join(out, `drain-${width}.png`) });
+  await page.keyboard.press('Escape');
+}
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`screenshots in ${out}`);
