@@ -62,7 +62,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.use(createHealthRouter(deps.readiness));
   // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
   const sessions = deps.access ? new UiSessions(deps.access) : undefined;
-  app.use(createUiRouter({ access: deps.access, sessions }));
+  app.use(createUiRouter({ sessions }));
   if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
   if (deps.metrics) {
     const registry = deps.metrics.registry;

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import express, { Router } from 'express';
-import { AccessControl } from './access';
 import { openSessionRouter, UiSessions } from './ui-session';
 
 /** Where `npm run build` puts the page (web/ bundled by esbuild): dist/ui. src/http and dist/http both sit two folders below the root. */
@@ -13,7 +12,7 @@ export const UI_DIR = path.join(__dirname, '..', '..', 'dist', 'ui');
  * they show comes from the API, which checks access. Nothing is loaded from anywhere else: the
  * Content-Security-Policy says so to the browser too.
  */
-export function createUiRouter(options: { access?: AccessControl; sessions?: UiSessions; dir?: string }): Router {
+export function createUiRouter(options: { sessions?: UiSessions; dir?: string }): Router {
   const dir = options.dir ?? UI_DIR;
   const router = Router();
   router.use('/ui', (_req, res, next) => {
