@@ -20,8 +20,9 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const page = context.pages()[0] ?? await context.newPage();
 const settle = () => page.waitForTimeout(700);
-const executions = await (await fetch(`${url}/api/executions?limit=1`)).json();
-const latest = executions.objects[0]?.id;
+// The execution shown: the newest plan that did the most (its actions and hooks show).
+const executions = (await (await fetch(`${url}/api/executions?limit=50&kind=plan`)).json()).objects;
+const latest = [...executions].sort((a, b) => b.actions.total - a.actions.total)[0]?.id;
 const nodes = await (await fetch(`${url}/api/nodes`)).json();
 
 for (const width of [1280, 390]) {
@@ -51,7 +52,7 @@ for (const width of [1280, 390]) {
   await page.goto(`${url}/ui#/nodes`);
   await settle();
   await page.locator('button:text("Drain…")').first().click();
-  await page.locator('[data-preview="drain"]').waitFor({ timeout: 20000 });
+  await page.locator('dialog [data-preview="drain"], dialog [role="alert"]').first().waitFor({ timeout: 20000 });
   await settle();
   await page.screenshot({ path: join(out, `drain-${width}.png`) });
   await page.keyboard.press('Escape');

@@ -117,14 +117,14 @@ function NodeCard({ node, apps, canChange, onDrain }) {
     <${CoreMap} node=${node} apps=${apps} />
     ${node.containers.length === 0 ? html`<p class="muted small">No container.</p>` : html`
       <div class="table-wrap"><table class="table compact">
-        <thead><tr><th>Tier</th><th>State</th><th class="num">Cores</th><th class="num">Memory</th><th>Cpuset</th><th>Container</th></tr></thead>
+        <thead><tr><th>Tier</th><th>State</th><th class="num">Cores</th><th class="num">Memory</th><th>Cpuset</th><th class="hide-narrow">Container</th></tr></thead>
         <tbody>${node.containers.map((c) => {
           const t = splitTier(c.tier, apps);
           return html`<tr>
-            <td><span class="swatch" style=${`background:${colourOf(t.app, t.tier)}`}></span>${t.app} / <b>${t.tier}</b></td>
+            <td><span class="swatch" style=${`background:${colourOf(t.app, t.tier)}`}></span><b>${t.tier}</b><div class="muted small app-name" title=${t.app}>${t.app}</div></td>
             <td><${Badge} status=${c.state} /></td>
             <td class="num">${fmt(c.cpu_cores)}</td><td class="num">${fmt(c.mem_units)}</td>
-            <td class="mono">${c.cpuset}</td><td class="mono muted">${c.id.slice(0, 12)}</td>
+            <td class="mono">${c.cpuset}</td><td class="mono muted hide-narrow">${c.id.slice(0, 12)}</td>
           </tr>`;
         })}</tbody>
       </table></div>`}
