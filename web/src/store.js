@@ -68,11 +68,27 @@ export async function loadSession() {
 
 export async function loadNodes() {
   try {
-    const nodes = await load('nodes', () => api('GET', '/api/nodes'));
+    const fresh = await load('nodes', () => api('GET', '/api/nodes'));
+    // A node that did not change keeps its object, so its card is not drawn again.
+    const before = new Map((state.nodes ?? []).map((n) => [n.name, n]));
+    const nodes = fresh.map((n) => {
+      const old = before.get(n.name);
+      if (!old || !sameNode(old, n)) return n;
+      // Shown the next time the card is drawn.
+      old.last_seen = n.last_seen;
+      old.ping_ms = n.ping_ms;
+      return old;
+    });
     set({ nodes, updatedAt: new Date() });
   } catch (e) {
     if (e instanceof ApiError && e.status === 409) set({ nodes: null });
   }
+}
+
+/** Equal but for when the engine last answered (which changes at every ping). */
+function sameNode(a, b) {
+  const strip = ({ last_seen, ping_ms, ...rest }) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
 export async function loadTopology() {

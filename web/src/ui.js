@@ -1,5 +1,5 @@
 // Small pieces every view uses: the html tag, badges, bars, times, colours of tiers.
-import { h } from 'preact';
+import { Component, h } from 'preact';
 import htm from 'htm';
 
 export const html = htm.bind(h);
@@ -113,4 +113,19 @@ export function ErrorNote({ message }) {
 
 export function shortId(id) {
   return id && id.length > 22 ? `${id.slice(0, 19)}…${id.slice(-6)}` : id;
+}
+
+/** A component drawn again only when one of its props is another value (preact/compat's memo, without compat). */
+export function memo(fn) {
+  return class Memo extends Component {
+    shouldComponentUpdate(next) {
+      for (const k in next) if (next[k] !== this.props[k]) return true;
+      for (const k in this.props) if (!(k in next)) return true;
+      return false;
+    }
+
+    render(props) {
+      return h(fn, props);
+    }
+  };
 }

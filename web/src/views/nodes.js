@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { loadNodes } from '../store.js';
-import { ago, Badge, colourOf, Empty, ErrorNote, fmt, html, splitTier, StackedBar } from '../ui.js';
+import { ago, Badge, colourOf, Empty, ErrorNote, fmt, html, memo, splitTier, StackedBar } from '../ui.js';
 
 function segmentsOf(node, apps, key) {
   return node.containers.map((c) => {
@@ -69,7 +69,7 @@ function DrainDialog({ node, onClose }) {
   </dialog>`;
 }
 
-function NodeCard({ node, apps, canChange, onDrain }) {
+const NodeCard = memo(function NodeCard({ node, apps, canChange, onDrain }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const act = async (what) => {
@@ -129,12 +129,12 @@ function NodeCard({ node, apps, canChange, onDrain }) {
         })}</tbody>
       </table></div>`}
   </article>`;
-}
+});
 
 export function Nodes({ s, canChange }) {
   const [draining, setDraining] = useState();
   const [filter, setFilter] = useState('');
-  const apps = (s.topology?.apps ?? []).map((a) => a.name);
+  const apps = useMemo(() => (s.topology?.apps ?? []).map((a) => a.name), [s.topology]);
   if (s.nodes === undefined) return html`<div class="page"><h1>Nodes</h1><p class="muted">Loading…</p></div>`;
   if (s.nodes === null) return html`<div class="page"><h1>Nodes</h1><${Empty}>No topology is loaded yet.<//></div>`;
   const f = filter.trim().toLowerCase();
