@@ -31,54 +31,13 @@ function isFinishedView(execution: ExecutionView): boolean {
   return FINISHED.has(execution.status);
 }
 
-/**
- * Where the updates of one execution come from: the daemon's event stream (EventStreamExecutionSource,
- * what the command line uses), or reading the record again and again (PollingExecutionSource).
- */
+/** Where the updates of one execution come from (the daemon's event stream: EventStreamExecutionSource). */
 export interface ExecutionSource {
   /**
    * Calls `onUpdate` each time the execution may have changed and resolves with it once it has
    * finished. A superseded execution is followed into the one that superseded it.
    */
   follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView>;
-}
-
-export class PollingExecutionSource implements ExecutionSource {
-  constructor(
-    private readonly client: DaemonClient,
-    private readonly intervalMs = 400,
-    /** How long the daemon may stay unreachable (a restart) before following gives up. */
-    private readonly unreachableBudgetMs = 60_000,
-  ) {}
-
-  async follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView> {
-    let current = id;
-    let unreachableSince: number | undefined;
-    for (;;) {
-      let execution: ExecutionView;
-      try {
-        const answer = await this.client.send<ExecutionView>('GET', `/api/executions/${encodeURIComponent(current)}`, undefined, signal);
-        if (answer.status !== 200) throw errorOf(answer, `GET /api/executions/${current}`);
-        execution = answer.body;
-        unreachableSince = undefined;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        // A daemon being restarted answers again soon; anything else ends the wait at once.
-        if (!(err instanceof DaemonUnreachableError)) throw err;
-        unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > this.unreachableBudgetMs) throw err;
-        await sleep(this.intervalMs * 5, signal);
-        continue;
-      }
-      onUpdate(execution);
-      if (execution.status === 'superseded' && execution.superseded_by) {
-        current = execution.superseded_by;
-        continue;
-      }
-      if (isFinishedView(execution)) return execution;
-      await sleep(this.intervalMs, signal);
-    }
-  }
 }
 
 /**
@@ -137,15 +96,6 @@ export class EventStreamExecutionSource implements ExecutionSource {
       }).then(() => { if (signal.aborted) reject(signal.reason); }, (err) => { if (signal.aborted) reject(signal.reason); else if (!stop.signal.aborted) fail(err); });
     }).finally(() => signal.removeEventListener('abort', onAbort));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(timer); reject(signal.reason); };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
