@@ -67,13 +67,28 @@ export function connect() {
     if (e.status === 'succeeded') refresh('nodes');
   });
   source.addEventListener('node', (m) => {
-    addEvent('node', JSON.parse(m.data), m.lastEventId);
+    const e = JSON.parse(m.data);
+    addEvent('node', e, m.lastEventId);
+    patchNode(e);
     refresh('nodes');
   });
   source.addEventListener('reset', (m) => {
     addEvent('reset', JSON.parse(m.data), m.lastEventId);
     refresh('all', 'topology');
   });
+}
+
+/** What a node event says is shown at once; the read that follows brings the rest. */
+function patchNode(e) {
+  const i = (state.nodes ?? []).findIndex((n) => n.name === e.name);
+  if (i < 0) return;
+  const node = { ...state.nodes[i] };
+  if (e.cordoned !== undefined) node.cordoned = e.cordoned;
+  if (e.health === 'ready' || e.health === 'unreachable') node.health = e.health;
+  node.schedulable = node.health === 'ready' && !node.cordoned && !node.draining;
+  const nodes = [...state.nodes];
+  nodes[i] = node;
+  set({ nodes });
 }
 
 export function disconnect() {
