@@ -73,11 +73,15 @@ describe('the operator\'s page in a browser', () => {
     const listed = await nodes();
     const host = Object.keys(listed).find((n) => listed[n].containers.length > 0)!;
     const card = page.locator(`[data-node="${host}"]`);
-    await expectText(card, `${APP} / db`);
-    await expectText(card, `${APP} / web`);
     await expectText(card, 'zone');
-    // The cpuset of each container is shown as the engine has it.
-    for (const c of listed[host].containers) await expectText(card, c.cpuset);
+    // Each container with its tier, app and cpuset as the engine has it, and the legend names the tiers.
+    for (const c of listed[host].containers) {
+      const row = card.locator(`tr[data-tier="${c.tier}"]`);
+      await expectText(row, APP);
+      await expectText(row.locator('td.mono').first(), c.cpuset);
+    }
+    await expectText(page.locator('.legend'), `${APP} / db`);
+    await expectText(page.locator('.legend'), `${APP} / web`);
     await expectText(page.locator('.conn'), 'Live');
     await page.goto(ui('#/apps'));
     await page.locator(`[data-tier="${APP}_db"]`).waitFor();

@@ -57,7 +57,7 @@ export function connect() {
     addEvent('execution', e, m.lastEventId);
     refresh('executions');
     if (e.id === state.executionId) refresh('execution');
-    if (FINISHED.has(e.status)) refresh('nodes', 'systems');
+    if (FINISHED.has(e.status)) refresh('nodes', 'systems', 'topology');
   });
   source.addEventListener('action', (m) => {
     const e = JSON.parse(m.data);

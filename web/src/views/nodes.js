@@ -120,7 +120,7 @@ const NodeCard = memo(function NodeCard({ node, apps, canChange, onDrain }) {
         <thead><tr><th>Tier</th><th>State</th><th class="num">Cores</th><th class="num">Memory</th><th>Cpuset</th><th class="hide-narrow">Container</th></tr></thead>
         <tbody>${node.containers.map((c) => {
           const t = splitTier(c.tier, apps);
-          return html`<tr>
+          return html`<tr data-tier=${c.tier}>
             <td><span class="swatch" style=${`background:${colourOf(t.app, t.tier)}`}></span><b>${t.tier}</b><div class="muted small app-name" title=${t.app}>${t.app}</div></td>
             <td><${Badge} status=${c.state} /></td>
             <td class="num">${fmt(c.cpu_cores)}</td><td class="num">${fmt(c.mem_units)}</td>
