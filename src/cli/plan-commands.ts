@@ -121,7 +121,7 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
     .description('print the daemon\'s events as they happen (GET /api/events) until Ctrl-C')
     .option('--kind <kinds>', 'only these kinds of event, a comma list of execution, action, node')
     .addHelpText('after', `
-At a terminal one line per event; piped, one JSON object per line ({id, type, ...the event}). A lost
+At a terminal one line per event; piped, one JSON object per line ({event_id, type, ...the event}). A lost
 connection is opened again and what was missed is sent (a restarted daemon says reset instead).`))
     .action(async (options: { url: string; kind?: string }) => {
       const client = new DaemonClient(options.url);
@@ -130,7 +130,7 @@ connection is opened again and what was missed is sent (a restarted daemon says 
       const interactive = outputMode().interactive;
       try {
         await followEvents(client, (event) => {
-          process.stdout.write(`${interactive ? describeEvent(event.type, event.data) : JSON.stringify({ id: event.id, type: event.type, ...event.data })}\n`);
+          process.stdout.write(`${interactive ? describeEvent(event.type, event.data) : JSON.stringify({ event_id: event.id, type: event.type, ...event.data })}\n`);
         }, interrupt.signal, { types });
       } catch (err) {
         if (!interrupt.signal.aborted) throw err;
