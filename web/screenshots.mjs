@@ -1,7 +1,9 @@
 // Screenshots of each view of the operator's page at 1280 and 390 pixels wide, into docs/dashboard/.
 //   node web/screenshots.mjs http://127.0.0.1:8000   (a daemon with the demo's topology, e.g. scripts/demo.sh)
-// Debian's chromium through playwright-core; the page is driven like a person would: a plan applied
-// while it is open shows in Events, the drain dialog is opened (and cancelled).
+// Debian's chromium through playwright-core; the page is driven like a person would: while it is
+// open the first node is cordoned and uncordoned and the first tier is given one memory unit more
+// and then its own back (two executions: meant for the demo's daemon), so Events has something to
+// show; the drain dialog is opened (and cancelled).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -20,9 +22,12 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const page = context.pages()[0] ?? await context.newPage();
 const settle = () => page.waitForTimeout(700);
-// The execution shown: the newest plan that did the most (its actions and hooks show).
-const executions = (await (await fetch(`${url}/api/executions?limit=50&kind=plan`)).json()).objects;
-const latest = [...executions].sort((a, b) => b.actions.total - a.actions.total)[0]?.id;
+// The execution shown: the newest plan that did the most (its actions and hooks show); read after the plans below.
+let latest;
+const pickExecution = async () => {
+  const executions = (await (await fetch(`${url}/api/executions?limit=50&kind=plan`)).json()).objects;
+  latest = [...executions].sort((a, b) => b.actions.total - a.actions.total)[0]?.id;
+};
 const nodes = await (await fetch(`${url}/api/nodes`)).json();
 
 for (const width of [1280, 390]) {
@@ -34,7 +39,15 @@ for (const width of [1280, 390]) {
   if (tier) {
     const cordon = await fetch(`${url}/api/nodes/${nodes[0].name}/cordon`, { method: 'POST' });
     if (cordon.ok) await fetch(`${url}/api/nodes/${nodes[0].name}/uncordon`, { method: 'POST' });
+    if (width === 1280) {
+      const c = nodes[0].containers[0];
+      const flat = { [c.tier]: { cpu_cores: c.cpu_cores, mem_units: c.mem_units + 1 } };
+      const put = (plan) => fetch(`${url}/api/executor`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(plan) });
+      await put(flat);
+      await put({ [c.tier]: { cpu_cores: c.cpu_cores, mem_units: c.mem_units } });
+    }
   }
+  await pickExecution();
   const shots = [
     ['overview', '#/'],
     ['nodes', '#/nodes'],
