@@ -26,7 +26,9 @@ const settle = () => page.waitForTimeout(700);
 let latest;
 const pickExecution = async () => {
   const executions = (await (await fetch(`${url}/api/executions?limit=50&kind=plan`)).json()).objects;
-  latest = [...executions].sort((a, b) => b.actions.total - a.actions.total)[0]?.id;
+  const details = await Promise.all(executions.map(async (e) => (await fetch(`${url}/api/executions/${e.id}`)).json()));
+  const hooks = (e) => e.steps.flat().reduce((n, a) => n + (a.hooks?.length ?? 0), 0);
+  latest = details.sort((a, b) => hooks(b) - hooks(a) || b.steps.flat().length - a.steps.flat().length)[0]?.id;
 };
 const nodes = await (await fetch(`${url}/api/nodes`)).json();
 
@@ -60,6 +62,8 @@ for (const width of [1280, 390]) {
   for (const [name, hash] of shots) {
     await page.goto(`${url}/ui${hash}`);
     await settle();
+    // An execution's first hook is opened: its output shows.
+    if (name === 'execution') await page.locator('details.hook summary').first().click().catch(() => undefined);
     await page.screenshot({ path: join(out, `${name}-${width}.png`), fullPage: true });
   }
   await page.goto(`${url}/ui#/nodes`);
