@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs (npm packages, Docker engine, busybox test image, git, CBC)
-# and runs it. Used by the README and by .ci/run.
+# Installs what the test suite needs (npm packages, Docker engine, busybox test image, git, CBC,
+# Chromium) and runs it. Used by the README and by .ci/run.
 #
 #   bash scripts/test.sh                    # the whole suite
 #   bash scripts/test.sh test/cli           # arguments go to jest: some test files only
@@ -13,10 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # coinor-cbc: an independent MILP solver the allocator is cross-checked against;
-# openssl: certificates for the Docker-over-TLS tests.
+# openssl: certificates for the Docker-over-TLS tests; chromium: the browser the operator's page is
+# tested in (test/ui/, driven by playwright-core, which cannot download a browser of its own here).
 missing=()
 command -v cbc >/dev/null 2>&1 || missing+=(coinor-cbc)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
   bash scripts/apt-install.sh "${missing[@]}"

@@ -1,4 +1,5 @@
 import { DaemonClient, DaemonUnreachableError, errorOf } from './daemon-client';
+import { followEvents, StreamEvent } from './event-stream-client';
 
 /** What the command line reads of an execution record (GET /api/executions/:id). */
 export interface ExecutionView {
@@ -30,10 +31,7 @@ function isFinishedView(execution: ExecutionView): boolean {
   return FINISHED.has(execution.status);
 }
 
-/**
- * Where the updates of one execution come from. The polling source reads the record again and again;
- * a source on the daemon's event stream (`GET /api/events`) can take its place behind this interface.
- */
+/** Where the updates of one execution come from (the daemon's event stream: EventStreamExecutionSource). */
 export interface ExecutionSource {
   /**
    * Calls `onUpdate` each time the execution may have changed and resolves with it once it has
@@ -42,51 +40,62 @@ export interface ExecutionSource {
   follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView>;
 }
 
-export class PollingExecutionSource implements ExecutionSource {
-  constructor(
-    private readonly client: DaemonClient,
-    private readonly intervalMs = 400,
-    /** How long the daemon may stay unreachable (a restart) before following gives up. */
-    private readonly unreachableBudgetMs = 60_000,
-  ) {}
+/**
+ * Follows an execution through `GET /api/events`: the record is read once the stream is open, then
+ * again each time an event names the execution (or the stream was reopened, or said `reset`), so
+ * every change shows as it happens without asking the daemon in between. Reads never overlap: events
+ * that come during one read lead to one more read after it.
+ */
+export class EventStreamExecutionSource implements ExecutionSource {
+  constructor(private readonly client: DaemonClient, private readonly unreachableBudgetMs = 60_000) {}
 
-  async follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView> {
-    let current = id;
-    let unreachableSince: number | undefined;
-    for (;;) {
-      let execution: ExecutionView;
-      try {
-        const answer = await this.client.send<ExecutionView>('GET', `/api/executions/${encodeURIComponent(current)}`, undefined, signal);
-        if (answer.status !== 200) throw errorOf(answer, `GET /api/executions/${current}`);
-        execution = answer.body;
-        unreachableSince = undefined;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        // A daemon being restarted answers again soon; anything else ends the wait at once.
-        if (!(err instanceof DaemonUnreachableError)) throw err;
-        unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > this.unreachableBudgetMs) throw err;
-        await sleep(this.intervalMs * 5, signal);
-        continue;
-      }
-      onUpdate(execution);
-      if (execution.status === 'superseded' && execution.superseded_by) {
-        current = execution.superseded_by;
-        continue;
-      }
-      if (isFinishedView(execution)) return execution;
-      await sleep(this.intervalMs, signal);
-    }
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(timer); reject(signal.reason); };
+  follow(id: string, onUpdate: (execution: ExecutionView) => void, signal: AbortSignal): Promise<ExecutionView> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-  });
+    let current = id;
+    let reading = false;
+    let again = false;
+    return new Promise<ExecutionView>((resolve, reject) => {
+      const fail = (err: unknown) => { stop.abort(); reject(err); };
+      const read = async (): Promise<void> => {
+        if (reading) { again = true; return; }
+        reading = true;
+        try {
+          do {
+            again = false;
+            const answer = await this.client.send<ExecutionView>('GET', `/api/executions/${encodeURIComponent(current)}`, undefined, stop.signal);
+            if (answer.status !== 200) throw errorOf(answer, `GET /api/executions/${current}`);
+            const execution = answer.body;
+            onUpdate(execution);
+            if (execution.status === 'superseded' && execution.superseded_by) {
+              current = execution.superseded_by;
+              again = true;
+            } else if (isFinishedView(execution)) {
+              stop.abort();
+              resolve(execution);
+              return;
+            }
+          } while (again);
+        } catch (err) {
+          if (stop.signal.aborted) return;
+          // The stream notices a restarting daemon and reads again once it is back.
+          if (!(err instanceof DaemonUnreachableError)) fail(err);
+        } finally {
+          reading = false;
+        }
+      };
+      const onEvent = (event: StreamEvent) => {
+        const data = event.data as { id?: string; execution_id?: string };
+        if (event.type === 'reset' || data.id === current || data.execution_id === current) void read();
+      };
+      followEvents(this.client, onEvent, stop.signal, {
+        types: ['execution', 'action'],
+        unreachableBudgetMs: this.unreachableBudgetMs,
+        onOpen: () => { void read(); },
+      }).then(() => { if (signal.aborted) reject(signal.reason); }, (err) => { if (signal.aborted) reject(signal.reason); else if (!stop.signal.aborted) fail(err); });
+    }).finally(() => signal.removeEventListener('abort', onAbort));
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { DaemonClient, withDaemonUrl } from './daemon-client';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED } from './exit-codes';
-import { ExecutionSource, ExecutionView, PollingExecutionSource, ProgressPrinter } from './follow-execution';
+import { followEvents } from './event-stream-client';
+import { EventStreamExecutionSource, ExecutionSource, ExecutionView, ProgressPrinter } from './follow-execution';
 import { nonNegativeInteger, printJson, readJsonInput } from './input';
 
 /** Codes of executions that ended because the plan was refused, not because something broke. */
@@ -23,7 +24,7 @@ function outputMode(): OutputMode {
 }
 
 /** The commands that read and change what the daemon runs. */
-export function registerPlanCommands(program: Command, sourceFor: (client: DaemonClient) => ExecutionSource = (c) => new PollingExecutionSource(c)): void {
+export function registerPlanCommands(program: Command, sourceFor: (client: DaemonClient) => ExecutionSource = (c) => new EventStreamExecutionSource(c)): void {
   withDaemonUrl(program
     .command('topology')
     .description('replace the topology with FILE (PUT /api/topology), or print the one in force')
@@ -116,12 +117,45 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
     });
 
   withDaemonUrl(program
+    .command('events')
+    .description('print the daemon\'s events as they happen (GET /api/events) until Ctrl-C')
+    .option('--kind <kinds>', 'only these kinds of event, a comma list of execution, action, node')
+    .addHelpText('after', `
+At a terminal one line per event; piped, one JSON object per line ({event_id, type, ...the event}). A lost
+connection is opened again and what was missed is sent (a restarted daemon says reset instead).`))
+    .action(async (options: { url: string; kind?: string }) => {
+      const client = new DaemonClient(options.url);
+      const types = options.kind?.split(',').map((k) => k.trim()).filter(Boolean);
+      const interrupt = interruptOnSigint();
+      const interactive = outputMode().interactive;
+      try {
+        await followEvents(client, (event) => {
+          process.stdout.write(`${interactive ? describeEvent(event.type, event.data) : JSON.stringify({ event_id: event.id, type: event.type, ...event.data })}\n`);
+        }, interrupt.signal, { types });
+      } catch (err) {
+        if (!interrupt.signal.aborted) throw err;
+      } finally {
+        interrupt.release();
+      }
+    });
+
+  withDaemonUrl(program
     .command('cancel')
     .description('cancel an execution: what has not started is skipped, running hooks are stopped')
     .argument('<id>', 'execution id'))
     .action(async (id: string, options: { url: string }) => {
       printJson(await new DaemonClient(options.url).call('POST', `/api/executions/${encodeURIComponent(id)}/cancel`));
     });
+}
+
+/** One line for a person: time, kind, what changed. */
+function describeEvent(type: string, e: Record<string, unknown>): string {
+  const at = typeof e.at === 'string' ? e.at.slice(11, 23) : '';
+  if (type === 'execution') return `${at} execution ${e.id} ${e.kind} ${e.status}`;
+  if (type === 'action') return `${at} action    ${e.execution_id} [layer ${Number(e.layer) + 1}] ${e.status}: ${e.description}`;
+  if (type === 'node') return `${at} node      ${e.name}${e.health ? ` ${e.health}` : ''}${e.cordoned !== undefined ? (e.cordoned ? ' cordoned' : ' uncordoned') : ''}`;
+  if (type === 'reset') return `reset: ${e.reason}`;
+  return `${type} ${JSON.stringify(e)}`;
 }
 
 /** An abort signal raised by Ctrl-C, instead of the default of dying at once. */

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
-import { RequestHandler } from 'express';
+import { Request, RequestHandler } from 'express';
 import { redactUrlSecrets } from '../domain/redact';
 import { log } from '../log';
 import { parseFlag } from './query';
@@ -72,11 +72,16 @@ export class AccessControl {
    * either role; anything else needs `admin`. 401 with `WWW-Authenticate` without valid
    * credentials, 403 for a read token on a change.
    */
-  middleware(): RequestHandler {
+  middleware(sessions?: SessionSource): RequestHandler {
     return (req, res, next) => {
-      const role = this.roleOf(req.get('authorization'));
+      const header = req.get('authorization');
+      // The page's session cookie (ui-session.ts) stands for a token when no header is sent.
+      const sessionRole = header === undefined ? sessions?.roleOf(req) : undefined;
+      const role = this.roleOf(header) ?? sessionRole;
       if (!role) {
-        res.set('WWW-Authenticate', CHALLENGE);
+        // A page's own script (fetch, EventSource) is not offered Basic: the browser would put its sign-in dialog over the page's.
+        const fromScript = ['cors', 'same-origin', 'no-cors'].includes(req.get('sec-fetch-mode') ?? '');
+        res.set('WWW-Authenticate', fromScript ? CHALLENGE[0] : CHALLENGE);
         sendError(res, 'unauthorized', 'authentication required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)');
         return;
       }
@@ -85,9 +90,21 @@ export class AccessControl {
         sendError(res, 'forbidden', `${req.method} ${path.slice(0, 200)} changes state and needs an admin token`);
         return;
       }
+      if (sessionRole && sessions && !isRead(req.method, path, req.query.dry_run) && !sessions.fromPage(req)) {
+        sendError(res, 'forbidden', `a change made with a session cookie must carry the header ${sessions.pageHeader}`);
+        return;
+      }
       next();
     };
   }
+}
+
+/** Sessions of the page (ui-session.ts): the role of a request's cookie, and whether it came from the page. */
+export interface SessionSource {
+  roleOf(req: Request): Role | undefined;
+  /** The request carries the header a cross-site form cannot send. */
+  fromPage(req: Request): boolean;
+  readonly pageHeader: string;
 }
 
 function isRead(method: string, path: string, dryRun: unknown): boolean {

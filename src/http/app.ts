@@ -30,6 +30,8 @@ import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
 import { hostGuard } from './host-guard';
+import { createUiRouter } from './ui-routes';
+import { UiSessions } from './ui-session';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -66,7 +68,10 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.use(requestContext());
   if (deps.allowedHosts && !deps.access) app.use(hostGuard(deps.allowedHosts));
   app.use(createHealthRouter(deps.readiness));
-  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware());
+  // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
+  const sessions = deps.access ? new UiSessions(deps.access) : undefined;
+  app.use(createUiRouter({ sessions }));
+  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
   if (deps.metrics) {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });

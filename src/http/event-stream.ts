@@ -1,19 +1,102 @@
+import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { ValidationError } from '../domain/errors';
 import { DomainEvent, EventBus } from '../domain/events';
 
 const HEARTBEAT_MS = 15_000;
 
+/** How many of the latest events a reconnecting client can be sent again (SPEC §11: at least 1000). */
+export const REPLAY_EVENTS = 1000;
+
 /** The `type` of every DomainEvent the bus carries. */
 const EVENT_TYPES: readonly DomainEvent['type'][] = ['execution', 'action', 'node'];
 
+interface Entry {
+  seq: number;
+  event: DomainEvent;
+}
+
+/**
+ * The bus's events numbered for the stream, with the latest `capacity` kept for clients that
+ * reconnect. An id is `<boot>-<seq>`: `boot` is new at each start of the daemon, so an id given by
+ * an earlier run is told apart from one of this run.
+ */
+export class EventLog {
+  readonly boot = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  private readonly entries: Entry[] = [];
+  private head = 0; // index in `entries` of the oldest entry (a ring once full)
+  private seq = 0;
+  private readonly listeners = new Set<(entry: Entry) => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(bus: EventBus, private readonly capacity = REPLAY_EVENTS) {
+    this.unsubscribe = bus.subscribe((event) => this.append(event));
+  }
+
+  /** The id of the newest event (`<boot>-0` before the first). */
+  get lastId(): string {
+    return this.idOf(this.seq);
+  }
+
+  idOf(seq: number): string {
+    return `${this.boot}-${seq}`;
+  }
+
+  /**
+   * The events after `lastEventId`, oldest first; undefined when they cannot all be given: an id of
+   * another run, older than the buffer, newer than the newest, or not an id at all.
+   */
+  since(lastEventId: string): Entry[] | undefined {
+    const match = /^([0-9a-z]+)-(\d{1,15})$/.exec(lastEventId.trim());
+    if (!match || match[1] !== this.boot) return undefined;
+    const after = Number(match[2]);
+    if (after > this.seq) return undefined;
+    const oldest = this.entries.length === 0 ? this.seq + 1 : this.at(0).seq;
+    if (after < oldest - 1) return undefined;
+    const out: Entry[] = [];
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.at(i);
+      if (entry.seq > after) out.push(entry);
+    }
+    return out;
+  }
+
+  subscribe(listener: (entry: Entry) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.listeners.clear();
+  }
+
+  private at(i: number): Entry {
+    return this.entries[(this.head + i) % this.entries.length];
+  }
+
+  private append(event: DomainEvent): void {
+    const entry = { seq: ++this.seq, event };
+    if (this.entries.length < this.capacity) {
+      this.entries.push(entry);
+    } else {
+      this.entries[this.head] = entry;
+      this.head = (this.head + 1) % this.capacity;
+    }
+    for (const listener of [...this.listeners]) listener(entry);
+  }
+}
+
 /**
  * `GET /api/events`: Server-Sent Events of execution and action changes (and node changes), each
- * `event: <type>` with the event as JSON in `data:`, numbered by `id:` within the connection. A
- * comment line every 15 s keeps proxies from closing an idle stream. `?type=execution,action`
- * narrows the feed.
+ * `event: <type>` with the event as JSON in `data:` and an `id:`. A client that reconnects with
+ * `Last-Event-ID` (a browser's EventSource does it by itself) is first sent what it missed; when
+ * that is no longer known (older than the last REPLAY_EVENTS events, or from an earlier run of the
+ * daemon) it gets an event `reset` instead, telling it to read the state afresh. A new client gets
+ * the newest id at once (an `id:` line alone), so even its first reconnect misses nothing. A comment
+ * line every 15 s keeps proxies from closing an idle stream. `?type=execution,action` narrows the feed.
  */
-export function createEventStreamRouter(bus: EventBus): express.Router {
+export function createEventStreamRouter(bus: EventBus, log = new EventLog(bus)): express.Router {
   const router = express.Router();
   router.get('/api/events', (req, res) => {
     const types = readTypes(req.query.type);
@@ -24,14 +107,26 @@ export function createEventStreamRouter(bus: EventBus): express.Router {
       'X-Accel-Buffering': 'no',
     });
     res.flushHeaders();
-    res.write('retry: 2000\n\n');
-    let sequence = 0;
-    const send = (event: DomainEvent) => {
+    const send = ({ seq, event }: Entry) => {
       if (types && !types.has(event.type)) return;
       const { type, ...data } = event;
-      res.write(`id: ${++sequence}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(`id: ${log.idOf(seq)}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const unsubscribe = bus.subscribe(send);
+    const lastEventId = req.get('last-event-id');
+    let opening = 'retry: 2000\n';
+    const missed = lastEventId === undefined ? undefined : log.since(lastEventId);
+    if (lastEventId === undefined) {
+      opening += `id: ${log.lastId}\n\n`;
+    } else if (!missed) {
+      const reason = 'the events since the last one received are no longer known: read the state afresh';
+      opening += `id: ${log.lastId}\nevent: reset\ndata: ${JSON.stringify({ reason })}\n\n`;
+    } else {
+      opening += '\n';
+    }
+    res.write(opening);
+    // Replayed at once and in order; the listener is added in the same turn, so nothing is missed between.
+    for (const entry of missed ?? []) send(entry);
+    const unsubscribe = log.subscribe(send);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     const stop = () => {

@@ -249,6 +249,29 @@ describe('ecoware-executor against a daemon it started', () => {
     expect(JSON.parse(followed.stdout)).toMatchObject({ execution_id: id, status: 'succeeded' });
   });
 
+  it('events prints the stream, one JSON object a line when piped, until Ctrl-C', async () => {
+    let child: ChildProcess | undefined;
+    let out = '';
+    const running = cli(['events', '--kind', 'execution,action', '--url', url], {
+      onSpawn: (c) => { child = c; c.stdout!.on('data', (d: Buffer) => { out += d.toString(); }); },
+    });
+    // The stream is open once the daemon counts a listener more; a plan's events then follow.
+    await new Promise((r) => setTimeout(r, 1500));
+    const applied = await cli(['apply', '--detach', await planFile('events', { [APP]: { slow: { cpu_cores: 1, mem_units: 2 } } }), '--url', url]);
+    const { execution_id: id } = JSON.parse(applied.stdout);
+    for (let i = 0; i < 200 && !out.includes(`"id":"${id}","status":"succeeded"`); i++) await new Promise((r) => setTimeout(r, 100));
+    child!.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(0);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const mine = events.filter((e) => e.id === id || e.execution_id === id);
+    expect(mine.map((e) => (e.type === 'execution' ? e.status : undefined)).filter(Boolean)).toEqual(['queued', 'running', 'succeeded']);
+    expect(mine.some((e) => e.type === 'action' && e.status === 'succeeded')).toBe(true);
+    expect(events.every((e) => (e.type === 'execution' || e.type === 'action') && typeof e.event_id === 'string')).toBe(true);
+    expect((await cli(['execution', id, '--follow', '--url', url])).code).toBe(0);
+    expect((await cli(['apply', '--detach', await planFile('events-off', { [APP]: { slow: { cpu_cores: 0, mem_units: 0 } } }), '--url', url])).code).toBe(0);
+  });
+
   it('apply --detach returns at once with the execution id', async () => {
     const run = await cli(['apply', '--detach', await planFile('slow-off', { [APP]: { slow: { cpu_cores: 0, mem_units: 0 } } }), '--url', url]);
     expect(run.code).toBe(0);
