@@ -26,7 +26,7 @@ git -C "$HOOKS_REPO" add -A
 git -C "$HOOKS_REPO" -c user.name=demo -c user.email=demo@localhost commit -qm "demo hooks"
 sed "s#\${HOOKS_REPO}#$HOOKS_REPO#" topology/demo-local.json >"$STATE/topology.demo.json"
 
-answers() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$URL/healthz"; }
+answers() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$URL/${1:-healthz}"; }
 if answers; then
   echo "demo: something already answers at $URL; stop it or choose another port (PORT=8001 bash scripts/demo.sh)" >&2
   exit 1
@@ -35,8 +35,9 @@ fi
 node dist/cli.js start --port "$PORT" --state-dir "$STATE/daemon" --log-level "${ECOWARE_LOG_LEVEL:-warn}" &
 DAEMON=$!
 trap 'kill $DAEMON 2>/dev/null || true; wait $DAEMON 2>/dev/null || true' EXIT
+# Ready: the state restored and plans taken (/healthz answers as soon as the port is open).
 for _ in $(seq 1 150); do
-  answers && break
+  answers readyz && break
   kill -0 $DAEMON 2>/dev/null || { echo "demo: the daemon stopped at start (see above)" >&2; exit 1; }
   sleep 0.2
 done

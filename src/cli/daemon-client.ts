@@ -3,6 +3,9 @@ import { CliError, EXIT_FAILED, EXIT_REFUSED } from './exit-codes';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
+/** How long a command waits for a starting daemon (503 `starting`) before it reports the answer. */
+export const STARTING_WAIT_MS = 60_000;
+
 /** No answer at all from the daemon's address (refused, reset, unknown host). */
 export class DaemonUnreachableError extends CliError {
   constructor(readonly url: string, reason: string) {
@@ -48,8 +51,23 @@ export class DaemonClient {
     this.baseUrl = url.replace(/\/+$/, '');
   }
 
-  /** Sends a request and returns the answer, whatever its status. */
+  /**
+   * Sends a request and returns the answer, whatever its status. A daemon that is starting (503
+   * with code `starting`: its state is not restored yet) is asked again after its Retry-After, for
+   * at most STARTING_WAIT_MS, as a planner would: the same request will be answered once it is up.
+   */
   async send<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<DaemonAnswer<T>> {
+    const deadline = Date.now() + STARTING_WAIT_MS;
+    for (;;) {
+      const answer = await this.sendOnce<T>(method, path, body, signal);
+      const starting = answer.status === 503 && (answer.body as { code?: unknown } | undefined)?.code === 'starting';
+      if (!starting || Date.now() >= deadline || signal?.aborted) return answer;
+      const waitMs = Math.min(Math.max(1, answer.retryAfterS ?? 1) * 1000, deadline - Date.now());
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+
+  private async sendOnce<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<DaemonAnswer<T> & { retryAfterS?: number }> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -71,7 +89,11 @@ export class DaemonClient {
         // Not JSON (a proxy's error page): kept as text.
       }
     }
-    return { status: response.status, body: parsed as T, location: response.headers.get('location') ?? undefined };
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return {
+      status: response.status, body: parsed as T, location: response.headers.get('location') ?? undefined,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
+    };
   }
 
   /** Sends a request and returns the body of a 2xx answer; any other answer becomes a CliError. */
