@@ -1,6 +1,6 @@
 import { Resources } from '../../domain/resources';
 import { AllocationInstance, Layout, mayHost, mustKeep } from '../model/allocation-instance';
-import { FluidLayout } from './fluid-layout';
+import { FluidMoves } from './fluid-moves';
 import { reassignContents, reassignmentReserveMs } from './content-assignment';
 import { seededRandom } from './seeded-random';
 
@@ -35,14 +35,14 @@ export interface ContainerSearchOptions {
  *   that is not enough, into new containers on VMs in use (where the tier ran before first).
  * When none applies, a kick (a VM emptied whatever it costs, a container moved at random, or an idle
  * VM where tiers ran before reopened) and a new descent; the best layout seen is returned. The data
- * structure (containers, fluid sizes, augmenting paths) is `FluidLayout`, in fluid-layout.ts.
+ * structure (containers, fluid sizes, augmenting paths) is `FluidLayout`, in fluid-layout.ts; the moves are `FluidMoves`, in fluid-moves.ts.
  */
 /** Rounds without improvement per extra kick, and the most extra kicks (measured: the costs barely depend on them). */
 const KICK_GROWTH = 30;
 const MAX_EXTRA_KICKS = 3;
 
 export function improveByContainerSearch(instance: AllocationInstance, start: Layout, options: ContainerSearchOptions): Layout {
-  const state = new FluidLayout(instance, start);
+  const state = new FluidMoves(instance, start);
   const random = seededRandom(options.seed);
   let best = state.snapshot();
   let bestCost = state.cost();
@@ -147,7 +147,7 @@ function fluidLayout(instance: AllocationInstance, containers: Container[], rand
     }
     keptOn[t].forEach(({ v }, i) => start[v].set(t, { cpu_cores: sizes[i][0], mem_units: sizes[i][1] }));
   });
-  const state = new FluidLayout(instance, start);
+  const state = new FluidMoves(instance, start);
   const order = instance.tiers.map((_, t) => t)
     .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
   for (const t of order) {
@@ -166,7 +166,7 @@ function fluidLayout(instance: AllocationInstance, containers: Container[], rand
   return state.toLayout();
 }
 
-function descend(state: FluidLayout, random: () => number, timeUp: () => boolean): void {
+function descend(state: FluidMoves, random: () => number, timeUp: () => boolean): void {
   const tryMove = (move: () => boolean): boolean => state.trial(move);
   let improved = true;
   while (improved && !timeUp()) {
@@ -241,7 +241,7 @@ function descend(state: FluidLayout, random: () => number, timeUp: () => boolean
   }
 }
 
-function kick(state: FluidLayout, random: () => number): void {
+function kick(state: FluidMoves, random: () => number): void {
   const used = state.usedVms();
   if (used.length < 2) return;
   for (let tries = 0; tries < 5; tries++) {
