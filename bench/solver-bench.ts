@@ -32,6 +32,8 @@ export interface SolverBenchOptions {
   cbcSeconds?: number;
   /** CBC is run on this many instances of each size (it is slow). */
   cbcInstancesPerSize?: number;
+  /** Also hold against CBC every further instance whose answer the cache has. */
+  cbcCachedToo?: boolean;
   /** The allocator's hard budget per solve. */
   timeLimitMs?: number;
   /**
@@ -56,7 +58,7 @@ interface Row {
   bounds: number[];
   optimal: number;
   infeasible: number;
-  cbc: Array<{ cost?: number; seconds: number; status: string; ours: number }>;
+  cbc: Array<{ cost?: number; seconds: number; status: string; ours: number; seed?: number }>;
 }
 
 /**
@@ -89,13 +91,13 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
       if (seed % 2 === 0) order.reverse();
       for (const which of order) {
         const result = await measure(allocators[which], problem, rows[which], `${rows[which].size} seed ${seed} (${threads[which]} thread${threads[which] > 1 ? 's' : ''})`, log);
-        if (result && withCbc && seed <= cbcInstances) {
-          const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
+        const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
+        if (result && withCbc && (seed <= cbcInstances || (options.cbcCachedToo && cache[key]))) {
           const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
           if (!cache[key]) log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
           cache[key] = cbc;
           if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
-          rows[which].cbc.push({ ...cbc, ours: result.cost });
+          rows[which].cbc.push({ ...cbc, ours: result.cost, seed });
         }
       }
     }
@@ -152,10 +154,17 @@ function formatTable(rows: Row[], cbcSeconds: number): string {
       `${row.optimal} of ${row.times.length}${row.infeasible ? ` (${row.infeasible} infeasible)` : ''}`,
     ];
     if (cbcSeconds > 0) {
-      cells.push(row.cbc.map((c) => `${c.cost ?? 'none'}${c.status === 'optimal' ? ' (opt)' : ''}, ${c.seconds.toFixed(1)} s, ours ${c.ours}`).join('; ') || '—');
+      cells.push(row.cbc.map((c) => `${c.seed !== undefined ? `seed ${c.seed}: ` : ''}${c.cost ?? 'none'}${c.status === 'optimal' ? ' (opt)' : ''}, ${c.seconds.toFixed(1)} s, ours ${c.ours}`).join('; ') || '—');
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  const held = rows.flatMap((row) => row.cbc.filter((c) => c.cost !== undefined));
+  if (cbcSeconds > 0 && held.length > 0) {
+    const count = (test: (c: { cost?: number; ours: number }) => boolean) => held.filter(test).length;
+    lines.push('', `Against CBC's ${cbcSeconds} s answer, ${held.length} instances: ${count((c) => c.ours === c.cost)} equal, ${count((c) => c.ours < c.cost!)} cheaper, ${count((c) => c.ours > c.cost!)} dearer.`);
+  }
+  const all = rows.flatMap((row) => row.times).sort((x, y) => x - y);
+  lines.push('', `Median wall time ${fmtMs(all[Math.floor((all.length - 1) / 2)])}, slowest ${fmtMs(all[all.length - 1])}; ${rows.reduce((n, row) => n + row.optimal, 0)} of ${all.length} proven optimal.`);
   return lines.join('\n');
 }
 
@@ -182,6 +191,7 @@ if (require.main === module) {
     cbcSeconds: env.BENCH_CBC_SECONDS !== undefined ? Number(env.BENCH_CBC_SECONDS) : undefined,
     cbcInstancesPerSize: env.BENCH_CBC_INSTANCES ? Number(env.BENCH_CBC_INSTANCES) : undefined,
     cbcCache: env.BENCH_CBC_CACHE,
+    cbcCachedToo: env.BENCH_CBC_CACHED === '1',
     threads: env.BENCH_SOLVER_THREADS ? env.BENCH_SOLVER_THREADS.split(',').map(Number) : undefined,
     log: env.BENCH_VERBOSE ? (line) => console.error(line) : undefined,
   })

@@ -41,6 +41,8 @@ export interface PortfolioAllocator extends Allocator {
  *                     ──> polish (pairs <= polishPairLimit, 600 ms more): the LP relaxation, a
  *                         restricted model widened by its containers, then the whole model
  *                     ──> or, larger: the last quarter of the search budget to a restricted model
+ *                     (large-path.ts; with solverThreads > 1, helper threads run HiGHS and more searches
+ *                     beside each stage, to the same deadlines: see README.md, "The portfolio")
  *
  * Every answer is re-checked by verifyPlacement before it is returned. `timeLimitMs` is the hard
  * budget; the large path stops at its own, shorter budgets and reports the bound it proved.
