@@ -5,8 +5,8 @@ import { FAMILIES, readSizes } from './solver-bench';
 
 /**
  * Two consecutive similar plans on the same fleet, as a planner posts them: the second is the first
- * with three uncapped tiers moved by a core and two units. How long until the second is answered as
- * well as a solve from nothing answers it with the whole budget, with and without the first's answer
+ * with three uncapped tiers moved by a core and two units. How long until the second is answered within
+ * 0.5 % of what a solve from nothing finds with the whole budget, with and without the first's answer
  * in hand (`reuseLastPlan`)? Each budget in `BENCH_REUSE_BUDGETS` is a separate solve (the search is
  * bounded by time, so its answer at a budget is what it had found by then); with the memory, each is
  * made by a fresh allocator that has just solved the first plan with the whole budget.
@@ -24,6 +24,9 @@ export function similarPlan(problem: AllocationProblem): AllocationProblem {
   return { ...problem, plan };
 }
 
+/** How close to the answer from nothing with the whole budget counts as answered as well. */
+const TOLERANCE = 0.005;
+
 async function main(): Promise<void> {
   const env = process.env;
   const sizes = readSizes(env.BENCH_SOLVER_SIZES) ?? [['fleet', 50, 25], ['fleet', 100, 50], ['scale-out', 50, 20], ['scale-out', 100, 20]];
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
   const full = budgets[budgets.length - 1];
   await warmUpAllocator();
   const lines = [
-    '| instance | first plan: cost, time | second plan from nothing: cost at each budget | the same, from the first\'s answer | second plan answered as well as from nothing with the whole budget: from nothing / from the first\'s answer |',
+    '| instance | first plan: cost, time | second plan from nothing: cost at each budget | the same, from the first\'s answer | second plan within 0.5 % of the answer from nothing with the whole budget: from nothing / from the first\'s answer |',
     '|---|---|---|---|---|',
   ];
   const ratios: number[] = [];
@@ -61,17 +64,19 @@ async function main(): Promise<void> {
         await remembering.close();
       }
       await fresh.close();
-      const target = cold[cold.length - 1];
-      const reached = (costs: number[]) => budgets[costs.findIndex((c) => c <= target)];
-      const coldMs = reached(cold);
+      // Within 0.5 % of what a solve from nothing reaches with the whole budget: the search is bounded
+      // by time, so a run's last unit or two are chance.
+      const target = cold[cold.length - 1] * (1 + TOLERANCE);
+      const reached = (costs: number[]) => budgets[costs.findIndex((c) => c <= target)] as number | undefined;
+      const coldMs = reached(cold) ?? full;
       const warmMs = reached(warm);
-      ratios.push(warmMs / coldMs);
-      lines.push(`| ${family} ${vms} × ${tiers} seed ${seed} | ${firstAnswer.cost}, ${firstMs} ms | ${cold.join(' / ')} | ${warm.join(' / ')} | ${coldMs} ms / ${warmMs} ms |`);
+      if (warmMs !== undefined) ratios.push(warmMs / coldMs);
+      lines.push(`| ${family} ${vms} × ${tiers} seed ${seed} | ${firstAnswer.cost}, ${firstMs} ms | ${cold.join(' / ')} | ${warm.join(' / ')} | ${coldMs} ms / ${warmMs === undefined ? 'not within the budgets' : `${warmMs} ms`} |`);
       console.error(lines[lines.length - 1]);
     }
   }
   ratios.sort((a, b) => a - b);
-  console.log(`Budgets (ms): ${budgets.join(' / ')}; ${solverThreads} solver thread${solverThreads > 1 ? 's' : ''}.\n\n${lines.join('\n')}\n\nMedian ratio of the times (from the first's answer / from nothing): ${ratios[Math.floor((ratios.length - 1) / 2)].toFixed(2)}`);
+  console.log(`Budgets (ms): ${budgets.join(' / ')}; ${solverThreads} solver thread${solverThreads > 1 ? 's' : ''}.\n\n${lines.join('\n')}\n\nMedian ratio of the times (from the first's answer / from nothing), over the ${ratios.length} instances where both got there: ${ratios[Math.floor((ratios.length - 1) / 2)]?.toFixed(2)}`);
 }
 
 if (require.main === module) {
