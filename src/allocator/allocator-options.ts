@@ -47,7 +47,7 @@ export interface AllocatorOptions {
    */
   largeRestrictedShare?: number;
   /**
-   * Most time for `repackTightly`, when the search's answer uses more new VMs than the deficit's K:
+   * Most time for `repackTightly`, when no start holds the deficit's K new VMs:
    * measured at 100 × 50 (seed 2, 99.7 % of the cores used), HiGHS finds a layout with K in 1.3 s
    * and one cheaper than CBC's 120 s answer in 2.5 s. 0 turns it off.
    */
