@@ -10,7 +10,7 @@ import { improveByMoves } from './search/local-moves';
 import { improveByNeighbourhoods } from './search/neighbourhood-search';
 import { cheapestLayout, searchStarts } from './search/search-starts';
 import { HelperAnswer, HelperTask, packLayout, unpackLayout } from './portfolio/helper-tasks';
-import { SolverPool } from './portfolio/solver-pool';
+import { LATE_ANSWER_MS, SolverPool } from './portfolio/solver-pool';
 
 /** What a large solve may use beyond the problem: helper threads, and what an earlier solve left. */
 export interface LargeContext {
@@ -51,8 +51,8 @@ export async function solveLarge(
   // bounds the cost), and the container search with other seeds.
   const carriedPairs = context.carried ? [...pairsInPlay(instance, [context.carried])] : [];
   const firstStage = team ? helperStage(team, (i) => (i === 0
-    ? { kind: 'exact', problem, k, deadlineMs: searchDeadlineMs, pairs: carriedPairs, relax: reach, whole: false }
-    : { kind: 'search', problem, k, deadlineMs: searchDeadlineMs, seed: settings.seed + i, starts: [] })) : [];
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), pairs: carriedPairs, relax: reach, whole: false }
+    : { kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i, starts: [] })) : [];
   // Past a quarter of the search budget no further start is built, the first always is.
   const starts = searchStarts(instance, Math.min(searchDeadlineMs, enteredMs + searchMs / 4), context.carried);
   let layout = cheapestLayout(instance, starts);
@@ -142,8 +142,8 @@ async function polish(
   const team = options.team;
   const start = packLayout(best);
   const helpers = team ? helperStage(team, (i) => (i === 0 && options.whole
-    ? { kind: 'exact', problem, k, deadlineMs, start, pairs: [], relax: false, whole: true }
-    : { kind: 'search', problem, k, deadlineMs, seed: settings.seed + team.size + i + 1, starts: [start] })) : [];
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, pairs: [], relax: false, whole: true }
+    : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start] })) : [];
   // Where the LP relaxation opens containers is where the optimum tends to have them.
   const relaxed = options.support
     ? { support: options.support, bound: -Infinity }
@@ -175,6 +175,15 @@ async function polish(
     proven = Math.max(proven, gathered.bound);
   }
   return resultOf(problem, narrow, best, Math.min(proven, layoutCost(narrow, best)));
+}
+
+/**
+ * A helper's deadline for a stage that ends at `stageEndMs`: its answer is awaited until
+ * LATE_ANSWER_MS past its deadline, so the wait ends with the stage (and the solve's budget holds
+ * as on one thread).
+ */
+function helperDeadline(stageEndMs: number): number {
+  return stageEndMs - LATE_ANSWER_MS;
 }
 
 /** Sends helper i the task `taskOf(i)`, every helper at once. */
