@@ -39,7 +39,6 @@ export function createSolverPool(size: number): SolverPool {
     if (existing) return existing;
     // Only the first helper runs HiGHS (helper-tasks.ts: the others search), so only it compiles it.
     const worker = spawnHelper({ compileSolver: index === 0 });
-    worker.unref();
     const pending = new Map<number, (answer: HelperAnswer | undefined) => void>();
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => { markReady = resolve; });
@@ -58,6 +57,8 @@ export function createSolverPool(size: number): SolverPool {
     });
     worker.on('error', drop);
     worker.on('exit', drop);
+    // After the listeners: a helper does not keep the process alive.
+    worker.unref();
     helpers[index] = helper;
     return helper;
   };
