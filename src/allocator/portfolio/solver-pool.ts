@@ -80,7 +80,11 @@ export function createSolverPool(size: number): SolverPool {
       });
     },
     async warmUp() {
-      await Promise.all(helpers.map((_, index) => start(index).ready));
+      // Held while they compile: otherwise a process awaiting only this would end without an answer.
+      const started = helpers.map((_, index) => start(index));
+      for (const helper of started) helper.worker.ref();
+      await Promise.all(started.map((helper) => helper.ready));
+      for (const helper of started) helper.worker.unref();
     },
     async close() {
       const running = helpers.filter((h): h is Helper => h !== undefined);
