@@ -1,9 +1,10 @@
 import { createAllocator, warmUpAllocator } from '../src/allocator';
-import { AllocationResult } from '../src/allocator/allocator';
+import { AllocationResult, Allocator } from '../src/allocator/allocator';
 import { verifyPlacement } from '../src/allocator/model/verify-placement';
 import { NoSolutionError } from '../src/domain/errors';
 import { hasCbc, solveWithCbc } from '../test/support/cbc';
 import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { availableParallelism } from 'os';
 import { AllocationProblem } from '../src/allocator/allocator';
 import { generateFleetProblem, generateScaleOutProblem } from '../test/support/allocation-problems';
 import { CbcAnswer } from '../test/support/cbc';
@@ -31,8 +32,15 @@ export interface SolverBenchOptions {
   cbcSeconds?: number;
   /** CBC is run on this many instances of each size (it is slow). */
   cbcInstancesPerSize?: number;
+  /** Also hold against CBC every further instance whose answer the cache has. */
+  cbcCachedToo?: boolean;
   /** The allocator's hard budget per solve. */
   timeLimitMs?: number;
+  /**
+   * Solver threads (`solverThreads`): one table per count, every instance solved with each in turn,
+   * so that the tables compare runs on the same machine under the same load. Default: the machine's cores.
+   */
+  threads?: number[];
   log?: (line: string) => void;
 }
 
@@ -50,7 +58,7 @@ interface Row {
   bounds: number[];
   optimal: number;
   infeasible: number;
-  cbc: Array<{ cost?: number; seconds: number; status: string; ours: number }>;
+  cbc: Array<{ cost?: number; seconds: number; status: string; ours: number; seed?: number }>;
 }
 
 /**
@@ -65,52 +73,66 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
   const cbcInstances = options.cbcInstancesPerSize ?? 1;
   const withCbc = cbcSeconds > 0 && hasCbc();
   const log = options.log ?? (() => undefined);
-  const allocator = createAllocator({ timeLimitMs: options.timeLimitMs ?? 10_000 });
+  const threads = options.threads ?? [Math.max(1, availableParallelism())];
+  const allocators = threads.map((solverThreads) => createAllocator({ timeLimitMs: options.timeLimitMs ?? 10_000, solverThreads, reuseLastPlan: false }));
 
-  // Not timed: loading and compiling HiGHS' WebAssembly, once per process.
+  // Not timed: loading and compiling HiGHS' WebAssembly, once per thread.
   await warmUpAllocator();
+  for (const allocator of allocators) await allocator.warmUp();
   const cache: Record<string, CbcAnswer> = options.cbcCache && existsSync(options.cbcCache) ? JSON.parse(readFileSync(options.cbcCache, 'utf8')) : {};
 
-  const rows: Row[] = [];
+  const tables: Row[][] = threads.map(() => []);
   for (const [family, vms, tiers] of sizes) {
-    const row: Row = { size: `${family} ${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] };
+    const rows: Row[] = threads.map(() => ({ size: `${family} ${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] }));
     for (let seed = 1; seed <= instances; seed++) {
       const problem = FAMILIES[family](vms, tiers, seed);
-      const started = process.hrtime.bigint();
-      const cpuBefore = process.cpuUsage();
-      let result: AllocationResult | undefined;
-      try {
-        result = await allocator.allocate(problem);
-      } catch (err) {
-        if (!(err instanceof NoSolutionError)) throw err;
-      }
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const cpu = process.cpuUsage(cpuBefore);
-      row.times.push(ms);
-      row.cpuTimes.push((cpu.user + cpu.system) / 1000);
-      if (!result) {
-        row.infeasible += 1;
-        log(`${row.size} seed ${seed}: no solution in ${ms.toFixed(1)} ms`);
-        continue;
-      }
-      const violations = verifyPlacement(problem, result);
-      if (violations.length > 0) throw new Error(`invalid placement at ${row.size} seed ${seed}: ${violations.join('; ')}`);
-      row.costs.push(result.cost);
-      row.bounds.push(result.lowerBound);
-      if (result.optimal) row.optimal += 1;
-      log(`${row.size} seed ${seed}: cost ${result.cost}, bound ${result.lowerBound}, ${ms.toFixed(1)} ms, ${row.cpuTimes[row.cpuTimes.length - 1].toFixed(1)} ms CPU`);
-      if (withCbc && seed <= cbcInstances) {
+      // Each count of threads in turn on the same instance, the order alternating from seed to seed.
+      const order = threads.map((_, i) => i);
+      if (seed % 2 === 0) order.reverse();
+      for (const which of order) {
+        const result = await measure(allocators[which], problem, rows[which], `${rows[which].size} seed ${seed} (${threads[which]} thread${threads[which] > 1 ? 's' : ''})`, log);
         const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
-        const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
-        cache[key] = cbc;
-        if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
-        row.cbc.push({ ...cbc, ours: result.cost });
-        log(`${row.size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
+        if (result && withCbc && (seed <= cbcInstances || (options.cbcCachedToo && cache[key]))) {
+          const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
+          if (!cache[key]) log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
+          cache[key] = cbc;
+          if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
+          rows[which].cbc.push({ ...cbc, ours: result.cost, seed });
+        }
       }
     }
-    rows.push(row);
+    rows.forEach((row, i) => tables[i].push(row));
   }
-  return formatTable(rows, withCbc ? cbcSeconds : 0);
+  await Promise.all(allocators.map((allocator) => allocator.close()));
+  return tables.map((rows, i) => `${threads.length > 1 ? `${threads[i]} solver thread${threads[i] > 1 ? 's' : ''}:\n\n` : ''}${formatTable(rows, withCbc ? cbcSeconds : 0)}`).join('\n\n');
+}
+
+/** One solve, timed, its answer checked by the independent checker and counted in `row`. */
+async function measure(allocator: Allocator, problem: AllocationProblem, row: Row, name: string, log: (line: string) => void): Promise<AllocationResult | undefined> {
+  const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
+  let result: AllocationResult | undefined;
+  try {
+    result = await allocator.allocate(problem);
+  } catch (err) {
+    if (!(err instanceof NoSolutionError)) throw err;
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
+  row.times.push(ms);
+  row.cpuTimes.push((cpu.user + cpu.system) / 1000);
+  if (!result) {
+    row.infeasible += 1;
+    log(`${name}: no solution in ${ms.toFixed(1)} ms`);
+    return undefined;
+  }
+  const violations = verifyPlacement(problem, result);
+  if (violations.length > 0) throw new Error(`invalid placement at ${name}: ${violations.join('; ')}`);
+  row.costs.push(result.cost);
+  row.bounds.push(result.lowerBound);
+  if (result.optimal) row.optimal += 1;
+  log(`${name}: cost ${result.cost}, bound ${result.lowerBound}, ${ms.toFixed(1)} ms, ${row.cpuTimes[row.cpuTimes.length - 1].toFixed(1)} ms CPU`);
+  return result;
 }
 
 function formatTable(rows: Row[], cbcSeconds: number): string {
@@ -132,10 +154,17 @@ function formatTable(rows: Row[], cbcSeconds: number): string {
       `${row.optimal} of ${row.times.length}${row.infeasible ? ` (${row.infeasible} infeasible)` : ''}`,
     ];
     if (cbcSeconds > 0) {
-      cells.push(row.cbc.map((c) => `${c.cost ?? 'none'}${c.status === 'optimal' ? ' (opt)' : ''}, ${c.seconds.toFixed(1)} s, ours ${c.ours}`).join('; ') || '—');
+      cells.push(row.cbc.map((c) => `${c.seed !== undefined ? `seed ${c.seed}: ` : ''}${c.cost ?? 'none'}${c.status === 'optimal' ? ' (opt)' : ''}, ${c.seconds.toFixed(1)} s, ours ${c.ours}`).join('; ') || '—');
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  const held = rows.flatMap((row) => row.cbc.filter((c) => c.cost !== undefined));
+  if (cbcSeconds > 0 && held.length > 0) {
+    const count = (test: (c: { cost?: number; ours: number }) => boolean) => held.filter(test).length;
+    lines.push('', `Against CBC's ${cbcSeconds} s answer, ${held.length} instances: ${count((c) => c.ours === c.cost)} equal, ${count((c) => c.ours < c.cost!)} cheaper, ${count((c) => c.ours > c.cost!)} dearer.`);
+  }
+  const all = rows.flatMap((row) => row.times).sort((x, y) => x - y);
+  lines.push('', `Median wall time ${fmtMs(all[Math.floor((all.length - 1) / 2)])}, slowest ${fmtMs(all[all.length - 1])}; ${rows.reduce((n, row) => n + row.optimal, 0)} of ${all.length} proven optimal.`);
   return lines.join('\n');
 }
 
@@ -162,6 +191,8 @@ if (require.main === module) {
     cbcSeconds: env.BENCH_CBC_SECONDS !== undefined ? Number(env.BENCH_CBC_SECONDS) : undefined,
     cbcInstancesPerSize: env.BENCH_CBC_INSTANCES ? Number(env.BENCH_CBC_INSTANCES) : undefined,
     cbcCache: env.BENCH_CBC_CACHE,
+    cbcCachedToo: env.BENCH_CBC_CACHED === '1',
+    threads: env.BENCH_SOLVER_THREADS ? env.BENCH_SOLVER_THREADS.split(',').map(Number) : undefined,
     log: env.BENCH_VERBOSE ? (line) => console.error(line) : undefined,
   })
     .then((table) => console.log(table))

@@ -1,3 +1,4 @@
+import * as os from 'os';
 import * as path from 'path';
 import { ValidationError } from './domain/errors';
 import { DEFAULT_DOCKER_HOST } from './domain/topology';
@@ -11,6 +12,8 @@ export interface DaemonConfig {
   localDocker: string;
   /** Hard budget of one allocation; past it the best allocation found is used. */
   solverTimeLimitMs: number;
+  /** Threads that solve one allocation side by side (`--solver-threads`, default the machine's cores, at least 1). */
+  solverThreads: number;
   /** Topology loaded at start when none was persisted. */
   topologyFile?: string;
   /** Per-node range of the host ports the daemon chooses for systems (`--host-ports 20000-32000`). */
@@ -57,6 +60,7 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     stateDir: path.resolve(flags['state-dir'] ?? env.ECOWARE_STATE_DIR ?? '.state'),
     localDocker: localDockerOf(env),
     solverTimeLimitMs: limit,
+    solverThreads: readSolverThreads(flags['solver-threads'] ?? env.ECOWARE_SOLVER_THREADS),
     topologyFile: flags.topology ?? env.ECOWARE_TOPOLOGY,
     hostPorts: readOptional(flags['host-ports'] ?? env.ECOWARE_HOST_PORTS, readPortRange, { ...DAEMON_DEFAULTS.hostPorts }),
     allowBind: flags['allow-bind'] ?? env.ECOWARE_ALLOW_BIND,
@@ -82,6 +86,14 @@ export function readHostNames(value: string | undefined): string[] {
     if (name.length > 253 || !HOST_NAME.test(name)) throw new ValidationError('allowed-host', `'${name}' is not a host name, an address or *`);
   }
   return names;
+}
+
+/** The machine's cores when not given (at least 1); a whole number from 1 to 256 when given. */
+export function readSolverThreads(raw: string | undefined): number {
+  if (raw === undefined) return Math.max(1, os.availableParallelism());
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > 256) throw new ValidationError('solver-threads', `'${raw}' must be a whole number from 1 to 256`);
+  return n;
 }
 
 /** `FIRST-LAST`, both within 1-65535. */

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createThreadedAllocator } from './allocator';
-import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf } from './config';
+import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf, readSolverThreads } from './config';
 import { CloudConfig } from './domain/topology';
 import { Resources } from './domain/resources';
 import { errorMessage } from './domain/errors';
@@ -81,7 +81,10 @@ export async function startDaemon(
 
   const runtimeFor = runtimesByEngine();
   const knowledge = new Knowledge();
-  const allocator = createThreadedAllocator({ timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs });
+  const allocator = createThreadedAllocator({
+    timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs,
+    solverThreads: config.solverThreads ?? readSolverThreads(undefined),
+  });
   void allocator.warmUp();
   const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
   const processDefinitions = state.processDefinitions;

@@ -1,7 +1,7 @@
 // The allocator's public face: what the rest of the executor, the CLI and the benchmarks use.
 export type { AllocationProblem, AllocationResult, Allocator } from './allocator';
 export { createAllocator } from './hybrid-allocator';
-export type { AllocatorOptions } from './hybrid-allocator';
+export type { AllocatorOptions, PortfolioAllocator } from './hybrid-allocator';
 export { createThreadedAllocator } from './worker/threaded-allocator';
 export type { ThreadedAllocatorOptions } from './worker/threaded-allocator';
 export { warmUpAllocator } from './worker/warm-up';

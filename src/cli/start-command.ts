@@ -15,6 +15,7 @@ export function registerStartCommand(program: Command): void {
     .option('--state-dir <dir>', 'where the topology and the executions are kept (env ECOWARE_STATE_DIR, default .state)')
     .option('--topology <file>', 'topology loaded at start when none is persisted (env ECOWARE_TOPOLOGY)')
     .option('--solver-time-limit-ms <ms>', 'hard budget of one allocation (env ECOWARE_SOLVER_TIME_LIMIT_MS, default 10000)')
+    .option('--solver-threads <n>', "threads that solve one allocation side by side (env ECOWARE_SOLVER_THREADS, default the machine's cores)")
     .option('--tokens-file <file>', '`<role> <token>` lines, role admin or read (env ECOWARE_TOKENS_FILE; docs/operations.md)')
     .option('--insecure-no-auth', 'listen beyond loopback without tokens (env ECOWARE_INSECURE_NO_AUTH=1)')
     .option('--allowed-host <name>', 'without tokens, also answer requests whose Host is this name (repeatable or comma-separated; * any; env ECOWARE_ALLOWED_HOSTS)',

@@ -1,5 +1,6 @@
+import { Resources } from '../../domain/resources';
 import { AllocationInstance, Layout, mayHost, mustKeep } from '../model/allocation-instance';
-import { FluidLayout } from './fluid-layout';
+import { FluidMoves } from './fluid-moves';
 import { reassignContents, reassignmentReserveMs } from './content-assignment';
 import { seededRandom } from './seeded-random';
 
@@ -34,14 +35,14 @@ export interface ContainerSearchOptions {
  *   that is not enough, into new containers on VMs in use (where the tier ran before first).
  * When none applies, a kick (a VM emptied whatever it costs, a container moved at random, or an idle
  * VM where tiers ran before reopened) and a new descent; the best layout seen is returned. The data
- * structure (containers, fluid sizes, augmenting paths) is `FluidLayout`, in fluid-layout.ts.
+ * structure (containers, fluid sizes, augmenting paths) is `FluidLayout`, in fluid-layout.ts; the moves are `FluidMoves`, in fluid-moves.ts.
  */
 /** Rounds without improvement per extra kick, and the most extra kicks (measured: the costs barely depend on them). */
 const KICK_GROWTH = 30;
 const MAX_EXTRA_KICKS = 3;
 
 export function improveByContainerSearch(instance: AllocationInstance, start: Layout, options: ContainerSearchOptions): Layout {
-  const state = new FluidLayout(instance, start);
+  const state = new FluidMoves(instance, start);
   const random = seededRandom(options.seed);
   let best = state.snapshot();
   let bestCost = state.cost();
@@ -84,7 +85,7 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
  * on idle ones (existing before new). Undefined when even that gets stuck.
  */
 export function currentFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
-  return fluidLayout(instance, true, random);
+  return fluidLayout(instance, priorContainers(instance, () => true), random);
 }
 
 /**
@@ -93,31 +94,48 @@ export function currentFluidLayout(instance: AllocationInstance, random: () => n
  * two); where a tier ran before is preferred (keeping a container is cheaper than creating one).
  */
 export function packedFluidLayout(instance: AllocationInstance, random: () => number = seededRandom(1)): Layout | undefined {
-  return fluidLayout(instance, false, random);
+  return fluidLayout(instance, priorContainers(instance, (v, t) => mustKeep(instance, v, t)), random);
 }
 
-function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random: () => number): Layout | undefined {
+/**
+ * The containers of `carried` (the answer to an earlier problem of the same fleet and tiers) kept,
+ * with the containers that must stay, resized like the current allocation's in `currentFluidLayout`:
+ * a planner's next plan differs little from its last, and neither does its best layout.
+ */
+export function carriedFluidLayout(instance: AllocationInstance, carried: Layout, random: () => number = seededRandom(1)): Layout | undefined {
+  const containers = priorContainers(instance, (v, t) => mustKeep(instance, v, t));
+  carried.forEach((hosted, v) => {
+    if (v >= instance.vms.length) return;
+    for (const [t, r] of hosted) if (!mustKeep(instance, v, t) && mayHost(instance, v, t)) containers.push({ v, t, r });
+  });
+  return fluidLayout(instance, containers, random);
+}
+
+type Container = { v: number; t: number; r: Resources };
+
+function priorContainers(instance: AllocationInstance, chosen: (v: number, t: number) => boolean): Container[] {
+  return instance.vms.flatMap((vm, v) => [...vm.prior].map(([t, r]) => ({ v, t, r }))).filter(({ v, t }) => mayHost(instance, v, t) && chosen(v, t));
+}
+
+function fluidLayout(instance: AllocationInstance, containers: Container[], random: () => number): Layout | undefined {
   const start: Layout = instance.vms.map(() => new Map());
-  const keptOn: number[][] = instance.tiers.map(() => []);
+  const keptOn: Container[][] = instance.tiers.map(() => []);
   // Largest containers first: when a tier must lose some (over its cap, or shrunk below 1 each), the small ones go.
   // Containers to keep come first and always (from nothing too); none where the tier may not run.
   const pinned = (v: number, t: number) => (mustKeep(instance, v, t) ? 1 : 0);
-  const priors = instance.vms.flatMap((vm, v) => [...vm.prior].map(([t, r]) => ({ v, t, r })))
-    .filter(({ v, t }) => mayHost(instance, v, t) && (keepCurrent || pinned(v, t)))
+  const carried = containers.slice()
     .sort((a, b) => pinned(b.v, b.t) - pinned(a.v, a.t) || b.r.cpu_cores + b.r.mem_units / 4 - (a.r.cpu_cores + a.r.mem_units / 4));
-  for (const { v, t } of priors) {
-    const tier = instance.tiers[t];
-    if (keptOn[t].length < Math.min(tier.maxContainers, tier.cpu, tier.mem)) keptOn[t].push(v);
+  for (const container of carried) {
+    const tier = instance.tiers[container.t];
+    if (keptOn[container.t].length < Math.min(tier.maxContainers, tier.cpu, tier.mem)) keptOn[container.t].push(container);
   }
   // Each kept container shrinks in proportion where its tier shrinks and keeps its size where the tier
   // grows: every VM then still holds what it holds now, and routing only has growth to place.
   instance.tiers.forEach((tier, t) => {
     if (keptOn[t].length === 0) return;
-    const held = keptOn[t].reduce((sum, v) => [sum[0] + instance.vms[v].prior.get(t)!.cpu_cores, sum[1] + instance.vms[v].prior.get(t)!.mem_units], [0, 0]);
-    const sizes = keptOn[t].map((v) => {
-      const r = instance.vms[v].prior.get(t)!;
-      return [Math.max(1, Math.floor(r.cpu_cores * Math.min(1, tier.cpu / held[0]))), Math.max(1, Math.floor(r.mem_units * Math.min(1, tier.mem / held[1])))];
-    });
+    const held = keptOn[t].reduce((sum, { r }) => [sum[0] + r.cpu_cores, sum[1] + r.mem_units], [0, 0]);
+    const sizes = keptOn[t].map(({ r }) =>
+      [Math.max(1, Math.floor(r.cpu_cores * Math.min(1, tier.cpu / held[0]))), Math.max(1, Math.floor(r.mem_units * Math.min(1, tier.mem / held[1])))]);
     for (const [k, demand] of [[0, tier.cpu], [1, tier.mem]]) {
       let excess = sizes.reduce((sum, x) => sum + x[k], 0) - demand;
       for (let i = 0; excess > 0; i = (i + 1) % sizes.length) {
@@ -127,9 +145,9 @@ function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random:
         }
       }
     }
-    keptOn[t].forEach((v, i) => start[v].set(t, { cpu_cores: sizes[i][0], mem_units: sizes[i][1] }));
+    keptOn[t].forEach(({ v }, i) => start[v].set(t, { cpu_cores: sizes[i][0], mem_units: sizes[i][1] }));
   });
-  const state = new FluidLayout(instance, start);
+  const state = new FluidMoves(instance, start);
   const order = instance.tiers.map((_, t) => t)
     .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
   for (const t of order) {
@@ -148,7 +166,7 @@ function fluidLayout(instance: AllocationInstance, keepCurrent: boolean, random:
   return state.toLayout();
 }
 
-function descend(state: FluidLayout, random: () => number, timeUp: () => boolean): void {
+function descend(state: FluidMoves, random: () => number, timeUp: () => boolean): void {
   const tryMove = (move: () => boolean): boolean => state.trial(move);
   let improved = true;
   while (improved && !timeUp()) {
@@ -223,7 +241,7 @@ function descend(state: FluidLayout, random: () => number, timeUp: () => boolean
   }
 }
 
-function kick(state: FluidLayout, random: () => number): void {
+function kick(state: FluidMoves, random: () => number): void {
   const used = state.usedVms();
   if (used.length < 2) return;
   for (let tries = 0; tries < 5; tries++) {

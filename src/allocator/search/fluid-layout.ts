@@ -19,39 +19,41 @@ export type Resource = typeof CPU | typeof MEM;
 
 /**
  * Containers as a V × T matrix, each resource's sizes a feasible flow: the data structure of the
- * container search. Moves either succeed or return false with the state spoiled; `trial` runs one
- * and puts the state back unless it succeeded and lowered the cost.
+ * container search, and the augmenting paths (`place`, `route`) that keep the flows feasible as
+ * containers come and go. The moves built on them are `FluidMoves` (fluid-moves.ts). Moves either
+ * succeed or return false with the state spoiled; `trial` runs one and puts the state back unless
+ * it succeeded and lowered the cost.
  */
 export class FluidLayout {
   readonly V: number;
   readonly T: number;
-  private has: Uint8Array;
-  private size: [Int32Array, Int32Array];
-  private free: [Int32Array, Int32Array];
+  protected has: Uint8Array;
+  protected size: [Int32Array, Int32Array];
+  protected free: [Int32Array, Int32Array];
   /** Containers per tier. */
-  private count: Int32Array;
+  protected count: Int32Array;
   /** Containers per VM. */
-  private hosted: Int32Array;
-  private total = 0;
-  private readonly pool: Snapshot[] = [];
+  protected hosted: Int32Array;
+  protected total = 0;
+  protected readonly pool: Snapshot[] = [];
   /** Adjacency, for the searches: the VMs of tier t are vmsOf[t·V … t·V + count[t]), the tiers of v likewise. */
-  private vmsOf: Int32Array;
-  private tiersOf: Int32Array;
-  private readonly capacity: [Int32Array, Int32Array];
-  private readonly prior: Uint8Array;
-  private readonly homes: number[][];
-  private readonly banned: Uint8Array;
+  protected vmsOf: Int32Array;
+  protected tiersOf: Int32Array;
+  protected readonly capacity: [Int32Array, Int32Array];
+  protected readonly prior: Uint8Array;
+  protected readonly homes: number[][];
+  protected readonly banned: Uint8Array;
   /** Per (VM, tier): the tier may run there (`placeable`); its container there must stay (`keep`). */
-  private readonly allowed: Uint8Array;
-  private readonly pinned: Uint8Array;
+  protected readonly allowed: Uint8Array;
+  protected readonly pinned: Uint8Array;
   // Breadth-first search scratch space.
-  private readonly seenVm: Uint8Array;
-  private readonly seenTier: Uint8Array;
-  private readonly viaTier: Int32Array;
-  private readonly viaVm: Int32Array;
-  private readonly queue: Int32Array;
+  protected readonly seenVm: Uint8Array;
+  protected readonly seenTier: Uint8Array;
+  protected readonly viaTier: Int32Array;
+  protected readonly viaVm: Int32Array;
+  protected readonly queue: Int32Array;
 
-  constructor(private readonly instance: AllocationInstance, layout: Layout) {
+  constructor(protected readonly instance: AllocationInstance, layout: Layout) {
     const V = (this.V = instance.vms.length);
     const T = (this.T = instance.tiers.length);
     this.has = new Uint8Array(V * T);
@@ -101,7 +103,7 @@ export class FluidLayout {
     this.total = this.computeCost();
   }
 
-  private fill(layout: Layout): void {
+  protected fill(layout: Layout): void {
     const { V, T } = this;
     layout.forEach((hosted, v) => {
       for (const [t, r] of hosted) {
@@ -149,7 +151,7 @@ export class FluidLayout {
   }
 
   /** The state's own arrays, by reference, and its cost. */
-  private live(): Snapshot {
+  protected live(): Snapshot {
     const { total, has, vmsOf, tiersOf, size, free, count, hosted } = this;
     return { total, has, vmsOf, tiersOf, size, free, count, hosted };
   }
@@ -186,7 +188,7 @@ export class FluidLayout {
     return this.total;
   }
 
-  private computeCost(): number {
+  protected computeCost(): number {
     const { T, instance } = this;
     let cost = 0;
     for (let v = 0; v < this.V; v++) {
@@ -199,12 +201,12 @@ export class FluidLayout {
     return cost;
   }
 
-  private vmTerm(v: number): number {
+  protected vmTerm(v: number): number {
     return vmOwnCost(this.instance.vms[v], this.hosted[v] > 0);
   }
 
   /** What having tier t's container on v adds to the cost, against not having it. */
-  private pairTerm(i: number, t: number): number {
+  protected pairTerm(i: number, t: number): number {
     return this.prior[i] ? COST.containerKept - this.instance.tiers[t].deleteWeight : COST.containerCreated;
   }
 
@@ -237,51 +239,6 @@ export class FluidLayout {
     return this.pinned[v * this.T + t] === 0;
   }
 
-  /** Removes every container of v, their load carried elsewhere. False (state spoiled: restore it) when it cannot. */
-  emptyVm(v: number, random: () => number): boolean {
-    const tiers = this.tiersOn(v);
-    if (tiers.some((t) => !this.removable(v, t))) return false;
-    const need = tiers.map((t) => this.removePair(v, t));
-    this.banned[v] = 1;
-    try {
-      // Tiers that may not be spread, then the larger loads, go first: they have the fewest ways out.
-      const order = tiers.map((_, i) => i).sort((a, b) => this.instance.tiers[tiers[a]].maxContainers - this.instance.tiers[tiers[b]].maxContainers
-        || need[b][0] + need[b][1] / 4 - (need[a][0] + need[a][1] / 4));
-      for (const i of order) if (!this.place(tiers[i], need[i], random)) return false;
-      return true;
-    } finally {
-      this.banned[v] = 0;
-    }
-  }
-
-  /** Removes tier t's container on v when the tier's other containers (and the paths through them) take its load. */
-  dropContainer(v: number, t: number): boolean {
-    if (!this.removable(v, t)) return false;
-    // v stays open: the room the container leaves may be taken by other tiers there, making room elsewhere.
-    const need = this.removePair(v, t);
-    return this.route(0, t, need[0]) === need[0] && this.route(1, t, need[1]) === need[1];
-  }
-
-  /** Existing VMs that host nothing now but hosted planned tiers before. */
-  idleHomes(): number[] {
-    const idle: number[] = [];
-    for (let v = 0; v < this.V; v++) if (this.hosted[v] === 0 && this.instance.vms[v].prior.size > 0) idle.push(v);
-    return idle;
-  }
-
-  /** Puts back a 1-core, 1-unit container of each tier that ran on v (where its cap allows), taken from its others. */
-  reopen(v: number): boolean {
-    if (this.instance.maxVms !== undefined && this.usedVms().length >= this.instance.maxVms) return false;
-    let added = false;
-    for (const t of this.instance.vms[v].prior.keys()) {
-      if (this.count[t] >= this.instance.tiers[t].maxContainers) continue;
-      const before = this.snapshot();
-      if (this.addPair(v, t, [0, 0])) added = true;
-      else this.restore(before);
-    }
-    return added;
-  }
-
   /** What tier t still lacks of its plan, per resource. */
   missing(t: number): [number, number] {
     const tier = this.instance.tiers[t];
@@ -293,108 +250,6 @@ export class FluidLayout {
       need[1] -= this.size[1][i];
     }
     return need;
-  }
-
-  /**
-   * Removes containers of uncapped tiers from the VMs where tier t runs, largest first, one at a
-   * time until `placed` succeeds. False (state spoiled: restore it) when even all of them are not enough.
-   */
-  evictUncappedAround(t: number, placed: () => boolean): boolean {
-    const evictable: Array<[number, number]> = [];
-    for (let v = 0; v < this.V; v++) {
-      if (!this.has[v * this.T + t]) continue;
-      for (const other of this.tiersOn(v)) {
-        if (other !== t && !Number.isFinite(this.instance.tiers[other].maxContainers) && this.removable(v, other)) evictable.push([v, other]);
-      }
-    }
-    const weight = ([v, o]: [number, number]) => this.size[0][v * this.T + o] / this.capacity[0][v] + this.size[1][v * this.T + o] / this.capacity[1][v];
-    evictable.sort((a, b) => weight(b) - weight(a));
-    for (const [v, other] of evictable) {
-      this.removePair(v, other);
-      const before = this.snapshot();
-      if (placed()) return true;
-      this.restore(before);
-    }
-    return false;
-  }
-
-  /**
-   * Every container of tier t removed, the tier placed again from nothing: a new first container on
-   * a VM in use with most room, else on an idle VM, the rest routed (VMs may be opened).
-   */
-  replaceTier(t: number, random: () => number, mayOpen = true): boolean {
-    let keeps = false;
-    for (let v = 0; v < this.V; v++) {
-      if (!this.has[v * this.T + t]) continue;
-      if (this.removable(v, t)) this.removePair(v, t);
-      else keeps = true;
-    }
-    // Containers to keep stay; the rest of the tier goes through them and wherever it finds room.
-    if (keeps) return this.place(t, this.missing(t), random, mayOpen);
-    const before = this.snapshot();
-    const demand: [number, number] = [this.instance.tiers[t].cpu, this.instance.tiers[t].mem];
-    const room = (v: number) => Math.min(this.free[0][v] / demand[0], this.free[1][v] / demand[1]) + (this.prior[v * this.T + t] ? 1 : 0);
-    const used = this.usedVms().filter((v) => !this.banned[v]).sort((a, b) => room(b) - room(a)).slice(0, 6);
-    for (const v of [...used, ...(mayOpen ? this.idleVmToOpen(demand, t) : [])]) {
-      const need: [number, number] = [demand[0], demand[1]];
-      const placed = this.addPair(v, t, need) && this.place(t, need, random, mayOpen);
-      if (!placed) this.restore(before);
-      else {
-        this.release(before);
-        return true;
-      }
-    }
-    this.release(before);
-    return false;
-  }
-
-  /**
-   * Every container of v moves whole, sizes unchanged, to the idle VM w: a new VM given up for an
-   * existing one, or a VM traded for one where its tiers ran before. False (state unchanged) when w
-   * lacks the room or may not host one of them, or v keeps a container.
-   */
-  relocateVm(v: number, w: number): boolean {
-    const { T } = this;
-    if (v === w || this.hosted[v] === 0 || this.hosted[w] !== 0 || this.banned[w]) return false;
-    if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) return false;
-    const tiers = this.tiersOn(v);
-    if (tiers.some((t) => !this.allowed[w * T + t] || this.pinned[v * T + t])) return false;
-    for (const t of tiers) {
-      const [cpu, mem] = this.removePair(v, t);
-      this.insertPair(w, t, cpu, mem);
-    }
-    return true;
-  }
-
-  /** Idle VMs that could take v's containers whole: where its tiers ran before first, existing before new. */
-  idleVmsFor(v: number, most: number): number[] {
-    const tiers = this.tiersOn(v);
-    const homes = (w: number) => tiers.reduce((n, t) => n + this.prior[w * this.T + t], 0);
-    const idle: number[] = [];
-    for (let w = 0; w < this.V; w++) {
-      if (w === v || this.hosted[w] !== 0 || this.banned[w]) continue;
-      if (this.capacity[CPU][v] - this.free[CPU][v] > this.free[CPU][w] || this.capacity[MEM][v] - this.free[MEM][v] > this.free[MEM][w]) continue;
-      idle.push(w);
-    }
-    const isNew = (w: number) => (this.instance.vms[w].isNew ? 1 : 0);
-    idle.sort((a, b) => homes(b) - homes(a) || isNew(a) - isNew(b));
-    return idle.slice(0, most);
-  }
-
-  /** Tier a's container moves from x to y while tier b's moves from y to z; the rest of their loads routed. */
-  tradeContainers(x: number, a: number, y: number, b: number, z: number, random: () => number): boolean {
-    if (!this.removable(x, a) || !this.removable(y, b)) return false;
-    const needA = this.removePair(x, a);
-    const needB = this.removePair(y, b);
-    return this.addPair(y, a, needA) && this.addPair(z, b, needB) && this.place(a, needA, random) && this.place(b, needB, random);
-  }
-
-  /** Tier t's container moves from `from` to `to` (created there with at least 1 of each, the rest routed). */
-  moveContainer(from: number, t: number, to: number, random: () => number): boolean {
-    if (!this.removable(from, t)) return false;
-    const need = this.removePair(from, t);
-    if (!this.addPair(to, t, need)) return false;
-    return this.place(t, need, random);
   }
 
   toLayout(): Layout {
@@ -409,7 +264,7 @@ export class FluidLayout {
   }
 
   /** Removes `item` from the list of `length` entries at `start`, the last one taking its place. */
-  private unlist(list: Int32Array, start: number, length: number, item: number): void {
+  protected unlist(list: Int32Array, start: number, length: number, item: number): void {
     for (let k = start; k < start + length; k++) {
       if (list[k] !== item) continue;
       list[k] = list[start + length - 1];
@@ -417,7 +272,7 @@ export class FluidLayout {
     }
   }
 
-  private removePair(v: number, t: number): [number, number] {
+  protected removePair(v: number, t: number): [number, number] {
     const i = v * this.T + t;
     const need: [number, number] = [this.size[0][i], this.size[1][i]];
     this.free[0][v] += need[0];
@@ -435,7 +290,7 @@ export class FluidLayout {
   }
 
   /** Creates tier t's container on v with the given sizes (the caller made sure they fit). */
-  private insertPair(v: number, t: number, cpu: number, mem: number): void {
+  protected insertPair(v: number, t: number, cpu: number, mem: number): void {
     const i = v * this.T + t;
     this.has[i] = 1;
     this.size[CPU][i] = cpu;
@@ -507,7 +362,7 @@ export class FluidLayout {
   }
 
   /** An idle VM that takes all of `need` (existing before new), else the roomiest; none past max_vms. */
-  private idleVmToOpen(need: [number, number], t = -1): number[] {
+  protected idleVmToOpen(need: [number, number], t = -1): number[] {
     const maxVms = this.instance.maxVms;
     if (maxVms !== undefined && this.usedVms().length >= maxVms) return [];
     const idle = [];
@@ -527,7 +382,7 @@ export class FluidLayout {
    * else from one of the tier's other containers. Room for it is made by routing one unit of
    * another tier off v when v is full.
    */
-  private addPair(v: number, t: number, need: [number, number]): boolean {
+  protected addPair(v: number, t: number, need: [number, number]): boolean {
     const i = v * this.T + t;
     if (!this.allowed[i]) return false;
     for (const r of [CPU, MEM] as const) {
@@ -561,7 +416,7 @@ export class FluidLayout {
   }
 
   /** Frees one unit of resource r on v by moving one unit of a container there (of more than 1) elsewhere. */
-  private makeRoom(r: Resource, v: number): boolean {
+  protected makeRoom(r: Resource, v: number): boolean {
     for (let t = 0; t < this.T; t++) {
       const i = v * this.T + t;
       if (!this.has[i] || this.size[r][i] < 2) continue;
@@ -582,7 +437,7 @@ export class FluidLayout {
    * tier → VM (a container of that tier grows) → tier (another container on that VM shrinks, never
    * below 1) → … ending at a VM with room. Banned VMs are never entered. Returns what was placed.
    */
-  private route(r: Resource, t0: number, amount: number): number {
+  protected route(r: Resource, t0: number, amount: number): number {
     const { V, T } = this;
     const size = this.size[r];
     const free = this.free[r];

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'worker_threads';
 import { DomainError } from '../../domain/errors';
 import { AllocationProblem } from '../allocator';
-import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
+import { AllocatorOptions } from '../allocator-options';
+import { createAllocator } from '../hybrid-allocator';
 import { warmUpAllocator } from './warm-up';
 
 /**
@@ -16,7 +17,8 @@ if (parentPort) {
   port.on('message', async ({ id, problem, warmUp }: { id: number; problem?: AllocationProblem; warmUp?: boolean }) => {
     try {
       if (warmUp) {
-        await warmUpAllocator();
+        // This thread's HiGHS and the portfolio's helper threads, each compiling its own, side by side.
+        await Promise.all([warmUpAllocator(), allocator.warmUp()]);
         port.postMessage({ id, ready: true });
         return;
       }

@@ -3,7 +3,8 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { NoSolutionError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import { AllocationProblem, AllocationResult, Allocator } from '../allocator';
-import { AllocatorOptions, createAllocator } from '../hybrid-allocator';
+import { AllocatorOptions } from '../allocator-options';
+import { createAllocator } from '../hybrid-allocator';
 
 export interface ThreadedAllocatorOptions extends AllocatorOptions {
   /**
@@ -26,7 +27,7 @@ export function createThreadedAllocator(options: ThreadedAllocatorOptions = {}):
     const inProcess = createAllocator(allocatorOptions);
     // In-process (tests from sources) nothing is compiled ahead: a solve with a budget of 3 s or more
     // compiles HiGHS itself, a shorter one answers by the search.
-    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: async () => undefined };
+    return { allocate: (p) => inProcess.allocate(p), warmUp: async () => undefined, close: () => inProcess.close() };
   }
 
   let worker: Worker | undefined;

@@ -1,0 +1,93 @@
+import { AllocationProblem } from '../allocator';
+import { AllocationInstance, buildInstance, isValidLayout, Layout, layoutCost } from '../model/allocation-instance';
+import { solveInstanceExactly, solveRelaxation } from '../exact/exact-solve';
+import { improveByContainerSearch } from '../search/container-search';
+import { cheapestLayout, searchStarts } from '../search/search-starts';
+
+/** A layout as it crosses threads: per VM, `[tier, cpu, mem]` triples. */
+export type PackedLayout = Array<Array<[number, number, number]>>;
+
+export function packLayout(layout: Layout): PackedLayout {
+  return layout.map((hosted) => [...hosted].map(([t, r]) => [t, r.cpu_cores, r.mem_units] as [number, number, number]));
+}
+
+export function unpackLayout(packed: PackedLayout): Layout {
+  return packed.map((hosted) => new Map(hosted.map(([t, cpu_cores, mem_units]) => [t, { cpu_cores, mem_units }])));
+}
+
+/**
+ * One stage of the portfolio, run by a helper thread on the problem with `k` new VMs (it builds the
+ * same instance as the coordinating thread: indices agree), until `deadlineMs` (Date.now(), shared
+ * by the threads).
+ *
+ * - `search`: the container search with its own seed, from the cheapest of `starts`, or from the
+ *   helper's own starts when none is given.
+ * - `exact`: HiGHS. With `relax`, first the LP relaxation (its optimum is a bound, its support
+ *   widens the restricted model). Then, with `whole`, the whole model warm-started from `start` (a
+ *   dual bound valid for the problem); otherwise the model restricted to `pairs` (v·T + t, the
+ *   containers that ran before are always in), the new VMs and, when no `start` is given, the
+ *   containers of the helper's own starts.
+ */
+export type HelperTask =
+  | { kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[] }
+  | {
+    kind: 'exact'; problem: AllocationProblem; k: number; deadlineMs: number;
+    start?: PackedLayout; pairs: number[]; relax: boolean; whole: boolean;
+  };
+
+export interface HelperAnswer {
+  /** A valid layout of the instance with `k` new VMs, and its cost. */
+  layout?: PackedLayout;
+  cost?: number;
+  /** A lower bound proven on the cost of the problem with `k` new VMs (-Infinity: none). */
+  bound: number;
+  /** `exact` with `relax`: the pairs the relaxation opens. */
+  support?: number[];
+  /** `exact`: HiGHS proved the (restricted or whole) model's optimum. */
+  proven?: boolean;
+}
+
+/** Share of an `exact` stage the LP relaxation may take. */
+const RELAXATION_SHARE = 0.3;
+
+export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
+  const instance = buildInstance(task.problem, task.k);
+  if (task.kind === 'search') {
+    const given = task.starts.map(unpackLayout).filter((l) => isValidLayout(instance, l));
+    const start = cheapestLayout(instance, given.length > 0 ? given : searchStarts(instance, task.deadlineMs));
+    if (!start) return { bound: -Infinity };
+    const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed });
+    return answerOf(instance, isValidLayout(instance, searched) ? searched : start, -Infinity);
+  }
+  const T = instance.tiers.length;
+  let bound = -Infinity;
+  let support: number[] | undefined;
+  const pairs = new Set(task.pairs);
+  if (task.relax) {
+    const relaxed = await solveRelaxation(instance, { timeLimitMs: (task.deadlineMs - Date.now()) * RELAXATION_SHARE });
+    if (relaxed) {
+      bound = relaxed.bound;
+      support = [...relaxed.support];
+      for (const pair of support) pairs.add(pair);
+    }
+  }
+  let start = task.start ? unpackLayout(task.start) : undefined;
+  if (!start) {
+    const own = searchStarts(instance, Date.now() + (task.deadlineMs - Date.now()) * 0.1);
+    for (const layout of own) layout.forEach((hosted, v) => { for (const t of hosted.keys()) pairs.add(v * T + t); });
+    start = cheapestLayout(instance, own);
+  }
+  instance.vms.forEach((vm, v) => { for (const t of vm.prior.keys()) pairs.add(v * T + t); });
+  const outcome = await solveInstanceExactly(instance, {
+    timeLimitMs: task.deadlineMs - Date.now(),
+    start,
+    candidate: task.whole ? undefined : (v, t) => instance.vms[v].isNew || pairs.has(v * T + t),
+  });
+  const best = cheapestLayout(instance, [outcome.layout, start].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l)));
+  if (task.whole) bound = Math.max(bound, outcome.status === 'optimal' && best ? layoutCost(instance, best) : Math.ceil(outcome.bound - 1e-6));
+  return { ...answerOf(instance, best, bound), support, proven: outcome.status === 'optimal' };
+}
+
+function answerOf(instance: AllocationInstance, layout: Layout | undefined, bound: number): HelperAnswer {
+  return layout ? { layout: packLayout(layout), cost: layoutCost(instance, layout), bound } : { bound };
+}
