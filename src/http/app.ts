@@ -136,8 +136,8 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
-  if (deps.nodes) app.use(createNodeRouter({ ...deps.nodes, executions }));
-  app.use(createRollbackRouter({ knowledge, executions, store: services.executions }));
+  if (deps.nodes) app.use(createNodeRouter(deps.nodes));
+  app.use(createRollbackRouter({ knowledge, executions: executions.intake, store: services.executions }));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));

@@ -1,7 +1,7 @@
 import { Allocation } from '../domain/allocation';
 import { VmReport } from '../domain/cluster';
 import { ErrorCode, errorMessage } from '../domain/errors';
-import { ActionStatus, ActionError, Execution, finishAction, finishExecution, kindOf, markInterrupted, newRecords, passAction, startAction, startExecution, supersedeExecution } from '../domain/execution';
+import { ActionStatus, ActionError, Execution, finishAction, isFinished, finishExecution, kindOf, markInterrupted, newRecords, passAction, startAction, startExecution, supersedeExecution } from '../domain/execution';
 import { EventBus } from '../domain/events';
 import { HookResult } from '../domain/hook-result';
 import { ActionRef, RunReport } from '../executor/executor';
@@ -164,8 +164,9 @@ export class ExecutionJournal implements RunReport {
   }
 
   private publishExecution(): void {
-    const { id, status } = this.execution;
-    this.bus.publish({ type: 'execution', id, status, kind: kindOf(this.execution), at: new Date().toISOString() });
+    const { id, status, drift } = this.execution;
+    const found = drift && isFinished(status) ? { drift: drift.map((d) => d.kind) } : {};
+    this.bus.publish({ type: 'execution', id, status, kind: kindOf(this.execution), at: new Date().toISOString(), ...found });
   }
 
   private publishAction(ref: ActionRef): void {

@@ -1,7 +1,12 @@
-import { TierResources, tierTotals } from '../domain/allocation';
+import { tierTotals } from '../domain/allocation';
 import { placementOfCluster } from '../domain/cluster';
+import { errorMessage } from '../domain/errors';
+import { EventBus } from '../domain/events';
 import { Execution } from '../domain/execution';
+import { log } from '../log';
+import { ExecutionQueue } from './execution-queue';
 import { Knowledge } from './knowledge';
+import { NodeHealthOptions } from './node-health';
 import { SerialQueue } from './serial-queue';
 
 /**
@@ -17,7 +22,7 @@ import { SerialQueue } from './serial-queue';
 export async function healLostNode(
   knowledge: Knowledge,
   queue: SerialQueue,
-  submit: (request: { kind: 'heal'; plan: TierResources }) => Promise<{ execution: Execution; done: Promise<Execution> }>,
+  executions: ExecutionQueue,
   name: string,
   options: { gone?: boolean } = {},
 ): Promise<Execution | undefined> {
@@ -33,6 +38,22 @@ export async function healLostNode(
     return heal ? Object.fromEntries(affected.map((tier) => [tier, totals[tier]])) : undefined;
   });
   if (!plan) return undefined;
-  const { done } = await submit({ kind: 'heal', plan });
+  const { done } = await executions.submit({ kind: 'heal', plan });
   return done;
+}
+
+/**
+ * What the daemon does on the health loop's news: every change of a node's health goes on the bus
+ * (the node feed, metrics); a lost node is announced, then healed (above), and the outcome logged.
+ */
+export function healthReporting(knowledge: Knowledge, queue: SerialQueue, executions: ExecutionQueue, events: EventBus): NodeHealthOptions {
+  return {
+    onChange: (change) => events.publish({ type: 'node', name: change.name, health: change.health, at: new Date().toISOString() }),
+    onLost: (name, { gone }) => {
+      events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
+      void healLostNode(knowledge, queue, executions, name, { gone })
+        .then((healed) => { if (healed) log.warn({ node: name, execution_id: healed.id, status: healed.status }, 'node lost: its tiers were placed elsewhere'); })
+        .catch((e) => log.error({ node: name, err: errorMessage(e) }, 'healing a lost node failed'));
+    },
+  };
 }

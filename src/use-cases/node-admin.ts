@@ -1,6 +1,6 @@
-import { Execution } from '../domain/execution';
+import { EventBus } from '../domain/events';
+import { ExecutionQueue, Submitted } from './execution-queue';
 import { Knowledge, Services } from './knowledge';
-import { NodeLimitsRequest } from './node-limits';
 import { Preview, previewPlan } from './preview-plan';
 import { NodeReport, readNode } from './read-nodes';
 
@@ -15,7 +15,10 @@ export class NodeAdmin {
   constructor(
     private readonly knowledge: Knowledge,
     private readonly services: Services,
-    private readonly onCordon?: (name: string, cordoned: boolean) => void,
+    /** Where a drain is carried out, as an execution of kind `drain`. */
+    private readonly executions: ExecutionQueue,
+    /** Told of every cordon change (the node feed). */
+    private readonly events?: EventBus,
   ) {}
 
   /** Puts the persisted cordons back (at start, before the topology is restored). */
@@ -37,13 +40,12 @@ export class NodeAdmin {
    * Cordons the node, then moves every container off it through the allocator as an execution of
    * kind `drain` (the node stays cordoned afterwards). Resolves when the execution is queued.
    */
-  async drain(name: string, submit: (request: { kind: 'drain'; plan: Record<string, never>; nodes: NodeLimitsRequest }) =>
-    Promise<{ execution: Execution; done: Promise<Execution> }>): Promise<{ execution: Execution; done: Promise<Execution> }> {
+  async drain(name: string): Promise<Submitted> {
     await this.cordon(name);
     const pool = this.knowledge.nodes;
     pool.startDrain(name);
     try {
-      const submitted = await submit({ kind: 'drain', plan: {}, nodes: { cordoned: [name], draining: [name] } });
+      const submitted = await this.executions.submit({ kind: 'drain', plan: {}, nodes: { cordoned: [name], draining: [name] } });
       void submitted.done.finally(() => pool.endDrain(name));
       return submitted;
     } catch (e) {
@@ -74,7 +76,7 @@ export class NodeAdmin {
         if (cordoned) pool.uncordon(name); else pool.cordon(name);
         throw e;
       }
-      this.onCordon?.(name, cordoned);
+      this.events?.publish({ type: 'node', name, cordoned, at: new Date().toISOString() });
     }
     return readNode(this.knowledge, name)!;
   }

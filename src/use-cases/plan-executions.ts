@@ -16,23 +16,9 @@ import { log } from '../log';
 import { Knowledge, Services } from './knowledge';
 import { observeCluster } from './observe-cluster';
 import { SerialQueue } from './serial-queue';
+import { ExecutionQueue, ExecutionRequest, SubmitOptions, Submitted } from './execution-queue';
 
-/**
- * What to carry out. A plan is decided when its turn comes, against the state at that moment; a
- * target placement is translated then, without solving; a ready decision is carried out as it is
- * (its caller took it over the state it knows will hold). `plan` is what the record shows;
- * `constraints` add terms to the allocation problem (where tiers may run, what must stay); `nodes`
- * adds node pool limits for this plan (a drain); `prepare` decides over the snapshot when the turn
- * comes (drift repair); `about` is what the record starts with beyond that (a rollback's
- * `rollback_of`, notes for its reader).
- */
-export type ExecutionRequest = (
-  | { kind?: ExecutionKind; plan: PartialPlan; constraints?: ProblemConstraints; nodes?: NodeLimitsRequest }
-  | { kind: ExecutionKind; target: Placement; plan?: TierResources }
-  | { kind: ExecutionKind; decision: Decision; plan?: TierResources }
-  | { kind: ExecutionKind; prepare: (snapshot: Snapshot) => Promise<Decision>; plan?: TierResources }
-) & { about?: Pick<Execution, 'rollback_of' | 'notes'> };
-
+export type { ExecutionRequest, SubmitOptions, Submitted };
 export type { NodeLimitsRequest };
 
 /** An execution whose record is open (saved as queued), waiting for its turn. */
@@ -42,19 +28,6 @@ interface Opened {
   controller: AbortController;
   /** The record's first write. */
   written: Promise<void>;
-}
-
-/** How a plan joins the queue. */
-export interface SubmitOptions {
-  /**
-   * Default true: a plan still queued when this one arrives (and nothing else queued after it) is
-   * merged into this one, the newer values winning tier by tier, which equals applying both in
-   * order; it ends `superseded`. When the merged plan has no solution, the plans are applied one by
-   * one in arrival order instead, each with its own record and outcome (applying in order may still
-   * succeed where the merge cannot: an older plan that fails alone no longer holds back a newer
-   * one). False keeps this plan apart, and no later plan merges it.
-   */
-  coalesce?: boolean;
 }
 
 interface QueuedExecution {
@@ -105,6 +78,8 @@ export class PlanExecutions {
   /** Executions of `running` that have left the queue. */
   private readonly started = new Set<string>();
   private readonly executor: Executor;
+  /** The queue as the daemon's own use cases see it: any kind of execution, submitted one way. */
+  readonly intake: ExecutionQueue = { submit: (request, options) => this.submitExecution(request, options) };
 
   constructor(
     private readonly knowledge: Knowledge,
@@ -132,7 +107,7 @@ export class PlanExecutions {
    * execution; it never rejects (failures are part of the record). A plan merged into a newer one
    * before its turn (see SubmitOptions) settles with the execution that carried it out.
    */
-  async submit(plan: PartialPlan, kind: ExecutionKind = 'plan', options: SubmitOptions = {}): Promise<{ execution: Execution; done: Promise<Execution> }> {
+  async submit(plan: PartialPlan, kind: ExecutionKind = 'plan', options: SubmitOptions = {}): Promise<Submitted> {
     return this.submitExecution({ kind, plan }, options);
   }
 
@@ -141,7 +116,7 @@ export class PlanExecutions {
    * its place in the queue at once, before its record is written, so executions run in the order
    * they were submitted whatever the store does.
    */
-  async submitExecution(request: ExecutionRequest, options: SubmitOptions = {}): Promise<{ execution: Execution; done: Promise<Execution> }> {
+  async submitExecution(request: ExecutionRequest, options: SubmitOptions = {}): Promise<Submitted> {
     // Everything up to queue.run is synchronous: the arrival order is the queue order.
     const coalescing = options.coalesce !== false && isPlanRequest(request);
     const older = coalescing ? this.coalescableTail() : undefined;

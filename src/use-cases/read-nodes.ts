@@ -56,3 +56,13 @@ export function readNodes(knowledge: Knowledge): NodeReport[] {
 export function readNode(knowledge: Knowledge, name: string): NodeReport | undefined {
   return readNodes(knowledge).find((n) => n.name === name);
 }
+
+/** How many nodes of the cluster are ready, unreachable and lost (a lost node counts as lost only). */
+export function countNodesByHealth(knowledge: Knowledge): Record<'ready' | 'unreachable' | 'lost', number> {
+  const counts = { ready: 0, unreachable: 0, lost: 0 };
+  for (const name of Object.keys(knowledge.deployment?.cluster ?? {})) {
+    const node = knowledge.nodes.get(name);
+    counts[node.lost ? 'lost' : node.health] += 1;
+  }
+  return counts;
+}

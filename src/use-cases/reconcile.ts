@@ -7,6 +7,8 @@ import { errorMessage } from '../domain/errors';
 import { repairSteps } from '../translator/repair-drift';
 import { Deployment, Knowledge, Services } from './knowledge';
 import { observeVms } from './observe-cluster';
+import { Execution } from '../domain/execution';
+import { ExecutionQueue } from './execution-queue';
 import { SerialQueue } from './serial-queue';
 import { log } from '../log';
 
@@ -50,8 +52,8 @@ export class Reconciler {
     private readonly services: Services,
     /** The plan queue: engines are compared with the record only between executions, never mid-way through one. */
     private readonly queue: SerialQueue,
-    /** Queues an execution of kind `reconcile` whose repair is decided by `prepare` on its turn; resolves when it is finished. */
-    private readonly submit: (prepare: () => Promise<Repair>) => Promise<{ id: string; status: string }>,
+    /** Where a repair is carried out, as an execution of kind `reconcile` whose repair is decided on its turn. */
+    private readonly executions: ExecutionQueue,
   ) {}
 
   /** What differs now, without changing anything. */
@@ -62,10 +64,11 @@ export class Reconciler {
   }
 
   /** One pass: the finished execution when drift was found and repaired, undefined otherwise. */
-  async pass(): Promise<{ id: string; status: string } | undefined> {
+  async pass(): Promise<Execution | undefined> {
     const drift = await this.queue.run(() => this.findDrift());
     if (drift.length === 0) return undefined;
-    return this.submit(() => this.prepare());
+    const { done } = await this.executions.submit({ kind: 'reconcile', prepare: () => repairDecision(this.knowledge, () => this.prepare()) });
+    return done;
   }
 
   /** Runs on the plan queue, right before the repair: the drift as it is now, and the actions undoing it. */

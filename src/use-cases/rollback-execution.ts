@@ -1,9 +1,8 @@
 import { NotFoundError } from '../domain/errors';
-import { Execution } from '../domain/execution';
 import { rollbackTarget } from '../domain/rollback';
 import { ExecutionStore } from '../ports/execution-store';
 import { Knowledge } from './knowledge';
-import { PlanExecutions } from './plan-executions';
+import { ExecutionQueue, Submitted } from './execution-queue';
 
 /**
  * `POST /api/executions/:id/rollback`: queues a new execution of kind `rollback` back to the
@@ -13,11 +12,11 @@ import { PlanExecutions } from './plan-executions';
  */
 export async function rollBackExecution(
   id: string,
-  deps: { knowledge: Knowledge; executions: PlanExecutions; store: ExecutionStore },
-): Promise<{ execution: Execution; done: Promise<Execution> }> {
+  deps: { knowledge: Knowledge; executions: ExecutionQueue; store: ExecutionStore },
+): Promise<Submitted> {
   const rolledBack = await deps.store.get(id);
   if (!rolledBack) throw new NotFoundError(`execution '${id}' not found`);
   const deployment = deps.knowledge.requireDeployment();
   const { target, notes } = rollbackTarget(rolledBack, { topology: deployment.topology, cluster: deployment.cluster, elastic: deployment.cloud.isElastic });
-  return deps.executions.submitExecution({ kind: 'rollback', target, about: { rollback_of: id, notes } });
+  return deps.executions.submit({ kind: 'rollback', target, about: { rollback_of: id, notes } });
 }

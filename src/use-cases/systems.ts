@@ -13,14 +13,10 @@ import { ManagedContainer } from '../ports/container-runtime';
 import { newSystem, SystemRecord } from '../domain/system';
 import { Knowledge, Services } from './knowledge';
 import { readVm } from './observe-cluster';
+import { ExecutionQueue } from './execution-queue';
 import { SerialQueue } from './serial-queue';
 import { SystemBook } from './system-book';
 import { addApp, removeApp } from './topology-apps';
-
-/** How a system's plan is carried out: the ordinary execution path, recorded with kind `system`. */
-export interface SystemExecutions {
-  submit(plan: TierResources, options: { kind: 'system' }): Promise<{ execution: Execution; done: Promise<Execution> }>;
-}
 
 export interface SystemsOptions {
   /** The system records (their one writer). */
@@ -104,7 +100,8 @@ export class Systems {
     private readonly knowledge: Knowledge,
     private readonly services: Services,
     private readonly queue: SerialQueue,
-    private readonly executions: SystemExecutions,
+    /** A system's plans are carried out as executions of kind `system`. */
+    private readonly executions: ExecutionQueue,
     private readonly options: SystemsOptions,
   ) {}
 
@@ -126,7 +123,7 @@ export class Systems {
     const record = newSystem({ sid, name, app: system.appName, namespace, username: request.username }, [...file.warnings, ...system.warnings]);
     const book = this.options.book;
     await this.queue.run(() => addApp(this.knowledge, this.services, systemAppEdit(system), (topology) => book.started(record, topology)));
-    const { execution, done } = await this.executions.submit(system.plan, { kind: 'system' });
+    const { execution, done } = await this.executions.submit({ kind: 'system', plan: system.plan });
     await book.executionAdded(record, execution.id);
     this.starting.add(sid);
     const finished = this.finishStart(record, done).finally(() => this.starting.delete(sid));
@@ -278,7 +275,7 @@ export class Systems {
     let executionId: string | undefined;
     if (running.length > 0) {
       const plan = Object.fromEntries(running.map((t) => [t.flatName, { ...ZERO }]));
-      const { execution, done } = await this.executions.submit(plan, { kind: 'system' });
+      const { execution, done } = await this.executions.submit({ kind: 'system', plan });
       executionId = execution.id;
       await book.executionAdded(record, execution.id);
       const finished = await done;
