@@ -1,10 +1,10 @@
-import { promises as fs } from 'fs';
 import { Server } from 'http';
 import * as path from 'path';
 import { createThreadedAllocator, timedAllocator } from './allocator';
 import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf } from './config';
 import { runtimesByEngine } from './drivers/runtime-drivers';
 import { cloudsByType } from './drivers/cloud-drivers';
+import { topologyFile } from './drivers/topology-file';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openSqliteState } from './drivers/sqlite/sqlite-state';
@@ -112,9 +112,7 @@ export async function startDaemon(
     days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount,
   }, undefined, state.topologies);
   // An engine that is down at start is retried, not fatal.
-  const restore = new TopologyRestore(knowledge, services, queue, {
-    initialDocument: async () => (config.topologyFile ? JSON.parse(await fs.readFile(config.topologyFile, 'utf8')) : undefined),
-  });
+  const restore = new TopologyRestore(knowledge, services, queue, { initialDocument: topologyFile(config.topologyFile) });
   const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
   const lifecycle = new DaemonLifecycle({
     readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,

@@ -1,6 +1,6 @@
 import { errorMessage } from '../domain/errors';
 import { log } from '../log';
-import { HookSchedule } from '../ports/hook-schedule';
+import { TopologyFollower } from '../ports/topology-follower';
 import { DaemonReadiness } from './daemon-readiness';
 import { ExecutionRetention } from './execution-retention';
 import { NodeAdmin } from './node-admin';
@@ -19,7 +19,7 @@ export interface DaemonParts {
   executions: PlanExecutions;
   systems: Systems;
   queue: SerialQueue;
-  hookSchedule?: HookSchedule;
+  hookSchedule?: TopologyFollower;
   nodeLoops: NodeLoops;
   /** How long the running execution may take to finish at shutdown before it is stopped. */
   shutdownTimeoutMs: number;

@@ -1,5 +1,5 @@
 import { Topology } from '../domain/topology';
-import { HookSchedule } from '../ports/hook-schedule';
+import { TopologyFollower } from '../ports/topology-follower';
 import { HookSource } from '../ports/hook-source';
 import { SerialQueue } from './serial-queue';
 
@@ -14,7 +14,7 @@ export interface CronTimer {
  * and topology loads, so hooks never change under a running execution. A topology without a
  * repository stops the schedule.
  */
-export class HookRefresh implements HookSchedule {
+export class HookRefresh implements TopologyFollower {
   constructor(private readonly timer: CronTimer, private readonly source: HookSource, private readonly queue: SerialQueue) {}
 
   follow(topology: Topology): void {

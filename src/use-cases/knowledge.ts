@@ -11,7 +11,7 @@ import { ContainerRuntimeFactory } from '../ports/container-runtime';
 import { SystemContainerPorts } from '../executor/system-containers';
 import { ExecutionStore } from '../ports/execution-store';
 import { HookRunner } from '../ports/hook-runner';
-import { HookSchedule } from '../ports/hook-schedule';
+import { TopologyFollower } from '../ports/topology-follower';
 import { NodeStateStore } from '../ports/node-state-store';
 import { HookSource } from '../ports/hook-source';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
@@ -27,14 +27,14 @@ export interface Services {
   hookSource: HookSource;
   hookRunner: HookRunner;
   /** Told of each topology put in force (restarts the hooks refresh); none in tests that need no schedule. */
-  hookSchedule?: HookSchedule;
+  hookSchedule?: TopologyFollower;
   topologies: TopologyStore;
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
   /** Cordons, kept across restarts. */
   nodeStates?: NodeStateStore;
   /** The node pool's loops (health, drift repair), told of each topology put in force like the hook schedule. */
-  nodeLoops?: HookSchedule;
+  nodeLoops?: TopologyFollower;
   /** Docker endpoint of the implicit `local` node. */
   localDocker: string;
   /** Host paths tiers may mount only under this directory (`--allow-bind`). */

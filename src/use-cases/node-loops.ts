@@ -1,10 +1,10 @@
 import { Topology } from '../domain/topology';
-import { HookSchedule } from '../ports/hook-schedule';
+import { TopologyFollower } from '../ports/topology-follower';
 import { NodeHealthLoop } from './node-health';
 import { ReconcileLoop } from './reconcile';
 
 /** The node pool's loops, (re)started for each topology put in force and stopped with the daemon. */
-export class NodeLoops implements HookSchedule {
+export class NodeLoops implements TopologyFollower {
   constructor(private readonly health: NodeHealthLoop, private readonly reconcile: ReconcileLoop) {}
 
   follow(_topology: Topology): void {
