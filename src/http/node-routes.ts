@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import { Knowledge } from '../use-cases/knowledge';
-import { NodeAdmin } from '../use-cases/node-admin';
-import { readNode, readNodes } from '../use-cases/read-nodes';
+import { Knowledge } from '../use-cases/cluster/knowledge';
+import { NodeAdmin } from '../use-cases/nodes/node-admin';
+import { readNode, readNodes } from '../use-cases/nodes/read-nodes';
 import { NotFoundError } from '../domain/errors';
 import { executionResponse, statusOfExecution } from './execution-responses';
-import { NodeVolumes } from '../use-cases/node-volumes';
+import { NodeVolumes } from '../use-cases/nodes/node-volumes';
 import { createNodeVolumeRouter } from './node-volume-routes';
 import { readFlag } from './query';
 

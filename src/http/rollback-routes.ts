@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { ExecutionStore } from '../ports/execution-store';
-import { Knowledge } from '../use-cases/knowledge';
-import { ExecutionQueue } from '../use-cases/execution-queue';
-import { rollBackExecution } from '../use-cases/rollback-execution';
+import { Knowledge } from '../use-cases/cluster/knowledge';
+import { ExecutionQueue } from '../use-cases/execution/execution-queue';
+import { rollBackExecution } from '../use-cases/execution/rollback-execution';
 import { executionResponse, statusOfExecution } from './execution-responses';
 import { readFlag } from './query';
 

@@ -1,8 +1,8 @@
 import { tierTotals } from '../../src/domain/allocation';
 import { placementOfCluster } from '../../src/domain/cluster';
-import { watchCloud } from '../../src/use-cases/cloud-watch';
-import { healLostNode } from '../../src/use-cases/heal-nodes';
-import { loadTopology } from '../../src/use-cases/load-topology';
+import { watchCloud } from '../../src/use-cases/cluster/cloud-watch';
+import { healLostNode } from '../../src/use-cases/nodes/heal-nodes';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

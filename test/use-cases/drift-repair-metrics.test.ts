@@ -1,6 +1,6 @@
 import { Metrics } from '../../src/drivers/prometheus/metrics';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { Reconciler } from '../../src/use-cases/reconcile';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { Reconciler } from '../../src/use-cases/nodes/reconcile';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

@@ -1,7 +1,7 @@
 import { tierTotals } from '../../src/domain/allocation';
 import { placementOfCluster } from '../../src/domain/cluster';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { NodeAdmin } from '../../src/use-cases/node-admin';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { NodeAdmin } from '../../src/use-cases/nodes/node-admin';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

@@ -1,9 +1,9 @@
 import { InfrastructureError, NoSolutionError, NotFoundError, ValidationError } from '../../src/domain/errors';
 import { SqliteSystemStore } from '../../src/drivers/sqlite/sqlite-system-store';
-import { SystemBook } from '../../src/use-cases/system-book';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { Systems } from '../../src/use-cases/systems';
-import { SerialQueue } from '../../src/use-cases/serial-queue';
+import { SystemBook } from '../../src/use-cases/systems/system-book';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { Systems } from '../../src/use-cases/systems/systems';
+import { SerialQueue } from '../../src/use-cases/execution/serial-queue';
 import { fakeDaemon } from '../support/fake-daemon';
 
 /** The systems use case over fake engines: what a start, a refusal, a failure and a delete leave behind. */
