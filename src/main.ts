@@ -53,7 +53,7 @@ export interface Daemon {
 
 /**
  * Composition root: builds the drivers, stores and use cases and wires them. What starts and stops
- * in which order is the DaemonLifecycle's (use-cases/daemon-lifecycle.ts): the port opens first
+ * in which order is the DaemonLifecycle's (use-cases/daemon/daemon-lifecycle.ts): the port opens first
  * (`/livez` answers from then on), then the state is restored: executions a stopped daemon left
  * unfinished, the persisted topology (rebuilding the allocation from the engines). `/readyz` tells
  * when that is done.

@@ -92,7 +92,7 @@ export async function decide(
     maxNode: Object.fromEntries([...topology.tiers.values()].filter((t) => t.maxNode !== undefined && t.maxNode > 1).map((t) => [t.flatName, t.maxNode!])),
     ...constraints,
   };
-  // Unreachable, cordoned and draining nodes (see use-cases/node-limits.ts).
+  // Unreachable, cordoned and draining nodes (see use-cases/nodes/node-limits.ts).
   const limited = limitProblem(unlimited, cluster, nodes);
   const placeable = limited.cluster;
   const selectors = new Map([...topology.tiers.values()].filter((t) => t.nodeSelector).map((t) => [t.flatName, t.nodeSelector!]));

@@ -45,7 +45,7 @@ export interface Submitted {
 /**
  * The one way an execution starts: plans from the API and every execution the daemon starts
  * itself (systems, drain, drift repair, healing, rollback) are submitted here, recorded, and
- * carried out one at a time in arrival order (use-cases/plan-executions.ts).
+ * carried out one at a time in arrival order (plan-executions.ts).
  */
 export interface ExecutionQueue {
   submit(request: ExecutionRequest, options?: SubmitOptions): Promise<Submitted>;
