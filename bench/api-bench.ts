@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDaemon } from '../src/main';
 import { parseNestedPlan } from '../src/domain/plan';
-import { decide, takeSnapshot } from '../src/use-cases/decide';
+import { decide, takeSnapshot } from '../src/use-cases/execution/decide';
 import { TestEngine } from '../test/support/engines';
 import type { LoadResult, LoadSpec } from './api-load-client';
 import { callDaemon } from './support/daemon-client';

@@ -4,8 +4,8 @@ import { findDrift } from '../src/domain/drift';
 import { parseTopology } from '../src/domain/topology';
 import { Cluster } from '../src/domain/cluster';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../src/drivers/docker/labels';
-import { observeEngines } from '../src/use-cases/reconcile';
-import { refreshCluster } from '../src/use-cases/refresh-cluster';
+import { observeEngines } from '../src/use-cases/nodes/reconcile';
+import { refreshCluster } from '../src/use-cases/cluster/refresh-cluster';
 import { startEnginePool } from './support/engine-pool';
 import { elapsedMs, median } from './support/stats';
 

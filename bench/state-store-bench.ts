@@ -8,9 +8,9 @@ import { FileExecutionStore } from '../test/support/json-layout/file-execution-s
 import { buildApp } from '../src/http/app';
 import { openSqliteState } from '../src/drivers/sqlite/sqlite-state';
 import { startDaemon } from '../src/main';
-import { Knowledge, Services } from '../src/use-cases/knowledge';
-import { PlanExecutions } from '../src/use-cases/plan-executions';
-import { SerialQueue } from '../src/use-cases/serial-queue';
+import { Knowledge, Services } from '../src/use-cases/cluster/knowledge';
+import { PlanExecutions } from '../src/use-cases/execution/plan-executions';
+import { SerialQueue } from '../src/use-cases/execution/serial-queue';
 import { elapsedMs, formatMs, median } from './support/stats';
 
 /**

@@ -3,6 +3,7 @@ export type { AllocationProblem, AllocationResult, Allocator } from './allocator
 export { createAllocator } from './hybrid-allocator';
 export type { AllocatorOptions, PortfolioAllocator } from './hybrid-allocator';
 export { createThreadedAllocator } from './worker/threaded-allocator';
+export { timedAllocator } from './timed-allocator';
 export type { ThreadedAllocatorOptions } from './worker/threaded-allocator';
 export { warmUpAllocator } from './worker/warm-up';
 export { minimumNewVms } from './model/allocation-instance';

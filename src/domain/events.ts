@@ -13,6 +13,8 @@ export interface ExecutionEvent {
   status: ExecutionStatus | 'superseded';
   kind: ExecutionKind;
   at: string;
+  /** A finished drift repair: the kind of each drift it found (`stopped`, `missing` …). */
+  drift?: string[];
 }
 
 export interface ActionEvent {

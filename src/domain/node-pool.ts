@@ -35,7 +35,7 @@ export type HealthChange = { name: string; health: NodeHealth; previous: NodeHea
 
 /**
  * The node pool's own state, beside the cluster: health from the ping loop, cordons (persisted by
- * their owner, see use-cases/node-admin.ts) and nodes being drained. A node never seen is ready.
+ * their owner, see use-cases/nodes/node-admin.ts) and nodes being drained. A node never seen is ready.
  */
 export class NodePool {
   private readonly status = new Map<string, NodeStatus>();

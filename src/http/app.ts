@@ -2,13 +2,13 @@ import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { kindOf } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
-import { Knowledge, Services } from '../use-cases/knowledge';
-import { processDefinitionUsers } from '../use-cases/check-hooks';
-import { loadTopology } from '../use-cases/load-topology';
-import { PlanExecutions } from '../use-cases/plan-executions';
-import { previewPlan } from '../use-cases/preview-plan';
-import { inspectEngines, probeTiers, readAllocation } from '../use-cases/read-state';
-import { SerialQueue } from '../use-cases/serial-queue';
+import { Knowledge, Services } from '../use-cases/cluster/knowledge';
+import { processDefinitionUsers } from '../use-cases/topology/check-hooks';
+import { loadTopology } from '../use-cases/topology/load-topology';
+import { PlanExecutions } from '../use-cases/execution/plan-executions';
+import { previewPlan } from '../use-cases/execution/preview-plan';
+import { inspectEngines, probeTiers, readAllocation } from '../use-cases/cluster/read-state';
+import { SerialQueue } from '../use-cases/execution/serial-queue';
 import { errorMapper } from './error-mapper';
 import { sendError } from './error-codes';
 import { executionResponse, statusOfExecution, summarise } from './execution-responses';
@@ -17,7 +17,7 @@ import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
-import { Systems } from '../use-cases/systems';
+import { Systems } from '../use-cases/systems/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
 import { EventBus } from '../domain/events';
@@ -141,8 +141,8 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.status(202).json({ execution_id: req.params.id, status: 'cancelling' });
   });
 
-  if (deps.nodes) app.use(createNodeRouter({ ...deps.nodes, executions }));
-  app.use(createRollbackRouter({ knowledge, executions, store: services.executions }));
+  if (deps.nodes) app.use(createNodeRouter(deps.nodes));
+  app.use(createRollbackRouter({ knowledge, executions: executions.intake, store: services.executions }));
   app.use(createProcessDefinitionRouter(services.processDefinitions, {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));

@@ -1,6 +1,6 @@
 import express from 'express';
 
-import type { Check } from '../use-cases/daemon-readiness';
+import type { Check } from '../use-cases/daemon/daemon-readiness';
 
 export type { Check };
 

@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { Knowledge } from '../use-cases/knowledge';
-import { NodeAdmin } from '../use-cases/node-admin';
-import { readNode, readNodes } from '../use-cases/read-nodes';
+import { Knowledge } from '../use-cases/cluster/knowledge';
+import { NodeAdmin } from '../use-cases/nodes/node-admin';
+import { readNode, readNodes } from '../use-cases/nodes/read-nodes';
 import { NotFoundError } from '../domain/errors';
-import { PlanExecutions } from '../use-cases/plan-executions';
 import { executionResponse, statusOfExecution } from './execution-responses';
-import { NodeVolumes } from '../use-cases/node-volumes';
+import { NodeVolumes } from '../use-cases/nodes/node-volumes';
 import { createNodeVolumeRouter } from './node-volume-routes';
 import { readFlag } from './query';
 
@@ -17,7 +16,7 @@ export interface NodeRouteDependencies {
 }
 
 /** The node pool of SPEC §8: `GET /api/nodes`, cordon, uncordon, drain. */
-export function createNodeRouter(deps: NodeRouteDependencies & { executions: PlanExecutions }): Router {
+export function createNodeRouter(deps: NodeRouteDependencies): Router {
   const { knowledge, admin } = deps;
   const router = Router();
 
@@ -39,7 +38,7 @@ export function createNodeRouter(deps: NodeRouteDependencies & { executions: Pla
       return;
     }
     const wait = readFlag(req.query.wait, 'wait') !== false;
-    const { execution, done } = await admin.drain(req.params.name, (request) => deps.executions.submitExecution(request));
+    const { execution, done } = await admin.drain(req.params.name);
     if (!wait) {
       res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, kind: 'drain', status: execution.status });
       return;

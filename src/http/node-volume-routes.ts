@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { NodeVolumes, readCreateVolumeRequest } from '../use-cases/node-volumes';
+import { NodeVolumes, readCreateVolumeRequest } from '../use-cases/nodes/node-volumes';
 
 /** `GET|POST /api/nodes/:name/volumes`, `DELETE /api/nodes/:name/volumes/:volume` (SPEC §8). */
 export function createNodeVolumeRouter(volumes: NodeVolumes): Router {

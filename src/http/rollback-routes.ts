@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { ExecutionStore } from '../ports/execution-store';
-import { Knowledge } from '../use-cases/knowledge';
-import { PlanExecutions } from '../use-cases/plan-executions';
-import { rollBackExecution } from '../use-cases/rollback-execution';
+import { Knowledge } from '../use-cases/cluster/knowledge';
+import { ExecutionQueue } from '../use-cases/execution/execution-queue';
+import { rollBackExecution } from '../use-cases/execution/rollback-execution';
 import { executionResponse, statusOfExecution } from './execution-responses';
 import { readFlag } from './query';
 
@@ -10,7 +10,7 @@ import { readFlag } from './query';
  * `POST /api/executions/:id/rollback`: answered like `PUT /api/execute` (it waits for the rollback;
  * `?wait=false` answers 202 with its Location at once).
  */
-export function createRollbackRouter(deps: { knowledge: Knowledge; executions: PlanExecutions; store: ExecutionStore }): Router {
+export function createRollbackRouter(deps: { knowledge: Knowledge; executions: ExecutionQueue; store: ExecutionStore }): Router {
   const router = Router();
   router.post('/api/executions/:id/rollback', async (req, res) => {
     const wait = readFlag(req.query.wait, 'wait') !== false;

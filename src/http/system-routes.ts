@@ -2,7 +2,7 @@ import { Request, Router } from 'express';
 import { ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
 import { SystemRecord } from '../domain/system';
-import { SystemStatus, Systems } from '../use-cases/systems';
+import { SystemStatus, Systems } from '../use-cases/systems/systems';
 import { readFlag } from './query';
 
 /** `/api/systems`: systems from compose files (SPEC §9), with real HTTP statuses. */

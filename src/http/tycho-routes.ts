@@ -1,7 +1,7 @@
 import { Request, Response, Router } from 'express';
 import { DomainError, ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
-import { SystemStatus, Systems } from '../use-cases/systems';
+import { SystemStatus, Systems } from '../use-cases/systems/systems';
 import { log } from '../log';
 
 /**

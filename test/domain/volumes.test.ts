@@ -4,9 +4,9 @@ import { Cluster } from '../../src/domain/cluster';
 import { NoSolutionError } from '../../src/domain/errors';
 import { parseTopology } from '../../src/domain/topology';
 import { nodeLocalVolumes } from '../../src/domain/volumes';
-import { volumeKeep } from '../../src/use-cases/node-limits';
-import { decide, Snapshot } from '../../src/use-cases/decide';
-import { readCreateVolumeRequest } from '../../src/use-cases/node-volumes';
+import { volumeKeep } from '../../src/use-cases/nodes/node-limits';
+import { decide, Snapshot } from '../../src/use-cases/execution/decide';
+import { readCreateVolumeRequest } from '../../src/use-cases/nodes/node-volumes';
 import { refusal } from '../support/errors';
 
 /** Volumes of topology tiers: what is accepted, what is refused (naming the field), and the `keep` they feed the allocator. */

@@ -2,7 +2,7 @@ import { UnsatisfiableError } from '../../src/domain/errors';
 import { parseTopology, StaticCloudConfig } from '../../src/domain/topology';
 import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
-import { checkNodes } from '../../src/use-cases/check-nodes';
+import { checkNodes } from '../../src/use-cases/cluster/check-nodes';
 import { bridgeGateway, engine, freePort, testDockerEndpoint } from '../support/docker';
 
 const VM_SIZE = { cpu_cores: 2, mem_units: 8 };

@@ -9,8 +9,8 @@ import { FakeEngines } from '../../src/drivers/fake/fake-container-runtime';
 import { FakeHookRunner } from '../../src/drivers/fake/fake-hook-runner';
 import { MemoryExecutionStore } from '../../src/drivers/fake/memory-execution-store';
 import { Executor } from '../../src/executor/executor';
-import { ExecutionJournal } from '../../src/use-cases/execution-journal';
-import { Knowledge } from '../../src/use-cases/knowledge';
+import { ExecutionJournal } from '../../src/use-cases/execution/execution-journal';
+import { Knowledge } from '../../src/use-cases/cluster/knowledge';
 import { shopTopology } from '../support/topologies';
 
 /** The executor's rules, over fake engines and a fake cloud: milliseconds, no Docker engine. */

@@ -10,8 +10,8 @@ import { MemoryExecutionStore } from '../../src/drivers/fake/memory-execution-st
 import { Executor } from '../../src/executor/executor';
 import { SystemPortLedger } from '../../src/executor/system-containers';
 import { ContainerSpec } from '../../src/ports/container-runtime';
-import { ExecutionJournal } from '../../src/use-cases/execution-journal';
-import { Knowledge } from '../../src/use-cases/knowledge';
+import { ExecutionJournal } from '../../src/use-cases/execution/execution-journal';
+import { Knowledge } from '../../src/use-cases/cluster/knowledge';
 
 /** The host ports of a system's containers: the executor asks for those chosen before and reports those it got; it writes no record. */
 describe('Executor and the host ports of systems', () => {

@@ -5,7 +5,7 @@ import { parseProcessDefinition } from '../../src/domain/process-definition';
 import { parseTopology } from '../../src/domain/topology';
 import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
-import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/check-hooks';
+import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/topology/check-hooks';
 import { GitFixture, makeTempDir } from '../support/git-fixture';
 
 function topologyWith(tiers: Record<string, unknown>, repo?: string) {

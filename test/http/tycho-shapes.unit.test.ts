@@ -1,5 +1,5 @@
 import { tychoStatusItem, tychoUtilization } from '../../src/http/tycho-routes';
-import type { ContainerReport, SystemStatus } from '../../src/use-cases/systems';
+import type { ContainerReport, SystemStatus } from '../../src/use-cases/systems/systems';
 
 /**
  * Tycho's client (helxplatform/tycho, `TychoClient.status` / `list`) builds an object from each

@@ -10,9 +10,9 @@ import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
 import { buildApp } from '../../src/http/app';
-import { Knowledge, Services } from '../../src/use-cases/knowledge';
-import { PlanExecutions } from '../../src/use-cases/plan-executions';
-import { SerialQueue } from '../../src/use-cases/serial-queue';
+import { Knowledge, Services } from '../../src/use-cases/cluster/knowledge';
+import { PlanExecutions } from '../../src/use-cases/execution/plan-executions';
+import { SerialQueue } from '../../src/use-cases/execution/serial-queue';
 
 /**
  * The daemon's use cases and HTTP app over fake engines and clouds (src/drivers/fake/), with the

@@ -1,15 +1,14 @@
 import { tierTotals } from '../../src/domain/allocation';
 import { placementOfCluster } from '../../src/domain/cluster';
-import { watchCloud } from '../../src/use-cases/cloud-watch';
-import { healLostNode } from '../../src/use-cases/heal-nodes';
-import { loadTopology } from '../../src/use-cases/load-topology';
+import { watchCloud } from '../../src/use-cases/cluster/cloud-watch';
+import { healLostNode } from '../../src/use-cases/nodes/heal-nodes';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 
 /** An elastic cloud's VMs against the cluster: instances that left are healed elsewhere, the group's own additions join. */
 describe('cloud watch and healing a VM that left the cloud', () => {
   let d: Awaited<ReturnType<typeof fakeDaemon>>;
-  const submit = (request: Parameters<typeof d.executions.submitExecution>[0]) => d.executions.submitExecution(request);
 
   beforeEach(async () => {
     d = await fakeDaemon({ elastic: true });
@@ -30,7 +29,7 @@ describe('cloud watch and healing a VM that left the cloud', () => {
     // Reporting changes nothing by itself.
     expect(d.knowledge.vm(victim)).toBeDefined();
 
-    const healed = await healLostNode(d.knowledge, d.queue, submit, victim, { gone: true });
+    const healed = await healLostNode(d.knowledge, d.queue, d.executions.intake, victim, { gone: true });
     expect(healed).toMatchObject({ kind: 'heal', status: 'succeeded', plan: { shop_db: { cpu_cores: 4, mem_units: 4 } } });
     const cluster = d.knowledge.requireDeployment().cluster;
     expect(cluster[victim]).toBeUndefined();
@@ -43,7 +42,7 @@ describe('cloud watch and healing a VM that left the cloud', () => {
     await loadTopology(d.knowledge, d.services, shopTopology({ elastic: true, infrastructure: { self_heal: false } }));
     const victim = vmOf('shop_web');
     d.cloud.vms.splice(d.cloud.vms.findIndex((vm) => vm.name === victim), 1);
-    expect(await healLostNode(d.knowledge, d.queue, submit, victim, { gone: true })).toBeUndefined();
+    expect(await healLostNode(d.knowledge, d.queue, d.executions.intake, victim, { gone: true })).toBeUndefined();
     expect(d.knowledge.vm(victim)).toBeUndefined();
     expect(Object.keys(d.knowledge.requireDeployment().cluster)).toEqual([vmOf('shop_db')]);
   });

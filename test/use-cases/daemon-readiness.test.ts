@@ -1,6 +1,6 @@
-import { DaemonReadiness } from '../../src/use-cases/daemon-readiness';
-import { ExecutionRetention } from '../../src/use-cases/execution-retention';
-import { Knowledge } from '../../src/use-cases/knowledge';
+import { DaemonReadiness } from '../../src/use-cases/daemon/daemon-readiness';
+import { ExecutionRetention } from '../../src/use-cases/execution/execution-retention';
+import { Knowledge } from '../../src/use-cases/cluster/knowledge';
 
 describe('daemon readiness', () => {
   const failing = (r: DaemonReadiness) => Object.entries(r.checks()).filter(([, c]) => !c.ok).map(([name]) => name);

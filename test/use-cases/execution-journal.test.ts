@@ -1,7 +1,7 @@
 import { EventBus } from '../../src/domain/events';
 import { newExecution } from '../../src/domain/execution';
 import { MemoryExecutionStore } from '../../src/drivers/fake/memory-execution-store';
-import { ExecutionJournal } from '../../src/use-cases/execution-journal';
+import { ExecutionJournal } from '../../src/use-cases/execution/execution-journal';
 import { waitFor } from '../support/wait-for';
 
 describe('ExecutionJournal', () => {

@@ -1,4 +1,4 @@
-import { loadTopology } from '../../src/use-cases/load-topology';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
 import { fakeDaemon } from '../support/fake-daemon';
 
 /** Loading a topology restarts the loops that follow it only when its infrastructure changes. */

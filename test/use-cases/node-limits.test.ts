@@ -1,7 +1,7 @@
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { Cluster } from '../../src/domain/cluster';
 import { NoSolutionError } from '../../src/domain/errors';
-import { limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../../src/use-cases/node-limits';
+import { limitProblem, NO_NODE_LIMITS, NodeLimits, selectorConstraints } from '../../src/use-cases/nodes/node-limits';
 
 /** How the node pool shapes the allocation problem: unreachable, cordoned and draining nodes, selectors. */
 const vm = (name: string, labels: Record<string, string> = {}) => ({ name, capacity: { cpu_cores: 4, mem_units: 8 }, engine: { kind: 'docker' as const, url: `tcp://${name}:2375` }, labels });

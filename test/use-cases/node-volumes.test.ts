@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../../src/domain/errors';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { NodeVolumes } from '../../src/use-cases/node-volumes';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { NodeVolumes } from '../../src/use-cases/nodes/node-volumes';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

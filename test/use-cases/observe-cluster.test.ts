@@ -1,7 +1,7 @@
 import { parseTopology, StaticCloudConfig } from '../../src/domain/topology';
 import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { observeCluster } from '../../src/use-cases/observe-cluster';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { observeCluster } from '../../src/use-cases/cluster/observe-cluster';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

@@ -1,5 +1,5 @@
 import { Execution } from '../../src/domain/execution';
-import { loadTopology } from '../../src/use-cases/load-topology';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

@@ -1,10 +1,10 @@
 import { parseTopology } from '../../src/domain/topology';
 import request from 'supertest';
 import { InfrastructureError } from '../../src/domain/errors';
-import { HookRefresh } from '../../src/use-cases/hook-refresh';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { TopologyRestore } from '../../src/use-cases/restore-topology';
-import { SerialQueue } from '../../src/use-cases/serial-queue';
+import { HookRefresh } from '../../src/use-cases/topology/hook-refresh';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { TopologyRestore } from '../../src/use-cases/topology/restore-topology';
+import { SerialQueue } from '../../src/use-cases/execution/serial-queue';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 

@@ -1,9 +1,9 @@
 import { InfrastructureError, NoSolutionError, NotFoundError, ValidationError } from '../../src/domain/errors';
 import { SqliteSystemStore } from '../../src/drivers/sqlite/sqlite-system-store';
-import { SystemBook } from '../../src/use-cases/system-book';
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { Systems } from '../../src/use-cases/systems';
-import { SerialQueue } from '../../src/use-cases/serial-queue';
+import { SystemBook } from '../../src/use-cases/systems/system-book';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { Systems } from '../../src/use-cases/systems/systems';
+import { SerialQueue } from '../../src/use-cases/execution/serial-queue';
 import { fakeDaemon } from '../support/fake-daemon';
 
 /** The systems use case over fake engines: what a start, a refusal, a failure and a delete leave behind. */
@@ -28,7 +28,7 @@ describe('Systems', () => {
       apps: [],
     });
     store = d.state.systems;
-    systems = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { book: new SystemBook(store), readyTimeoutMs: 1000 });
+    systems = new Systems(d.knowledge, d.services, new SerialQueue(), d.executions.intake, { book: new SystemBook(store), readyTimeoutMs: 1000 });
   });
   afterEach(async () => { await d.close(); });
 
@@ -103,7 +103,7 @@ describe('Systems', () => {
     await store.save({ ...record, status: 'starting' });
     await store.save({ ...record, sid: 'e'.repeat(32), app: `gone-${'e'.repeat(32)}`, status: 'deleting' });
     const reopened = new SqliteSystemStore(d.state.db);
-    const after = new Systems(d.knowledge, d.services, new SerialQueue(), { submit: (plan, o) => d.executions.submit(plan, o.kind) }, { book: new SystemBook(reopened), readyTimeoutMs: 1000 });
+    const after = new Systems(d.knowledge, d.services, new SerialQueue(), d.executions.intake, { book: new SystemBook(reopened), readyTimeoutMs: 1000 });
     expect(await after.recoverInterrupted()).toBe(2);
     expect(reopened.list().map((r) => [r.sid, r.status])).toEqual([[record.sid, 'running']]);
     expect(reopened.get(record.sid)!.warnings).toContain('the daemon stopped while this system was starting');

@@ -1,5 +1,5 @@
-import { loadTopology } from '../../src/use-cases/load-topology';
-import { Reconciler } from '../../src/use-cases/reconcile';
+import { loadTopology } from '../../src/use-cases/topology/load-topology';
+import { Reconciler } from '../../src/use-cases/nodes/reconcile';
 import { fakeDaemon } from '../support/fake-daemon';
 import { shopTopology } from '../support/topologies';
 
@@ -17,7 +17,7 @@ describe('engines whose runtime does not pin cores', () => {
   it('find no drift in cores, and a daemon that reads them again moves nothing for the same plan', async () => {
     const plan = { shop_db: { cpu_cores: 2, mem_units: 2 } };
     expect((await (await d.executions.submit(plan)).done).status).toBe('succeeded');
-    const reconciler = new Reconciler(d.knowledge, d.services, d.queue, async () => { throw new Error('no repair was expected'); });
+    const reconciler = new Reconciler(d.knowledge, d.services, d.queue, { submit: async () => { throw new Error('no repair was expected'); } });
     expect(await reconciler.findDrift()).toEqual([]);
 
     // As after a restart: the cluster read from the engine, whose containers report no cores.

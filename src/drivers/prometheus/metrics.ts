@@ -12,8 +12,8 @@ export function actionTypeOf(description: string): string {
 
 /**
  * The daemon's Prometheus metrics (SPEC §7), in a registry of its own so several daemons in one
- * process (tests) do not collide. Execution and action metrics follow the EventBus; the others are
- * set by whoever knows the value (`observeSolve`, `countDriftRepair`) or read at each scrape (the queue
+ * process (tests) do not collide. Execution, action and drift-repair metrics follow the EventBus;
+ * the others are set by whoever knows the value (`observeSolve`) or read at each scrape (the queue
  * depth and node counts given to the constructor).
  */
 export class Metrics {
@@ -29,7 +29,8 @@ export class Metrics {
   private readonly started = new Map<string, number>();
 
   /**
-   * `queueDepth` and `nodes` are read at each scrape; without `nodes` every count is 0.
+   * `queueDepth` and `nodes` are read at each scrape; without `nodes` every count is 0. The execution
+   * series of every finished status are listed from the first scrape.
    */
   constructor(options: { version?: string; queueDepth?: () => number; nodes?: () => Partial<Record<'ready' | 'unreachable' | 'lost', number>> } = {}) {
     collectDefaultMetrics({ register: this.registry });
@@ -48,6 +49,7 @@ export class Metrics {
       name: 'ecoware_queue_depth', help: 'Plans and topology loads waiting or running', registers: [this.registry],
       collect() { if (read) this.set(read()); },
     });
+    this.primeExecutions();
   }
 
   /** Follows executions and actions on the bus; returns the unsubscribe function. */
@@ -61,6 +63,7 @@ export class Metrics {
       if (event.status === 'running') this.started.set(event.id, now);
       if (isFinished(event.status)) {
         this.executions.inc({ status: event.status, kind: event.kind });
+        if (event.status === 'succeeded') for (const kind of event.drift ?? []) this.countDriftRepair(kind);
         const start = this.started.get(event.id);
         if (start !== undefined) this.executionDuration.observe({ kind: event.kind }, (now - start) / 1000);
         this.started.delete(event.id);
