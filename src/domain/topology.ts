@@ -1,4 +1,4 @@
-import { parseSystemTier, SystemMount, SystemTier } from './compose/system-tier';
+import { parseSystemTier, SystemMount, SystemTier } from './system-tier';
 import { ValidationError } from './errors';
 import {
   isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,

@@ -1,4 +1,4 @@
-import { SystemHealthcheck, SystemMount } from '../domain/compose/system-tier';
+import { SystemHealthcheck, SystemMount } from '../domain/system-tier';
 import { PortMapping } from '../domain/topology';
 import { EngineEndpoint } from '../domain/vm';
 

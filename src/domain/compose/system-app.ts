@@ -3,7 +3,7 @@ import { flatTierName } from '../names';
 import { parseHookSpec, Tier } from '../topology';
 import { AppEdit } from '../topology-edit';
 import { ComposeFile, ComposeService } from './compose-file';
-import { SystemMount, SystemTier } from './system-tier';
+import { SystemMount, SystemTier } from '../system-tier';
 
 const MIB = 1024 * 1024;
 

@@ -1,8 +1,7 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from './errors';
 import {
   readBoolean, readObject, readOptionalInteger, readOptionalString, readString, readStringArray, readStringMap,
-} from '../json-reader';
-import type { ComposeHealthcheck } from './compose-file';
+} from './json-reader';
 
 /**
  * What a tier made from a compose service carries beyond an ordinary tier: the `system` block of the
@@ -29,8 +28,16 @@ export interface SystemTier {
   waitHealthy: string[];
 }
 
-/** The compose service's healthcheck as the tier carries it (the same shape as in the compose file). */
-export type SystemHealthcheck = ComposeHealthcheck;
+/** The compose service's healthcheck as the tier carries it (a compose file's healthcheck has this shape too). */
+export interface SystemHealthcheck {
+  /** Docker's form: `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`. */
+  test: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  startPeriodMs?: number;
+  startIntervalMs?: number;
+  retries?: number;
+}
 
 export type SystemMount =
   | { type: 'volume'; /** the name on the node */ volume: string; target: string; readOnly: boolean; driver?: string; driverOpts: Record<string, string>; external: boolean }
