@@ -1,6 +1,5 @@
 import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
-import { kindOf } from '../domain/execution';
 import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
 import { Knowledge, Services } from '../use-cases/knowledge';
 import { processDefinitionUsers } from '../use-cases/check-hooks';
@@ -11,7 +10,7 @@ import { inspectEngines, probeTiers, readAllocation } from '../use-cases/read-st
 import { SerialQueue } from '../use-cases/serial-queue';
 import { errorMapper } from './error-mapper';
 import { sendError } from './error-codes';
-import { executionResponse, statusOfExecution, summarise } from './execution-responses';
+import { executionRecord, executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
 import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
@@ -30,6 +29,7 @@ import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
 import { hostGuard } from './host-guard';
+import { ExecutionAcceptedWire } from './wire';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -107,7 +107,8 @@ export function buildApp(deps: AppDependencies): express.Express {
     const { execution, done } = await executions.submit(plan, 'plan', { coalesce });
     req.log.info({ execution_id: execution.id }, 'plan queued');
     if (!wait) {
-      res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
+      const accepted: ExecutionAcceptedWire = { execution_id: execution.id, status: execution.status };
+      res.status(202).location(`/api/executions/${execution.id}`).json(accepted);
       return;
     }
     const finished = await done;
@@ -129,7 +130,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.get('/api/executions/:id', async (req, res) => {
     const execution = req.params.id.length <= 128 ? await services.executions.get(req.params.id) : undefined;
     if (!execution) throw new NotFoundError(`execution '${req.params.id.slice(0, 128)}' not found`);
-    res.json({ ...execution, kind: kindOf(execution) });
+    res.json(executionRecord(execution));
   });
   app.post('/api/executions/:id/cancel', async (req, res) => {
     await executions.cancel(req.params.id);
