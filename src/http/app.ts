@@ -1,6 +1,7 @@
 import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
-import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
+import { PartialPlan } from '../domain/plan';
+import { parseFlatPlan, parseNestedPlan } from './plan-request';
 import { Knowledge, Services } from '../use-cases/knowledge';
 import { processDefinitionUsers } from '../use-cases/check-hooks';
 import { loadTopology } from '../use-cases/load-topology';

@@ -1,4 +1,5 @@
-import { mergePlan, parseFlatPlan, parseNestedPlan } from '../../src/domain/plan';
+import { mergePlan } from '../../src/domain/plan';
+import { parseFlatPlan, parseNestedPlan } from '../../src/http/plan-request';
 import { parseTopology } from '../../src/domain/topology';
 
 const topology = parseTopology({
