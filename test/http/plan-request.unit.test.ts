@@ -1,5 +1,5 @@
 import { parseFlatPlan, parseNestedPlan } from '../../src/http/plan-request';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 
 const topology = parseTopology({
   infrastructure: { cpu_cores: 2, mem_units: 8 },

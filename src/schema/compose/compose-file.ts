@@ -1,11 +1,11 @@
 import { parseDocument } from 'yaml';
-import { ValidationError } from '../errors';
-import { isPlainObject, readString, readStringMap } from '../json-reader';
-import { isValidName, readImageReference } from '../names';
-import { allowedHostPath } from '../volumes';
-import { parseEntrypointParams } from '../topology';
+import { ValidationError } from '../../domain/errors';
+import { isPlainObject, readString, readStringMap } from '../../domain/json-reader';
+import { isValidName, readImageReference } from '../../domain/names';
+import { allowedHostPath } from '../../domain/volumes';
+import { parseEntrypointParams } from '../../domain/topology';
 import { interpolateDocument } from './interpolate';
-import { MAX_DURATION_MS, MAX_HEALTHCHECK_RETRIES, SystemHealthcheck } from '../system-tier';
+import { MAX_DURATION_MS, MAX_HEALTHCHECK_RETRIES, SystemHealthcheck } from '../../domain/system-tier';
 
 /**
  * The supported subset of the Compose specification, read by hand: every key is either honoured,
