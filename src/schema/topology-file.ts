@@ -5,7 +5,7 @@ import {
 } from '../domain/json-reader';
 import { flatTierName, isValidName, readImageReference } from '../domain/names';
 import { parseLabels, parseNodePoolSettings } from '../domain/node-settings';
-import { parseSystemTier } from '../domain/system-tier';
+import { parseSystemTier } from './system-tier-block';
 import {
   App, assertAcyclic, AwsCloudConfig, CloudConfig, DEFAULT_DOCKER_HOST, DEFAULT_HOOK_TIMEOUT_MS, DEFAULT_HOOKS_REFRESH,
   DEFAULT_MEM_UNIT_MB, HookSpec, Infrastructure, parseEntrypointParams, parsePort, StaticCloudConfig, StaticNodeConfig, Tier,
