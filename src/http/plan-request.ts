@@ -3,13 +3,13 @@ import { flatTierName } from '../domain/names';
 import { PartialPlan, resolveFlatName } from '../domain/plan';
 import { Resources } from '../domain/resources';
 import { Topology } from '../domain/topology';
-import { closedObject, readShape, wholeNumber } from '../schema/shape';
+import { closedObject, readShape, REQUIRED, wholeNumber } from '../schema/shape';
 import { z } from 'zod';
 
 /** A tier's resources in a plan: `{cpu_cores, mem_units}`, both zero (remove the tier) or both positive. */
 const TIER_RESOURCES = closedObject({
-  cpu_cores: wholeNumber({ required: 'is required', min: 0, max: 1_000_000 }),
-  mem_units: wholeNumber({ required: 'is required', min: 0, max: 1_000_000_000 }),
+  cpu_cores: wholeNumber({ required: REQUIRED, min: 0, max: 1_000_000 }),
+  mem_units: wholeNumber({ required: REQUIRED, min: 0, max: 1_000_000_000 }),
 }, 'cpu_cores and mem_units');
 
 const OBJECT = z.record(z.string(), z.unknown(), { invalid_type_error: 'must be an object', required_error: 'must be an object' });

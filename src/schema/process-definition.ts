@@ -4,7 +4,7 @@ import { readObject, readString } from '../domain/json-reader';
 import {
   InputAdapter, INPUT_FILE_PLACEHOLDER, OutputAdapter, OUTPUT_FILE_PLACEHOLDER, ProcessDefinition,
 } from '../domain/process-definition';
-import { absentOr, closedObject, nonEmptyString, readShape, stringMap } from './shape';
+import { absentOr, closedObject, nonEmptyString, readShape, REQUIRED, stringMap } from './shape';
 
 const ADAPTER_PARAMETERS = ['file_type', 'stream_name', 'file_path'];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -22,7 +22,7 @@ const timeoutProblem = `must be a positive number of seconds (at most ${MAX_TIME
 
 /** The fields of a definition; the adapters' insides and the rules across fields are read after. */
 const DEFINITION = closedObject({
-  exec: commandString('is required'),
+  exec: commandString(REQUIRED),
   argv: argumentList,
   args: argumentList,
   environment: absentOr(stringMap()),

@@ -5,8 +5,8 @@ import { ValidationError } from '../domain/errors';
  * The one reader of untrusted JSON shapes: a zod schema says the shape, and `readShape` turns the
  * first thing wrong into a ValidationError naming its path as the API always has (`apps[0].tiers.db`,
  * `services.web.ports[0]`). Which mistake is named first, when there are several: an unknown field,
- * then a missing one, then the rest in the order of the schema. Units, interpolation and rules across
- * fields stay hand-written after the shape is read.
+ * then a field whose absence reads `is required`, then the rest in the order of the schema. Units,
+ * interpolation and rules across fields stay hand-written after the shape is read.
  */
 export function readShape<S extends ZodTypeAny>(schema: S, value: unknown, field: string): z.output<S> {
   const result = schema.safeParse(value);
@@ -16,10 +16,13 @@ export function readShape<S extends ZodTypeAny>(schema: S, value: unknown, field
   throw new ValidationError(fieldPath(field, issue.path), issue.message);
 }
 
+/** The message of a field that must be given: such a mistake is named before others. */
+export const REQUIRED = 'is required';
+
 function firstIssue(issues: ZodIssue[]): ZodIssue {
   const rank = (issue: ZodIssue): number => {
     if (issue.code === 'unrecognized_keys') return 0;
-    if (issue.code === 'invalid_type' && issue.received === 'undefined') return 1;
+    if (issue.code === 'invalid_type' && issue.received === 'undefined' && issue.message === REQUIRED) return 1;
     return 2;
   };
   return issues.reduce((best, issue) => (rank(issue) < rank(best) ? issue : best));

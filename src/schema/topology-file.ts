@@ -1,7 +1,7 @@
 import { ValidationError } from '../domain/errors';
 import {
-  isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
-  readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
+  isPlainObject, readBoolean, readObject, readOptionalInteger, readOptionalString,
+  MAX_SECONDS, readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
 } from '../domain/json-reader';
 import { flatTierName, isValidName, readImageReference } from '../domain/names';
 import { parseLabels, parseNodePoolSettings } from '../domain/node-settings';
@@ -15,6 +15,8 @@ import { EngineKind, ENGINE_KINDS } from '../domain/vm';
 import { isCronExpression } from '../domain/cron-expression';
 import { parseTierVolumes, parseVolumeDeclarations } from '../domain/volumes';
 import { parseProcessDefinition } from './process-definition';
+import { absentOr, nonEmptyString, readShape, wholeNumber } from './shape';
+import { z } from 'zod';
 
 /**
  * Reads a topology document (PUT /api/topology, the persisted topology at start): every field
@@ -67,37 +69,42 @@ function readName(value: unknown, field: string): string {
   return name;
 }
 
-function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
-  const obj = readObject(value, 'infrastructure');
-  const f = (k: string) => `infrastructure.${k}`;
-  const vmSize = {
-    cpu_cores: readInteger(obj.cpu_cores, f('cpu_cores'), { min: 1, max: MAX_CORES }),
-    mem_units: readInteger(obj.mem_units, f('mem_units'), { min: 1, max: MAX_UNITS }),
-  };
-  const onHookFailure = obj.on_hook_failure ?? 'stop';
-  if (onHookFailure !== 'stop' && onHookFailure !== 'continue') {
-    throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
-  }
-  const onFailure = obj.on_failure ?? 'stop';
-  if (onFailure !== 'stop' && onFailure !== 'rollback') {
-    throw new ValidationError(f('on_failure'), "must be 'stop' or 'rollback'");
-  }
-  const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
+const choice = <T extends string>(fallback: T, allowed: readonly T[], problem: string) =>
+  z.unknown().transform((v) => v ?? fallback).refine((v): v is T => (allowed as readonly unknown[]).includes(v), problem) as unknown as z.ZodType<T, z.ZodTypeDef, unknown>;
+const positiveSeconds = `must be a positive number of seconds, at most ${MAX_SECONDS}`;
+
+/** The `infrastructure` block's own fields; the cloud, the node pool and the volumes are read after. */
+const INFRASTRUCTURE = z.object({
+  cpu_cores: wholeNumber({ min: 1, max: MAX_CORES }),
+  mem_units: wholeNumber({ min: 1, max: MAX_UNITS }),
+  on_hook_failure: choice<'stop' | 'continue'>('stop', ['stop', 'continue'], "must be 'stop' or 'continue'"),
+  on_failure: choice<'stop' | 'rollback'>('stop', ['stop', 'rollback'], "must be 'stop' or 'rollback'"),
   // Refused here, before anything is persisted or put in force, by the grammar the schedule runs on.
-  if (!isCronExpression(hooksRefresh)) {
-    throw new ValidationError(f('hooks_refresh'), `'${hooksRefresh}' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')`);
-  }
+  hooks_refresh: absentOr(nonEmptyString().refine(isCronExpression, (v) => ({
+    message: `'${v}' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')`,
+  }))),
+  hooks_git_repo: absentOr(nonEmptyString()),
+  hooks_git_ref: absentOr(nonEmptyString()),
+  mem_unit_mb: absentOr(wholeNumber({ min: 4, max: MAX_UNIT_MB })),
+  max_vms: absentOr(wholeNumber({ min: 1, max: 100_000 })),
+  hook_timeout_s: absentOr(z.number({ invalid_type_error: positiveSeconds }).finite(positiveSeconds).positive(positiveSeconds).max(MAX_SECONDS, positiveSeconds)),
+}, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
+
+function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
+  const infra = readShape(INFRASTRUCTURE, value, 'infrastructure');
+  const obj = value as Record<string, unknown>;
+  const f = (k: string) => `infrastructure.${k}`;
   return {
     cloud: parseCloud(obj.cloud_driver, f('cloud_driver'), defaults),
-    hooksGitRepo: readOptionalString(obj.hooks_git_repo, f('hooks_git_repo')),
-    hooksGitRef: readOptionalString(obj.hooks_git_ref, f('hooks_git_ref')),
-    hooksRefresh,
-    vmSize,
-    memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4, max: MAX_UNIT_MB }) ?? DEFAULT_MEM_UNIT_MB,
-    maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1, max: 100_000 }),
-    onHookFailure,
-    onFailure,
-    hookTimeoutMs: readOptionalSecondsAsMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
+    hooksGitRepo: infra.hooks_git_repo,
+    hooksGitRef: infra.hooks_git_ref,
+    hooksRefresh: infra.hooks_refresh ?? DEFAULT_HOOKS_REFRESH,
+    vmSize: { cpu_cores: infra.cpu_cores, mem_units: infra.mem_units },
+    memUnitMb: infra.mem_unit_mb ?? DEFAULT_MEM_UNIT_MB,
+    maxVms: infra.max_vms,
+    onHookFailure: infra.on_hook_failure,
+    onFailure: infra.on_failure,
+    hookTimeoutMs: infra.hook_timeout_s === undefined ? DEFAULT_HOOK_TIMEOUT_MS : Math.round(infra.hook_timeout_s * 1000),
     nodePool: parseNodePoolSettings(obj, f),
     volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
   };

@@ -1,0 +1,30 @@
+import { parseTopology } from '../../src/schema/topology-file';
+
+const apps = [{ name: 'shop', tiers: { web: { docker_image: 'busybox' } } }];
+const withInfrastructure = (extra: Record<string, unknown>) => ({ infrastructure: { cpu_cores: 2, mem_units: 8, ...extra }, apps });
+const refusal = (document: unknown): string => {
+  try {
+    parseTopology(document);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('accepted');
+};
+
+describe("the topology's infrastructure block read through its schema", () => {
+  it('names the field of each mistake', () => {
+    expect(refusal({ apps })).toBe('infrastructure: must be an object');
+    expect(refusal(withInfrastructure({ cpu_cores: 1.5 }))).toBe('infrastructure.cpu_cores: must be a whole number');
+    expect(refusal(withInfrastructure({ on_failure: 'retry' }))).toBe("infrastructure.on_failure: must be 'stop' or 'rollback'");
+    expect(refusal(withInfrastructure({ hooks_refresh: 'hourly' })))
+      .toBe("infrastructure.hooks_refresh: 'hourly' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')");
+    expect(refusal(withInfrastructure({ hook_timeout_s: 0 }))).toBe('infrastructure.hook_timeout_s: must be a positive number of seconds, at most 86400');
+    expect(refusal(withInfrastructure({ mem_unit_mb: 2 }))).toBe('infrastructure.mem_unit_mb: must be at least 4');
+  });
+
+  it('fills the defaults and converts seconds', () => {
+    expect(parseTopology(withInfrastructure({ hook_timeout_s: 1.5, on_hook_failure: null })).infrastructure).toMatchObject({
+      vmSize: { cpu_cores: 2, mem_units: 8 }, memUnitMb: 512, hookTimeoutMs: 1500, onHookFailure: 'stop', onFailure: 'stop', hooksRefresh: '*/5 * * * *',
+    });
+  });
+});
