@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors';
 import {
-  isPlainObject, readBoolean, readObject, readOptionalInteger, readOptionalString,
+  isPlainObject, readObject, readOptionalInteger, readOptionalString,
   MAX_SECONDS, readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
 } from '../domain/json-reader';
 import { flatTierName, isValidName, readImageReference } from '../domain/names';
@@ -72,6 +72,8 @@ function readName(value: unknown, field: string): string {
 const choice = <T extends string>(fallback: T, allowed: readonly T[], problem: string) =>
   z.unknown().transform((v) => v ?? fallback).refine((v): v is T => (allowed as readonly unknown[]).includes(v), problem) as unknown as z.ZodType<T, z.ZodTypeDef, unknown>;
 const positiveSeconds = `must be a positive number of seconds, at most ${MAX_SECONDS}`;
+/** A positive duration in seconds, at most a day. */
+const seconds = () => z.number({ invalid_type_error: positiveSeconds }).finite(positiveSeconds).positive(positiveSeconds).max(MAX_SECONDS, positiveSeconds);
 
 /** The `infrastructure` block's own fields; the cloud, the node pool and the volumes are read after. */
 const INFRASTRUCTURE = z.object({
@@ -87,7 +89,7 @@ const INFRASTRUCTURE = z.object({
   hooks_git_ref: absentOr(nonEmptyString()),
   mem_unit_mb: absentOr(wholeNumber({ min: 4, max: MAX_UNIT_MB })),
   max_vms: absentOr(wholeNumber({ min: 1, max: 100_000 })),
-  hook_timeout_s: absentOr(z.number({ invalid_type_error: positiveSeconds }).finite(positiveSeconds).positive(positiveSeconds).max(MAX_SECONDS, positiveSeconds)),
+  hook_timeout_s: absentOr(seconds()),
 }, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
 
 function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
@@ -173,23 +175,36 @@ function readDockerUrl(value: unknown, field: string): string {
   return url;
 }
 
+/** An Auto Scaling group's cloud (`type: aws`, or a block that names `autoscaling_groupname`). */
+const AWS_CLOUD = z.object({
+  address: choice<'private' | 'public'>('private', ['private', 'public'], "must be 'private' or 'public'"),
+  docker_cert_path: absentOr(nonEmptyString()),
+  autoscaling_groupname: nonEmptyString(),
+  region: absentOr(nonEmptyString()),
+  endpoint: absentOr(nonEmptyString()),
+  credentials: absentOr(nonEmptyString()),
+  profile: absentOr(nonEmptyString()),
+  docker_port: absentOr(wholeNumber({ min: 1, max: 65535 })),
+  allow_raise_max_size: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
+  instance_ready_timeout_s: absentOr(seconds()),
+  api_max_attempts: absentOr(wholeNumber({ min: 1, max: 20 })),
+});
+
 function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudConfig {
-  const addressType = obj.address ?? 'private';
-  if (addressType !== 'private' && addressType !== 'public') throw new ValidationError(`${field}.address`, "must be 'private' or 'public'");
-  const certPath = readOptionalString(obj.docker_cert_path, `${field}.docker_cert_path`);
+  const aws = readShape(AWS_CLOUD, obj, field);
   return {
     type: 'aws',
-    autoscalingGroupName: readString(obj.autoscaling_groupname, `${field}.autoscaling_groupname`),
-    region: readOptionalString(obj.region, `${field}.region`),
-    endpoint: readOptionalString(obj.endpoint, `${field}.endpoint`),
-    credentialsFile: readOptionalString(obj.credentials, `${field}.credentials`),
-    profile: readOptionalString(obj.profile, `${field}.profile`),
-    addressType,
-    dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
-    dockerCertPath: certPath,
-    allowRaiseMaxSize: obj.allow_raise_max_size === undefined ? false : readBoolean(obj.allow_raise_max_size, `${field}.allow_raise_max_size`),
-    instanceReadyTimeoutMs: readOptionalSecondsAsMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
-    apiMaxAttempts: readOptionalInteger(obj.api_max_attempts, `${field}.api_max_attempts`, { min: 1, max: 20 }),
+    autoscalingGroupName: aws.autoscaling_groupname,
+    region: aws.region,
+    endpoint: aws.endpoint,
+    credentialsFile: aws.credentials,
+    profile: aws.profile,
+    addressType: aws.address,
+    dockerPort: aws.docker_port ?? (aws.docker_cert_path ? 2376 : 2375),
+    dockerCertPath: aws.docker_cert_path,
+    allowRaiseMaxSize: aws.allow_raise_max_size ?? false,
+    instanceReadyTimeoutMs: aws.instance_ready_timeout_s === undefined ? 600_000 : Math.round(aws.instance_ready_timeout_s * 1000),
+    apiMaxAttempts: aws.api_max_attempts,
   };
 }
 

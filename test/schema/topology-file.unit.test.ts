@@ -28,3 +28,20 @@ describe("the topology's infrastructure block read through its schema", () => {
     });
   });
 });
+
+describe("the topology's AWS cloud block read through its schema", () => {
+  const aws = (extra: Record<string, unknown>) => withInfrastructure({ cloud_driver: { autoscaling_groupname: 'workers', ...extra } });
+
+  it('names the field of each mistake', () => {
+    expect(refusal(aws({ address: 'elastic' }))).toBe("infrastructure.cloud_driver.address: must be 'private' or 'public'");
+    expect(refusal(aws({ docker_port: 0 }))).toBe('infrastructure.cloud_driver.docker_port: must be at least 1');
+    expect(refusal(aws({ allow_raise_max_size: 'yes' }))).toBe('infrastructure.cloud_driver.allow_raise_max_size: must be true or false');
+    expect(refusal(aws({ autoscaling_groupname: '' }))).toBe('infrastructure.cloud_driver.autoscaling_groupname: must be a non-empty string');
+  });
+
+  it('fills the defaults: the TLS port when a certificate is given, ten minutes for an instance', () => {
+    expect(parseTopology(aws({ docker_cert_path: '/certs' })).infrastructure.cloud).toMatchObject({
+      type: 'aws', autoscalingGroupName: 'workers', addressType: 'private', dockerPort: 2376, allowRaiseMaxSize: false, instanceReadyTimeoutMs: 600_000,
+    });
+  });
+});
