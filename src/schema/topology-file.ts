@@ -123,22 +123,40 @@ function parseCloud(value: unknown, field: string, defaults: TopologyDefaults): 
   throw new ValidationError(`${field}.type`, "must be 'static' or 'aws' (or give autoscaling_groupname)");
 }
 
+const nodeObject = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
+/**
+ * A node of a static pool, in the order its mistakes are named: the name (then whether it is taken,
+ * then the engine, by hand), then the address and sizes, then the labels (by hand).
+ */
+const STATIC_NODE_NAME = nodeObject({
+  name: nonEmptyString()
+    .refine((name) => name.length <= MAX_NAME_LENGTH, (name) => ({ message: `'${name.slice(0, 20)}…' is longer than ${MAX_NAME_LENGTH} characters` }))
+    .refine(isValidName, (name) => ({ message: `'${name}' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.-]*)` })),
+});
+const STATIC_NODE_SIZES = nodeObject({
+  address: absentOr(nonEmptyString()),
+  cpu_cores: absentOr(wholeNumber({ min: 1, max: MAX_CORES })),
+  mem_units: absentOr(wholeNumber({ min: 1, max: MAX_UNITS })),
+});
+
 function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCloudConfig {
   if (!Array.isArray(obj.nodes) || obj.nodes.length === 0) throw new ValidationError(`${field}.nodes`, 'must be a non-empty array of nodes');
   const seen = new Set<string>();
   const nodes = obj.nodes.map((nodeValue, i): StaticNodeConfig => {
     const nf = `${field}.nodes[${i}]`;
-    const node = readObject(nodeValue, nf);
-    const name = readName(node.name, `${nf}.name`);
+    const { name } = readShape(STATIC_NODE_NAME, nodeValue, nf);
     if (seen.has(name)) throw new ValidationError(`${nf}.name`, `duplicate node name '${name}'`);
     seen.add(name);
+    const raw = nodeValue as Record<string, unknown>;
+    const engine = parseNodeEngine(raw, nf);
+    const sizes = readShape(STATIC_NODE_SIZES, raw, nf);
     return {
       name,
-      ...parseNodeEngine(node, nf),
-      address: readOptionalString(node.address, `${nf}.address`),
-      cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1, max: MAX_CORES }),
-      mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1, max: MAX_UNITS }),
-      ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
+      ...engine,
+      address: sizes.address,
+      cpu_cores: sizes.cpu_cores,
+      mem_units: sizes.mem_units,
+      ...(raw.labels !== undefined ? { labels: parseLabels(raw.labels, `${nf}.labels`) } : {}),
     };
   });
   return { type: 'static', nodes };

@@ -45,3 +45,23 @@ describe("the topology's AWS cloud block read through its schema", () => {
     });
   });
 });
+
+describe("the nodes of a static pool read through their schema", () => {
+  const pool = (...nodes: unknown[]) => withInfrastructure({ cloud_driver: { type: 'static', nodes } });
+  const node = (extra: Record<string, unknown>) => ({ name: 'node1', docker: 'tcp://127.0.0.1:2375', ...extra });
+
+  it('names the field of each mistake, the name and the engine before the sizes', () => {
+    expect(refusal(pool(node({ name: 'bad name' })))).toBe("infrastructure.cloud_driver.nodes[0].name: 'bad name' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.-]*)");
+    expect(refusal(pool(node({}), node({ cpu_cores: 0 })))).toBe("infrastructure.cloud_driver.nodes[1].name: duplicate node name 'node1'");
+    expect(refusal(pool(node({ docker: 'docker.local', cpu_cores: 0 }))))
+      .toBe("infrastructure.cloud_driver.nodes[0].docker: 'docker.local' is not a Docker endpoint (unix:///path or tcp://host:port)");
+    expect(refusal(pool(node({ mem_units: 'x' })))).toBe('infrastructure.cloud_driver.nodes[0].mem_units: must be a whole number');
+  });
+
+  it('reads a node whole', () => {
+    expect(parseTopology(pool(node({ address: '10.0.0.5', cpu_cores: 4, mem_units: 16, labels: { zone: 'a' } }))).infrastructure.cloud).toEqual({
+      type: 'static',
+      nodes: [{ name: 'node1', docker: 'tcp://127.0.0.1:2375', address: '10.0.0.5', cpu_cores: 4, mem_units: 16, labels: { zone: 'a' } }],
+    });
+  });
+});
