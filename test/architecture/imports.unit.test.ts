@@ -1,6 +1,6 @@
 /**
- * The shape of src/: no module reaches itself again through its imports, and domain/ (types and
- * rules) imports nothing of src/ outside domain/. Type-only imports count: a cycle of types is
+ * The shape of src/: no module reaches itself again through its imports, domain/ (types and
+ * rules) imports nothing of src/ outside domain/, and no source file passes 600 lines. Type-only imports count: a cycle of types is
  * still a cycle a reader has to untangle.
  */
 import * as fs from 'fs';
@@ -80,6 +80,16 @@ describe('imports of src/', () => {
       .filter(([file]) => file.startsWith(domain))
       .flatMap(([file, targets]) => targets.filter((t) => !t.startsWith(domain)).map((t) => `${relative(file)} -> ${relative(t)}`));
     expect(upward).toEqual([]);
+  });
+
+  it('keeps every source file under 600 lines', () => {
+    // The one file known over the bound: a single data structure, kept whole for now.
+    const known = new Set(['allocator/search/fluid-layout.ts']);
+    const long = [...graph.keys()]
+      .map((file) => ({ file: relative(file), lines: fs.readFileSync(file, 'utf8').split('\n').length }))
+      .filter(({ file, lines }) => lines > 600 && !known.has(file))
+      .map(({ file, lines }) => `${file}: ${lines} lines`);
+    expect(long).toEqual([]);
   });
 
   it('finds a cycle and an upward import when there is one', () => {
