@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDaemon } from '../src/main';
-import { parseNestedPlan } from '../src/domain/plan';
+import { parseNestedPlan } from '../src/http/plan-request';
 import { decide, takeSnapshot } from '../src/use-cases/execution/decide';
 import { TestEngine } from '../test/support/engines';
 import type { LoadResult, LoadSpec } from './api-load-client';

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseProcessDefinition } from '../src/domain/process-definition';
-import { HookSpec, parseTopology } from '../src/domain/topology';
+import { parseProcessDefinition } from '../src/schema/process-definition';
+import { HookSpec } from '../src/domain/topology';
+import { parseTopology } from '../src/schema/topology-file';
 import { createDockerRuntime } from '../src/drivers/docker/docker-container-runtime';
 import { FileProcessDefinitionStore } from '../test/support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../src/drivers/git-hooks/git-hook-source';

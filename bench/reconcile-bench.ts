@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { runtimesByEngine } from '../src/drivers/runtime-drivers';
 import { findDrift } from '../src/domain/drift';
-import { parseTopology } from '../src/domain/topology';
+import { parseTopology } from '../src/schema/topology-file';
 import { Cluster } from '../src/domain/cluster';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../src/drivers/docker/labels';
 import { observeEngines } from '../src/use-cases/nodes/reconcile';

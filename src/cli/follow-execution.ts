@@ -1,31 +1,13 @@
+import type { ExecutionStatus } from '../domain/execution';
+import type { ExecutionRecordWire } from '../http/wire';
 import { DaemonClient, DaemonUnreachableError, errorOf } from './daemon-client';
 import { followEvents, StreamEvent } from './event-stream-client';
 
 /** What the command line reads of an execution record (GET /api/executions/:id). */
-export interface ExecutionView {
-  id: string;
-  status: string;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-  error?: { code: string; message: string };
-  /** Set on a plan merged into a newer one (status `superseded`). */
-  superseded_by?: string;
-  cost?: number;
-  lower_bound?: number;
-  optimal?: boolean;
-  timings_ms?: Record<string, number>;
-  steps: ActionView[][];
-}
+export type ExecutionView = ExecutionRecordWire;
 
-export interface ActionView {
-  description: string;
-  status: string;
-  duration_ms?: number;
-  error?: string;
-}
-
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+/** Superseded is not among them: the command line follows a superseded plan into the newer one. */
+const FINISHED = new Set<ExecutionStatus>(['succeeded', 'failed', 'cancelled']);
 
 function isFinishedView(execution: ExecutionView): boolean {
   return FINISHED.has(execution.status);

@@ -4,6 +4,7 @@ import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED } from '
 import { followEvents } from './event-stream-client';
 import { EventStreamExecutionSource, ExecutionSource, ExecutionView, ProgressPrinter } from './follow-execution';
 import { nonNegativeInteger, printJson, readJsonInput } from './input';
+import type { ExecutionAcceptedWire } from '../http/wire';
 
 /** Codes of executions that ended because the plan was refused, not because something broke. */
 const REFUSED_CODES = new Set(['no_solution', 'unsatisfiable', 'invalid', 'conflict']);
@@ -59,7 +60,7 @@ leaves the execution running. Exit codes: 0 succeeded, 1 failed or cancelled, 2 
       const interrupt = interruptOnSigint();
       try {
         const query = options.coalesce ? '?wait=false' : '?wait=false&coalesce=false';
-        const accepted = await client.call<{ execution_id: string; status: string }>('PUT', `/api/execute${query}`, plan);
+        const accepted = await client.call<ExecutionAcceptedWire>('PUT', `/api/execute${query}`, plan);
         if (options.detach) {
           printJson(accepted);
           return;

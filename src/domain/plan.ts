@@ -1,8 +1,6 @@
 import { TierResources } from './allocation';
 import { ValidationError } from './errors';
-import { readInteger, readObject } from './json-reader';
-import { flatTierName } from './names';
-import { isZero, Resources } from './resources';
+import { isZero } from './resources';
 import { Topology } from './topology';
 
 /**
@@ -10,38 +8,6 @@ import { Topology } from './topology';
  * Tiers it does not name keep their current totals (mergePlan).
  */
 export type PartialPlan = TierResources;
-
-/** `{app: {tier: {cpu_cores, mem_units}}}` (PUT /api/translate, /api/execute). */
-export function parseNestedPlan(input: unknown, topology: Topology): PartialPlan {
-  const body = readObject(input, '');
-  const plan: PartialPlan = {};
-  for (const [app, tiersValue] of Object.entries(body)) {
-    if (!topology.apps.some((a) => a.name === app)) throw new ValidationError(app, `unknown app '${app}'`);
-    const tiers = readObject(tiersValue, app);
-    for (const [tier, value] of Object.entries(tiers)) {
-      const flat = flatTierName(app, tier);
-      if (!topology.tiers.has(flat)) throw new ValidationError(`${app}.${tier}`, `unknown tier '${tier}' of app '${app}'`);
-      plan[flat] = parseTierResources(value, `${app}.${tier}`);
-    }
-  }
-  return plan;
-}
-
-/**
- * `{"<app>_<tier>" | "<app>-<tier>" | "<tier>": {cpu_cores, mem_units}}` (POST /api/executor, the
- * ecoware-core planner's format; its own tests name tiers `pwitter-web` for app `pwitter`, tier `web`).
- * A name that is not a flat name must name exactly one tier, as `<app>-<tier>` or as a bare tier name.
- */
-export function parseFlatPlan(input: unknown, topology: Topology): PartialPlan {
-  const body = readObject(input, '');
-  const plan: PartialPlan = {};
-  for (const [key, value] of Object.entries(body)) {
-    const flat = resolveFlatName(key, topology);
-    if (flat in plan) throw new ValidationError(key, `tier '${flat}' is given twice`);
-    plan[flat] = parseTierResources(value, key);
-  }
-  return plan;
-}
 
 export function resolveFlatName(key: string, topology: Topology): string {
   if (topology.tiers.has(key)) return key;
@@ -67,24 +33,6 @@ export function flatPlanNames(topology: Topology): Map<string, string[]> {
     }));
   }
   return names;
-}
-
-export function parseTierResources(value: unknown, field: string): Resources {
-  const obj = readObject(value, field);
-  const known = new Set(['cpu_cores', 'mem_units']);
-  for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw new ValidationError(`${field}.${key}`, 'unknown field (expected cpu_cores and mem_units)');
-  }
-  if (obj.cpu_cores === undefined) throw new ValidationError(`${field}.cpu_cores`, 'is required');
-  if (obj.mem_units === undefined) throw new ValidationError(`${field}.mem_units`, 'is required');
-  const r = {
-    cpu_cores: readInteger(obj.cpu_cores, `${field}.cpu_cores`, { min: 0, max: 1_000_000 }),
-    mem_units: readInteger(obj.mem_units, `${field}.mem_units`, { min: 0, max: 1_000_000_000 }),
-  };
-  if ((r.cpu_cores === 0) !== (r.mem_units === 0)) {
-    throw new ValidationError(field, 'cpu_cores and mem_units must both be zero (remove the tier) or both positive');
-  }
-  return r;
 }
 
 /**

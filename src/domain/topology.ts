@@ -1,16 +1,11 @@
-import { parseSystemTier, SystemMount, SystemTier } from './compose/system-tier';
+import { SystemMount, SystemTier } from './system-tier';
 import { ValidationError } from './errors';
-import {
-  isPlainObject, readBoolean, readInteger, readObject, readOptionalInteger, readOptionalString,
-  readOptionalSecondsAsMs, readString, readStringArray, readStringMap,
-} from './json-reader';
-import { flatTierName, isValidName, readImageReference } from './names';
-import { NodePoolSettings, parseLabels, parseNodePoolSettings } from './node-settings';
-import { parseProcessDefinition, ProcessDefinition } from './process-definition';
+import { readStringArray } from './json-reader';
+import { NodePoolSettings } from './node-settings';
+import { ProcessDefinition } from './process-definition';
 import { Resources } from './resources';
-import { EngineEndpoint, EngineKind, ENGINE_KINDS } from './vm';
-import { isCronExpression } from './cron-expression';
-import { parseTierVolumes, parseVolumeDeclarations, VolumeDeclaration } from './volumes';
+import { EngineEndpoint } from './vm';
+import { VolumeDeclaration } from './volumes';
 
 /** How a hook is given in a tier: a script of the hooks repository, a registered process definition, or one inline. */
 export type HookSpec =
@@ -46,7 +41,7 @@ export interface Tier {
   /** Arguments appended to the image's entrypoint; never passed through a shell. */
   entrypointArgs: string[];
   hookTimeoutMs?: number;
-  /** Present on tiers made from a compose service (src/domain/compose). */
+  /** Present on tiers made from a compose service (src/schema/compose). */
   system?: SystemTier;
   /** Only nodes whose labels carry every pair may run it; empty = any node. */
   nodeSelector?: Record<string, string>;
@@ -152,215 +147,6 @@ export interface TopologyDefaults {
    * of its containers is created, as it did when it was accepted; the rest of the topology is served.
    */
   restoring?: boolean;
-}
-
-export function parseTopology(input: unknown, defaults: TopologyDefaults = { localDocker: DEFAULT_DOCKER_HOST }): Topology {
-  const root = readObject(input, '');
-  const infrastructure = parseInfrastructure(root.infrastructure, defaults);
-  if (!Array.isArray(root.apps)) throw new ValidationError('apps', 'must be an array of apps');
-
-  const apps: App[] = [];
-  const tiers = new Map<string, Tier>();
-  const appNames = new Set<string>();
-  root.apps.forEach((appValue, i) => {
-    const field = `apps[${i}]`;
-    const appObj = readObject(appValue, field);
-    const name = readName(appObj.name, `${field}.name`);
-    if (appNames.has(name)) throw new ValidationError(`${field}.name`, `duplicate app name '${name}'`);
-    appNames.add(name);
-    const tiersObj = readObject(appObj.tiers, `${field}.tiers`);
-    const tierNames = Object.keys(tiersObj);
-    for (const tierName of tierNames) {
-      const tier = parseTier(name, tierName, tiersObj[tierName], `${field}.tiers.${tierName}`, new Set(tierNames), defaults);
-      const volumes = parseTierVolumes(readObject(tiersObj[tierName], `${field}.tiers.${tierName}`).volumes, `${field}.tiers.${tierName}.volumes`,
-        infrastructure.volumes, defaults.allowBindRoot);
-      if (volumes.length > 0) tier.volumes = volumes;
-      if (tiers.has(tier.flatName)) {
-        throw new ValidationError(`${field}.tiers.${tierName}`, `flat name '${tier.flatName}' collides with another tier`);
-      }
-      tiers.set(tier.flatName, tier);
-    }
-    apps.push({ name, tierNames });
-    assertAcyclic(name, tierNames.map((t) => tiers.get(flatTierName(name, t))!), `${field}.tiers`);
-  });
-
-  return { infrastructure, apps, tiers, raw: root };
-}
-
-/** App, tier and node names become container and host names: a DNS label's 63 characters at most. */
-export const MAX_NAME_LENGTH = 63;
-/** Bounds of sizes a topology may state: far above any real machine, far below what breaks arithmetic. */
-const MAX_CORES = 4096;
-const MAX_UNITS = 1_048_576;
-const MAX_UNIT_MB = 1_048_576;
-
-function readName(value: unknown, field: string): string {
-  const name = readString(value, field);
-  if (name.length > MAX_NAME_LENGTH) throw new ValidationError(field, `'${name.slice(0, 20)}…' is longer than ${MAX_NAME_LENGTH} characters`);
-  if (!isValidName(name)) throw new ValidationError(field, `'${name}' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
-  return name;
-}
-
-function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
-  const obj = readObject(value, 'infrastructure');
-  const f = (k: string) => `infrastructure.${k}`;
-  const vmSize = {
-    cpu_cores: readInteger(obj.cpu_cores, f('cpu_cores'), { min: 1, max: MAX_CORES }),
-    mem_units: readInteger(obj.mem_units, f('mem_units'), { min: 1, max: MAX_UNITS }),
-  };
-  const onHookFailure = obj.on_hook_failure ?? 'stop';
-  if (onHookFailure !== 'stop' && onHookFailure !== 'continue') {
-    throw new ValidationError(f('on_hook_failure'), "must be 'stop' or 'continue'");
-  }
-  const onFailure = obj.on_failure ?? 'stop';
-  if (onFailure !== 'stop' && onFailure !== 'rollback') {
-    throw new ValidationError(f('on_failure'), "must be 'stop' or 'rollback'");
-  }
-  const hooksRefresh = readOptionalString(obj.hooks_refresh, f('hooks_refresh')) ?? DEFAULT_HOOKS_REFRESH;
-  // Refused here, before anything is persisted or put in force, by the grammar the schedule runs on.
-  if (!isCronExpression(hooksRefresh)) {
-    throw new ValidationError(f('hooks_refresh'), `'${hooksRefresh}' is not a cron expression the refresh schedule can run (e.g. '*/5 * * * *')`);
-  }
-  return {
-    cloud: parseCloud(obj.cloud_driver, f('cloud_driver'), defaults),
-    hooksGitRepo: readOptionalString(obj.hooks_git_repo, f('hooks_git_repo')),
-    hooksGitRef: readOptionalString(obj.hooks_git_ref, f('hooks_git_ref')),
-    hooksRefresh,
-    vmSize,
-    memUnitMb: readOptionalInteger(obj.mem_unit_mb, f('mem_unit_mb'), { min: 4, max: MAX_UNIT_MB }) ?? DEFAULT_MEM_UNIT_MB,
-    maxVms: readOptionalInteger(obj.max_vms, f('max_vms'), { min: 1, max: 100_000 }),
-    onHookFailure,
-    onFailure,
-    hookTimeoutMs: readOptionalSecondsAsMs(obj.hook_timeout_s, f('hook_timeout_s')) ?? DEFAULT_HOOK_TIMEOUT_MS,
-    nodePool: parseNodePoolSettings(obj, f),
-    volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
-  };
-}
-
-function parseCloud(value: unknown, field: string, defaults: TopologyDefaults): CloudConfig {
-  if (value === undefined || value === null) {
-    return { type: 'static', nodes: [{ name: 'local', docker: defaults.localDocker }] };
-  }
-  const obj = readObject(value, field);
-  const type = obj.type ?? (obj.autoscaling_groupname !== undefined ? 'aws' : undefined);
-  if (type === 'static') return parseStaticCloud(obj, field);
-  if (type === 'aws') return parseAwsCloud(obj, field);
-  throw new ValidationError(`${field}.type`, "must be 'static' or 'aws' (or give autoscaling_groupname)");
-}
-
-function parseStaticCloud(obj: Record<string, unknown>, field: string): StaticCloudConfig {
-  if (!Array.isArray(obj.nodes) || obj.nodes.length === 0) throw new ValidationError(`${field}.nodes`, 'must be a non-empty array of nodes');
-  const seen = new Set<string>();
-  const nodes = obj.nodes.map((nodeValue, i): StaticNodeConfig => {
-    const nf = `${field}.nodes[${i}]`;
-    const node = readObject(nodeValue, nf);
-    const name = readName(node.name, `${nf}.name`);
-    if (seen.has(name)) throw new ValidationError(`${nf}.name`, `duplicate node name '${name}'`);
-    seen.add(name);
-    return {
-      name,
-      ...parseNodeEngine(node, nf),
-      address: readOptionalString(node.address, `${nf}.address`),
-      cpu_cores: readOptionalInteger(node.cpu_cores, `${nf}.cpu_cores`, { min: 1, max: MAX_CORES }),
-      mem_units: readOptionalInteger(node.mem_units, `${nf}.mem_units`, { min: 1, max: MAX_UNITS }),
-      ...(node.labels !== undefined ? { labels: parseLabels(node.labels, `${nf}.labels`) } : {}),
-    };
-  });
-  return { type: 'static', nodes };
-}
-
-/**
- * A node's engine: `engine: {kind, url, cert_path}`, or the original `docker` (a Docker endpoint)
- * with `docker_cert_path`; one form or the other.
- */
-function parseNodeEngine(node: Record<string, unknown>, nf: string): Pick<StaticNodeConfig, 'docker' | 'dockerCertPath' | 'engine'> {
-  if (node.engine === undefined) {
-    return {
-      docker: readDockerUrl(node.docker, `${nf}.docker`),
-      ...(node.docker_cert_path !== undefined ? { dockerCertPath: readOptionalString(node.docker_cert_path, `${nf}.docker_cert_path`) } : {}),
-    };
-  }
-  for (const key of ['docker', 'docker_cert_path']) {
-    if (node[key] !== undefined) throw new ValidationError(`${nf}.${key}`, "give the node's engine either as 'engine' or as 'docker', not both");
-  }
-  const engine = readObject(node.engine, `${nf}.engine`);
-  const kind = engine.kind ?? 'docker';
-  if (!ENGINE_KINDS.includes(kind as EngineKind)) {
-    throw new ValidationError(`${nf}.engine.kind`, `must be one of ${ENGINE_KINDS.map((k) => `'${k}'`).join(', ')}`);
-  }
-  const certPath = readOptionalString(engine.cert_path, `${nf}.engine.cert_path`);
-  return { engine: { kind: kind as EngineKind, url: readDockerUrl(engine.url, `${nf}.engine.url`), ...(certPath !== undefined ? { certPath } : {}) } };
-}
-
-function readDockerUrl(value: unknown, field: string): string {
-  const url = readString(value, field);
-  if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?|https?:\/\/[^/]+:\d+\/?)$/.test(url)) {
-    throw new ValidationError(field, `'${url}' is not a Docker endpoint (unix:///path or tcp://host:port)`);
-  }
-  return url;
-}
-
-function parseAwsCloud(obj: Record<string, unknown>, field: string): AwsCloudConfig {
-  const addressType = obj.address ?? 'private';
-  if (addressType !== 'private' && addressType !== 'public') throw new ValidationError(`${field}.address`, "must be 'private' or 'public'");
-  const certPath = readOptionalString(obj.docker_cert_path, `${field}.docker_cert_path`);
-  return {
-    type: 'aws',
-    autoscalingGroupName: readString(obj.autoscaling_groupname, `${field}.autoscaling_groupname`),
-    region: readOptionalString(obj.region, `${field}.region`),
-    endpoint: readOptionalString(obj.endpoint, `${field}.endpoint`),
-    credentialsFile: readOptionalString(obj.credentials, `${field}.credentials`),
-    profile: readOptionalString(obj.profile, `${field}.profile`),
-    addressType,
-    dockerPort: readOptionalInteger(obj.docker_port, `${field}.docker_port`, { min: 1, max: 65535 }) ?? (certPath ? 2376 : 2375),
-    dockerCertPath: certPath,
-    allowRaiseMaxSize: obj.allow_raise_max_size === undefined ? false : readBoolean(obj.allow_raise_max_size, `${field}.allow_raise_max_size`),
-    instanceReadyTimeoutMs: readOptionalSecondsAsMs(obj.instance_ready_timeout_s, `${field}.instance_ready_timeout_s`) ?? 600_000,
-    apiMaxAttempts: readOptionalInteger(obj.api_max_attempts, `${field}.api_max_attempts`, { min: 1, max: 20 }),
-  };
-}
-
-function parseTier(app: string, tierName: string, value: unknown, field: string, siblings: Set<string>, defaults: TopologyDefaults): Tier {
-  if (tierName.length > MAX_NAME_LENGTH) throw new ValidationError(`${field.slice(0, field.length - tierName.length)}${tierName.slice(0, 20)}…`, `tier name is longer than ${MAX_NAME_LENGTH} characters`);
-  if (!isValidName(tierName)) throw new ValidationError(field, `'${tierName}' is not a valid tier name ([A-Za-z0-9][A-Za-z0-9_.-]*)`);
-  const obj = readObject(value, field);
-  const dependsOnNames = obj.depends_on === undefined ? [] : readStringArray(obj.depends_on, `${field}.depends_on`);
-  dependsOnNames.forEach((dep, i) => {
-    if (!siblings.has(dep)) throw new ValidationError(`${field}.depends_on[${i}]`, `'${dep}' is not a tier of app '${app}'`);
-    if (dep === tierName) throw new ValidationError(`${field}.depends_on[${i}]`, `tier '${tierName}' cannot depend on itself`);
-  });
-  return {
-    app,
-    tier: tierName,
-    flatName: flatTierName(app, tierName),
-    displayName: readOptionalString(obj.name, `${field}.name`),
-    image: defaults.restoring ? readString(obj.docker_image, `${field}.docker_image`) : readImageReference(obj.docker_image, `${field}.docker_image`),
-    maxNode: readOptionalInteger(obj.max_node, `${field}.max_node`, { min: 1, max: 100_000 }),
-    dependsOn: [...new Set(dependsOnNames)].map((dep) => flatTierName(app, dep)),
-    onNodeScale: parseHookSpec(obj.on_node_scale, `${field}.on_node_scale`),
-    onDependencyScale: parseHookSpec(obj.on_dependency_scale, `${field}.on_dependency_scale`),
-    ports: obj.ports === undefined ? [] : readStringArray(obj.ports, `${field}.ports`).map((p, i) => parsePort(p, `${field}.ports[${i}]`)),
-    environment: obj.environment === undefined ? {} : readStringMap(obj.environment, `${field}.environment`),
-    entrypointArgs: obj.entrypoint_params === undefined ? [] : parseEntrypointParams(obj.entrypoint_params, `${field}.entrypoint_params`),
-    hookTimeoutMs: readOptionalSecondsAsMs(obj.hook_timeout_s, `${field}.hook_timeout_s`),
-    system: parseSystemTier(obj.system, `${field}.system`),
-    ...(obj.node_selector !== undefined ? { nodeSelector: parseLabels(obj.node_selector, `${field}.node_selector`) } : {}),
-  };
-}
-
-export function parseHookSpec(value: unknown, field: string): HookSpec | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (isPlainObject(value)) return { kind: 'process', definition: parseProcessDefinition(value, field) };
-  const name = readString(value, field);
-  if (name.startsWith('process:')) {
-    const id = name.slice('process:'.length);
-    if (!isValidName(id)) throw new ValidationError(field, `'${id}' is not a valid process definition id`);
-    return { kind: 'process-ref', id };
-  }
-  if (name.includes('/') || name.includes('\\') || name.includes('..') || !isValidName(name)) {
-    throw new ValidationError(field, `hook name '${name}' must be a plain file name (no path separator or '..')`);
-  }
-  return { kind: 'script', name };
 }
 
 /** Docker-style `[ip:]host:container[/proto]` or a bare container port (published on the same host port). */

@@ -1,5 +1,5 @@
 import { posix } from 'path';
-import { SystemMount } from './compose/system-tier';
+import { SystemMount } from './system-tier';
 import { ValidationError } from './errors';
 import { readBoolean, readObject, readOptionalString, readStringArray, readStringMap } from './json-reader';
 import { isValidName } from './names';

@@ -2,7 +2,7 @@ import { Placement } from '../domain/allocation';
 import { Tier, Topology } from '../domain/topology';
 import { Vm } from '../domain/vm';
 import { ContainerRuntime, SystemContainerSpec } from '../ports/container-runtime';
-import { ClusterLedger } from './executor';
+import { ClusterLedger } from './run-contract';
 
 /** What the executor needs to run the containers of systems (compose files). */
 export interface SystemContainerPorts {

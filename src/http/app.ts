@@ -1,7 +1,8 @@
 import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { kindOf } from '../domain/execution';
-import { parseFlatPlan, parseNestedPlan, PartialPlan } from '../domain/plan';
+import { PartialPlan } from '../domain/plan';
+import { parseFlatPlan, parseNestedPlan } from './plan-request';
 import { Knowledge, Services } from '../use-cases/cluster/knowledge';
 import { processDefinitionUsers } from '../use-cases/topology/check-hooks';
 import { loadTopology } from '../use-cases/topology/load-topology';
@@ -11,7 +12,7 @@ import { inspectEngines, probeTiers, readAllocation } from '../use-cases/cluster
 import { SerialQueue } from '../use-cases/execution/serial-queue';
 import { errorMapper } from './error-mapper';
 import { sendError } from './error-codes';
-import { executionResponse, statusOfExecution, summarise } from './execution-responses';
+import { executionRecord, executionResponse, statusOfExecution, summarise } from './execution-responses';
 import { readPage, pageEnvelope } from './pagination';
 import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
@@ -32,6 +33,7 @@ import { requestContext } from './request-context';
 import { hostGuard } from './host-guard';
 import { createUiRouter } from './ui-routes';
 import { UiSessions } from './ui-session';
+import { ExecutionAcceptedWire } from './wire';
 
 export interface AppDependencies {
   knowledge: Knowledge;
@@ -112,7 +114,8 @@ export function buildApp(deps: AppDependencies): express.Express {
     const { execution, done } = await executions.submit(plan, 'plan', { coalesce });
     req.log.info({ execution_id: execution.id }, 'plan queued');
     if (!wait) {
-      res.status(202).location(`/api/executions/${execution.id}`).json({ execution_id: execution.id, status: execution.status });
+      const accepted: ExecutionAcceptedWire = { execution_id: execution.id, status: execution.status };
+      res.status(202).location(`/api/executions/${execution.id}`).json(accepted);
       return;
     }
     const finished = await done;
@@ -134,7 +137,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.get('/api/executions/:id', async (req, res) => {
     const execution = req.params.id.length <= 128 ? await services.executions.get(req.params.id) : undefined;
     if (!execution) throw new NotFoundError(`execution '${req.params.id.slice(0, 128)}' not found`);
-    res.json({ ...execution, kind: kindOf(execution) });
+    res.json(executionRecord(execution));
   });
   app.post('/api/executions/:id/cancel', async (req, res) => {
     await executions.cancel(req.params.id);

@@ -1,5 +1,6 @@
 import { Execution, kindOf } from '../domain/execution';
 import { statusOfCode } from './error-mapper';
+import { ExecutionAnswerWire, ExecutionRecordWire, ExecutionSummaryWire } from './wire';
 
 /** The status of a finished execution's answer: 200 when it succeeded, else its error code's (one table). */
 export function statusOfExecution(execution: Execution): number {
@@ -8,7 +9,7 @@ export function statusOfExecution(execution: Execution): number {
 }
 
 /** The answer of `PUT /api/execute` (and `POST /api/executor`), built from the record alone. */
-export function executionResponse(execution: Execution) {
+export function executionResponse(execution: Execution): ExecutionAnswerWire {
   const failed = execution.status !== 'succeeded';
   return {
     ...(failed ? { error: execution.error?.message ?? execution.status, code: execution.error?.code ?? execution.status } : {}),
@@ -29,7 +30,7 @@ export function executionResponse(execution: Execution) {
 }
 
 /** One line of `GET /api/executions`. */
-export function summarise(execution: Execution) {
+export function summarise(execution: Execution): ExecutionSummaryWire {
   const records = execution.steps.flat();
   const count = (status: string) => records.filter((r) => r.status === status).length;
   return {
@@ -48,4 +49,9 @@ export function summarise(execution: Execution) {
     ...(execution.rolled_back_by ? { rolled_back_by: execution.rolled_back_by } : {}),
     resource_uri: `/api/executions/${execution.id}`,
   };
+}
+
+/** The answer of `GET /api/executions/:id`: the record, with its kind always set. */
+export function executionRecord(execution: Execution): ExecutionRecordWire {
+  return { ...execution, kind: kindOf(execution) };
 }

@@ -1,7 +1,8 @@
 import express, { Request, Response } from 'express';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
 import { isPlainObject } from '../domain/json-reader';
-import { parseProcessDefinition, ProcessDefinition } from '../domain/process-definition';
+import { ProcessDefinition } from '../domain/process-definition';
+import { parseProcessDefinition } from '../schema/process-definition';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 import { pageEnvelope, readPage } from './pagination';
 

@@ -1,4 +1,4 @@
-import { SystemHealthcheck, SystemMount } from '../domain/compose/system-tier';
+import { SystemHealthcheck, SystemMount } from '../domain/system-tier';
 import { PortMapping } from '../domain/topology';
 import { EngineEndpoint } from '../domain/vm';
 
@@ -40,7 +40,7 @@ export interface ContainerSpec {
   extraHosts: { host: string; address: string }[];
   /** Further labels (e.g. to find test containers); the runtime's own marks always take precedence. */
   labels?: Record<string, string>;
-  /** Set for the containers of a system (src/domain/compose). */
+  /** Set for the containers of a system (src/schema/compose). */
   system?: SystemContainerSpec;
   /** The tier's own volumes and host paths; a named volume missing on the node is created (labelled managed) first. */
   mounts?: SystemMount[];

@@ -1,8 +1,8 @@
-import { parseCompose, byteSize, duration } from '../../src/domain/compose/compose-file';
-import { interpolate, parseDotEnv } from '../../src/domain/compose/interpolate';
-import { composeToApp } from '../../src/domain/compose/system-app';
+import { parseCompose, byteSize, duration } from '../../src/schema/compose/compose-file';
+import { interpolate, parseDotEnv } from '../../src/schema/compose/interpolate';
+import { composeToApp } from '../../src/schema/compose/system-app';
 import { ValidationError } from '../../src/domain/errors';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { refusal } from '../support/errors';
 
 const SID = '0123456789abcdef0123456789abcdef';

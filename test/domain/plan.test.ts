@@ -1,5 +1,6 @@
-import { mergePlan, parseFlatPlan, parseNestedPlan } from '../../src/domain/plan';
-import { parseTopology } from '../../src/domain/topology';
+import { mergePlan } from '../../src/domain/plan';
+import { parseFlatPlan, parseNestedPlan } from '../../src/http/plan-request';
+import { parseTopology } from '../../src/schema/topology-file';
 
 const topology = parseTopology({
   infrastructure: { cpu_cores: 2, mem_units: 8 },

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../src/domain/errors';
-import { expandPlaceholders, parseProcessDefinition } from '../../src/domain/process-definition';
-import { parseTopology } from '../../src/domain/topology';
+import { expandPlaceholders } from '../../src/domain/process-definition';
+import { parseProcessDefinition } from '../../src/schema/process-definition';
+import { parseTopology } from '../../src/schema/topology-file';
 
 const stdinAdapter = { input_type: 'file', input_parameters: { file_type: 'stream', stream_name: 'STDIN' } };
 const stdoutAdapter = { output_type: 'file', output_parameters: { file_type: 'stream', stream_name: 'STDOUT' } };

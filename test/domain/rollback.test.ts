@@ -4,7 +4,7 @@ import { ConflictError } from '../../src/domain/errors';
 import { Execution, finishExecution, newExecution, newRecords, startAction, startExecution } from '../../src/domain/execution';
 import { ExecutionKind } from '../../src/domain/events';
 import { rollbackRefusal, rollbackTarget, rollsBackAutomatically } from '../../src/domain/rollback';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { shopTopology } from '../support/topologies';
 
 const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });

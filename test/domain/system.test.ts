@@ -1,10 +1,10 @@
-import { parseCompose } from '../../src/domain/compose/compose-file';
-import { composeToApp, systemAppEdit } from '../../src/domain/compose/system-app';
+import { parseCompose } from '../../src/schema/compose/compose-file';
+import { composeToApp, systemAppEdit } from '../../src/schema/compose/system-app';
 import { ConflictError } from '../../src/domain/errors';
 import {
   newSystem, systemDeleteFailed, systemDeleting, systemExecutionAdded, systemHostPortsChosen, systemInterrupted, systemRunning, SystemTransitionError,
 } from '../../src/domain/system';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { withApp, withoutApp } from '../../src/domain/topology-edit';
 
 const SID = 'a'.repeat(32);

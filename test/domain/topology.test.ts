@@ -1,7 +1,8 @@
 import { readFileSync } from 'fs';
 import { ValidationError } from '../../src/domain/errors';
 import { referenceFile } from '../support/reference';
-import { dependencyLevels, parseEntrypointParams, parsePort, parseTopology } from '../../src/domain/topology';
+import { dependencyLevels, parseEntrypointParams, parsePort } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 
 const reference = JSON.parse(readFileSync(referenceFile('ecoware-topology.json'), 'utf8'));
 

@@ -2,7 +2,7 @@ import { createAllocator } from '../../src/allocator/hybrid-allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { Cluster } from '../../src/domain/cluster';
 import { NoSolutionError } from '../../src/domain/errors';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { nodeLocalVolumes } from '../../src/domain/volumes';
 import { volumeKeep } from '../../src/use-cases/nodes/node-limits';
 import { decide, Snapshot } from '../../src/use-cases/execution/decide';

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../src/domain/errors';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { HookRefreshSchedule } from '../../src/drivers/git-hooks/hook-refresh-schedule';
 
 /**

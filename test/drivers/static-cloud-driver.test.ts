@@ -1,5 +1,6 @@
 import { UnsatisfiableError } from '../../src/domain/errors';
-import { parseTopology, StaticCloudConfig } from '../../src/domain/topology';
+import { StaticCloudConfig } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
 import { StaticCloudDriver } from '../../src/drivers/static/static-cloud-driver';
 import { checkNodes } from '../../src/use-cases/cluster/check-nodes';

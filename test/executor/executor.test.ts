@@ -3,7 +3,7 @@ import { Cluster } from '../../src/domain/cluster';
 import { InfrastructureError } from '../../src/domain/errors';
 import { DomainEvent, EventBus } from '../../src/domain/events';
 import { newExecution } from '../../src/domain/execution';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { FakeCloudDriver, fakeNode } from '../../src/drivers/fake/fake-cloud-driver';
 import { FakeEngines } from '../../src/drivers/fake/fake-container-runtime';
 import { FakeHookRunner } from '../../src/drivers/fake/fake-hook-runner';

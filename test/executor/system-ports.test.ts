@@ -1,9 +1,9 @@
-import { parseCompose } from '../../src/domain/compose/compose-file';
-import { composeToApp } from '../../src/domain/compose/system-app';
+import { parseCompose } from '../../src/schema/compose/compose-file';
+import { composeToApp } from '../../src/schema/compose/system-app';
 import { Cluster } from '../../src/domain/cluster';
 import { EventBus } from '../../src/domain/events';
 import { newExecution } from '../../src/domain/execution';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { FakeCloudDriver, fakeNode } from '../../src/drivers/fake/fake-cloud-driver';
 import { FakeEngines } from '../../src/drivers/fake/fake-container-runtime';
 import { MemoryExecutionStore } from '../../src/drivers/fake/memory-execution-store';

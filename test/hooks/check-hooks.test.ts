@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { UnsatisfiableError } from '../../src/domain/errors';
-import { parseProcessDefinition } from '../../src/domain/process-definition';
-import { parseTopology } from '../../src/domain/topology';
+import { parseProcessDefinition } from '../../src/schema/process-definition';
+import { parseTopology } from '../../src/schema/topology-file';
 import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { GitHookSource } from '../../src/drivers/git-hooks/git-hook-source';
 import { checkHooks, processDefinitionUsers, syncAndCheckHooks } from '../../src/use-cases/topology/check-hooks';

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { errorMapper } from '../../src/http/error-mapper';
 import { createProcessDefinitionRouter } from '../../src/http/process-definition-routes';
-import { parseProcessDefinition } from '../../src/domain/process-definition';
+import { parseProcessDefinition } from '../../src/schema/process-definition';
 import { makeTempDir } from '../support/git-fixture';
 
 const tr = {

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import Database from 'better-sqlite3';
 import { Execution } from '../../src/domain/execution';
-import { parseProcessDefinition } from '../../src/domain/process-definition';
+import { parseProcessDefinition } from '../../src/schema/process-definition';
 import { FileExecutionStore } from '../support/json-layout/file-execution-store';
 import { FileProcessDefinitionStore } from '../support/json-layout/file-process-definition-store';
 import { FileTopologyStore } from '../support/json-layout/file-topology-store';

@@ -1,7 +1,7 @@
 import { Action } from '../../src/domain/action';
 import { Placement } from '../../src/domain/allocation';
 import { Cluster } from '../../src/domain/cluster';
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { translate } from '../../src/translator/translate';
 
 const topology = parseTopology({

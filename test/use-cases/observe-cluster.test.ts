@@ -1,4 +1,5 @@
-import { parseTopology, StaticCloudConfig } from '../../src/domain/topology';
+import { StaticCloudConfig } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import { runtimesByEngine } from '../../src/drivers/runtime-drivers';
 import { loadTopology } from '../../src/use-cases/topology/load-topology';
 import { observeCluster } from '../../src/use-cases/cluster/observe-cluster';

@@ -1,4 +1,4 @@
-import { parseTopology } from '../../src/domain/topology';
+import { parseTopology } from '../../src/schema/topology-file';
 import request from 'supertest';
 import { InfrastructureError } from '../../src/domain/errors';
 import { HookRefresh } from '../../src/use-cases/topology/hook-refresh';

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { NotFoundError, UnsatisfiableError } from '../../domain/errors';
-import { SystemMount } from '../../domain/compose/system-tier';
+import { SystemMount } from '../../domain/system-tier';
 import { SystemContainerSpec } from '../../ports/container-runtime';
 import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE, LABEL_SYSTEM } from './labels';
 

@@ -1,4 +1,4 @@
-import { SystemMount } from '../../domain/compose/system-tier';
+import { SystemMount } from '../../domain/system-tier';
 import { ConflictError, NotFoundError, UnsatisfiableError } from '../../domain/errors';
 import { EngineEndpoint } from '../../domain/vm';
 import {

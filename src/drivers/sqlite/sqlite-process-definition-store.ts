@@ -1,6 +1,7 @@
 import { ValidationError } from '../../domain/errors';
 import { isValidName } from '../../domain/names';
-import { parseProcessDefinition, ProcessDefinition } from '../../domain/process-definition';
+import { ProcessDefinition } from '../../domain/process-definition';
+import { parseProcessDefinition } from '../../schema/process-definition';
 import { log } from '../../log';
 import { ProcessDefinitionPage, ProcessDefinitionStore, StoredProcessDefinition } from '../../ports/process-definition-store';
 import { setAside, SqliteDatabase } from './database';

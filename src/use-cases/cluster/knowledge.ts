@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, StartingError } from '../../domain/errors
 import { Resources } from '../../domain/resources';
 import { CloudConfig, Topology } from '../../domain/topology';
 import { Vm } from '../../domain/vm';
-import { ClusterLedger } from '../../executor/executor';
+import { ClusterLedger } from '../../executor/run-contract';
 import { CloudDriver } from '../../ports/cloud-driver';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 import { SystemContainerPorts } from '../../executor/system-containers';

@@ -4,7 +4,7 @@ import { ErrorCode, errorMessage } from '../../domain/errors';
 import { ActionStatus, ActionError, Execution, finishAction, isFinished, finishExecution, kindOf, markInterrupted, newRecords, passAction, startAction, startExecution, supersedeExecution } from '../../domain/execution';
 import { EventBus } from '../../domain/events';
 import { HookResult } from '../../domain/hook-result';
-import { ActionRef, RunReport } from '../../executor/executor';
+import { ActionRef, RunReport } from '../../executor/run-contract';
 import { log } from '../../log';
 import { ExecutionStore } from '../../ports/execution-store';
 import { Decision } from './decide';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'crypto';
 import { TierResources } from '../../domain/allocation';
-import { parseCompose, readSystemName } from '../../domain/compose/compose-file';
-import { parseDotEnv } from '../../domain/compose/interpolate';
-import { composeToApp, systemAppEdit } from '../../domain/compose/system-app';
+import { parseCompose, readSystemName } from '../../schema/compose/compose-file';
+import { parseDotEnv } from '../../schema/compose/interpolate';
+import { composeToApp, systemAppEdit } from '../../schema/compose/system-app';
 import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import { Execution } from '../../domain/execution';
 import { readObject } from '../../domain/json-reader';

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InfrastructureError, ValidationError } from '../../../src/domain/errors';
 import { isValidName } from '../../../src/domain/names';
-import { parseProcessDefinition, ProcessDefinition } from '../../../src/domain/process-definition';
+import { ProcessDefinition } from '../../../src/domain/process-definition';
+import { parseProcessDefinition } from '../../../src/schema/process-definition';
 import { ProcessDefinitionPage, ProcessDefinitionStore, StoredProcessDefinition } from '../../../src/ports/process-definition-store';
 
 /** On-disk shape. An array keeps insertion order (object keys that look like numbers would be re-sorted). */

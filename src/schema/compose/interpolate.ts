@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../../domain/errors';
 
 /**
  * Compose's variable interpolation (compose-spec 12-interpolation.md), applied to values, never to keys:

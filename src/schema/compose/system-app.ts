@@ -1,9 +1,10 @@
-import { TierResources } from '../allocation';
-import { flatTierName } from '../names';
-import { parseHookSpec, Tier } from '../topology';
-import { AppEdit } from '../topology-edit';
+import { TierResources } from '../../domain/allocation';
+import { flatTierName } from '../../domain/names';
+import { Tier } from '../../domain/topology';
+import { parseHookSpec } from '../topology-file';
+import { AppEdit } from '../../domain/topology-edit';
 import { ComposeFile, ComposeService } from './compose-file';
-import { SystemMount, SystemTier } from './system-tier';
+import { SystemMount, SystemTier } from '../../domain/system-tier';
 
 const MIB = 1024 * 1024;
 

@@ -1,11 +1,11 @@
 import { parseDocument } from 'yaml';
-import { ValidationError } from '../errors';
-import { isPlainObject, readString, readStringMap } from '../json-reader';
-import { isValidName, readImageReference } from '../names';
-import { allowedHostPath } from '../volumes';
-import { parseEntrypointParams } from '../topology';
+import { ValidationError } from '../../domain/errors';
+import { isPlainObject, readString, readStringMap } from '../../domain/json-reader';
+import { isValidName, readImageReference } from '../../domain/names';
+import { allowedHostPath } from '../../domain/volumes';
+import { parseEntrypointParams } from '../../domain/topology';
 import { interpolateDocument } from './interpolate';
-import { MAX_DURATION_MS, MAX_HEALTHCHECK_RETRIES } from './system-tier';
+import { MAX_DURATION_MS, MAX_HEALTHCHECK_RETRIES, SystemHealthcheck } from '../../domain/system-tier';
 
 /**
  * The supported subset of the Compose specification, read by hand: every key is either honoured,
@@ -40,15 +40,8 @@ export type ComposeMount =
   | { type: 'volume'; source: string; target: string; readOnly: boolean }
   | { type: 'bind'; source: string; target: string; readOnly: boolean };
 
-export interface ComposeHealthcheck {
-  /** Docker's form: `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`. */
-  test: string[];
-  intervalMs?: number;
-  timeoutMs?: number;
-  startPeriodMs?: number;
-  startIntervalMs?: number;
-  retries?: number;
-}
+/** The tier made from the service carries the healthcheck as it is. */
+export type ComposeHealthcheck = SystemHealthcheck;
 
 export interface ComposeRestart {
   policy: 'no' | 'always' | 'on-failure' | 'unless-stopped';
