@@ -12,7 +12,7 @@ import { errorMessage } from './domain/errors';
 import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
-import { openSqliteState } from './drivers/sqlite/sqlite-state';
+import { openState } from './drivers/open-state';
 import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { FileSystemStore } from './drivers/fs/file-system-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
@@ -50,6 +50,12 @@ export interface Daemon {
   /** Resolves when the state is restored (the port is open before). */
   ready: Promise<void>;
   /**
+   * On PostgreSQL: resolves with the reason when this daemon stops leading (its lease was not
+   * renewed in time, or was taken over). By then it has stopped acting: no plan is taken, the
+   * running execution is stopped before its next action, and its writes are refused.
+   */
+  lostLead: Promise<string>;
+  /**
    * Stops taking plans (503), lets the running execution finish within `shutdownTimeoutS` (then
    * stops it: what did not run is marked), cancels the queued ones, and closes the state.
    */
@@ -77,7 +83,7 @@ export async function startDaemon(
   }
   if (!!config.tlsCert !== !!config.tlsKey) throw new StartupError('--tls-cert and --tls-key go together');
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
-  const state = await openSqliteState(stateDir);
+  const state = await openState({ ...config, stateDir });
   const localDocker = config.localDocker ?? localDockerOf();
   const systemStore = await FileSystemStore.open(stateDir);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
@@ -204,7 +210,7 @@ export async function startDaemon(
       });
     }
   } catch (e) {
-    state.close();
+    await state.close();
     await allocator.close();
     throw e;
   }
@@ -227,6 +233,37 @@ export async function startDaemon(
   if (options.waitReady !== false) await ready;
 
   let closing: Promise<void> | undefined;
+  const stop = (shutdownTimeoutMs: number): Promise<void> => {
+    closing ??= (async () => {
+      readiness.shuttingDown();
+      restore.close();
+      retention.stop();
+      services.hookSchedule?.stop();
+      nodeLoops.stop();
+      await nodeLoops.settled();
+      await ready.catch(() => undefined);
+      // The port stays open while the running execution finishes: probes see 503 on /readyz,
+      // plans get 503, reads still answer.
+      await executions.shutdown(shutdownTimeoutMs);
+      await queue.idle();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      server.closeAllConnections();
+      await closed;
+      unfollow();
+      await allocator.close();
+      await state.close();
+    })();
+    return closing;
+  };
+  // A leader that stops leading acts no more: the running execution is stopped at once.
+  const lostLead = new Promise<string>((resolve) => {
+    state.lease?.onLost((reason) => {
+      void executions.shutdown(0);
+      void stop(0);
+      resolve(reason);
+    });
+  });
   return {
     url,
     knowledge,
@@ -234,29 +271,8 @@ export async function startDaemon(
     events,
     metrics,
     ready,
-    close() {
-      closing ??= (async () => {
-        readiness.shuttingDown();
-        restore.close();
-        retention.stop();
-        services.hookSchedule?.stop();
-        nodeLoops.stop();
-        await nodeLoops.settled();
-        await ready.catch(() => undefined);
-        // The port stays open while the running execution finishes: probes see 503 on /readyz,
-        // plans get 503, reads still answer.
-        await executions.shutdown((config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000);
-        await queue.idle();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        server.closeAllConnections();
-        await closed;
-        unfollow();
-        await allocator.close();
-        state.close();
-      })();
-      return closing;
-    },
+    lostLead,
+    close: () => stop((config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000),
   };
 }
 
