@@ -13,6 +13,7 @@ import { createDockerRuntime } from './drivers/docker/docker-container-runtime';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openState } from './drivers/open-state';
+import { guardCalls } from './drivers/lead-guard';
 import { FileNodeStateStore } from './drivers/fs/file-node-state-store';
 import { FileSystemStore } from './drivers/fs/file-system-store';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
@@ -21,6 +22,7 @@ import { StaticCloudDriver } from './drivers/static/static-cloud-driver';
 import { ContainerHookRunner } from './executor/container-hook-runner';
 import { AccessControl, isLoopback, TokensFileError } from './http/access';
 import { buildApp } from './http/app';
+import { standbyAnswers } from './http/standby-answers';
 import { log } from './log';
 import { CloudDriver } from './ports/cloud-driver';
 import { ContainerRuntime } from './ports/container-runtime';
@@ -83,16 +85,26 @@ export async function startDaemon(
   }
   if (!!config.tlsCert !== !!config.tlsKey) throw new StartupError('--tls-cert and --tls-key go together');
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
-  const state = await openState({ ...config, stateDir });
+  const state = await openState({ ...config, stateDir }, {
+    // On PostgreSQL, until this daemon leads, the port answers as a standby's (src/http/standby-answers.ts).
+    whileStandingBy: (lease) => {
+      if (!options.server) return;
+      options.server.removeAllListeners('request');
+      options.server.on('request', standbyAnswers(() => lease.leader()));
+    },
+  });
   const localDocker = config.localDocker ?? localDockerOf();
   const systemStore = await FileSystemStore.open(stateDir);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
+  // On PostgreSQL every engine and cloud call first checks that this daemon still leads.
+  const lease = state.lease;
+  const mayAct = lease ? () => lease.role === 'leader' : undefined;
   const runtimes = new Map<string, ContainerRuntime>();
   const runtimeForEndpoint = (endpoint: DockerEndpoint): ContainerRuntime => {
     const key = `${endpoint.url}|${endpoint.certPath ?? ''}`;
     let runtime = runtimes.get(key);
-    if (!runtime) runtimes.set(key, (runtime = createDockerRuntime(endpoint)));
+    if (!runtime) runtimes.set(key, (runtime = mayAct ? guardCalls(createDockerRuntime(endpoint), mayAct) : createDockerRuntime(endpoint)));
     return runtime;
   };
   const knowledge = new Knowledge();
@@ -136,9 +148,12 @@ export async function startDaemon(
     allocator: timedAllocator,
     runtimeFor: runtimeForEndpoint,
     // The AWS SDK takes longer to load than the rest of the daemon: only a topology on AWS loads it.
-    cloudFor: async (cloud: CloudConfig, vmSize: Resources): Promise<CloudDriver> => (cloud.type === 'static'
-      ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint)
-      : new (await import('./drivers/aws/aws-cloud-driver')).AwsCloudDriver(cloud, vmSize, runtimeForEndpoint)),
+    cloudFor: async (cloud: CloudConfig, vmSize: Resources): Promise<CloudDriver> => {
+      const driver: CloudDriver = cloud.type === 'static'
+        ? new StaticCloudDriver(cloud, vmSize, runtimeForEndpoint)
+        : new (await import('./drivers/aws/aws-cloud-driver')).AwsCloudDriver(cloud, vmSize, runtimeForEndpoint);
+      return mayAct ? guardCalls(driver, mayAct) : driver;
+    },
     hookSource,
     hookRunner: new ContainerHookRunner({
       source: hookSource,
@@ -197,6 +212,7 @@ export async function startDaemon(
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
     readiness,
     acceptingPlans: () => readiness.acceptingPlans,
+    leader: state.lease ? () => state.lease!.leader() : undefined,
   });
   const server: Server = options.server ?? (tls ? createHttpsServer(tls, app) : createHttpServer(app));
   try {

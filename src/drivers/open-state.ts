@@ -26,7 +26,11 @@ export interface DaemonState {
  * The state dir's SQLite file, or PostgreSQL when `databaseUrl` is given. On PostgreSQL this
  * resolves once this daemon leads: until then it stands by, trying to take the lease.
  */
-export async function openState(config: Pick<DaemonConfig, 'stateDir'> & Partial<Pick<DaemonConfig, 'databaseUrl' | 'leaseS' | 'advertiseUrl'>>): Promise<DaemonState> {
+export async function openState(
+  config: Pick<DaemonConfig, 'stateDir'> & Partial<Pick<DaemonConfig, 'databaseUrl' | 'leaseS' | 'advertiseUrl'>>,
+  /** Called once, before standing by, with the lease (to answer as a standby meanwhile). */
+  options: { whileStandingBy?: (lease: PgLease) => void } = {},
+): Promise<DaemonState> {
   if (!config.databaseUrl) {
     const { openSqliteState } = await import('./sqlite/sqlite-state');
     const state = await openSqliteState(path.resolve(config.stateDir));
@@ -37,6 +41,7 @@ export async function openState(config: Pick<DaemonConfig, 'stateDir'> & Partial
   }
   const { openPostgresState } = await import('./postgres/pg-state');
   const state = await openPostgresState(config.databaseUrl, { leaseS: config.leaseS ?? DAEMON_DEFAULTS.leaseS, advertiseUrl: config.advertiseUrl });
+  options.whileStandingBy?.(state.lease);
   state.lease.start();
   if (!state.lease.currentFence) log.info({ holder: state.lease.holder }, 'standing by: another daemon leads, or the lease is being taken');
   try {
