@@ -59,8 +59,12 @@ describe('two daemons on PostgreSQL', () => {
     expect(ready).toMatchObject({ status: 'ok', role: 'leader' });
 
     const b = await start('b');
-    const standby = await request(b.url).get('/api/leader');
-    expect(standby.body).toEqual({ self: 'standby', leader: leaderA.leader });
+    // It answers `starting` while its modules load, then as a standby.
+    const standby = await waitUntil('b to stand by', async () => {
+      const res = await request(b.url).get('/api/leader');
+      return res.status === 200 ? res.body : undefined;
+    }, 30_000);
+    expect(standby).toEqual({ self: 'standby', leader: leaderA.leader });
     expect((await request(b.url).get('/readyz'))).toMatchObject({ status: 503, body: { role: 'standby' } });
     const change = await request(b.url).put('/api/topology').send({ apps: [] });
     expect(change.status).toBe(307);
@@ -78,7 +82,9 @@ describe('two daemons on PostgreSQL', () => {
     }, 30_000, { ignoreErrors: true });
     expect(Date.now() - stopped).toBeLessThan(10_000);
     expect(leaderB.leader).toMatchObject({ url: b.url, epoch: 2 });
-    expect((await request(b.url).put('/api/topology').send({ apps: [] })).status).toBe(200);
+    // b now serves reads and handles changes itself (this topology is refused as invalid, by b).
+    expect((await request(b.url).get('/api/executions')).status).toBe(200);
+    expect((await request(b.url).put('/api/topology').send({ apps: [] })).status).toBe(400);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   });
