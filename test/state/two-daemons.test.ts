@@ -34,11 +34,11 @@ describe('two daemons on PostgreSQL', () => {
     await fs.rm(root, { recursive: true, force: true });
   }, 60_000);
 
-  const start = async (name: string): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null> }> => {
+  const start = async (name: string, leaseS = 15): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null> }> => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--state-dir', path.join(root, name), '--database-url', pg.url,
-      '--advertise-url', url, '--lease-s', '15', '--log-level', 'warn'], { env: { ...process.env, DOCKER_HOST: testDockerEndpoint().url }, stdio: ['ignore', 'ignore', 'inherit'] });
+      '--advertise-url', url, '--lease-s', String(leaseS), '--log-level', 'warn'], { env: { ...process.env, DOCKER_HOST: testDockerEndpoint().url }, stdio: ['ignore', 'ignore', 'inherit'] });
     daemons.push(child);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await waitUntil(`${name} to answer /livez`, async () => ((await request(url).get('/livez')).status === 200 ? true : undefined), 30_000, { ignoreErrors: true });
@@ -85,6 +85,24 @@ describe('two daemons on PostgreSQL', () => {
     // b now serves reads and handles changes itself (this topology is refused as invalid, by b).
     expect((await request(b.url).get('/api/executions')).status).toBe(200);
     expect((await request(b.url).put('/api/topology').send({ apps: [] })).status).toBe(400);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  });
+
+  it('a leader paused past its lease is replaced, and once resumed stops acting and exits 75', async () => {
+    const leads = async (url: string) => {
+      const res = await request(url).get('/api/leader');
+      return res.status === 200 && res.body.self === 'leader' ? res.body : undefined;
+    };
+    const a = await start('paused-a', 3);
+    await waitUntil('a to lead', () => leads(a.url), 30_000, { ignoreErrors: true });
+    const b = await start('paused-b', 3);
+    a.child.kill('SIGSTOP');
+    const leaderB = await waitUntil('b to lead', () => leads(b.url), 30_000, { ignoreErrors: true });
+    expect(leaderB.leader).toMatchObject({ url: b.url });
+    a.child.kill('SIGCONT');
+    expect(await a.exited).toBe(75);
+    expect(await leads(b.url)).toMatchObject({ leader: { url: b.url, epoch: leaderB.leader.epoch } });
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   });

@@ -95,7 +95,7 @@ export class PgLease {
     void this.listen();
   }
 
-  /** Resolves once this daemon leads (or rejects when stopped first). */
+  /** Resolves once this daemon leads (never, if it is stopped first). */
   waitUntilLeading(): Promise<Fence> {
     if (this.currentFence) return Promise.resolve(this.currentFence);
     return new Promise((resolve) => { const off = this.onLeading((fence) => { off(); resolve(fence); }); });
