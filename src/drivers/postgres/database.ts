@@ -151,13 +151,13 @@ export async function openPgDatabase(url: string): Promise<PgDatabase> {
 async function migrate(pool: Pool): Promise<void> {
   const client = await pool.connect();
   try {
-    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())')
-      .catch((e: { code?: string }) => { if (e.code !== '23505' && e.code !== '42P07') throw e; });
     for (;;) {
       await client.query('BEGIN');
       try {
-        // One migrating daemon at a time (a short transaction-scoped lock, released at COMMIT).
+        // One migrating daemon at a time (a short transaction-scoped lock, released at COMMIT):
+        // even CREATE TABLE IF NOT EXISTS fails when two sessions run it at once.
         await client.query('SELECT pg_advisory_xact_lock(727017)');
+        await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
         const current = Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM schema_version')).rows[0].v);
         if (current > MIGRATIONS.length) {
           throw new Error(`the state database has schema version ${current}, newer than this daemon knows (${MIGRATIONS.length}): upgrade the daemon`);
