@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs (npm packages, Docker engine, busybox test image, git, CBC,
-# Chromium) and runs it. Used by the README and by .ci/run.
+# Chromium, PostgreSQL) and runs it. Used by the README and by .ci/run.
 #
 #   bash scripts/test.sh                    # the whole suite
 #   bash scripts/test.sh test/cli           # arguments go to jest: some test files only
@@ -14,11 +14,14 @@ cd "$(dirname "$0")/.."
 
 # coinor-cbc: an independent MILP solver the allocator is cross-checked against;
 # openssl: certificates for the Docker-over-TLS tests; chromium: the browser the operator's page is
-# tested in (test/ui/, driven by playwright-core, which cannot download a browser of its own here).
+# tested in (test/ui/, driven by playwright-core, which cannot download a browser of its own here);
+# postgresql: the tests of the PostgreSQL state backend start private servers of their own
+# (scripts/ensure-postgres.sh, never port 5432).
 missing=()
 command -v cbc >/dev/null 2>&1 || missing+=(coinor-cbc)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
   bash scripts/apt-install.sh "${missing[@]}"

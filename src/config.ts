@@ -36,6 +36,12 @@ export interface DaemonConfig {
   tlsKey?: string;
   /** SIGTERM: how long the running execution may take to finish before it is stopped. */
   shutdownTimeoutS: number;
+  /** `postgres://…`: the state in PostgreSQL instead of the state dir's SQLite file; several daemons may share it, one leads. */
+  databaseUrl?: string;
+  /** How long the leader's lease lasts without a renewal (`--lease-s`, default 15; PostgreSQL only). */
+  leaseS: number;
+  /** This daemon's URL as the other daemons should redirect changes to it (`--advertise-url`). */
+  advertiseUrl?: string;
 }
 
 /** What a setting is when neither a flag nor the environment gives it (readConfig and startDaemon alike). */
@@ -47,6 +53,7 @@ export const DAEMON_DEFAULTS = {
   executionRetentionDays: 30,
   executionRetentionCount: 10_000,
   shutdownTimeoutS: 60,
+  leaseS: 15,
 } as const;
 
 export function readConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
@@ -73,7 +80,36 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     tlsCert: flags['tls-cert'] ?? env.ECOWARE_TLS_CERT,
     tlsKey: flags['tls-key'] ?? env.ECOWARE_TLS_KEY,
     shutdownTimeoutS: readNumber(flags, env, 'shutdown-timeout-s', 'ECOWARE_SHUTDOWN_TIMEOUT_S', DAEMON_DEFAULTS.shutdownTimeoutS, 0, 86_400),
+    databaseUrl: readDatabaseUrl(flags['database-url'] ?? env.ECOWARE_DATABASE_URL),
+    leaseS: readNumber(flags, env, 'lease-s', 'ECOWARE_LEASE_S', DAEMON_DEFAULTS.leaseS, 1, 3_600),
+    advertiseUrl: readAdvertiseUrl(flags['advertise-url'] ?? env.ECOWARE_ADVERTISE_URL),
   };
+}
+
+/** `postgres://` or `postgresql://` URL; an empty value means none (the SQLite file). The error never repeats the URL: it may hold a password. */
+export function readDatabaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ValidationError('database-url', 'is not a URL (postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ValidationError('database-url', `scheme '${url.protocol}' is not postgres: or postgresql:`);
+  return value.trim();
+}
+
+/** An http(s) URL without a path, where the other daemons send the changes they are given. */
+export function readAdvertiseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ValidationError('advertise-url', `'${value}' is not a URL (http://host:port)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError('advertise-url', `'${value}' is not an http or https URL`);
+  return url.origin;
 }
 
 const HOST_NAME = /^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|\[?[0-9a-f:.]+\]?)$/i;

@@ -2,12 +2,16 @@ import { Server } from 'http';
 import * as path from 'path';
 import { createThreadedAllocator, timedAllocator } from './allocator';
 import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf, readSolverThreads } from './config';
-import { runtimesByEngine } from './drivers/runtime-drivers';
+import { RUNTIME_DRIVERS, runtimesByEngine } from './drivers/runtime-drivers';
+import { EngineEndpoint, EngineKind } from './domain/vm';
+import { RuntimeDriver } from './ports/container-runtime';
 import { cloudsByType } from './drivers/cloud-drivers';
 import { topologyFile } from './drivers/topology-file';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
-import { openSqliteState } from './drivers/sqlite/sqlite-state';
+import { openState } from './drivers/open-state';
+import { guardCalls } from './drivers/lead-guard';
+import { standbyAnswers } from './http/standby-answers';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
 import { ContainerHookRunner } from './executor/container-hook-runner';
@@ -35,6 +39,11 @@ import { packageVersion } from './version';
 
 export { StartupError } from './http/daemon-port';
 
+/** Each runtime driver's runtimes, every call of theirs first asking `mayAct` (drivers/lead-guard.ts). */
+function guardedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, mayAct: () => boolean): Record<EngineKind, RuntimeDriver> {
+  return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) => [kind, (engine: EngineEndpoint) => guardCalls(driver(engine), mayAct)])) as Record<EngineKind, RuntimeDriver>;
+}
+
 export interface Daemon {
   url: string;
   knowledge: Knowledge;
@@ -44,6 +53,12 @@ export interface Daemon {
   metrics: Metrics;
   /** Resolves when the state is restored (the port is open before). */
   ready: Promise<void>;
+  /**
+   * On PostgreSQL: resolves with the reason when this daemon stops leading (its lease was not
+   * renewed in time, or was taken over). By then it has stopped acting: no plan is taken, the
+   * running execution is stopped before its next action, and its writes are refused.
+   */
+  lostLead: Promise<string>;
   /**
    * Stops taking plans (503), lets the running execution finish within `shutdownTimeoutS` (then
    * stops it: what did not run is marked), cancels the queued ones, and closes the state.
@@ -65,11 +80,22 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const settings = portSettings(config, DAEMON_DEFAULTS.host);
-  const state = await openSqliteState(stateDir);
+  const state = await openState({ ...config, stateDir }, {
+    // On PostgreSQL, until this daemon leads, the port answers as a standby's (src/http/standby-answers.ts).
+    whileStandingBy: (lease) => {
+      if (!options.server) return;
+      options.server.removeAllListeners('request');
+      options.server.on('request', standbyAnswers(() => lease.leader()));
+    },
+  });
+  // On PostgreSQL every engine and cloud call first checks that this daemon still leads (drivers/lead-guard.ts).
+  const lease = state.lease;
+  const mayAct = lease ? () => lease.role === 'leader' : undefined;
   const systemBook = new SystemBook(state.systems);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
-  const runtimeFor = runtimesByEngine();
+  const runtimeFor = runtimesByEngine(mayAct ? guardedDrivers(RUNTIME_DRIVERS, mayAct) : RUNTIME_DRIVERS);
+  const clouds = cloudsByType(runtimeFor);
   const knowledge = new Knowledge();
   const allocator = createThreadedAllocator({
     timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs,
@@ -89,7 +115,7 @@ export async function startDaemon(
   const useCaseServices: Services = {
     allocator: timedAllocator(allocator, (seconds) => metrics.observeSolve(seconds)),
     runtimeFor,
-    cloudFor: cloudsByType(runtimeFor),
+    cloudFor: mayAct ? async (cloud, vmSize) => guardCalls(await clouds(cloud, vmSize), mayAct) : clouds,
     hookSource,
     hookRunner: new ContainerHookRunner({ source: hookSource, definitions: state.processDefinitions }),
     topologies: state.topologies,
@@ -129,6 +155,7 @@ export async function startDaemon(
     allowedHosts: settings.allowedHosts,
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
     acceptingPlans: () => readiness.acceptingPlans,
+    leader: lease ? () => lease.leader() : undefined,
   });
 
   await lifecycle.prepare();
@@ -137,5 +164,13 @@ export async function startDaemon(
   const ready = lifecycle.serving(port);
   // The port answers /livez meanwhile; callers that want the daemon's handle at once pass `waitReady: false`.
   if (options.waitReady !== false) await ready;
-  return { url: port.url, knowledge, services, events, metrics, ready, close: () => lifecycle.close() };
+  // A leader that stops leading acts no more: the running execution is stopped at once.
+  const lostLead = new Promise<string>((resolve) => {
+    lease?.onLost((reason) => {
+      void executions.shutdown(0);
+      void lifecycle.close();
+      resolve(reason);
+    });
+  });
+  return { url: port.url, knowledge, services, events, metrics, ready, lostLead, close: () => lifecycle.close() };
 }

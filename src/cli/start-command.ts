@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readConfig } from '../config';
 import { ValidationError } from '../domain/errors';
-import { CliError, EXIT_REFUSED } from './exit-codes';
+import { CliError, EXIT_LOST_LEAD, EXIT_REFUSED } from './exit-codes';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -27,6 +27,9 @@ export function registerStartCommand(program: Command): void {
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, how long the running execution may take to finish (default 60)')
     .option('--log-level <level>', 'trace, debug, info, warn, error (env ECOWARE_LOG_LEVEL, default info)')
     .option('--host-ports <range>', "host ports the daemon gives systems' containers, per node (env ECOWARE_HOST_PORTS, default 20000-32000)")
+    .option('--database-url <url>', 'postgres://…: the state in PostgreSQL, shared by several daemons of which one leads (env ECOWARE_DATABASE_URL; docs/operations.md)')
+    .option('--lease-s <s>', "on PostgreSQL, the leader's lease in seconds (env ECOWARE_LEASE_S, default 15)")
+    .option('--advertise-url <url>', 'on PostgreSQL, the URL the other daemons redirect changes to (env ECOWARE_ADVERTISE_URL)')
     .option('--allow-bind <dir>', 'root under which host paths may be mounted (env ECOWARE_ALLOW_BIND; none by default)')
     .option('--system-ready-timeout-s <s>', 'how long a system start waits for its services to be ready (env ECOWARE_SYSTEM_READY_TIMEOUT_S, default 120)')
     .addHelpText('after', '\nDOCKER_HOST names the engine of the implicit `local` node. Operating the daemon: docs/operations.md.')
@@ -54,7 +57,7 @@ export function registerStartCommand(program: Command): void {
         throw e instanceof StartupError ? new CliError(e.message, EXIT_REFUSED) : e;
       });
       await daemon.ready.catch(() => undefined);
-      console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.stateDir})`);
+      console.log(`ecoware-executor listening on ${daemon.url} (state in ${config.databaseUrl ? 'PostgreSQL' : config.stateDir})`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) {
@@ -66,6 +69,13 @@ export function registerStartCommand(program: Command): void {
         await daemon.close();
         process.exit(0);
       };
+      void daemon.lostLead.then(async (reason) => {
+        if (stopping) return;
+        stopping = true;
+        log.error({ reason, exit_code: EXIT_LOST_LEAD }, 'not leading any more: stopped acting; exiting, to be started again as a standby');
+        await daemon.close();
+        process.exit(EXIT_LOST_LEAD);
+      });
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
       await new Promise<never>(() => undefined);

@@ -27,6 +27,7 @@ import { Metrics } from '../drivers/prometheus/metrics';
 import { AccessControl, redactingReplacer } from './access';
 import { createEventStreamRouter } from './event-stream';
 import { createHealthRouter, Readiness } from './health-routes';
+import type { LeaderView } from './standby-answers';
 import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
@@ -59,6 +60,8 @@ export interface AppDependencies {
   readiness?: Readiness;
   /** False while shutting down: plans and topologies are refused with 503. */
   acceptingPlans?: () => boolean;
+  /** On PostgreSQL: who leads (`GET /api/leader`, and the role in `/readyz`); this daemon answers only while it leads. */
+  leader?: () => Promise<LeaderView | undefined>;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -74,6 +77,14 @@ export function buildApp(deps: AppDependencies): express.Express {
   const sessions = deps.access ? new UiSessions(deps.access) : undefined;
   app.use(createUiRouter({ sessions }));
   if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
+  const leader = deps.leader;
+  app.get('/api/leader', async (_req, res, next) => {
+    try {
+      res.json({ leader: leader ? (await leader()) ?? null : null, self: 'leader' });
+    } catch (e) {
+      next(e);
+    }
+  });
   if (deps.metrics) {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });

@@ -24,6 +24,8 @@ export function createHealthRouter(readiness?: Readiness): express.Router {
     const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
     const body = {
       status: failing.length === 0 ? 'ok' : 'unavailable',
+      // A daemon that answers with its app leads (a standby answers from src/http/standby-answers.ts).
+      role: 'leader',
       ...(failing.length > 0 ? { failing } : {}),
       ...(failing.length > 0 || req.query.verbose !== undefined ? { checks } : {}),
     };

@@ -11,7 +11,7 @@ import { FileTopologyStore } from '../support/json-layout/file-topology-store';
 import { LeaseHeldError } from '../../src/drivers/sqlite/lease';
 import { openSqliteState, SqliteState } from '../../src/drivers/sqlite/sqlite-state';
 
-/** The SQLite state store on real database files: records, filters, retention, the lease, the import. */
+/** What is SQLite's own: WAL and file modes, the state-dir lease, the import (the stores' contract: state-stores.test.ts). */
 
 let n = 0;
 function execution(overrides: Partial<Execution> & { kind?: string } = {}): Execution {
@@ -57,108 +57,6 @@ describe('SQLite state store', () => {
     expect(state.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     for (const f of await fs.readdir(dir)) expect([f, statSync(path.join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
-  });
-
-  it('filters by status, kind and time, pages by offset and by keyset, newest first', async () => {
-    state = await openSqliteState(dir);
-    const saved: Execution[] = [];
-    for (let i = 0; i < 30; i++) {
-      const e = execution({ status: i % 3 === 0 ? 'failed' : 'succeeded', ...(i % 5 === 0 ? { kind: 'heal' } : {}) });
-      saved.push(e);
-      await state.executions.save(e);
-    }
-    const newestFirst = [...saved].reverse();
-    const page = await state.executions.list({ limit: 5, offset: 0 });
-    expect(page.total).toBe(30);
-    expect(page.items.map((e) => e.id)).toEqual(newestFirst.slice(0, 5).map((e) => e.id));
-    const failed = await state.executions.list({ limit: 100, offset: 0, filter: { status: ['failed'] } });
-    expect(failed.total).toBe(10);
-    expect(failed.items.every((e) => e.status === 'failed')).toBe(true);
-    const heals = await state.executions.list({ limit: 100, offset: 0, filter: { kind: ['heal'] } });
-    expect(heals.items.map((e) => e.id)).toEqual(newestFirst.filter((e) => (e as { kind?: string }).kind === 'heal').map((e) => e.id));
-    const since = await state.executions.list({ limit: 100, offset: 0, filter: { since: saved[25].created_at } });
-    expect(since.items.map((e) => e.id)).toEqual(newestFirst.slice(0, 5).map((e) => e.id));
-    const before = await state.executions.list({ limit: 3, offset: 0, filter: { before: saved[10].id, status: ['succeeded'] } });
-    expect(before.items.map((e) => e.id)).toEqual(newestFirst.filter((e) => e.id < saved[10].id && e.status === 'succeeded').slice(0, 3).map((e) => e.id));
-  });
-
-  it('lists only unfinished executions for recovery', async () => {
-    state = await openSqliteState(dir);
-    for (let i = 0; i < 20; i++) await state.executions.save(execution());
-    const queued = execution({ status: 'queued', finished_at: undefined, steps: [] });
-    const running = execution({ status: 'running', finished_at: undefined });
-    await state.executions.save(queued);
-    await state.executions.save(running);
-    expect((await state.executions.listUnfinished()).map((e) => e.id)).toEqual([queued.id, running.id]);
-  });
-
-  it('prunes finished executions past age and count, never unfinished ones', async () => {
-    state = await openSqliteState(dir);
-    const old = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
-    const ids: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const e = execution({ created_at: old(100 - i) });
-      ids.push(e.id);
-      await state.executions.save(e);
-    }
-    const stuck = execution({ created_at: old(200), status: 'running', finished_at: undefined });
-    // Ids sort by creation: give the unfinished one an id among the old.
-    stuck.id = `${ids[0].slice(0, -7)}0-zzzzzz`;
-    await state.executions.save(stuck);
-    const recent = execution({ created_at: old(1) });
-    await state.executions.save(recent);
-    // Keep the newest 4; of those beyond, only the ones older than 30 days go.
-    const pruned = await state.executions.prune({ keep: 4, olderThan: new Date(Date.now() - 30 * 86_400_000) });
-    expect(pruned).toBe(7);
-    const listed = await state.executions.list({ limit: 100, offset: 0 });
-    expect(listed.total).toBe(5);
-    expect((await state.executions.list({ limit: 100, offset: 0, filter: { status: ['succeeded'] } })).total).toBe(4);
-    const left = listed.items.map((e) => e.id).sort();
-    expect(left).toEqual([stuck.id, ...ids.slice(7), recent.id].sort());
-    expect(await state.db.prepare('SELECT count(*) AS n FROM execution_actions').get()).toEqual({ n: 5 });
-  });
-
-  it('prunes superseded executions as it prunes the other finished ones', async () => {
-    state = await openSqliteState(dir);
-    const merged = execution({ created_at: new Date(Date.now() - 100 * 86_400_000).toISOString(), status: 'superseded' });
-    await state.executions.save(merged);
-    expect(await state.executions.prune({ keep: 0, olderThan: new Date(Date.now() - 30 * 86_400_000) })).toBe(1);
-    expect(await state.executions.get(merged.id)).toBeUndefined();
-  });
-
-  it('sets an unreadable record aside with a warning and keeps serving the others', async () => {
-    state = await openSqliteState(dir);
-    const good = execution();
-    const bad = execution();
-    await state.executions.save(good);
-    await state.executions.save(bad);
-    state.db.prepare('UPDATE executions SET record = ? WHERE id = ?').run('{"not json', bad.id);
-    const page = await state.executions.list({ limit: 10, offset: 0 });
-    expect(page.items.map((e) => e.id)).toEqual([good.id]);
-    expect((await state.executions.list({ limit: 10, offset: 0 })).total).toBe(1);
-    expect(await state.executions.get(bad.id)).toBeUndefined();
-    const aside = state.db.prepare('SELECT source, content FROM set_aside').all() as { source: string; content: string }[];
-    expect(aside).toHaveLength(1);
-    expect(aside[0].source).toBe(`executions/${bad.id}`);
-    expect(aside[0].content).toContain('{\\"not json');
-  });
-
-  it('keeps the topology with its history, and the process definitions in order with ids never reused', async () => {
-    state = await openSqliteState(dir);
-    await state.topologies.save({ apps: [1] });
-    await state.topologies.save({ apps: [2] });
-    expect(await state.topologies.load()).toEqual({ apps: [2] });
-    expect((await state.topologies.history(10)).map((h) => h.document)).toEqual([{ apps: [2] }, { apps: [1] }]);
-    const def = parseProcessDefinition({ exec: '/bin/true' }, 'definition');
-    expect(await state.processDefinitions.create(def)).toBe('1');
-    expect(await state.processDefinitions.put('tune', def)).toEqual({ created: true });
-    expect(await state.processDefinitions.create(def)).toBe('2');
-    expect(await state.processDefinitions.delete('2')).toBe(true);
-    state.close();
-    state = await openSqliteState(dir);
-    expect(await state.processDefinitions.create(def)).toBe('3');
-    expect((await state.processDefinitions.list({ offset: 0 })).items.map((i) => i.id)).toEqual(['1', 'tune', '3']);
-    await expect(state.processDefinitions.put('x'.repeat(5000), def)).rejects.toMatchObject({ code: 'invalid' });
   });
 
   it('refuses a second daemon on the same state dir, naming the holder, and takes over from a dead one', async () => {
