@@ -5,6 +5,9 @@ import { CliError, EXIT_LOST_LEAD, EXIT_REFUSED } from './exit-codes';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** The daemon's largest dependencies, loaded before the daemon itself (see the start action). */
+const EARLY_LOADED = ['pino', 'express', 'dockerode', 'better-sqlite3', 'prom-client', 'simple-git', 'yaml', 'zod'];
+
 /** `start`: the daemon. Flags win over the environment, which wins over the defaults. */
 export function registerStartCommand(program: Command): void {
   program
@@ -46,6 +49,14 @@ export function registerStartCommand(program: Command): void {
       // The port opens first, answering /livez, while the daemon's modules load (most of a start).
       const { listenEarly, mayListenEarly } = await import('../http/early-listener');
       const server = mayListenEarly(config) ? await listenEarly(config) : undefined;
+      // Loading a module blocks the event loop: the largest dependencies load one at a time, with a
+      // turn of the loop between them, so that the port answers /livez meanwhile.
+      if (server) {
+        for (const name of EARLY_LOADED) {
+          await new Promise((resolve) => setImmediate(resolve));
+          require(name);
+        }
+      }
       // Loaded on demand: the other commands need none of the daemon's drivers.
       const { log, setLogLevel } = await import('../log');
       if (typeof flags['log-level'] === 'string') setLogLevel(flags['log-level']);
