@@ -113,13 +113,18 @@ function App() {
 async function start() {
   const root = document.getElementById('root');
   render(html`<${App} />`, root);
-  let session;
-  try {
-    session = await loadSession();
-  } catch {
-    set({ session: { auth: 'none', role: 'admin' }, connection: 'offline' });
+  // Whether the daemon wants a token is its answer alone: while it does not answer, the page says
+  // it is offline and asks again, rather than guessing.
+  for (;;) {
+    try {
+      const session = await loadSession();
+      if (session.role !== null) begin();
+      return;
+    } catch {
+      set({ connection: 'offline' });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
-  if (session?.role !== null) begin();
 }
 
 let begun = false;
