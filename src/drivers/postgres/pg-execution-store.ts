@@ -1,22 +1,8 @@
 import { ActionRecord, Execution, FINISHED_STATUSES, isFinished, kindOf } from '../../domain/execution';
 import { ExecutionFilter, ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { log } from '../../log';
+import { ActionRow, actionsByExecution, executionFromRows, ExecutionRow, storedRecordJson } from '../stored-execution';
 import { PgDatabase, setAside } from './database';
-
-interface ExecutionRow {
-  id: string;
-  record: string;
-}
-
-interface ActionRow {
-  execution_id: string;
-  layer: number;
-  idx: number;
-  record: string;
-}
-
-/** What the `record` column holds: the execution without its actions, plus the size of each layer. */
-type StoredRecord = Omit<Execution, 'steps'> & { layers: number[] };
 
 /** One write of an execution, as it was when `save` was called. */
 interface Snapshot {
@@ -43,11 +29,10 @@ export class PgExecutionStore implements ExecutionStore {
   constructor(private readonly db: PgDatabase) {}
 
   save(execution: Execution): Promise<void> {
-    const { steps, ...rest } = execution;
-    const record: StoredRecord = { ...rest, layers: steps.map((layer) => layer.length) };
+    const { steps } = execution;
     const snapshot: Snapshot = {
       id: execution.id, status: execution.status, kind: kindOf(execution), createdAt: execution.created_at, finishedAt: execution.finished_at ?? null,
-      record: JSON.stringify(record), finished: isFinished(execution.status),
+      record: storedRecordJson(execution), finished: isFinished(execution.status),
       actions: steps.flatMap((layer, l) => layer.map((action, i) => ({ layer: l, idx: i, status: action.status, json: JSON.stringify(action) }))),
     };
     return this.chain(execution.id, () => this.write(snapshot));
@@ -124,24 +109,13 @@ export class PgExecutionStore implements ExecutionStore {
   /** Rows to executions; a row whose JSON cannot be read is set aside with a warning and left out. */
   private async assemble(rows: ExecutionRow[]): Promise<Execution[]> {
     if (rows.length === 0) return [];
-    const actions = new Map<string, ActionRow[]>();
     const actionRows = await this.db.query<ActionRow>(
       'SELECT execution_id, layer, idx, record FROM execution_actions WHERE execution_id = ANY($1::text[]) ORDER BY execution_id, layer, idx', [rows.map((r) => r.id)]);
-    for (const a of actionRows) {
-      let list = actions.get(a.execution_id);
-      if (!list) actions.set(a.execution_id, (list = []));
-      list.push(a);
-    }
+    const actions = actionsByExecution(actionRows);
     const result: Execution[] = [];
     for (const row of rows) {
       try {
-        const { layers, ...rest } = JSON.parse(row.record) as StoredRecord;
-        const shape = layers ?? [];
-        const steps: ActionRecord[][] = shape.map(() => []);
-        for (const a of actions.get(row.id) ?? []) {
-          if (a.layer < shape.length && a.idx < shape[a.layer]) steps[a.layer][a.idx] = JSON.parse(a.record) as ActionRecord;
-        }
-        result.push({ ...rest, steps } as Execution);
+        result.push(executionFromRows(row, actions.get(row.id) ?? []));
       } catch (e) {
         log.warn({ execution_id: row.id, err: (e as Error).message }, 'execution record is unreadable: set aside');
         const content = JSON.stringify({ record: row.record, actions: (actions.get(row.id) ?? []).map(({ layer, idx, record }) => ({ layer, idx, record })) });

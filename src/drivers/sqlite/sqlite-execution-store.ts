@@ -2,27 +2,13 @@ import type Database from 'better-sqlite3';
 import { ActionRecord, Execution, FINISHED_STATUSES, isFinished, kindOf } from '../../domain/execution';
 import { ExecutionPage, ExecutionStore, RetentionPolicy } from '../../ports/execution-store';
 import { log } from '../../log';
+import { ActionRow, actionsByExecution, executionFromRows, ExecutionRow, storedRecordJson } from '../stored-execution';
 import { setAside, SqliteDatabase } from './database';
 
 type Statement = Database.Statement<unknown[]>;
 
 /** The SQL list of finished statuses, for `status IN (…)`. */
 const FINISHED_SQL = FINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
-
-interface ExecutionRow {
-  id: string;
-  record: string;
-}
-
-interface ActionRow {
-  execution_id: string;
-  layer: number;
-  idx: number;
-  record: string;
-}
-
-/** What the `record` column holds: the execution without its actions, plus the size of each layer. */
-type StoredRecord = Omit<Execution, 'steps'> & { layers: number[] };
 
 /**
  * Executions in SQLite: one row per execution (status, kind and times in indexed columns, the rest
@@ -50,8 +36,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async save(execution: Execution): Promise<void> {
-    const { steps, ...rest } = execution;
-    const record: StoredRecord = { ...rest, layers: steps.map((layer) => layer.length) };
+    const { steps } = execution;
     const kind = kindOf(execution);
     const finished = isFinished(execution.status);
     let cache = this.written.get(execution.id);
@@ -62,7 +47,7 @@ export class SqliteExecutionStore implements ExecutionStore {
       if (cache.get(`${l}:${i}`) !== json) changes.push([l, i, action, json]);
     }));
     this.db.transaction(() => {
-      this.upsertExecution.run(execution.id, execution.status, kind, execution.created_at, execution.finished_at ?? null, JSON.stringify(record));
+      this.upsertExecution.run(execution.id, execution.status, kind, execution.created_at, execution.finished_at ?? null, storedRecordJson(execution));
       if (changes.length > 0 && cache.size === 0) {
         // A new set of actions (the first decision, or a record imported whole): drop any earlier ones.
         this.deleteActions.run(execution.id);
@@ -115,26 +100,14 @@ export class SqliteExecutionStore implements ExecutionStore {
   /** Rows to executions; a row whose JSON cannot be read is set aside with a warning and left out. */
   private assemble(rows: ExecutionRow[]): Execution[] {
     if (rows.length === 0) return [];
-    const actions = new Map<string, ActionRow[]>();
     const placeholders = rows.map(() => '?').join(',');
     const actionRows = this.db.prepare(`SELECT execution_id, layer, idx, record FROM execution_actions WHERE execution_id IN (${placeholders}) ORDER BY execution_id, layer, idx`)
       .all(...rows.map((r) => r.id)) as ActionRow[];
-    for (const a of actionRows) {
-      let list = actions.get(a.execution_id);
-      if (!list) actions.set(a.execution_id, (list = []));
-      list.push(a);
-    }
+    const actions = actionsByExecution(actionRows);
     const result: Execution[] = [];
     for (const row of rows) {
       try {
-        const { layers, ...rest } = JSON.parse(row.record) as StoredRecord;
-        const shape = layers ?? [];
-        const steps: ActionRecord[][] = shape.map(() => []);
-        for (const a of actions.get(row.id) ?? []) {
-          // Only the actions of the record's layers (rows of an earlier set of actions are ignored).
-          if (a.layer < shape.length && a.idx < shape[a.layer]) steps[a.layer][a.idx] = JSON.parse(a.record) as ActionRecord;
-        }
-        result.push({ ...rest, steps } as Execution);
+        result.push(executionFromRows(row, actions.get(row.id) ?? []));
       } catch (e) {
         this.setAsideExecution(row, e);
       }
