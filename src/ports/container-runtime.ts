@@ -189,6 +189,121 @@ export interface RuntimeSystemNetworks {
   listVolumes(sid: string): Promise<string[]>;
 }
 
+/** A run-to-completion container: one attempt of a job (SPEC §10). */
+export interface TaskSpec {
+  /** Container name, unique on the node (e.g. `ecoware-job-<id>-<attempt>`). */
+  name: string;
+  image: string;
+  /** Replaces the image's entrypoint when set. */
+  entrypoint?: string[];
+  /** Arguments (Docker `Cmd`), never through a shell unless the argv names one. */
+  argv: string[];
+  env: Record<string, string>;
+  /** Working directory; the image's when absent. */
+  cwd?: string;
+  /** Cores it is pinned to (like a tier's container) and its memory limit. */
+  cpuset: number[];
+  memoryMb: number;
+  /** Written to the process's stdin, which is then closed; absent = no stdin. */
+  stdin?: Buffer;
+  /** Files placed in the container before it starts (e.g. `/ecoware/input`), parents created. */
+  files?: { path: string; content: Buffer }[];
+  /** The task's identity, read back by `list` after a restart (job id, attempt, …). */
+  labels: Record<string, string>;
+}
+
+/** A task container as its engine reports it. */
+export interface TaskState {
+  id: string;
+  name: string;
+  /** The labels it was started with (`TaskSpec.labels`). */
+  labels: Record<string, string>;
+  /** `created`, `running`, `exited`, … */
+  state: string;
+  cpuset: number[];
+  memoryBytes: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Set once it has exited. */
+  exitCode?: number;
+  /** The kernel killed it for going over its memory limit. */
+  oomKilled?: boolean;
+}
+
+/** Which stream a piece of a task's output came from. */
+export type TaskStream = 'stdout' | 'stderr';
+
+/**
+ * Optional: containers that run to completion (jobs). They are not managed containers: they never
+ * appear in `listManaged`/`listManagedStates`, so drift repair never sees, restarts or removes them.
+ */
+export interface RuntimeTasks {
+  /** Creates and starts a task; a stale container of the same name is replaced. */
+  start(spec: TaskSpec): Promise<TaskState>;
+  /** Resolves when the task has exited (at once when it already has); rejects with `signal`'s reason when aborted. */
+  wait(id: string, signal?: AbortSignal): Promise<TaskState>;
+  /** Its state now, undefined when the container is gone. */
+  inspect(id: string): Promise<TaskState | undefined>;
+  /**
+   * Its output from `since` (ms since the epoch, default: from the start), chunk by chunk as the
+   * engine demultiplexes it; with `follow` until the task exits or `signal` aborts, then resolves.
+   */
+  logs(id: string, options: { follow: boolean; since?: number; signal?: AbortSignal; onChunk: (stream: TaskStream, data: Buffer) => void }): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceS`; a task that has exited or is gone is left as it is. */
+  stop(id: string, graceS: number): Promise<void>;
+  /** A file of a task, running or exited, at most `maxBytes` (more: `truncated`); undefined when it is not there. */
+  readFile(id: string, path: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
+  /** Every task container of the engine, running or exited. */
+  list(): Promise<TaskState[]>;
+  /** Removes a task's container; one that is gone is no error. */
+  remove(id: string): Promise<void>;
+}
+
+/** What building a job template's image from an install script asks of an engine. */
+export interface ImageBuildSpec {
+  /** Image the script runs in (it must exist on the node). */
+  baseImage: string;
+  /** Shell script text, run with `/bin/sh` in `cwd`. */
+  script: string;
+  /** Working directory the script runs in and the built image starts in (created when missing). */
+  cwd: string;
+  /** Reference of the image to make, e.g. `ecoware-job/<name>:<rev>`. */
+  ref: string;
+  /** The built image's default command. */
+  command: string[];
+  /** Run in a container of the built image after the build; the build fails unless it exits 0 (e.g. `test -x main.sh`). */
+  check?: string[];
+  timeoutMs: number;
+  /** Labels of the image. */
+  labels: Record<string, string>;
+}
+
+export interface ImageBuildResult {
+  /** The script's exit code (non-zero: no image is kept). */
+  exitCode: number;
+  /** The check's exit code, when one ran. */
+  checkExitCode?: number;
+  /** The last bytes of the script's (and check's) combined output, for the template's reason. */
+  output: string;
+  /** Set when an image was made. */
+  imageId?: string;
+}
+
+/**
+ * Optional: images of the node, for jobs: whether one is there, building a template's image from a
+ * script, and moving images between engines without a registry (save on one, load into another).
+ */
+export interface RuntimeImages {
+  has(ref: string): Promise<boolean>;
+  build(spec: ImageBuildSpec): Promise<ImageBuildResult>;
+  /** The image as a tar archive stream (`docker save`). */
+  save(ref: string): Promise<NodeJS.ReadableStream>;
+  /** Loads an archive made by `save` (`docker load`). */
+  load(archive: NodeJS.ReadableStream): Promise<void>;
+  /** Removes an image; one that is gone is no error, one in use is a ConflictError. */
+  remove(ref: string): Promise<void>;
+}
+
 /**
  * One node's container engine, limited to what the executor needs: the engine, its containers, and
  * exec and files are required of every runtime; node volumes and system networks are capabilities a
@@ -205,6 +320,10 @@ export interface ContainerRuntime extends RuntimeEngine, RuntimeContainers, Runt
   readonly pinsCores: boolean;
   readonly volumes?: RuntimeVolumes;
   readonly systemNetworks?: RuntimeSystemNetworks;
+  /** Run-to-completion containers (jobs). */
+  readonly tasks?: RuntimeTasks;
+  /** Images: presence, building from a script, moving between engines. */
+  readonly images?: RuntimeImages;
 }
 
 /** Connects to one engine of one kind: a runtime driver's entry in the table by kind (drivers/runtime-drivers.ts). */
