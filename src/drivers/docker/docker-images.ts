@@ -82,8 +82,19 @@ export class DockerImages implements RuntimeImages {
 
   async load(archive: NodeJS.ReadableStream): Promise<void> {
     await this.call('load an image archive', async (abortSignal) => {
-      const response = await this.docker.loadImage(archive, { _query: { quiet: '1' }, abortSignal } as object) as Readable;
-      const text = await readAll(response);
+      // An archive that fails on its way (its source engine went away) ends the upload at once:
+      // the engine would otherwise wait for the rest of the body until the budget runs out.
+      const upload = new AbortController();
+      abortSignal.addEventListener('abort', () => upload.abort(), { once: true });
+      const failed = new Promise<never>((_, reject) => archive.once('error', (err: Error) => {
+        upload.abort();
+        reject(new Error(`the archive failed on its way: ${err.message}`));
+      }));
+      failed.catch(() => undefined);
+      const response = await Promise.race([
+        this.docker.loadImage(archive, { _query: { quiet: '1' }, abortSignal: upload.signal } as object) as Promise<Readable>, failed,
+      ]);
+      const text = await Promise.race([readAll(response), failed]);
       // The engine reports a bad archive as a JSON line in a 200 answer.
       for (const line of text.split('\n').filter((l) => l.trim() !== '')) {
         let message: { error?: string; errorDetail?: { message?: string } };
