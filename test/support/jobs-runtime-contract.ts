@@ -116,6 +116,26 @@ export function jobsRuntimeContract(name: string, subject: () => JobsContractSub
         expect((await waited).exitCode).toBe(0);
       });
 
+      it('follows the output from a time on, and ends a wait or a follow when asked', async () => {
+        const started = await tasks.start(spec({ argv: [...CONTRACT_SCRIPTS.slowOutput] }));
+        await waitForOutput(started.id, 'first');
+        // A moment after the first line: a time in milliseconds cannot tell apart what happened within one.
+        await new Promise((r) => setTimeout(r, 20));
+        const since = Date.now();
+        const controller = new AbortController();
+        const waited = tasks.wait(started.id, controller.signal);
+        controller.abort(new Error('no longer wanted'));
+        await expect(waited).rejects.toThrow('no longer wanted');
+        const cut = new AbortController();
+        const following = tasks.logs(started.id, { follow: true, signal: cut.signal, onChunk: () => undefined });
+        cut.abort();
+        await following;
+        const later: string[] = [];
+        await tasks.logs(started.id, { follow: true, since, onChunk: (_, data) => later.push(data.toString()) });
+        expect(later.join('')).toBe('second\n');
+        expect((await tasks.inspect(started.id))?.state).toBe('exited');
+      });
+
       it('stops a task that ends on SIGTERM at once, and kills one that ignores it after the grace', async () => {
         const polite = await tasks.start(spec({ argv: [...CONTRACT_SCRIPTS.trapsTerm] }));
         const stubborn = await tasks.start(spec({ argv: [...CONTRACT_SCRIPTS.ignoresTerm] }));
