@@ -85,8 +85,10 @@ export interface JobRunSpec {
   node_selector?: Record<string, string>;
   keep_logs_kib: number;
   max_queue_s?: number;
-  /** Where the output is read from (default /ecoware/output); `stdout` makes the stdout tail the output. */
+  /** Where the output is read from (default /ecoware/output); `stdout` or `stderr` makes that stream's tail the output. */
   output_from?: string;
+  /** Where `file` input is written (default /ecoware/input). */
+  input_path?: string;
 }
 
 export interface Job {
@@ -99,6 +101,8 @@ export interface Job {
   input?: string;
   idempotency_key?: string;
   created_at: string;
+  /** When it last joined the queue (its submission, or the end of an attempt that is retried). */
+  queued_at?: string;
   /** When the first attempt's container started. */
   started_at?: string;
   finished_at?: string;
@@ -126,6 +130,23 @@ export function backoffMs(failedAttempts: number): number {
 export function shouldRetry(spec: Pick<JobRunSpec, 'retries' | 'retry_on'>, reason: AttemptReason, attemptsCounted: number): boolean {
   if (reason === 'cancelled') return false;
   return spec.retry_on.includes(reason) && attemptsCounted <= spec.retries;
+}
+
+/**
+ * What a starting daemon does with an attempt a stopped daemon left open, from the job's status and
+ * what the attempt's node reports of its container (found by name; undefined: no such container):
+ * - `reattach`: it runs, follow it again (its output is read again from the start);
+ * - `collect`: it ended meanwhile, record how;
+ * - `requeue`: it never started (the daemon stopped between recording the attempt and starting its
+ *   container), queue the job again without counting the attempt;
+ * - `gone`: it had started and its container is gone: the attempt failed (`error`).
+ * A container that was created but never started is removed and counts as never started.
+ */
+export function recoveryAction(status: JobStatus, task: { state: string } | undefined): 'reattach' | 'collect' | 'requeue' | 'gone' {
+  if (!task) return status === 'starting' ? 'requeue' : 'gone';
+  if (task.state === 'created') return 'requeue';
+  if (task.state === 'exited' || task.state === 'dead') return 'collect';
+  return 'reattach';
 }
 
 /** The job status a final attempt's reason leaves. */
@@ -217,10 +238,10 @@ export function runSpecOf(t: JobTemplate, extra: { env?: Record<string, string>;
 }
 
 /** The argv, stdin and files of an attempt's container for a job's input. */
-export function inputDelivery(spec: Pick<JobRunSpec, 'command' | 'input_mode'>, input: string | undefined): { argv: string[]; stdin?: Buffer; files: { path: string; content: Buffer }[] } {
+export function inputDelivery(spec: Pick<JobRunSpec, 'command' | 'input_mode' | 'input_path'>, input: string | undefined): { argv: string[]; stdin?: Buffer; files: { path: string; content: Buffer }[] } {
   const argv = [...(spec.command ?? [])];
   if (input === undefined) return { argv, files: [] };
   if (spec.input_mode === 'arg') return { argv: [...argv, input], files: [] };
   if (spec.input_mode === 'stdin') return { argv, stdin: Buffer.from(input), files: [] };
-  return { argv, files: [{ path: INPUT_FILE, content: Buffer.from(input) }] };
+  return { argv, files: [{ path: spec.input_path ?? INPUT_FILE, content: Buffer.from(input) }] };
 }

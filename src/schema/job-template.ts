@@ -119,6 +119,8 @@ const DISPATCH_SHAPE = closedObject({
   timeout_s: absentOr(seconds(MAX_JOB_TIMEOUT_S)),
   max_queue_s: absentOr(seconds(MAX_JOB_TIMEOUT_S)),
   priority: absentOr(wholeNumber({ min: -1000, max: 1000 })),
+  // Only with `process:<id>`: a process definition names no image.
+  image: absentOr(imageRef()),
 });
 
 export interface DispatchInput {
@@ -129,6 +131,7 @@ export interface DispatchInput {
   timeout_s?: number;
   max_queue_s?: number;
   priority: number;
+  image?: string;
 }
 
 /** Reads `POST /api/jobs`; the template's own limits (input size, resources) are checked by the use case. */
@@ -138,6 +141,7 @@ export function parseDispatch(value: unknown): DispatchInput {
     if (!ENV_NAME.test(key)) throw new ValidationError(`env.${key}`, 'is not a valid environment variable name');
     if (!noNul(v)) throw new ValidationError(`env.${key}`, 'must not contain NUL characters');
   }
+  if (d.image !== undefined && !d.template.startsWith('process:')) throw new ValidationError('image', 'is only for process:<id> templates (a job template names its image)');
   if (d.input !== undefined && !noNul(d.input)) throw new ValidationError('input', 'must not contain NUL characters');
   return {
     template: d.template,
@@ -147,5 +151,6 @@ export function parseDispatch(value: unknown): DispatchInput {
     ...(d.timeout_s !== undefined ? { timeout_s: d.timeout_s } : {}),
     ...(d.max_queue_s !== undefined ? { max_queue_s: d.max_queue_s } : {}),
     priority: d.priority ?? 0,
+    ...(d.image !== undefined ? { image: d.image } : {}),
   };
 }
