@@ -55,6 +55,8 @@ export class JobScheduler implements JobView {
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private stopped = false;
+  /** Passes wait for `start`: what a stopped daemon left is taken back first. */
+  private started = false;
 
   constructor(
     private readonly knowledge: Knowledge,
@@ -69,6 +71,7 @@ export class JobScheduler implements JobView {
   /** Puts back what a stopped daemon left (see `recover`), then follows the bus and ticks. */
   async start(): Promise<void> {
     await this.recover();
+    this.started = true;
     this.unsubscribe = this.events.subscribe((event) => {
       if (event.type === 'node') {
         if (event.health === 'lost') this.nodeLost(event.name);
@@ -117,7 +120,7 @@ export class JobScheduler implements JobView {
   }
 
   poke(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.passing) {
       this.again = true;
       return;
@@ -166,6 +169,21 @@ export class JobScheduler implements JobView {
   queued(): Job[] {
     return [...this.open.values()].filter((j) => j.status === 'queued')
       .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** For the metrics: open jobs by state, what the queued ones ask for, the oldest one's wait. */
+  metrics(now = Date.now()): { counts: Record<string, number>; demand: { cores: number; mem_units: number }; oldestQueuedSeconds: number } {
+    const counts: Record<string, number> = { queued: 0, starting: 0, running: 0 };
+    const demand = { cores: 0, mem_units: 0 };
+    let oldest = now;
+    for (const job of this.open.values()) {
+      counts[job.status] = (counts[job.status] ?? 0) + 1;
+      if (job.status !== 'queued') continue;
+      demand.cores += job.spec.cpu_cores;
+      demand.mem_units += job.spec.mem_units;
+      oldest = Math.min(oldest, Date.parse(job.queued_at ?? job.created_at));
+    }
+    return { counts, demand, oldestQueuedSeconds: Math.max(0, (now - oldest) / 1000) };
   }
 
   openJobs(): Job[] {
