@@ -36,6 +36,13 @@ import { ExecutionRetention } from './use-cases/execution/execution-retention';
 import { PlanExecutions } from './use-cases/execution/plan-executions';
 import { SerialQueue } from './use-cases/execution/serial-queue';
 import { packageVersion } from './version';
+import { ContainerRuntimeFactory } from './ports/container-runtime';
+import { JobStore } from './ports/job-store';
+import { JobRunner } from './use-cases/jobs/job-runner';
+import { JobScheduler } from './use-cases/jobs/job-scheduler';
+import { JobTemplates, TemplateImages } from './use-cases/jobs/job-templates';
+import { Jobs } from './use-cases/jobs/jobs';
+import { JobView, NO_JOBS } from './use-cases/jobs/job-holdings';
 
 export { StartupError } from './http/daemon-port';
 
@@ -51,6 +58,10 @@ export interface Daemon {
   /** Every execution and action transition, as it happens. */
   events: EventBus;
   metrics: Metrics;
+  /** Job templates and jobs (SPEC §10); undefined when the daemon was built without image support for jobs. */
+  jobs?: Jobs;
+  /** What running jobs hold and queued ones wait for, for plans and the fleet. */
+  jobView: JobView;
   /** Resolves when the state is restored (the port is open before). */
   ready: Promise<void>;
   /**
@@ -76,7 +87,12 @@ export interface Daemon {
 export async function startDaemon(
   config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>,
   /** `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over. */
-  options: { waitReady?: boolean; server?: Server } = {},
+  options: {
+    waitReady?: boolean;
+    server?: Server;
+    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); without it the daemon runs no jobs. */
+    templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
+  } = {},
 ): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const settings = portSettings(config, DAEMON_DEFAULTS.host);
@@ -139,18 +155,20 @@ export async function startDaemon(
   const nodeAdmin = new NodeAdmin(knowledge, services, executions.intake, events);
   const retention = new ExecutionRetention(services.executions, {
     days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount,
-  }, undefined, state.topologies);
+  }, undefined, state.topologies, state.jobs);
+  const jobs = options.templateImages ? buildJobs(knowledge, runtimeFor, state.jobs, options.templateImages(runtimeFor), events, metrics, state.processDefinitions, config.jobLogKib) : undefined;
   // An engine that is down at start is retried, not fatal.
   const restore = new TopologyRestore(knowledge, services, queue, { initialDocument: topologyFile(config.topologyFile) });
   const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
   const lifecycle = new DaemonLifecycle({
     readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,
+    jobs: jobs ? { start: async () => { await jobs.templates.load(); await jobs.scheduler.start(); }, stop: () => jobs.scheduler.stop() } : undefined,
     shutdownTimeoutMs: (config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000,
     release: [unfollowMetrics, unfollowLog, () => allocator.close(), () => state.close()],
   });
 
   const app = buildApp({
-    knowledge, services, queue, executions, events, metrics, systems, readiness,
+    knowledge, services, queue, executions, events, metrics, systems, readiness, jobs,
     access: settings.access,
     allowedHosts: settings.allowedHosts,
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
@@ -172,5 +190,28 @@ export async function startDaemon(
       resolve(reason);
     });
   });
-  return { url: port.url, knowledge, services, events, metrics, ready, lostLead, close: () => lifecycle.close() };
+  return { url: port.url, knowledge, services, events, metrics, jobs, jobView: jobs?.scheduler ?? NO_JOBS, ready, lostLead, close: () => lifecycle.close() };
+}
+
+/** The jobs' parts (SPEC §10): templates, the queue and its runner, and the facade the HTTP layer uses. */
+function buildJobs(
+  knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory, store: JobStore, images: TemplateImages,
+  events: EventBus, metrics: Metrics, processDefinitions: Services['processDefinitions'], keepLogsKib: number | undefined,
+): Jobs {
+  let scheduler: JobScheduler | undefined;
+  const templates = new JobTemplates(store, images, () => Jobs.readyNodes(knowledge), {
+    keepLogsKib: keepLogsKib ?? DAEMON_DEFAULTS.jobLogKib,
+    // A template that became ready (or was rejected) may start (or fail) its queued jobs.
+    onChange: () => scheduler?.poke(),
+  });
+  scheduler = new JobScheduler(knowledge, runtimeFor, store, templates, new JobRunner(runtimeFor, images, store), events, {
+    observeQueueWait: (seconds) => metrics.observeJobQueueWait(seconds),
+  });
+  const view = scheduler;
+  metrics.followJobs({
+    counts: () => view.metrics().counts,
+    demand: () => view.metrics().demand,
+    oldestQueuedSeconds: () => view.metrics().oldestQueuedSeconds,
+  });
+  return new Jobs(knowledge, runtimeFor, store, templates, scheduler, processDefinitions);
 }

@@ -21,6 +21,8 @@ import { createTychoRouter } from './tycho-routes';
 import { Systems } from '../use-cases/systems/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
+import { createJobRouter } from './job-routes';
+import type { Jobs } from '../use-cases/jobs/jobs';
 import { EventBus } from '../domain/events';
 import { keepRedactedSecrets } from '../domain/redact';
 import { Metrics } from '../drivers/prometheus/metrics';
@@ -43,6 +45,8 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Systems from compose files (`/api/systems`, Tycho's `/system/*`); absent = no such routes. */
   systems?: Systems;
+  /** Job templates and jobs (`/api/job-templates`, `/api/jobs`, SPEC §10); absent = no such routes. */
+  jobs?: Jobs;
   /** The node pool routes (SPEC §8). */
   nodes?: NodeRouteDependencies;
   /** Feeds `GET /api/events`. */
@@ -96,7 +100,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.use(checkParsedBody());
   // Everything that starts an execution or changes the topology is refused while shutting down.
   app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',
-    '/api/executions/:id/rollback', '/api/nodes/:name/drain'], (req, res, next) => {
+    '/api/executions/:id/rollback', '/api/nodes/:name/drain', '/api/jobs', '/api/job-templates'], (req, res, next) => {
     if (req.method === 'GET' || !deps.acceptingPlans || deps.acceptingPlans()) {
       next();
       return;
@@ -161,6 +165,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
 
+  if (deps.jobs) app.use(createJobRouter(deps.jobs));
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
   app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });
