@@ -130,7 +130,7 @@ export async function startDaemon(
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
   const nodeLoops = new NodeLoops(
-    new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events)),
+    new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events, useCaseServices.jobs)),
     new ReconcileLoop(knowledge, new Reconciler(knowledge, useCaseServices, queue, executions.intake)),
   );
   // Loading a topology (re)starts the node pool's loops.
