@@ -25,6 +25,7 @@ import { NodeAdmin } from './use-cases/nodes/node-admin';
 import { NodeVolumes } from './use-cases/nodes/node-volumes';
 import { NodeHealthLoop } from './use-cases/nodes/node-health';
 import { NodeLoops } from './use-cases/nodes/node-loops';
+import { FleetFollowsQueue } from './use-cases/jobs/fleet-follows-queue';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
 import { Reconciler, ReconcileLoop } from './use-cases/nodes/reconcile';
 import { SystemBook } from './use-cases/systems/system-book';
@@ -146,8 +147,9 @@ export async function startDaemon(
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
   const nodeLoops = new NodeLoops(
-    new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events)),
+    new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events, useCaseServices.jobs)),
     new ReconcileLoop(knowledge, new Reconciler(knowledge, useCaseServices, queue, executions.intake)),
+    new FleetFollowsQueue(knowledge, useCaseServices, executions.intake),
   );
   // Loading a topology (re)starts the node pool's loops.
   const services: Services = { ...useCaseServices, nodeLoops };
