@@ -113,6 +113,8 @@ export interface Infrastructure {
   vmSize: Resources;
   memUnitMb: number;
   maxVms?: number;
+  /** Image POD's activities install into when `newActivity` names none (`job_base_image`). */
+  jobBaseImage?: string;
   onHookFailure: 'stop' | 'continue';
   /** After a failed plan: leave things as they are (`stop`) or return to where it started (`rollback`). */
   onFailure: 'stop' | 'rollback';

@@ -90,6 +90,7 @@ const INFRASTRUCTURE = z.object({
   mem_unit_mb: absentOr(wholeNumber({ min: 4, max: MAX_UNIT_MB })),
   max_vms: absentOr(wholeNumber({ min: 1, max: 100_000 })),
   hook_timeout_s: absentOr(seconds()),
+  job_base_image: absentOr(nonEmptyString()),
 }, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
 
 function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
@@ -109,6 +110,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     hookTimeoutMs: infra.hook_timeout_s === undefined ? DEFAULT_HOOK_TIMEOUT_MS : Math.round(infra.hook_timeout_s * 1000),
     nodePool: parseNodePoolSettings(obj, f),
     volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
+    ...(infra.job_base_image !== undefined ? { jobBaseImage: infra.job_base_image } : {}),
   };
 }
 
