@@ -18,6 +18,7 @@ import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
+import { createPodRouter } from './pod-routes';
 import { Systems } from '../use-cases/systems/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
@@ -80,7 +81,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
   const sessions = deps.access ? new UiSessions(deps.access) : undefined;
   app.use(createUiRouter({ sessions }));
-  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
+  if (deps.access) app.use(['/api', '/system', '/metrics', '/POD'], deps.access.middleware(sessions));
   const leader = deps.leader;
   app.get('/api/leader', async (_req, res, next) => {
     try {
@@ -165,7 +166,20 @@ export function buildApp(deps: AppDependencies): express.Express {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
 
-  if (deps.jobs) app.use(createJobRouter(deps.jobs));
+  if (deps.jobs) {
+    const jobs = deps.jobs;
+    app.use(createJobRouter(jobs));
+    app.use(createPodRouter({
+      putTemplate: (name, body) => jobs.putTemplate(name, body),
+      templates: jobs.templates,
+      deleteTemplate: (name, force) => jobs.deleteTemplate(name, force),
+      dispatch: (body) => jobs.dispatch(body),
+      get: (id) => jobs.get(id),
+      cancel: (id) => jobs.cancel(id),
+      logs: (id, stream) => jobs.logs(id, stream),
+      workersOf: (name) => jobs.templates.nodesWithImage(name),
+    }, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
+  }
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
   app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });
