@@ -176,6 +176,7 @@ export function buildApp(deps: AppDependencies): express.Express {
       dispatch: (body) => jobs.dispatch(body),
       get: (id) => jobs.get(id),
       cancel: (id) => jobs.cancel(id),
+      wait: (id, seconds) => jobs.wait(id, seconds),
       logs: (id, stream) => jobs.logs(id, stream),
       workersOf: (name) => jobs.templates.nodesWithImage(name),
     }, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
