@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     console.log(`\nCopy of ${image} between two engines, ${COPIES} times (target without the image each time)\n`);
     console.log(markdownTable(['how', 'p50', 'min', 'max'], [
       ['JobImages.ensureOn (save streamed into load)', formatMs(median(copy.ours)), formatMs(Math.min(...copy.ours)), formatMs(Math.max(...copy.ours))],
-      ['docker save \| docker load (CLI)', formatMs(median(copy.cli)), formatMs(Math.min(...copy.cli)), formatMs(Math.max(...copy.cli))],
+      ['docker save \\| docker load (CLI)', formatMs(median(copy.cli)), formatMs(Math.min(...copy.cli)), formatMs(Math.max(...copy.cli))],
     ]));
   } finally {
     await Promise.all(engines.map((e) => e.stop()));
