@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { ConflictError, InfrastructureError, NotFoundError } from '../../domain/errors';
+import { ConflictError, InfrastructureError, NotFoundError, ValidationError } from '../../domain/errors';
 import { RuntimeTasks, TaskSpec, TaskState, TaskStream } from '../../ports/container-runtime';
 import { assertResources, MIB, parseCpuset, shortId } from './docker-container-body';
 import { DockerExec } from './docker-exec';
@@ -131,6 +131,7 @@ export class DockerTasks implements RuntimeTasks {
 
   async readFile(id: string, path: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     const operation = `read ${path} from task ${shortId(id)}`;
+    if (!path.startsWith('/')) throw new ValidationError('path', `'${path}' must be an absolute path`);
     await this.requireTask(id, operation);
     let archive: Buffer;
     try {
