@@ -42,7 +42,8 @@ import { JobRunner } from './use-cases/jobs/job-runner';
 import { JobScheduler } from './use-cases/jobs/job-scheduler';
 import { JobTemplates, TemplateImages } from './use-cases/jobs/job-templates';
 import { Jobs } from './use-cases/jobs/jobs';
-import { JobView, NO_JOBS } from './use-cases/jobs/job-holdings';
+import { JobView } from './use-cases/jobs/job-holdings';
+import { JobImages } from './use-cases/jobs/job-images';
 
 export { StartupError } from './http/daemon-port';
 
@@ -58,8 +59,8 @@ export interface Daemon {
   /** Every execution and action transition, as it happens. */
   events: EventBus;
   metrics: Metrics;
-  /** Job templates and jobs (SPEC §10); undefined when the daemon was built without image support for jobs. */
-  jobs?: Jobs;
+  /** Job templates and jobs (SPEC §10). */
+  jobs: Jobs;
   /** What running jobs hold and queued ones wait for, for plans and the fleet. */
   jobView: JobView;
   /** Resolves when the state is restored (the port is open before). */
@@ -90,7 +91,7 @@ export async function startDaemon(
   options: {
     waitReady?: boolean;
     server?: Server;
-    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); without it the daemon runs no jobs. */
+    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); JobImages unless a test gives another. */
     templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
   } = {},
 ): Promise<Daemon> {
@@ -156,13 +157,14 @@ export async function startDaemon(
   const retention = new ExecutionRetention(services.executions, {
     days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount,
   }, undefined, state.topologies, state.jobs);
-  const jobs = options.templateImages ? buildJobs(knowledge, runtimeFor, state.jobs, options.templateImages(runtimeFor), events, metrics, state.processDefinitions, config.jobLogKib) : undefined;
+  const templateImages = options.templateImages?.(runtimeFor) ?? new JobImages(runtimeFor);
+  const jobs = buildJobs(knowledge, runtimeFor, state.jobs, templateImages, events, metrics, state.processDefinitions, config.jobLogKib);
   // An engine that is down at start is retried, not fatal.
   const restore = new TopologyRestore(knowledge, services, queue, { initialDocument: topologyFile(config.topologyFile) });
   const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
   const lifecycle = new DaemonLifecycle({
     readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,
-    jobs: jobs ? { start: async () => { await jobs.templates.load(); await jobs.scheduler.start(); }, stop: () => jobs.scheduler.stop() } : undefined,
+    jobs: { start: async () => { await jobs.templates.load(); await jobs.scheduler.start(); }, stop: () => jobs.scheduler.stop() },
     shutdownTimeoutMs: (config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000,
     release: [unfollowMetrics, unfollowLog, () => allocator.close(), () => state.close()],
   });
@@ -190,7 +192,7 @@ export async function startDaemon(
       resolve(reason);
     });
   });
-  return { url: port.url, knowledge, services, events, metrics, jobs, jobView: jobs?.scheduler ?? NO_JOBS, ready, lostLead, close: () => lifecycle.close() };
+  return { url: port.url, knowledge, services, events, metrics, jobs, jobView: jobs.scheduler, ready, lostLead, close: () => lifecycle.close() };
 }
 
 /** The jobs' parts (SPEC §10): templates, the queue and its runner, and the facade the HTTP layer uses. */
