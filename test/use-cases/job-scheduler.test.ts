@@ -207,6 +207,24 @@ describe('jobs across a daemon restart', () => {
     expect(h.tasks.started).toEqual([`ecoware-job-${id}-2`]);
   });
 
+  it('keeps the cores of an attempt whose node does not answer at start, and ends it node_lost when the node is lost', async () => {
+    await h.template('wide', { cpu_cores: 2 });
+    const a = await h.dispatch({ template: 'wide' });
+    const running = await until(() => h.job(a.id), (j) => j.status === 'running');
+    const node = running.attempts[0].node;
+    await h.scheduler.stop();
+    h.tasks.engine(`tcp://${node}:2375`).isDown = true;
+    await h.restart();
+    expect(h.scheduler.holdings()).toEqual([expect.objectContaining({ job: a.id, vm: node, cpuset: [0, 1] })]);
+    const b = await h.dispatch({ template: 'wide' });
+    const c = await h.dispatch({ template: 'wide' });
+    expect((await until(() => h.job(b.id), (j) => j.status === 'running')).attempts[0].node).not.toBe(node);
+    expect((await h.job(c.id)).reason).toContain(`${node} has 0 free cores`);
+    h.d.knowledge.nodes.failed(node, 'down', Date.now(), true);
+    h.d.bus.publish({ type: 'node', name: node, health: 'lost', at: new Date().toISOString() });
+    expect(await h.jobs.wait(a.id, 5)).toMatchObject({ status: 'failed', reason: 'node_lost', attempts: [{ reason: 'node_lost' }] });
+  });
+
   it('fails an attempt whose container is gone, and removes containers of jobs that are over', async () => {
     await h.template('count');
     const a = await h.dispatch({ template: 'count' });

@@ -106,10 +106,21 @@ export class JobScheduler implements JobView {
   // --- the view for plans and the fleet (job-holdings.ts) ---
 
   holdings(): JobHolding[] {
-    return [...this.handles.values()].map((h) => ({
+    const held: JobHolding[] = [...this.handles.values()].map((h) => ({
       job: h.job.id, template: h.job.template, vm: h.vm.name, cpuset: [...h.attempt.cpuset], cores: h.job.spec.cpu_cores, memoryMb: h.memoryMb,
       ...(h.attempt.deadline ? { deadline: h.attempt.deadline } : {}),
     }));
+    // Attempts a stopped daemon left running on a node that has not answered since: their container may still run.
+    const memUnitMb = this.knowledge.deployment?.topology.infrastructure.memUnitMb ?? 0;
+    for (const job of this.unresolved.values()) {
+      const attempt = job.attempts[job.attempts.length - 1];
+      if (!attempt || attempt.ended_at) continue;
+      held.push({
+        job: job.id, template: job.template, vm: attempt.node, cpuset: [...attempt.cpuset], cores: job.spec.cpu_cores, memoryMb: job.spec.mem_units * memUnitMb,
+        ...(attempt.deadline ? { deadline: attempt.deadline } : {}),
+      });
+    }
+    return held;
   }
 
   unplacedDemand(): JobDemand[] {
