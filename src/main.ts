@@ -25,7 +25,8 @@ import { NodeAdmin } from './use-cases/nodes/node-admin';
 import { NodeVolumes } from './use-cases/nodes/node-volumes';
 import { NodeHealthLoop } from './use-cases/nodes/node-health';
 import { NodeLoops } from './use-cases/nodes/node-loops';
-import { FleetFollowsQueue } from './use-cases/jobs/fleet-follows-queue';
+import { FleetFollowsQueue, FleetOptions } from './use-cases/jobs/fleet-follows-queue';
+import { JobView } from './use-cases/jobs/job-holdings';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
 import { Reconciler, ReconcileLoop } from './use-cases/nodes/reconcile';
 import { SystemBook } from './use-cases/systems/system-book';
@@ -77,7 +78,13 @@ export interface Daemon {
 export async function startDaemon(
   config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>,
   /** `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over. */
-  options: { waitReady?: boolean; server?: Server } = {},
+  options: {
+    waitReady?: boolean; server?: Server;
+    /** What running jobs hold and queued jobs wait for, when a jobs part is given (default: none, NO_JOBS). */
+    jobs?: JobView;
+    /** How the fleet follows the job queue (its pace; for tests). */
+    fleet?: FleetOptions;
+  } = {},
 ): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const settings = portSettings(config, DAEMON_DEFAULTS.host);
@@ -127,13 +134,14 @@ export async function startDaemon(
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: state.nodeStates,
+    ...(options.jobs ? { jobs: options.jobs } : {}),
   };
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
   const nodeLoops = new NodeLoops(
     new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events, useCaseServices.jobs)),
     new ReconcileLoop(knowledge, new Reconciler(knowledge, useCaseServices, queue, executions.intake)),
-    new FleetFollowsQueue(knowledge, useCaseServices, executions.intake),
+    new FleetFollowsQueue(knowledge, useCaseServices, executions.intake, options.fleet),
   );
   // Loading a topology (re)starts the node pool's loops.
   const services: Services = { ...useCaseServices, nodeLoops };
