@@ -25,6 +25,8 @@ export interface DaemonConfig {
   /** Finished executions older than this many days beyond the newest `executionRetentionCount` are pruned. */
   executionRetentionDays: number;
   executionRetentionCount: number;
+  /** The last KiB of each stream of a job attempt kept with its record (`--job-log-kib`, default 1024), unless its template says otherwise. */
+  jobLogKib: number;
   /** `<role> <token>` lines; without it the API is open and may listen on loopback only. */
   tokensFile?: string;
   /** Listen beyond loopback without a tokens file. */
@@ -52,6 +54,7 @@ export const DAEMON_DEFAULTS = {
   systemReadyTimeoutMs: 120_000,
   executionRetentionDays: 30,
   executionRetentionCount: 10_000,
+  jobLogKib: 1024,
   shutdownTimeoutS: 60,
   leaseS: 15,
 } as const;
@@ -74,6 +77,7 @@ export function readConfig(flags: Record<string, string | undefined>, env: NodeJ
     systemReadyTimeoutMs: readOptional(flags['system-ready-timeout-s'] ?? env.ECOWARE_SYSTEM_READY_TIMEOUT_S, (v) => readSeconds(v, 'system-ready-timeout-s') * 1000, DAEMON_DEFAULTS.systemReadyTimeoutMs),
     executionRetentionDays: readNumber(flags, env, 'execution-retention-days', 'ECOWARE_EXECUTION_RETENTION_DAYS', DAEMON_DEFAULTS.executionRetentionDays, 0, 36_500),
     executionRetentionCount: readNumber(flags, env, 'execution-retention-count', 'ECOWARE_EXECUTION_RETENTION_COUNT', DAEMON_DEFAULTS.executionRetentionCount, 0, 1e9),
+    jobLogKib: readNumber(flags, env, 'job-log-kib', 'ECOWARE_JOB_LOG_KIB', DAEMON_DEFAULTS.jobLogKib, 1, 65_536),
     tokensFile: flags['tokens-file'] ?? env.ECOWARE_TOKENS_FILE,
     insecureNoAuth: flags['insecure-no-auth'] === 'true' || flags['insecure-no-auth'] === '' || env.ECOWARE_INSECURE_NO_AUTH === '1',
     allowedHosts: readHostNames(flags['allowed-host'] ?? env.ECOWARE_ALLOWED_HOSTS),

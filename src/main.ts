@@ -26,7 +26,6 @@ import { NodeVolumes } from './use-cases/nodes/node-volumes';
 import { NodeHealthLoop } from './use-cases/nodes/node-health';
 import { NodeLoops } from './use-cases/nodes/node-loops';
 import { FleetFollowsQueue, FleetOptions } from './use-cases/jobs/fleet-follows-queue';
-import { JobView } from './use-cases/jobs/job-holdings';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
 import { Reconciler, ReconcileLoop } from './use-cases/nodes/reconcile';
 import { SystemBook } from './use-cases/systems/system-book';
@@ -38,6 +37,14 @@ import { ExecutionRetention } from './use-cases/execution/execution-retention';
 import { PlanExecutions } from './use-cases/execution/plan-executions';
 import { SerialQueue } from './use-cases/execution/serial-queue';
 import { packageVersion } from './version';
+import { ContainerRuntimeFactory } from './ports/container-runtime';
+import { JobStore } from './ports/job-store';
+import { JobRunner } from './use-cases/jobs/job-runner';
+import { JobScheduler } from './use-cases/jobs/job-scheduler';
+import { JobImages } from './use-cases/jobs/job-images';
+import { JobTemplates, TemplateImages } from './use-cases/jobs/job-templates';
+import { Jobs } from './use-cases/jobs/jobs';
+import { JobView } from './use-cases/jobs/job-holdings';
 
 export { StartupError } from './http/daemon-port';
 
@@ -53,6 +60,10 @@ export interface Daemon {
   /** Every execution and action transition, as it happens. */
   events: EventBus;
   metrics: Metrics;
+  /** Job templates and jobs (SPEC §10). */
+  jobs: Jobs;
+  /** What running jobs hold and queued ones wait for, for plans and the fleet. */
+  jobView: JobView;
   /** Resolves when the state is restored (the port is open before). */
   ready: Promise<void>;
   /**
@@ -79,9 +90,12 @@ export async function startDaemon(
   config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>,
   /** `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over. */
   options: {
-    waitReady?: boolean; server?: Server;
-    /** What running jobs hold and queued jobs wait for, when a jobs part is given (default: none, NO_JOBS). */
-    jobs?: JobView;
+    waitReady?: boolean;
+    server?: Server;
+    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); default: from engine to engine (use-cases/jobs/job-images.ts). */
+    templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
+    /** What plans and the fleet see of the jobs, in place of the scheduler's (tests that stand for jobs themselves). */
+    jobView?: JobView;
     /** How the fleet follows the job queue (its pace; for tests). */
     fleet?: FleetOptions;
   } = {},
@@ -120,6 +134,8 @@ export async function startDaemon(
   });
   const unfollowMetrics = metrics.follow(events);
   const unfollowLog = logEvents(events);
+  const templateImages = (options.templateImages ?? ((engines) => new JobImages(engines)))(runtimeFor);
+  const jobs = buildJobs(knowledge, runtimeFor, state.jobs, templateImages, events, metrics, state.processDefinitions, config.jobLogKib);
   const useCaseServices: Services = {
     allocator: timedAllocator(allocator, (seconds) => metrics.observeSolve(seconds)),
     runtimeFor,
@@ -134,7 +150,7 @@ export async function startDaemon(
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: state.nodeStates,
-    ...(options.jobs ? { jobs: options.jobs } : {}),
+    jobs: options.jobView ?? jobs.scheduler,
   };
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
@@ -149,18 +165,19 @@ export async function startDaemon(
   const nodeAdmin = new NodeAdmin(knowledge, services, executions.intake, events);
   const retention = new ExecutionRetention(services.executions, {
     days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount,
-  }, undefined, state.topologies);
+  }, undefined, state.topologies, state.jobs);
   // An engine that is down at start is retried, not fatal.
   const restore = new TopologyRestore(knowledge, services, queue, { initialDocument: topologyFile(config.topologyFile) });
   const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
   const lifecycle = new DaemonLifecycle({
     readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,
+    jobs: { start: async () => { await jobs.templates.load(); await jobs.scheduler.start(); }, stop: () => jobs.scheduler.stop() },
     shutdownTimeoutMs: (config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000,
     release: [unfollowMetrics, unfollowLog, () => allocator.close(), () => state.close()],
   });
 
   const app = buildApp({
-    knowledge, services, queue, executions, events, metrics, systems, readiness,
+    knowledge, services, queue, executions, events, metrics, systems, readiness, jobs,
     access: settings.access,
     allowedHosts: settings.allowedHosts,
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
@@ -182,5 +199,28 @@ export async function startDaemon(
       resolve(reason);
     });
   });
-  return { url: port.url, knowledge, services, events, metrics, ready, lostLead, close: () => lifecycle.close() };
+  return { url: port.url, knowledge, services, events, metrics, jobs, jobView: jobs.scheduler, ready, lostLead, close: () => lifecycle.close() };
+}
+
+/** The jobs' parts (SPEC §10): templates, the queue and its runner, and the facade the HTTP layer uses. */
+function buildJobs(
+  knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory, store: JobStore, images: TemplateImages,
+  events: EventBus, metrics: Metrics, processDefinitions: Services['processDefinitions'], keepLogsKib: number | undefined,
+): Jobs {
+  let scheduler: JobScheduler | undefined;
+  const templates = new JobTemplates(store, images, () => Jobs.readyNodes(knowledge), {
+    keepLogsKib: keepLogsKib ?? DAEMON_DEFAULTS.jobLogKib,
+    // A template that became ready (or was rejected) may start (or fail) its queued jobs.
+    onChange: () => scheduler?.poke(),
+  });
+  scheduler = new JobScheduler(knowledge, runtimeFor, store, templates, new JobRunner(runtimeFor, images, store), events, {
+    observeQueueWait: (seconds) => metrics.observeJobQueueWait(seconds),
+  });
+  const view = scheduler;
+  metrics.followJobs({
+    counts: () => view.metrics().counts,
+    demand: () => view.metrics().demand,
+    oldestQueuedSeconds: () => view.metrics().oldestQueuedSeconds,
+  });
+  return new Jobs(knowledge, runtimeFor, store, templates, scheduler, processDefinitions);
 }

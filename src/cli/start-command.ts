@@ -27,6 +27,7 @@ export function registerStartCommand(program: Command): void {
     .option('--tls-key <file>', 'the PEM key of --tls-cert (env ECOWARE_TLS_KEY)')
     .option('--execution-retention-days <days>', 'finished executions older than this are pruned (default 30)')
     .option('--execution-retention-count <n>', 'beyond the newest N finished executions (default 10000)')
+    .option('--job-log-kib <kib>', 'the last KiB of each stream of a job attempt kept with its record (env ECOWARE_JOB_LOG_KIB, default 1024)')
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, how long the running execution may take to finish (default 60)')
     .option('--log-level <level>', 'trace, debug, info, warn, error (env ECOWARE_LOG_LEVEL, default info)')
     .option('--host-ports <range>', "host ports the daemon gives systems' containers, per node (env ECOWARE_HOST_PORTS, default 20000-32000)")

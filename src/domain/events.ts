@@ -1,4 +1,5 @@
 import type { ActionStatus, ExecutionKind, ExecutionStatus } from './execution';
+import type { JobStatus } from './job';
 
 export type { ExecutionKind };
 
@@ -36,7 +37,16 @@ export interface NodeEvent {
   at: string;
 }
 
-export type DomainEvent = ExecutionEvent | ActionEvent | NodeEvent;
+/** A job's status changed (SPEC §10). */
+export interface JobEvent {
+  type: 'job';
+  id: string;
+  status: JobStatus;
+  template: string;
+  at: string;
+}
+
+export type DomainEvent = ExecutionEvent | ActionEvent | NodeEvent | JobEvent;
 
 export type EventListener = (event: DomainEvent) => void;
 

@@ -123,6 +123,8 @@ export interface Infrastructure {
    * long is released, as an execution of kind `scale`.
    */
   scaleInIdleMs?: number;
+  /** Image POD's activities install into when `newActivity` names none (`job_base_image`). */
+  jobBaseImage?: string;
   onHookFailure: 'stop' | 'continue';
   /** After a failed plan: leave things as they are (`stop`) or return to where it started (`rollback`). */
   onFailure: 'stop' | 'rollback';

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { DAEMON_DEFAULTS, DaemonConfig } from '../config';
 import { ExecutionStore } from '../ports/execution-store';
+import { JobStore } from '../ports/job-store';
 import { ProcessDefinitionStore } from '../ports/process-definition-store';
 import { TopologyStore } from '../ports/state-store';
 import { SystemStore } from '../ports/system-store';
@@ -18,6 +19,8 @@ export interface DaemonState {
   /** Systems and cordons: in the state dir's SQLite file, on PostgreSQL too for now (docs/operations.md). */
   systems: SystemStore;
   nodeStates: NodeStateStore;
+  /** Job templates, jobs and their logs, in the same database as the executions. */
+  jobs: JobStore;
   /** On PostgreSQL: the leader's lease this daemon holds (it leads when `openState` resolves). */
   lease?: PgLease;
   /** What was imported from the JSON-file layout at this start (SQLite only). */
@@ -41,7 +44,7 @@ export async function openState(
     const state = await openSqliteState(path.resolve(config.stateDir));
     return {
       backend: 'sqlite', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
-      systems: state.systems, nodeStates: state.nodeStates,
+      systems: state.systems, nodeStates: state.nodeStates, jobs: state.jobs,
       imported: state.imported, check: () => state.check(), close: async () => state.close(),
     };
   }
@@ -67,7 +70,7 @@ export async function openState(
   }
   return {
     backend: 'postgres', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
-    systems: local.systems, nodeStates: local.nodeStates,
+    systems: local.systems, nodeStates: local.nodeStates, jobs: state.jobs,
     lease: state.lease, check: () => state.check(),
     close: async () => {
       local.close();

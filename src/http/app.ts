@@ -18,9 +18,12 @@ import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
+import { createPodRouter } from './pod-routes';
 import { Systems } from '../use-cases/systems/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
+import { createJobRouter } from './job-routes';
+import type { Jobs } from '../use-cases/jobs/jobs';
 import { EventBus } from '../domain/events';
 import { keepRedactedSecrets } from '../domain/redact';
 import { Metrics } from '../drivers/prometheus/metrics';
@@ -43,6 +46,8 @@ export interface AppDependencies {
   executions: PlanExecutions;
   /** Systems from compose files (`/api/systems`, Tycho's `/system/*`); absent = no such routes. */
   systems?: Systems;
+  /** Job templates and jobs (`/api/job-templates`, `/api/jobs`, SPEC §10); absent = no such routes. */
+  jobs?: Jobs;
   /** The node pool routes (SPEC §8). */
   nodes?: NodeRouteDependencies;
   /** Feeds `GET /api/events`. */
@@ -76,7 +81,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
   const sessions = deps.access ? new UiSessions(deps.access) : undefined;
   app.use(createUiRouter({ sessions }));
-  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
+  if (deps.access) app.use(['/api', '/system', '/metrics', '/POD'], deps.access.middleware(sessions));
   const leader = deps.leader;
   app.get('/api/leader', async (_req, res, next) => {
     try {
@@ -96,7 +101,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.use(checkParsedBody());
   // Everything that starts an execution or changes the topology is refused while shutting down.
   app.use(['/api/execute', '/api/executor', '/api/topology', '/api/systems', '/system/start', '/system/delete',
-    '/api/executions/:id/rollback', '/api/nodes/:name/drain'], (req, res, next) => {
+    '/api/executions/:id/rollback', '/api/nodes/:name/drain', '/api/jobs', '/api/job-templates'], (req, res, next) => {
     if (req.method === 'GET' || !deps.acceptingPlans || deps.acceptingPlans()) {
       next();
       return;
@@ -161,6 +166,20 @@ export function buildApp(deps: AppDependencies): express.Express {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
 
+  if (deps.jobs) {
+    const jobs = deps.jobs;
+    app.use(createJobRouter(jobs));
+    app.use(createPodRouter({
+      putTemplate: (name, body) => jobs.putTemplate(name, body),
+      templates: jobs.templates,
+      deleteTemplate: (name, force) => jobs.deleteTemplate(name, force),
+      dispatch: (body) => jobs.dispatch(body),
+      get: (id) => jobs.get(id),
+      cancel: (id) => jobs.cancel(id),
+      logs: (id, stream) => jobs.logs(id, stream),
+      workersOf: (name) => jobs.templates.nodesWithImage(name),
+    }, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
+  }
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
   app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });

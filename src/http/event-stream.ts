@@ -9,7 +9,7 @@ const HEARTBEAT_MS = 15_000;
 export const REPLAY_EVENTS = 1000;
 
 /** The `type` of every DomainEvent the bus carries. */
-const EVENT_TYPES: readonly DomainEvent['type'][] = ['execution', 'action', 'node'];
+const EVENT_TYPES: readonly DomainEvent['type'][] = ['execution', 'action', 'node', 'job'];
 
 interface Entry {
   seq: number;

@@ -92,6 +92,7 @@ const INFRASTRUCTURE = z.object({
   hook_timeout_s: absentOr(seconds()),
   job_yield_s: absentOr(z.number({ invalid_type_error: 'must be a number of seconds (0 or more)' }).finite().min(0, 'must be 0 or more seconds').max(MAX_SECONDS, `must be at most ${MAX_SECONDS} seconds`)),
   scale_in_idle_s: absentOr(seconds()),
+  job_base_image: absentOr(nonEmptyString()),
 }, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
 
 function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
@@ -113,6 +114,7 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     hookTimeoutMs: infra.hook_timeout_s === undefined ? DEFAULT_HOOK_TIMEOUT_MS : Math.round(infra.hook_timeout_s * 1000),
     nodePool: parseNodePoolSettings(obj, f),
     volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
+    ...(infra.job_base_image !== undefined ? { jobBaseImage: infra.job_base_image } : {}),
   };
 }
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const credentials = join(dir, 'credentials.conf');
   await writeFile(credentials, `AWS_ACCESS_KEY_ID=${ACCESS_KEY}\nAWS_SECRET_ACCESS_KEY=not-a-secret\n`);
   cloud = await startLocalCloud({ accessKeyId: ACCESS_KEY, bootDelayMs: 500, groups: [{ name: GROUP, minSize: 0, maxSize: 3, desiredCapacity: 1 }] });
-  daemon = await startDaemon({ port: 0, stateDir: join(dir, 'state'), solverTimeLimitMs: 5_000 }, { jobs, fleet: { intervalMs: 300, joinGraceMs: 4_000 } });
+  daemon = await startDaemon({ port: 0, stateDir: join(dir, 'state'), solverTimeLimitMs: 5_000 }, { jobView: jobs, fleet: { intervalMs: 300, joinGraceMs: 4_000 } });
   api = request(daemon.url);
   const topology = {
     infrastructure: {

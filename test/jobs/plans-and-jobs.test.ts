@@ -40,7 +40,7 @@ describe('plans beside a running job, on a real engine', () => {
     await removeContainersByLabel(LABEL_APP, APP);
     await removeContainersByLabel(JOB_LABEL, APP);
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-jobs-plans-'));
-    daemon = await startDaemon({ port: 0, stateDir, localDocker: testDockerEndpoint().url, solverTimeLimitMs: 5000 }, { jobs });
+    daemon = await startDaemon({ port: 0, stateDir, localDocker: testDockerEndpoint().url, solverTimeLimitMs: 5000 }, { jobView: jobs });
     api = request(daemon.url);
     // The job: pinned to core 1 of the node, as the jobs part would start it.
     const job = await engine().createContainer({

@@ -5,13 +5,15 @@ import { ConflictError, DomainError, InfrastructureError, NotFoundError } from '
 import { EngineEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerSpec, EngineInfo, ExecOptions, ExecResult,
-  ManagedContainer, ManagedContainerState, RuntimeSystemNetworks, RuntimeVolumes,
+  ManagedContainer, ManagedContainerState, RuntimeImages, RuntimeSystemNetworks, RuntimeTasks, RuntimeVolumes,
 } from '../../ports/container-runtime';
 import { assertResources, containerCreateBody, MIB, shortId, toManagedContainer } from './docker-container-body';
 import { DockerExec } from './docker-exec';
+import { DockerImages } from './docker-images';
 import { bridgeGatewayAddress, resolveHost } from './docker-host-address';
 import { DockerSystemResources, isPortConflict } from './docker-system-resources';
 import { DockerNodeVolumes } from './docker-node-volumes';
+import { DockerTasks } from './docker-tasks';
 import { LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM } from './labels';
 import { DockerEndpoint, dockerodeOptions, isLoopbackHost, parseEngineAddress } from './docker-endpoint';
 
@@ -45,6 +47,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
   readonly pinsCores = true;
   readonly volumes: RuntimeVolumes;
   readonly systemNetworks: RuntimeSystemNetworks;
+  readonly tasks: RuntimeTasks;
+  readonly images: RuntimeImages;
 
   constructor(endpoint: DockerEndpoint, options: DockerRuntimeOptions = {}) {
     this.endpoint = { kind: 'docker', url: endpoint.url, ...(endpoint.certPath !== undefined ? { certPath: endpoint.certPath } : {}) };
@@ -58,6 +62,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
       listVolumes: (sid) => this.systems.listSystemVolumes(sid),
     };
     this.io = new DockerExec(this.docker, (operation, run) => this.call(operation, run), this.callTimeoutMs, () => this.where());
+    const call = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>, timeoutMs?: number) => this.call(operation, run, timeoutMs);
+    const pull = (image: string) => this.pullImage(image);
+    this.tasks = new DockerTasks(this.docker, call, this.io, pull, this.callTimeoutMs);
+    this.images = new DockerImages(this.docker, call, pull, this.pullTimeoutMs);
   }
 
   async ping(timeoutMs = DEFAULT_PING_TIMEOUT_MS): Promise<void> {

@@ -5,7 +5,8 @@ import { SystemContainerSpec } from '../../ports/container-runtime';
 import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE, LABEL_SYSTEM } from './labels';
 
 /** One bounded, error-translating engine call (DockerContainerRuntime.call). */
-export type EngineCall = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+/** One engine call bounded in time (the driver's budget, or `timeoutMs`), its failure translated into a domain error. */
+export type EngineCall = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>, timeoutMs?: number) => Promise<T>;
 
 const NANOS_PER_MS = 1_000_000;
 

@@ -15,3 +15,10 @@ export const LABEL_NAMESPACE = 'io.ecoware.namespace';
 export const LABEL_SERVICE = 'io.ecoware.service';
 /** Host ports the daemon chose for a container: `8080/tcp=20001,53/udp=20002`. */
 export const LABEL_HOST_PORTS = 'io.ecoware.ports';
+/**
+ * A run-to-completion container (a job's attempt). It never carries LABEL_MANAGED: the listings of
+ * managed containers, and so observation and drift repair, never see it.
+ */
+export const LABEL_TASK = 'io.ecoware.task';
+/** The short-lived containers that build a job template's image (value: the image's reference); never managed, never tasks. */
+export const LABEL_IMAGE_BUILD = 'io.ecoware.image_build';

@@ -79,6 +79,16 @@ export interface TarFile {
  * path holds that path first.
  */
 export function readFirstTarEntry(archive: Buffer): TarFile | undefined {
+  const head = readFirstTarEntryHead(archive);
+  if (head && head.content.length < head.size) throw new RangeError('tar archive ends inside an entry');
+  return head && { name: head.name, typeflag: head.typeflag, content: head.content };
+}
+
+/**
+ * The first entry of the beginning of an archive: its declared `size`, and as much of its content
+ * as `archive` holds (a file read only up to a limit ends early).
+ */
+export function readFirstTarEntryHead(archive: Buffer): (TarFile & { size: number }) | undefined {
   let offset = 0;
   let longName: string | undefined;
   while (offset + BLOCK <= archive.length) {
@@ -87,20 +97,19 @@ export function readFirstTarEntry(archive: Buffer): TarFile | undefined {
     const size = readSize(block);
     const typeflag = String.fromCharCode(block[156] || 0x30);
     const content = archive.subarray(offset + BLOCK, offset + BLOCK + size);
-    if (content.length < size) throw new RangeError('tar archive ends inside an entry');
     offset += BLOCK + size + padding(size);
-    if (typeflag === 'x' || typeflag === 'g') {
-      const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(content.toString('utf8'));
-      if (path) longName = path[1];
-      continue;
-    }
-    if (typeflag === 'L') {
-      longName = content.toString('utf8').replace(/\0+$/, '');
+    if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L') {
+      if (content.length < size) throw new RangeError('tar archive ends inside an extended header');
+      if (typeflag === 'L') longName = content.toString('utf8').replace(/\0+$/, '');
+      else {
+        const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(content.toString('utf8'));
+        if (path) longName = path[1];
+      }
       continue;
     }
     const prefix = readString(block, 345, 155);
     const base = readString(block, 0, 100);
-    return { name: longName ?? (prefix ? `${prefix}/${base}` : base), typeflag, content: Buffer.from(content) };
+    return { name: longName ?? (prefix ? `${prefix}/${base}` : base), typeflag, size, content: Buffer.from(content) };
   }
   return undefined;
 }

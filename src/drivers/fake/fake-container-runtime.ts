@@ -3,8 +3,10 @@ import { ConflictError, NotFoundError, UnsatisfiableError } from '../../domain/e
 import { EngineEndpoint } from '../../domain/vm';
 import {
   ContainerRuntime, ContainerRuntimeFactory, ContainerSpec, EngineInfo, ExecOptions, ExecResult, ManagedContainer, ManagedContainerState,
-  NodeVolume, RuntimeSystemNetworks, RuntimeVolumes,
+  NodeVolume, RuntimeImages, RuntimeSystemNetworks, RuntimeTasks, RuntimeVolumes,
 } from '../../ports/container-runtime';
+import { FakeImages } from './fake-images';
+import { FakeTasks } from './fake-tasks';
 
 /** One call a fake received, in order. */
 export interface FakeCall {
@@ -26,7 +28,10 @@ const SYSTEM = 'system';
  * asked to create, records every call, and fails the next call of an operation when told to.
  * It has every capability of the port: node volumes (with the containers that mount them) and the
  * networks, volumes and host ports of systems; a system container with a healthcheck is healthy at
- * once. The contract suite (test/support/runtime-contract.ts) holds it to what Docker does.
+ * once. Tasks and images are in memory too (fake-tasks.ts, fake-images.ts): a task does what
+ * `tasks.behaviour` says, a build succeeds unless `images.buildBehaviour` says otherwise. The
+ * contract suites (test/support/runtime-contract.ts, jobs-runtime-contract.ts) hold it to what
+ * Docker does.
  * Nothing here talks to Docker.
  */
 export class FakeContainerRuntime implements ContainerRuntime {
@@ -51,8 +56,16 @@ export class FakeContainerRuntime implements ContainerRuntime {
   private readonly failures = new Map<string, Error[]>();
   private sequence = 0;
 
+  /** Run-to-completion containers: set `tasks.behaviour` to say what a task does. */
+  readonly tasks: FakeTasks;
+  /** Images by reference: set `images.buildBehaviour` to make builds fail. */
+  readonly images: FakeImages;
+
   constructor(readonly endpoint: EngineEndpoint = { kind: 'docker', url: 'fake://engine' }, private readonly engine: EngineInfo = { cpus: 64, memoryBytes: 256 * 2 ** 30, serverVersion: 'fake' }) {
     this.address = /^[a-z]+:\/\/([^/:]+)/.exec(endpoint.url)?.[1];
+    const enter = (op: string, target?: string) => this.enter(op, target);
+    this.tasks = new FakeTasks(enter, 'fake');
+    this.images = new FakeImages(enter, (ref) => this.tasks.usesImage(ref), 'fake');
   }
 
   readonly volumes: RuntimeVolumes = {
@@ -91,7 +104,11 @@ export class FakeContainerRuntime implements ContainerRuntime {
   };
 
   /** The next call of `op` (a method name, or `volumes.create` …) rejects with `error` (queued: several calls fail in turn). */
-  failNext(op: keyof ContainerRuntime | `volumes.${keyof RuntimeVolumes}` | `systemNetworks.${keyof RuntimeSystemNetworks}`, error: Error): void {
+  failNext(
+    op: keyof ContainerRuntime | `volumes.${keyof RuntimeVolumes}` | `systemNetworks.${keyof RuntimeSystemNetworks}`
+      | `tasks.${keyof RuntimeTasks}` | `images.${keyof RuntimeImages}`,
+    error: Error,
+  ): void {
     this.failures.set(op, [...(this.failures.get(op) ?? []), error]);
   }
 

@@ -57,6 +57,28 @@ const MIGRATIONS: string[] = [
   `,
   // Who made a topology version (a user, or an app edit: a system started or deleted).
   `ALTER TABLE topologies ADD COLUMN made_by TEXT NOT NULL DEFAULT 'user';`,
+  // Jobs (SPEC §10), as on SQLite.
+  `
+  CREATE TABLE job_templates (name TEXT COLLATE "C" PRIMARY KEY, record TEXT NOT NULL);
+  CREATE TABLE jobs (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    template TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    created_at TEXT COLLATE "C" NOT NULL,
+    record TEXT NOT NULL
+  );
+  CREATE INDEX jobs_unfinished ON jobs (id) WHERE status IN ('queued', 'starting', 'running');
+  CREATE INDEX jobs_by_status ON jobs (status, id);
+  CREATE INDEX jobs_by_template ON jobs (template, id);
+  CREATE TABLE job_logs (
+    job_id TEXT COLLATE "C" NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    content BYTEA NOT NULL,
+    PRIMARY KEY (job_id, attempt, stream)
+  );
+  `,
 ];
 
 /** The writer's fencing token: a write commits only while the lease row still names it. */

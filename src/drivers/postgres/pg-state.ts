@@ -1,6 +1,7 @@
 import { openPgDatabase, PgDatabase } from './database';
 import { LeaseOptions, PgLease } from './pg-lease';
 import { PgExecutionStore } from './pg-execution-store';
+import { PgJobStore } from './pg-job-store';
 import { PgProcessDefinitionStore } from './pg-process-definition-store';
 import { PgTopologyStore } from './pg-topology-store';
 
@@ -9,6 +10,7 @@ export interface PgState {
   executions: PgExecutionStore;
   processDefinitions: PgProcessDefinitionStore;
   topologies: PgTopologyStore;
+  jobs: PgJobStore;
   lease: PgLease;
   /** Throws when the database did not answer the lease's last round (for `/readyz`). */
   check(): void;
@@ -27,6 +29,7 @@ export async function openPostgresState(url: string, options: LeaseOptions = {})
     executions: new PgExecutionStore(db),
     processDefinitions: new PgProcessDefinitionStore(db),
     topologies: new PgTopologyStore(db),
+    jobs: new PgJobStore(db),
     lease,
     check: () => {
       if (lease.lastError) throw new Error(`the PostgreSQL state database does not answer: ${lease.lastError}`);

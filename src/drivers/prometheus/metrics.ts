@@ -10,6 +10,13 @@ export function actionTypeOf(description: string): string {
   return description.split(' ').slice(0, 2).join('_') || 'unknown';
 }
 
+/** What the jobs' gauges read at each scrape. */
+export interface JobMetricsSource {
+  counts(): Partial<Record<string, number>>;
+  demand(): { cores: number; mem_units: number };
+  oldestQueuedSeconds(): number;
+}
+
 /**
  * The daemon's Prometheus metrics (SPEC §7), in a registry of its own so several daemons in one
  * process (tests) do not collide. Execution, action and drift-repair metrics follow the EventBus;
@@ -27,6 +34,8 @@ export class Metrics {
   private readonly driftRepairs = new Counter({ name: 'ecoware_drift_repairs_total', help: 'Drift found on the engines and repaired, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly buildInfo = new Gauge({ name: 'ecoware_build_info', help: 'Version of the running daemon', labelNames: ['version'], registers: [this.registry] });
   private readonly started = new Map<string, number>();
+  private readonly jobsFinished = new Counter({ name: 'ecoware_jobs_finished_total', help: 'Jobs that reached a terminal state, by state', labelNames: ['state'], registers: [this.registry] });
+  private readonly jobQueueWait = new Histogram({ name: 'ecoware_job_queue_wait_seconds', help: 'Time from a job joining the queue to its container running', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600], registers: [this.registry] });
 
   /**
    * `queueDepth` and `nodes` are read at each scrape; without `nodes` every count is 0. The execution
@@ -68,6 +77,8 @@ export class Metrics {
         if (start !== undefined) this.executionDuration.observe({ kind: event.kind }, (now - start) / 1000);
         this.started.delete(event.id);
       }
+    } else if (event.type === 'job') {
+      if (['succeeded', 'failed', 'timed_out', 'cancelled'].includes(event.status)) this.jobsFinished.inc({ state: event.status });
     } else if (event.type === 'action') {
       const key = `${event.execution_id}/${event.layer}/${event.index}`;
       if (event.status === 'running') this.started.set(key, now);
@@ -77,6 +88,37 @@ export class Metrics {
         this.started.delete(key);
       } else if (event.status !== 'pending') this.started.delete(key);
     }
+  }
+
+  /**
+   * The jobs' gauges, read at each scrape: jobs by state (the open ones: queued, starting,
+   * running), the cores and memory units queued jobs ask for, the age of the oldest queued job.
+   */
+  followJobs(source: JobMetricsSource): void {
+    new Gauge({
+      name: 'ecoware_jobs', help: 'Jobs not yet finished, by state', labelNames: ['state'], registers: [this.registry],
+      collect() {
+        const counts = source.counts();
+        for (const state of ['queued', 'starting', 'running']) this.set({ state }, counts[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ecoware_job_queue_demand', help: 'What queued jobs ask for, by resource (cores, mem_units)', labelNames: ['resource'], registers: [this.registry],
+      collect() {
+        const demand = source.demand();
+        this.set({ resource: 'cores' }, demand.cores);
+        this.set({ resource: 'mem_units' }, demand.mem_units);
+      },
+    });
+    new Gauge({
+      name: 'ecoware_job_oldest_queued_seconds', help: 'How long the oldest queued job has waited (0 when none waits)', registers: [this.registry],
+      collect() { this.set(source.oldestQueuedSeconds()); },
+    });
+    for (const state of ['succeeded', 'failed', 'timed_out', 'cancelled']) this.jobsFinished.inc({ state }, 0);
+  }
+
+  observeJobQueueWait(seconds: number): void {
+    this.jobQueueWait.observe(seconds);
   }
 
   observeSolve(seconds: number): void {

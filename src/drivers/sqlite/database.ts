@@ -67,6 +67,29 @@ const MIGRATIONS: string[] = [
   CREATE TABLE cordons (node TEXT PRIMARY KEY) WITHOUT ROWID;
   ALTER TABLE topologies ADD COLUMN made_by TEXT NOT NULL DEFAULT 'user';
   `,
+  // Jobs (SPEC §10): templates, jobs with their attempts in the record, and the kept tail of each
+  // attempt's stdout and stderr.
+  `
+  CREATE TABLE job_templates (name TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    template TEXT NOT NULL,
+    status TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX jobs_unfinished ON jobs (id) WHERE status IN ('queued', 'starting', 'running');
+  CREATE INDEX jobs_by_status ON jobs (status, id);
+  CREATE INDEX jobs_by_template ON jobs (template, id);
+  CREATE TABLE job_logs (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    content BLOB NOT NULL,
+    PRIMARY KEY (job_id, attempt, stream)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -2,6 +2,7 @@ import { openDatabase, SqliteDatabase } from './database';
 import { importEarlierState, ImportResult } from './import-json-state';
 import { StateLease } from './lease';
 import { SqliteExecutionStore } from './sqlite-execution-store';
+import { SqliteJobStore } from './sqlite-job-store';
 import { SqliteNodeStateStore } from './sqlite-node-state-store';
 import { SqliteProcessDefinitionStore } from './sqlite-process-definition-store';
 import { SqliteSystemStore } from './sqlite-system-store';
@@ -13,6 +14,7 @@ export interface SqliteState {
   processDefinitions: SqliteProcessDefinitionStore;
   topologies: SqliteTopologyStore;
   systems: SqliteSystemStore;
+  jobs: SqliteJobStore;
   /** Cordons. */
   nodeStates: SqliteNodeStateStore;
   lease: StateLease;
@@ -45,6 +47,7 @@ export async function openSqliteState(stateDir: string): Promise<SqliteState> {
       processDefinitions: new SqliteProcessDefinitionStore(db),
       topologies: new SqliteTopologyStore(db),
       systems: new SqliteSystemStore(db),
+      jobs: new SqliteJobStore(db),
       nodeStates: new SqliteNodeStateStore(db),
       lease,
       imported,

@@ -21,6 +21,11 @@ export interface DaemonParts {
   queue: SerialQueue;
   hookSchedule?: TopologyFollower;
   nodeLoops: NodeLoops;
+  /**
+   * The job queue: started once the topology is restored (what jobs a stopped daemon left is taken
+   * back then), stopped first at shutdown, leaving running job containers running.
+   */
+  jobs?: { start(): Promise<void>; stop(): Promise<void> };
   /** How long the running execution may take to finish at shutdown before it is stopped. */
   shutdownTimeoutMs: number;
   /** Released last, in this order, once nothing runs (bus subscribers, the allocator's worker, the state). */
@@ -68,6 +73,7 @@ export class DaemonLifecycle {
       readiness.topologyRestoreAttempted();
       const interruptedSystems = await systems.recoverInterrupted();
       if (interruptedSystems > 0) log.warn({ systems: interruptedSystems }, 'systems were left starting or deleting by a stopped daemon');
+      await this.parts.jobs?.start();
     })();
     this.ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
     return this.ready;
@@ -88,6 +94,8 @@ export class DaemonLifecycle {
     nodeLoops.stop();
     await nodeLoops.settled();
     await this.ready.catch(() => undefined);
+    // Running job containers stay: the next start re-attaches to them (docs/jobs.md).
+    await this.parts.jobs?.stop();
     // The port stays open while the running execution finishes: probes see 503 on /readyz,
     // plans get 503, reads still answer.
     await executions.shutdown(shutdownTimeoutMs);

@@ -1,6 +1,7 @@
 import { errorMessage } from '../../domain/errors';
 import { log } from '../../log';
 import { ExecutionStore } from '../../ports/execution-store';
+import { JobStore } from '../../ports/job-store';
 import { TopologyStore } from '../../ports/state-store';
 
 const DAY_MS = 86_400_000;
@@ -24,6 +25,8 @@ export class ExecutionRetention {
     private readonly settings: RetentionSettings,
     private readonly everyMs = DAY_MS,
     private readonly topologies?: Pick<TopologyStore, 'prune'>,
+    /** Finished jobs go by the same rule (SPEC §10); unfinished ones never. */
+    private readonly jobs?: Pick<JobStore, 'prune'>,
   ) {}
 
   async pruneNow(now = Date.now()): Promise<number> {
@@ -33,6 +36,8 @@ export class ExecutionRetention {
       if (pruned > 0) log.info({ pruned, ...this.settings }, 'pruned finished executions past retention');
       const versions = (await this.topologies?.prune?.(policy)) ?? 0;
       if (versions > 0) log.info({ pruned: versions, ...this.settings }, 'pruned topology versions past retention');
+      const jobs = (await this.jobs?.prune(policy)) ?? 0;
+      if (jobs > 0) log.info({ pruned: jobs, ...this.settings }, 'pruned finished jobs past retention');
       return pruned;
     } catch (e) {
       log.error({ err: errorMessage(e) }, 'pruning executions failed');

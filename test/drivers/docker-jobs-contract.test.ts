@@ -1,0 +1,64 @@
+import { ConflictError } from '../../src/domain/errors';
+import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
+import { LABEL_MANAGED, LABEL_TASK } from '../../src/drivers/docker/labels';
+import { engine, removeContainersByLabel, TEST_LABEL, testDockerEndpoint, testImage } from '../support/docker';
+import { CONTRACT_IMAGE_PREFIX, jobsRuntimeContract } from '../support/jobs-runtime-contract';
+
+const TEST_VALUE = 'jobs-contract';
+const runtime = new DockerContainerRuntime(testDockerEndpoint());
+
+async function removeContractImages(): Promise<void> {
+  const images = await engine().listImages();
+  for (const image of images) {
+    for (const tag of image.RepoTags ?? []) {
+      if (tag.startsWith(CONTRACT_IMAGE_PREFIX)) await engine().getImage(tag).remove({ force: true }).catch(() => undefined);
+    }
+  }
+}
+
+jobsRuntimeContract('DockerContainerRuntime', () => ({
+  runtime,
+  reconnect: () => new DockerContainerRuntime(testDockerEndpoint()),
+  image: testImage(),
+  labels: { [TEST_LABEL]: TEST_VALUE },
+  async cleanup() {
+    await removeContainersByLabel(TEST_LABEL, TEST_VALUE);
+    await removeContractImages();
+  },
+}));
+
+afterAll(async () => {
+  await removeContainersByLabel(TEST_LABEL, TEST_VALUE);
+  await removeContractImages();
+});
+
+describe('DockerContainerRuntime tasks, as the engine sees them', () => {
+  const labels = { [TEST_LABEL]: TEST_VALUE };
+  afterEach(async () => { await removeContainersByLabel(TEST_LABEL, TEST_VALUE); });
+
+  it('marks a task as a task and never as managed, limits its swap to its memory, and never restarts it', async () => {
+    const task = await runtime.tasks.start({
+      name: `jobs-contract-marks-${process.pid}`, image: testImage(), argv: ['sleep', '300'], env: { GREETING: 'hi' }, cwd: '/tmp',
+      cpuset: [0], memoryMb: 40, labels: { ...labels, [LABEL_MANAGED]: 'true', 'io.ecoware.job': 'j1' },
+    });
+    const info = await engine().getContainer(task.id).inspect();
+    expect(info.Config.Labels).toMatchObject({ [LABEL_TASK]: 'true', 'io.ecoware.job': 'j1' });
+    expect(info.Config.Labels[LABEL_MANAGED]).toBeUndefined();
+    expect(info.Config.Env).toContain('GREETING=hi');
+    expect(info.Config.WorkingDir).toBe('/tmp');
+    expect(info.HostConfig).toMatchObject({ CpusetCpus: '0', Memory: 40 * 2 ** 20, MemorySwap: 40 * 2 ** 20, RestartPolicy: { Name: 'no' } });
+    expect((await runtime.listManagedStates()).map((c) => c.id)).not.toContain(task.id);
+  });
+
+  it('refuses to replace a container of the same name that is not a task, and leaves it running', async () => {
+    const name = `jobs-contract-other-${process.pid}`;
+    const other = await engine().createContainer({ name, Image: testImage(), Cmd: ['sleep', '300'], Labels: labels });
+    await other.start();
+    await expect(runtime.tasks.start({ name, image: testImage(), argv: ['true'], env: {}, cpuset: [0], memoryMb: 32, labels })).rejects.toBeInstanceOf(ConflictError);
+    expect((await other.inspect()).State.Running).toBe(true);
+    // Nor are its state, output or removal a task's business.
+    expect(await runtime.tasks.inspect(other.id)).toBeUndefined();
+    await runtime.tasks.remove(other.id);
+    expect((await other.inspect()).State.Running).toBe(true);
+  });
+});
