@@ -3,17 +3,16 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/drivers/docker/labels';
-import { engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
-import { TestJobs } from '../support/test-jobs';
+import { LABEL_APP, LABEL_TASK } from '../../src/drivers/docker/labels';
+import { engine, inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { waitFor } from '../support/wait-for';
 
 /**
- * Plans beside a running job on a real engine: a busybox container pinned to the job's core stands
- * for the job, and the jobs' view says it holds that core. The tiers' cpusets are asked of the
- * engine, never of the daemon.
+ * Plans beside a running job on a real engine, through the daemon's HTTP API: a job of a template
+ * (a busybox `sleep`) holds a core, and the tiers' cpusets are asked of the engine, never of the
+ * daemon.
  */
 const APP = `jobs${process.pid}`;
-const JOB_LABEL = 'io.ecoware.test.job';
 const MEM_UNIT_MB = 32;
 
 const topology = (infrastructure: Record<string, unknown> = {}) => ({
@@ -34,59 +33,67 @@ describe('plans beside a running job, on a real engine', () => {
   let stateDir: string;
   let daemon: Daemon;
   let api: ReturnType<typeof request>;
-  const jobs = new TestJobs();
+  let job: string;
 
   beforeAll(async () => {
     await removeContainersByLabel(LABEL_APP, APP);
-    await removeContainersByLabel(JOB_LABEL, APP);
+    await removeContainersByLabel(LABEL_TASK, 'true');
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-jobs-plans-'));
-    daemon = await startDaemon({ port: 0, stateDir, localDocker: testDockerEndpoint().url, solverTimeLimitMs: 5000 }, { jobView: jobs });
+    daemon = await startDaemon({ port: 0, stateDir, localDocker: testDockerEndpoint().url, solverTimeLimitMs: 5000 });
     api = request(daemon.url);
-    // The job: pinned to core 1 of the node, as the jobs part would start it.
-    const job = await engine().createContainer({
-      Image: testImage(), Cmd: ['sleep', '100000'], Labels: { [JOB_LABEL]: APP },
-      HostConfig: { CpusetCpus: '1', Memory: 2 * MEM_UNIT_MB * 1024 * 1024 },
-    });
-    await job.start();
-    jobs.hold({ job: '01JOBONCORE1', vm: 'node1', cpuset: [1], memoryMb: 2 * MEM_UNIT_MB });
+    expect((await api.put('/api/topology').send(topology())).status).toBe(200);
+    expect((await api.put('/api/job-templates/hold').send({ image: testImage(), command: ['sleep', '300'], cpu_cores: 1, mem_units: 2 })).status).toBe(201);
+    const template = await waitFor(async () => (await api.get('/api/job-templates/hold')).body, (t) => t.status !== 'validating', 30_000, 200);
+    expect(template.status).toBe('ready');
   });
 
   afterAll(async () => {
     await daemon?.close();
     await removeContainersByLabel(LABEL_APP, APP);
-    await removeContainersByLabel(JOB_LABEL, APP);
+    await removeContainersByLabel(LABEL_TASK, 'true');
     await fs.rm(stateDir, { recursive: true, force: true });
   });
 
-  it('applies a plan on the cores the job leaves: no tier container is pinned to the job\'s core', async () => {
-    expect((await api.put('/api/topology').send(topology())).status).toBe(200);
+  it('applies a plan on the cores a running job leaves: no tier container is pinned to the job\'s core', async () => {
+    const dispatched = await api.post('/api/jobs').send({ template: 'hold' });
+    expect(dispatched.status).toBe(202);
+    job = dispatched.body.id;
+    const running = await waitFor(async () => (await api.get(`/api/jobs/${job}`)).body, (j) => j.status === 'running', 30_000, 200);
+    expect(running.status).toBe('running');
+    const task = await inspectContainer(`ecoware-job-${job}-1`);
+    expect(task?.State.Running).toBe(true);
+    const jobCore = task!.HostConfig.CpusetCpus;
+    expect(['0', '1']).toContain(jobCore);
+
     const res = await api.put('/api/execute').send(plan(1));
     expect(res.status).toBe(200);
-    expect(await tierCpusets()).toEqual(['0']);
-    const [job] = await engine().listContainers({ filters: { label: [`${JOB_LABEL}=${APP}`] } });
-    expect(job.State).toBe('running');
+    expect(await tierCpusets()).toEqual([jobCore === '0' ? '1' : '0']);
+    expect((await inspectContainer(`ecoware-job-${job}-1`))?.State.Running).toBe(true);
   });
 
   it('refuses a plan that needs the job\'s core with 422 naming the job, changing nothing', async () => {
+    const before = await tierCpusets();
     const preview = await api.put('/api/translate').send(plan(2));
     expect(preview.status).toBe(422);
-    expect(preview.body).toMatchObject({ code: 'held_by_jobs', error: 'the plan needs 1 core that running jobs hold: job 01JOBONCORE1 on node1 (1 core, 64 MB)' });
+    expect(preview.body).toMatchObject({ code: 'held_by_jobs', error: expect.stringMatching(new RegExp(`^the plan needs 1 core that running jobs hold: job ${job} on node1 \\(1 core, 64 MB`)) });
     const res = await api.put('/api/execute').send(plan(2));
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ status: 'failed', code: 'held_by_jobs', error: expect.stringContaining('job 01JOBONCORE1 on node1') });
-    expect(await tierCpusets()).toEqual(['0']);
+    expect(res.body).toMatchObject({ status: 'failed', code: 'held_by_jobs', error: expect.stringContaining(`job ${job} on node1`) });
+    expect(await tierCpusets()).toEqual(before);
+    expect((await inspectContainer(`ecoware-job-${job}-1`))?.State.Running).toBe(true);
   });
 
   it('with job_yield_s, waits for the job to end and then takes its core', async () => {
-    expect((await api.put('/api/topology').send(topology({ job_yield_s: 20 }))).status).toBe(200);
+    expect((await api.put('/api/topology').send(topology({ job_yield_s: 30 }))).status).toBe(200);
     const applying = api.put('/api/execute').send(plan(2)).then((r) => r);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    // The job ends: its container goes, and the jobs' view says so.
-    await removeContainersByLabel(JOB_LABEL, APP);
-    jobs.end('01JOBONCORE1');
+    expect((await api.post(`/api/jobs/${job}/cancel`)).status).toBe(202);
     const res = await applying;
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('succeeded');
     expect(await tierCpusets()).toEqual(['0,1']);
+    const record = (await api.get(`/api/executions/${res.body.execution_id}`)).body;
+    expect(record.notes).toEqual([expect.stringContaining(`for running jobs to end: the plan needs 1 core that running jobs hold: job ${job} on node1`)]);
+    expect((await api.get(`/api/jobs/${job}`)).body.status).toBe('cancelled');
   });
 });
