@@ -25,7 +25,7 @@ import { NodeAdmin } from './use-cases/nodes/node-admin';
 import { NodeVolumes } from './use-cases/nodes/node-volumes';
 import { NodeHealthLoop } from './use-cases/nodes/node-health';
 import { NodeLoops } from './use-cases/nodes/node-loops';
-import { FleetFollowsQueue } from './use-cases/jobs/fleet-follows-queue';
+import { FleetFollowsQueue, FleetOptions } from './use-cases/jobs/fleet-follows-queue';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
 import { Reconciler, ReconcileLoop } from './use-cases/nodes/reconcile';
 import { SystemBook } from './use-cases/systems/system-book';
@@ -94,6 +94,10 @@ export async function startDaemon(
     server?: Server;
     /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); default: from engine to engine (use-cases/jobs/job-images.ts). */
     templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
+    /** What plans and the fleet see of the jobs, in place of the scheduler's (tests that stand for jobs themselves). */
+    jobView?: JobView;
+    /** How the fleet follows the job queue (its pace; for tests). */
+    fleet?: FleetOptions;
   } = {},
 ): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
@@ -146,14 +150,14 @@ export async function startDaemon(
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: state.nodeStates,
-    jobs: jobs.scheduler,
+    jobs: options.jobView ?? jobs.scheduler,
   };
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
   const nodeLoops = new NodeLoops(
     new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events, useCaseServices.jobs)),
     new ReconcileLoop(knowledge, new Reconciler(knowledge, useCaseServices, queue, executions.intake)),
-    new FleetFollowsQueue(knowledge, useCaseServices, executions.intake),
+    new FleetFollowsQueue(knowledge, useCaseServices, executions.intake, options.fleet),
   );
   // Loading a topology (re)starts the node pool's loops.
   const services: Services = { ...useCaseServices, nodeLoops };

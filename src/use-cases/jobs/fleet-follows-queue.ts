@@ -59,7 +59,10 @@ export class FleetFollowsQueue {
   private readonly idleSince = new Map<string, number>();
   /** Jobs the fleet grew for: until when their demand adds no VM (Infinity while the VMs join). */
   private readonly grownFor = new Map<string, number>();
-  /** VMs added for jobs: not idle before then, so their jobs have time to start (cluster-autoscaler's scale-down delay after add). */
+  /**
+   * VMs added for jobs: not idle before then (or before a job or a tier has used them), so their
+   * jobs have time to start (cluster-autoscaler's scale-down delay after add).
+   */
   private readonly addedUntil = new Map<string, number>();
   private readonly now: () => number;
   private toldAtLimit?: string;
@@ -151,7 +154,10 @@ export class FleetFollowsQueue {
     for (const vm of this.idleSince.keys()) if (!cluster[vm]) this.idleSince.delete(vm);
     for (const [vm, until] of this.addedUntil) if (until <= now || !cluster[vm]) this.addedUntil.delete(vm);
     for (const [vm, state] of Object.entries(cluster)) {
-      const idle = Object.keys(state.containers).length === 0 && !held.has(vm) && !unreachable.has(vm) && !this.addedUntil.has(vm);
+      const busy = Object.keys(state.containers).length > 0 || held.has(vm);
+      // Once a job or a tier has used a VM added for jobs, it is idle like any other when they are gone.
+      if (busy) this.addedUntil.delete(vm);
+      const idle = !busy && !unreachable.has(vm) && !this.addedUntil.has(vm);
       if (!idle) this.idleSince.delete(vm);
       else if (!this.idleSince.has(vm)) this.idleSince.set(vm, now);
     }
