@@ -116,7 +116,7 @@ describe('a standby on PostgreSQL', () => {
     stopFollowing();
 
     // The same bodies for the same resources.
-    for (const route of ['/api/executions', `/api/executions/${id}`, '/api/process-definitions']) {
+    for (const route of ['/api/executions', `/api/executions/${id}`, '/api/process_definition']) {
       const [fromLeader, fromStandby] = await Promise.all([request(a.url).get(route), request(b.url).get(route)]);
       expect([route, fromStandby.status]).toEqual([route, 200]);
       expect(fromStandby.body).toEqual(fromLeader.body);
