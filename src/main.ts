@@ -114,12 +114,13 @@ export async function startDaemon(
   };
   const unfollowMetrics = metrics.follow(events);
   const unfollowLog = logEvents(events);
+  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once.
   const release = async () => {
     unfollowMetrics();
     unfollowLog();
     shared.eventLog.close();
-    await allocator.close();
     await state.close();
+    await allocator.close();
   };
 
   const dispatch: RequestListener = (req, res) => {
