@@ -21,9 +21,9 @@ const APP = `stby${process.pid}`;
 interface SseEvent { id?: string; event?: string; data?: unknown }
 
 /** Reads `/api/events` of `url` into `events` until closed. */
-function followEvents(url: string, events: SseEvent[]): () => void {
+function followEvents(url: string, events: SseEvent[], headers: Record<string, string> = {}): () => void {
   let buffer = '';
-  const req = http.get(`${url}/api/events`, (res) => {
+  const req = http.get(`${url}/api/events`, { headers }, (res) => {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       buffer += chunk;
@@ -39,7 +39,7 @@ function followEvents(url: string, events: SseEvent[]): () => void {
           if (field === 'event') event.event = value;
           if (field === 'data') event.data = JSON.parse(value);
         }
-        if (event.event) events.push(event);
+        if (event.event || event.id) events.push(event);
       }
     });
   });
@@ -114,6 +114,8 @@ describe('a standby on PostgreSQL', () => {
     expect(seen.every((e) => /^[0-9a-z]+-\d+$/.test(e.id ?? ''))).toBe(true);
     expect(events.some((e) => e.event === 'action' && (e.data as { execution_id: string }).execution_id === id && (e.data as { status: string }).status === 'succeeded')).toBe(true);
     stopFollowing();
+    const seqOf = (id: string | undefined) => Number(id?.split('-')[1]);
+    const lastBefore = events.filter((e) => e.id).at(-1)?.id as string;
 
     // The same bodies for the same resources.
     for (const route of ['/api/executions', `/api/executions/${id}`, '/api/process_definition']) {
@@ -160,6 +162,10 @@ describe('a standby on PostgreSQL', () => {
     expect(fromA.body).toEqual(fromB.body);
     expect((await request(a.url).put('/api/execute').send(plan)).status).toBe(307);
 
+    // A page connected to a while it stands by sees what b does next; its ids go on from b's.
+    const onA: SseEvent[] = [];
+    const stopFollowingA = followEvents(a.url, onA);
+
     // SIGTERM of b hands the lease back to a, which applies a plan as a leader again.
     const stopped = Date.now();
     b.child.kill('SIGTERM');
@@ -172,6 +178,20 @@ describe('a standby on PostgreSQL', () => {
       return res.status === 503 ? undefined : res;
     }, 60_000);
     expect([again.status, again.body.status]).toEqual([200, 'succeeded']);
+    // Event ids only grow across the takeovers: a client that reconnects to the new leader with an
+    // id from before is told to read the state afresh (reset), then gets ids above every one it saw.
+    const third = await waitUntil('a\'s stream to show the plan it applied', async () => {
+      const mine = onA.filter((e) => e.event === 'execution' && (e.data as { id: string }).id === again.body.execution_id);
+      return mine.some((e) => (e.data as { status: string }).status === 'succeeded') ? mine : undefined;
+    }, 30_000);
+    stopFollowingA();
+    expect(third.every((e) => seqOf(e.id) > seqOf(lastBefore))).toBe(true);
+    const reconnected: SseEvent[] = [];
+    const stopReconnected = followEvents(a.url, reconnected, { 'last-event-id': lastBefore });
+    const opening = await waitUntil('the reconnected stream to open', async () => (reconnected.length > 0 ? reconnected[0] : undefined), 10_000);
+    stopReconnected();
+    expect(opening.event).toBe('reset');
+    expect(seqOf(opening.id)).toBeGreaterThan(seqOf(lastBefore));
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
   }, 240_000);
