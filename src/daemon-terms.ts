@@ -21,6 +21,7 @@ import { Knowledge, Services } from './use-cases/cluster/knowledge';
 import { DaemonLifecycle } from './use-cases/daemon/daemon-lifecycle';
 import { DaemonReadiness } from './use-cases/daemon/daemon-readiness';
 import { StandbyView } from './use-cases/daemon/standby-view';
+import { RoleTerm } from './use-cases/daemon/role-switch';
 import { ExecutionRetention } from './use-cases/execution/execution-retention';
 import { PlanExecutions } from './use-cases/execution/plan-executions';
 import { SerialQueue } from './use-cases/execution/serial-queue';
@@ -63,23 +64,11 @@ export interface DaemonShared {
  * nothing one role knew in memory leaks into the next (SPEC §12: a new leader starts as a restarted
  * daemon does).
  */
-export interface Term {
-  role: 'leader' | 'standby';
-  /** On PostgreSQL, the lease's epoch the leader's term acts under. */
-  epoch?: number;
+export interface Term extends RoleTerm {
   app: RequestListener;
   knowledge: Knowledge;
   services: Services;
   queueDepth(): number;
-  /** Before its app answers: a leader puts its cordons back, and answers "starting" for what needs the topology. */
-  prepare(): Promise<void>;
-  /** Its app answers: starts the term's work; resolves once it serves (a leader: its state restored; a standby: the fleet read once). */
-  serve(): Promise<void>;
-  /**
-   * Ends the term. `shutdown`: the running execution may finish within the shutdown timeout.
-   * `lost`: the lead is gone; nothing more is tried (engine calls and writes are refused already).
-   */
-  stop(how: 'shutdown' | 'lost'): Promise<void>;
 }
 
 function baseServices(shared: DaemonShared): Omit<Services, 'runtimeFor' | 'cloudFor'> {

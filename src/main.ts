@@ -21,6 +21,7 @@ import { Knowledge, Services } from './use-cases/cluster/knowledge';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
 import { SystemBook } from './use-cases/systems/system-book';
 import { composeLeaderTerm, composeStandbyTerm, DaemonShared, Term } from './daemon-terms';
+import { RoleSwitch } from './use-cases/daemon/role-switch';
 import { packageVersion } from './version';
 
 export { StartupError } from './http/daemon-port';
@@ -145,7 +146,7 @@ export async function startDaemon(
     ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
     if (options.waitReady !== false) await ready;
     let closing: Promise<void> | undefined;
-    return daemonOf(port.url, () => current!, ready, () => {
+    return daemonOf(port.url, shared, () => current!, ready, () => {
       closing ??= (async () => { await term.stop('shutdown'); await port.close(); await release(); })();
       return closing;
     });
@@ -158,67 +159,37 @@ export async function startDaemon(
     await release();
     throw e;
   }
-  let closing: Promise<void> | undefined;
-  let switching: Promise<void> = Promise.resolve();
-  let firstServing: (() => void) | undefined;
-  const ready = new Promise<void>((resolve) => { firstServing = resolve; });
-  let leaderReady: (() => void) | undefined;
-  const leading = new Promise<void>((resolve) => { leaderReady = resolve; });
-  // Makes the term match the lease, one change at a time: the lease's listeners only ask for this.
-  const settle = () => {
-    switching = switching.then(async () => {
-      if (closing) return;
-      const fence = lease.currentFence;
-      if (fence ? current?.role === 'leader' && current.epoch === fence.epoch : current?.role === 'standby') return;
-      const previous = current;
-      let term: Term;
-      if (fence) {
-        // The standby's app answers until the leader's is prepared.
-        await previous?.stop('lost');
-        shared.eventLog.beginTerm(fence.epoch);
-        term = composeLeaderTerm(shared, fence.epoch);
-        await term.prepare();
-        current = term;
-        log.info({ epoch: fence.epoch }, 'leading: starting as a restarted daemon does (unfinished executions interrupted, the fleet read from the engines)');
-      } else {
-        // The standby's app answers at once; the leader's term ends behind it (it acts no more already).
-        term = composeStandbyTerm(shared);
-        await term.prepare();
-        current = term;
-        if (previous) log.warn('not leading any more: stopped acting; standing by and trying to take the lease again');
-        await previous?.stop('lost');
-      }
-      void term.serve().then(() => {
-        firstServing?.();
-        if (term.role === 'leader') leaderReady?.();
-      }, (e) => log.error({ err: errorMessage(e), role: term.role }, 'starting the role failed'));
-    }).catch((e) => log.error({ err: errorMessage(e) }, 'changing role failed'));
-  };
-  lease.onLeading(settle);
-  lease.onLost(settle);
+  const roles = new RoleSwitch<Term>(lease, {
+    leader: (epoch) => {
+      shared.eventLog.beginTerm(epoch);
+      return composeLeaderTerm(shared, epoch);
+    },
+    standby: () => composeStandbyTerm(shared),
+  }, (term) => { current = term; });
   await lease.start();
-  settle();
-  if (options.waitReady !== false) await leading;
-  return daemonOf(port.url, () => current!, ready, () => {
+  void roles.settle();
+  if (options.waitReady !== false) await roles.leading;
+  let closing: Promise<void> | undefined;
+  return daemonOf(port.url, shared, () => current!, roles.serving, () => {
     closing ??= (async () => {
-      await switching;
-      await current?.stop('shutdown');
+      await roles.close();
       await port.close();
       await release();
     })();
     return closing;
   });
+}
 
-  function daemonOf(url: string, term: () => Term, served: Promise<void>, close: () => Promise<void>): Daemon {
-    return {
-      url,
-      get knowledge() { return term().knowledge; },
-      get services() { return term().services; },
-      events,
-      metrics,
-      ready: served,
-      role: () => term().role,
-      close,
-    };
-  }
+/** The daemon's handle: what it knows is that of the term in force when asked. */
+function daemonOf(url: string, shared: Pick<DaemonShared, 'events' | 'metrics'>, term: () => Term, ready: Promise<void>, close: () => Promise<void>): Daemon {
+  return {
+    url,
+    get knowledge() { return term().knowledge; },
+    get services() { return term().services; },
+    events: shared.events,
+    metrics: shared.metrics,
+    ready,
+    role: () => term().role,
+    close,
+  };
 }
