@@ -71,7 +71,7 @@ export async function openState(
   return {
     backend: 'postgres', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
     systems: local.systems, nodeStates: local.nodeStates,
-    lease: state.lease, channel: new PgEventChannel(config.databaseUrl, state.db.pool), eventStream, check: () => state.check(),
+    lease: state.lease, channel: new PgEventChannel(config.databaseUrl, state.db.pool, () => state.db.currentFence), eventStream, check: () => state.check(),
     close: async () => {
       local.close();
       await state.close();

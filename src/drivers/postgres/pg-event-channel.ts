@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { DomainEvent } from '../../domain/events';
 import { log } from '../../log';
+import type { Fence } from './database';
 
 const CHANNEL = 'ecoware_events';
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
@@ -23,17 +24,28 @@ export interface ChannelMessage {
 export class PgEventChannel {
   private sending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly url: string, private readonly pool: Pool) {}
+  constructor(
+    private readonly url: string,
+    private readonly pool: Pool,
+    /** The fence this daemon leads under now (PgDatabase.currentFence): only a leader's events are sent. */
+    private readonly fence: () => Fence | null | undefined,
+  ) {}
 
   /**
-   * Sends in the order given: one NOTIFY at a time, so standbys hear the events in order. A failed
-   * NOTIFY is logged and dropped: a standby then sees a jump in the seqs (and tells its clients to
-   * read the state afresh).
+   * Sends in the order given: one NOTIFY at a time, so standbys hear the events in order. Fenced as
+   * writes are: the NOTIFY is sent only while the lease row still names this daemon with its epoch,
+   * so a leader resumed after a pause tells the standbys nothing. A NOTIFY that fails or is fenced
+   * is dropped: a standby then sees a jump in the seqs (and tells its clients to read the state afresh).
    */
   notify(seq: number, event: DomainEvent): void {
     const payload = encode({ seq, event });
     this.sending = this.sending
-      .then(() => this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]))
+      .then(() => {
+        const fence = this.fence();
+        if (!fence) return undefined;
+        return this.pool.query(`SELECT pg_notify($1, $2) FROM lease
+          WHERE name = 'leader' AND holder = $3 AND epoch = $4 AND expires_at > now()`, [CHANNEL, payload, fence.holder, fence.epoch]);
+      })
       .then(() => undefined, (e: Error) => log.warn({ err: e.message, seq }, 'could not send an event to the standbys'));
   }
 
