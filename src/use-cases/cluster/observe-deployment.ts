@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Cluster } from '../../domain/cluster';
 import { errorMessage } from '../../domain/errors';
 import { parseTopology } from '../../schema/topology-file';
@@ -18,7 +19,10 @@ export type ObservingServices = Pick<Services, 'runtimeFor' | 'cloudFor' | 'loca
 export async function observeDeployment(knowledge: Knowledge, services: ObservingServices, document: unknown, now = Date.now): Promise<void> {
   const topology = parseTopology(document, { localDocker: services.localDocker, allowBindRoot: services.allowBindRoot, restoring: true });
   const { infrastructure } = topology;
-  const cloud = await services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
+  // The same infrastructure is read through the same client (an AWS client is not made every reading).
+  const inForce = knowledge.deployment;
+  const cloud = inForce && isDeepStrictEqual(inForce.topology.raw.infrastructure, topology.raw.infrastructure)
+    ? inForce.cloud : await services.cloudFor(infrastructure.cloud, infrastructure.vmSize);
   const vms = await cloud.listVms();
   const down = new Map<string, string>();
   await Promise.all(vms.map(async (vm) => {
