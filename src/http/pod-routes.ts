@@ -47,6 +47,14 @@ export interface PodOptions {
   baseImage: () => string | undefined;
 }
 
+/** POD's actions that only read: its API is all GETs, changes included. */
+const POD_READS = new Set(['getActivityStatus', 'getExecutionStatus']);
+
+/** Whether a request to POD's route changes something (for access and a standby's role gate). */
+export function isPodChange(path: string, query: Record<string, unknown>): boolean {
+  return path.replace(/\/+$/, '') === '/POD' && !POD_READS.has(String(query.action));
+}
+
 /** How long `terminateExecution` waits for a running execution to stop (a job's grace is 10 s). */
 const TERMINATE_WAIT_S = 30;
 

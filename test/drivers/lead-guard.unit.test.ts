@@ -14,6 +14,9 @@ describe('guardCalls', () => {
     leading = false;
     expect(() => guarded.remove('a_db')).toThrow(/does not lead/);
     expect(() => guarded.listManaged()).toThrow(expect.objectContaining({ code: 'cancelled' }));
+    // The runtime's capability objects are refused as the runtime itself.
+    expect(() => guarded.volumes!.create({ name: 'v', driver: 'local', driverOpts: {}, labels: {} })).toThrow(/does not lead/);
+    expect(() => guarded.systemNetworks!.remove('sid', { volumes: true })).toThrow(/does not lead/);
     expect(engine.calls).toHaveLength(2);
   });
 });
