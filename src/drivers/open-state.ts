@@ -15,7 +15,7 @@ export interface DaemonState {
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
   topologies: TopologyStore;
-  /** Systems and cordons: in the state dir's SQLite file, on PostgreSQL too for now (docs/operations.md). */
+  /** Systems and cordons. */
   systems: SystemStore;
   nodeStates: NodeStateStore;
   /** On PostgreSQL: the leader's lease this daemon holds (it leads when `openState` resolves). */
@@ -56,22 +56,16 @@ export async function openState(
     await state.close();
     throw e;
   }
-  // Systems and cordons are not in PostgreSQL yet: they stay in this daemon's state dir.
-  const { openSqliteState } = await import('./sqlite/sqlite-state');
-  let local;
+  let systems;
   try {
-    local = await openSqliteState(path.resolve(config.stateDir));
+    systems = await state.openSystems(path.resolve(config.stateDir));
   } catch (e) {
     await state.close();
     throw e;
   }
   return {
     backend: 'postgres', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
-    systems: local.systems, nodeStates: local.nodeStates,
-    lease: state.lease, check: () => state.check(),
-    close: async () => {
-      local.close();
-      await state.close();
-    },
+    systems, nodeStates: state.nodeStates,
+    lease: state.lease, check: () => state.check(), close: () => state.close(),
   };
 }

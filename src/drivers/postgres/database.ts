@@ -57,6 +57,15 @@ const MIGRATIONS: string[] = [
   `,
   // Who made a topology version (a user, or an app edit: a system started or deleted).
   `ALTER TABLE topologies ADD COLUMN made_by TEXT NOT NULL DEFAULT 'user';`,
+  // Systems and cordons join the other state (they were in each daemon's state dir). A database
+  // already in use is marked for the one import of the first leader's state-dir systems and cordons
+  // (src/drivers/postgres/import-state-dir.ts); a new one has nothing to import.
+  `
+  CREATE TABLE systems (sid TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, record TEXT NOT NULL);
+  CREATE TABLE cordons (node TEXT COLLATE "C" PRIMARY KEY);
+  INSERT INTO meta (key, value) SELECT 'systems.import_from_state_dir', 'pending'
+    WHERE EXISTS (SELECT 1 FROM topologies) OR EXISTS (SELECT 1 FROM executions);
+  `,
 ];
 
 /** The writer's fencing token: a write commits only while the lease row still names it. */
