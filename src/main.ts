@@ -10,7 +10,7 @@ import { topologyFile } from './drivers/topology-file';
 import { EventBus } from './domain/events';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openState } from './drivers/open-state';
-import { guardCalls } from './drivers/lead-guard';
+import { guardCalls, labelWithEpoch } from './drivers/lead-guard';
 import { standbyAnswers } from './http/standby-answers';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
@@ -39,9 +39,13 @@ import { packageVersion } from './version';
 
 export { StartupError } from './http/daemon-port';
 
-/** Each runtime driver's runtimes, every call of theirs first asking `mayAct` (drivers/lead-guard.ts). */
-function guardedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, mayAct: () => boolean): Record<EngineKind, RuntimeDriver> {
-  return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) => [kind, (engine: EngineEndpoint) => guardCalls(driver(engine), mayAct)])) as Record<EngineKind, RuntimeDriver>;
+/**
+ * Each runtime driver's runtimes, every call of theirs first asking `mayAct`, what they create
+ * labelled with the leader's epoch (drivers/lead-guard.ts).
+ */
+function guardedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, mayAct: () => boolean, epoch: () => number | undefined): Record<EngineKind, RuntimeDriver> {
+  return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) =>
+    [kind, (engine: EngineEndpoint) => guardCalls(labelWithEpoch(driver(engine), epoch), mayAct)])) as Record<EngineKind, RuntimeDriver>;
 }
 
 export interface Daemon {
@@ -94,7 +98,7 @@ export async function startDaemon(
   const systemBook = new SystemBook(state.systems);
   const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
-  const runtimeFor = runtimesByEngine(mayAct ? guardedDrivers(RUNTIME_DRIVERS, mayAct) : RUNTIME_DRIVERS);
+  const runtimeFor = runtimesByEngine(lease && mayAct ? guardedDrivers(RUNTIME_DRIVERS, mayAct, () => lease.currentFence?.epoch) : RUNTIME_DRIVERS);
   const clouds = cloudsByType(runtimeFor);
   const knowledge = new Knowledge();
   const allocator = createThreadedAllocator({

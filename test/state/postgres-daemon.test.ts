@@ -4,8 +4,8 @@ import * as path from 'path';
 import * as fsSync from 'fs';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
-import { LABEL_APP } from '../../src/drivers/docker/labels';
-import { removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { LABEL_APP, LABEL_EPOCH } from '../../src/drivers/docker/labels';
+import { inspectContainer, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { startPostgres, TestPostgres } from '../support/postgres';
 
 /** A daemon whose state is in PostgreSQL applies a plan on a real engine and, restarted, finds it all again. */
@@ -42,6 +42,9 @@ describe('a daemon on PostgreSQL', () => {
     expect(applied.status).toBe(200);
     const id = applied.body.execution_id as string;
     const allocation = (await api.get('/api/allocation')).body;
+    // The record and the container carry the epoch of the leader that made them (the first: 1).
+    expect((await api.get(`/api/executions/${id}`)).body).toMatchObject({ status: 'succeeded', epoch: 1 });
+    expect((await inspectContainer(`${APP}_db`))?.Config.Labels).toMatchObject({ [LABEL_EPOCH]: '1', [LABEL_APP]: APP });
     expect(allocation.node1.used).toEqual({ [`${APP}_db`]: { cpu_cores: 1, mem_units: 2 } });
     await daemon.close();
     daemon = undefined;

@@ -15,3 +15,5 @@ export const LABEL_NAMESPACE = 'io.ecoware.namespace';
 export const LABEL_SERVICE = 'io.ecoware.service';
 /** Host ports the daemon chose for a container: `8080/tcp=20001,53/udp=20002`. */
 export const LABEL_HOST_PORTS = 'io.ecoware.ports';
+/** On PostgreSQL: the epoch of the leader that created the container (which daemon made what). */
+export const LABEL_EPOCH = 'io.ecoware.epoch';

@@ -66,6 +66,8 @@ const MIGRATIONS: string[] = [
   INSERT INTO meta (key, value) SELECT 'systems.import_from_state_dir', 'pending'
     WHERE EXISTS (SELECT 1 FROM topologies) OR EXISTS (SELECT 1 FROM executions);
   `,
+  // The epoch of the leader that ran an execution (null: written without fencing).
+  `ALTER TABLE executions ADD COLUMN epoch BIGINT;`,
 ];
 
 /** The writer's fencing token: a write commits only while the lease row still names it. */
@@ -115,8 +117,8 @@ export class PgDatabase {
     return (await this.pool.query(sql, params)).rows as R[];
   }
 
-  /** Runs `fn` in a transaction that commits only while this daemon's fence holds. */
-  async write<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction that commits only while this daemon's fence holds (`fence`: the one checked). */
+  async write<T>(fn: (client: PoolClient, fence: Fence | undefined) => Promise<T>): Promise<T> {
     const fence = this.fence;
     if (fence === null) throw new FencedError(undefined);
     const client = await this.pool.connect();
@@ -129,7 +131,7 @@ export class PgDatabase {
         );
         if (held.rowCount !== 1) throw new FencedError(fence);
       }
-      const result = await fn(client);
+      const result = await fn(client, fence);
       await client.query('COMMIT');
       return result;
     } catch (e) {
