@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'child_process';
+import { Client } from 'pg';
 import * as path from 'path';
 import { FencedError, openPgDatabase } from '../../src/drivers/postgres/database';
 import { openPostgresState, PgState } from '../../src/drivers/postgres/pg-state';
@@ -112,6 +113,30 @@ describe('the leader lease on PostgreSQL', () => {
     expect((await b.executions.get(running.id))).toMatchObject({ status: 'failed', epoch: fenceA.epoch });
     expect((await b.executions.get(queued.id))).toMatchObject({ status: 'running', epoch: fenceB.epoch });
     expect((await b.executions.listUnfinished()).map((e) => [e.id, e.epoch])).toEqual([[queued.id, fenceB.epoch]]);
+  });
+
+  it('ends a write its leader left hanging, so that it does not hold up a takeover', async () => {
+    const a = await contender(3, 'a');
+    await a.lease.waitUntilLeading();
+    // A write stalled between its fence check and its commit, as in a process paused right then.
+    const stalled = a.db.write(async (c) => {
+      await new Promise((r) => setTimeout(r, 4_000));
+      await c.query("INSERT INTO topologies (accepted_at, document) VALUES ('x', '{\"apps\":[\"late\"]}')");
+    });
+    stalled.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const takeover = new Client({ connectionString: url });
+    await takeover.connect();
+    try {
+      const asked = Date.now();
+      // What a takeover does to the lease row (which the stalled write holds a share lock on).
+      await takeover.query("UPDATE lease SET url = url WHERE name = 'leader'");
+      expect(Date.now() - asked).toBeLessThan(3_000);
+    } finally {
+      await takeover.end();
+    }
+    await expect(stalled).rejects.toThrow();
+    expect(await a.topologies.load()).toBeUndefined();
   });
 
   it('hands over when the leader stops renewing, and the paused leader, resumed, acts no more', async () => {

@@ -122,6 +122,11 @@ export class PgDatabase {
     const fence = this.fence;
     if (fence === null) throw new FencedError(undefined);
     const client = await this.pool.connect();
+    // The server may end the connection mid-transaction (a restart, or the idle-in-transaction
+    // timeout): that is this write's failure, never an unhandled error; the client is then dropped.
+    let broken: Error | undefined;
+    const onError = (e: Error) => { broken = e; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       if (fence) {
@@ -135,10 +140,11 @@ export class PgDatabase {
       await client.query('COMMIT');
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -147,9 +153,17 @@ export class PgDatabase {
   }
 }
 
-/** Opens a pool on `url` and migrates the schema (several daemons starting at once migrate one after the other). */
-export async function openPgDatabase(url: string): Promise<PgDatabase> {
-  const pool = new Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+/**
+ * Opens a pool on `url` and migrates the schema (several daemons starting at once migrate one after
+ * the other). The server ends a transaction left idle longer than `idleInTransactionMs`: a leader
+ * paused (or cut off) in the middle of a write holds the lease row's share lock, and a takeover
+ * waits for it; this bounds that wait.
+ */
+export async function openPgDatabase(url: string, options: { idleInTransactionMs?: number } = {}): Promise<PgDatabase> {
+  const pool = new Pool({
+    connectionString: url, max: 8, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000,
+    idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 5_000,
+  });
   // A server restarted under an idle pool: the dead connection errors here, the pool replaces it.
   pool.on('error', (e) => log.warn({ err: e.message }, 'a PostgreSQL connection of the state pool failed; it is replaced'));
   try {

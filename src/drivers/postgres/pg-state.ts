@@ -1,5 +1,5 @@
 import { openPgDatabase, PgDatabase } from './database';
-import { LeaseOptions, PgLease } from './pg-lease';
+import { DEFAULT_LEASE_S, LeaseOptions, PgLease } from './pg-lease';
 import { PgExecutionStore } from './pg-execution-store';
 import { PgProcessDefinitionStore } from './pg-process-definition-store';
 import { PgTopologyStore } from './pg-topology-store';
@@ -30,7 +30,9 @@ export interface PgState {
  * refused until this daemon leads, then carrying its epoch. The lease is not started here.
  */
 export async function openPostgresState(url: string, options: LeaseOptions = {}): Promise<PgState> {
-  const db = await openPgDatabase(url);
+  // A write transaction never idles between its statements for long: one that does (its process
+  // paused) is ended well before a standby would take over.
+  const db = await openPgDatabase(url, { idleInTransactionMs: Math.max(1_000, Math.round(((options.leaseS ?? DEFAULT_LEASE_S) * 1000) / 3)) });
   const lease = new PgLease(url, db, options);
   return {
     db,
