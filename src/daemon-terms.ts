@@ -171,6 +171,8 @@ export function composeLeaderTerm(shared: DaemonShared, epoch?: number): Term {
     async prepare() {
       // Every event this leader publishes goes to the standbys too, with its id.
       if (channel) unnotify = eventLog.subscribe((entry) => channel.notify(entry.seq, entry.event));
+      // What another leader may have changed meanwhile is read again (systems, on PostgreSQL).
+      await shared.state.readAgain?.('leader');
       await lifecycle.prepare();
     },
     // The port belongs to the process, not to the term: the term has none to close.
@@ -230,12 +232,18 @@ export function composeStandbyTerm(shared: DaemonShared): Term {
     queueDepth: () => 0,
     async prepare() {
       knowledge.restorePending('this standby is reading the topology and the fleet');
+      await state.readAgain?.('standby');
       await jobs.templates.load();
     },
     async serve() {
       unlisten = channel?.listen(({ seq, event }) => {
         eventLog.relayed(seq, event);
-        if (event.type === 'node' || (event.type === 'execution' && event.status !== 'queued' && event.status !== 'running')) view.changed();
+        if (event.type === 'node' || (event.type === 'execution' && event.status !== 'queued' && event.status !== 'running')) {
+          view.changed();
+          // Systems are served from memory: read them again when the leader's execution ends.
+          void state.readAgain?.('standby').catch(() => undefined);
+        }
+        if (event.type === 'job') void jobs.templates.load().catch(() => undefined);
       });
       await view.start();
     },

@@ -10,7 +10,7 @@ import { EventBus } from './domain/events';
 import { errorMessage } from './domain/errors';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openState } from './drivers/open-state';
-import { guardCalls, readOnlyCalls } from './drivers/lead-guard';
+import { guardCalls, labelWithEpoch, readOnlyCalls } from './drivers/lead-guard';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
 import { EventLog } from './http/event-stream';
 import { OpenPort, openPort, portSettings } from './http/daemon-port';
@@ -108,7 +108,11 @@ export async function startDaemon(
     solverThreads: config.solverThreads ?? readSolverThreads(undefined),
   });
   void allocator.warmUp();
-  const actingRuntimes = runtimesByEngine(mayAct ? wrappedDrivers(RUNTIME_DRIVERS, (t) => guardCalls(t, mayAct)) : RUNTIME_DRIVERS);
+  // What the leader creates is labelled with its epoch (which daemon made what).
+  const actingRuntimes = runtimesByEngine(lease && mayAct
+    ? Object.fromEntries(Object.entries(RUNTIME_DRIVERS).map(([kind, driver]) =>
+      [kind, (engine: EngineEndpoint) => guardCalls(labelWithEpoch(driver(engine), () => lease.currentFence?.epoch), mayAct)])) as Record<EngineKind, RuntimeDriver>
+    : RUNTIME_DRIVERS);
   const actingClouds = cloudsByType(actingRuntimes);
   const readingRuntimes = runtimesByEngine(wrappedDrivers(RUNTIME_DRIVERS, readOnlyCalls));
   const readingClouds = cloudsByType(readingRuntimes);

@@ -1,7 +1,9 @@
 import { InfrastructureError } from '../domain/errors';
+import { ContainerRuntime, ContainerSpec, TaskSpec } from '../ports/container-runtime';
+import { LABEL_EPOCH } from './docker/labels';
 
 /** The optional capability objects of a runtime (ports/container-runtime.ts), whose methods are guarded as the runtime's own. */
-const CAPABILITIES = new Set(['volumes', 'systemNetworks', 'tasks']);
+const CAPABILITIES = new Set(['volumes', 'systemNetworks', 'tasks', 'images']);
 
 /**
  * The engine and cloud calls that only read, by their path in the ports (ContainerRuntime,
@@ -9,7 +11,7 @@ const CAPABILITIES = new Set(['volumes', 'systemNetworks', 'tasks']);
  */
 const READS = new Set([
   'ping', 'info', 'hostAddress', 'listManaged', 'listManagedStates', 'readFile',
-  'volumes.list', 'systemNetworks.listVolumes', 'tasks.inspect', 'tasks.list', 'tasks.readFile', 'tasks.logs',
+  'volumes.list', 'systemNetworks.listVolumes', 'tasks.inspect', 'tasks.list', 'tasks.readFile', 'tasks.logs', 'images.has',
   'listVms', 'maxVms',
 ]);
 
@@ -50,4 +52,33 @@ function wrapCalls<T extends object>(target: T, prefix: string, check: (name: st
       };
     },
   });
+}
+
+/**
+ * A runtime whose containers and tasks carry, as a label, the epoch of the leader that created them
+ * (`epoch()`, read at each call; none while it is undefined), so an operator can tell which leader
+ * made what. Everything else is the runtime's own.
+ */
+export function labelWithEpoch(runtime: ContainerRuntime, epoch: () => number | undefined): ContainerRuntime {
+  const stamp = (labels: Record<string, string> | undefined): Record<string, string> | undefined => {
+    const current = epoch();
+    return current === undefined ? labels : { ...labels, [LABEL_EPOCH]: String(current) };
+  };
+  const tasks = runtime.tasks && new Proxy(runtime.tasks, {
+    get: (target, property) => property === 'start'
+      ? (spec: TaskSpec) => target.start({ ...spec, labels: stamp(spec.labels) ?? {} })
+      : bound(target, property),
+  });
+  return new Proxy(runtime, {
+    get: (target, property) => {
+      if (property === 'create') return (spec: ContainerSpec) => target.create({ ...spec, labels: stamp(spec.labels) });
+      if (property === 'tasks') return tasks;
+      return bound(target, property);
+    },
+  });
+}
+
+function bound(target: object, property: string | symbol): unknown {
+  const value = Reflect.get(target, property) as unknown;
+  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
 }

@@ -17,7 +17,7 @@ export interface DaemonState {
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
   topologies: TopologyStore;
-  /** Systems and cordons: in the state dir's SQLite file, on PostgreSQL too for now (docs/operations.md). */
+  /** Systems and cordons. */
   systems: SystemStore;
   nodeStates: NodeStateStore;
   /** Job templates, jobs and their logs, in the same database as the executions. */
@@ -27,6 +27,11 @@ export interface DaemonState {
   /** On PostgreSQL: the events' channel between the daemons, and the name of their shared stream of event ids. */
   channel?: PgEventChannel;
   eventStream?: string;
+  /**
+   * On PostgreSQL: reads again what is served from memory (systems), at each change of role; as the
+   * leader, first imports what a state dir of the earlier layout holds, once.
+   */
+  readAgain?(role: 'leader' | 'standby'): Promise<void>;
   /** What was imported from the JSON-file layout at this start (SQLite only). */
   imported?: ImportResult;
   /** Throws when the database does not answer (for `/readyz`). */
@@ -62,22 +67,11 @@ export async function openState(
     throw e;
   }
   log.info({ holder: state.lease.holder }, 'state in PostgreSQL: standing by until this daemon takes the lease');
-  // Systems and cordons are not in PostgreSQL yet: they stay in this daemon's state dir.
-  const { openSqliteState } = await import('./sqlite/sqlite-state');
-  let local;
-  try {
-    local = await openSqliteState(path.resolve(config.stateDir));
-  } catch (e) {
-    await state.close();
-    throw e;
-  }
   return {
     backend: 'postgres', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
-    systems: local.systems, nodeStates: local.nodeStates, jobs: state.jobs,
+    systems: state.systems, nodeStates: state.nodeStates, jobs: state.jobs,
     lease: state.lease, channel: new PgEventChannel(config.databaseUrl, state.db.pool, () => state.db.currentFence), eventStream, check: () => state.check(),
-    close: async () => {
-      local.close();
-      await state.close();
-    },
+    readAgain: (role) => state.readSystems(role, path.resolve(config.stateDir)),
+    close: () => state.close(),
   };
 }
