@@ -40,11 +40,19 @@ export function readOnlyCalls<T extends object>(target: T): T {
 }
 
 function wrapCalls<T extends object>(target: T, prefix: string, check: (name: string) => void): T {
+  // Each capability object is wrapped once, so that reading it twice gives the same object.
+  const capabilities = new Map<string, { of: object; proxy: object }>();
   return new Proxy(target, {
     get(object, property) {
       const value = Reflect.get(object, property) as unknown;
       const name = `${prefix}${String(property)}`;
-      if (typeof value === 'object' && value !== null && prefix === '' && CAPABILITIES.has(name)) return wrapCalls(value, `${name}.`, check);
+      if (typeof value === 'object' && value !== null && prefix === '' && CAPABILITIES.has(name)) {
+        const known = capabilities.get(name);
+        if (known?.of === value) return known.proxy;
+        const proxy = wrapCalls(value, `${name}.`, check);
+        capabilities.set(name, { of: value, proxy });
+        return proxy;
+      }
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         check(name);

@@ -38,7 +38,7 @@ describe('guardCalls', () => {
       const value = (engine as unknown as Record<string, unknown>)[key];
       return typeof value === 'object' && value !== null && Object.values(value).some((v) => typeof v === 'function');
     });
-    expect(names.sort()).toEqual(['systemNetworks', 'volumes']);
+    expect(names.sort()).toEqual(['images', 'systemNetworks', 'tasks', 'volumes']);
     const refused: string[] = [];
     for (const name of names) {
       const capability = (guarded as unknown as Record<string, Record<string, unknown>>)[name];
@@ -49,7 +49,10 @@ describe('guardCalls', () => {
         refused.push(`${name}.${method}`);
       }
     }
-    expect(refused.sort()).toEqual(['systemNetworks.listVolumes', 'systemNetworks.remove', 'volumes.create', 'volumes.list', 'volumes.remove']);
+    expect(refused).toEqual(expect.arrayContaining([
+      'systemNetworks.listVolumes', 'systemNetworks.remove', 'volumes.create', 'volumes.list', 'volumes.remove',
+      'tasks.start', 'tasks.stop', 'tasks.remove', 'images.build', 'images.load', 'images.remove',
+    ]));
     expect(engine.calls).toHaveLength(3);
     expect(engine.nodeVolumes.has('data')).toBe(true);
   });
