@@ -36,6 +36,8 @@ import { Systems } from './use-cases/systems/systems';
 import { HookRefresh } from './use-cases/topology/hook-refresh';
 import { TopologyRestore } from './use-cases/topology/restore-topology';
 import { topologyFile } from './drivers/topology-file';
+import { log } from './log';
+import { errorMessage } from './domain/errors';
 import { JobStore } from './ports/job-store';
 import { FleetFollowsQueue, FleetOptions } from './use-cases/jobs/fleet-follows-queue';
 import { JobView } from './use-cases/jobs/job-holdings';
@@ -172,7 +174,7 @@ export function composeLeaderTerm(shared: DaemonShared, epoch?: number): Term {
       // Every event this leader publishes goes to the standbys too, with its id.
       if (channel) unnotify = eventLog.subscribe((entry) => channel.notify(entry.seq, entry.event));
       // What another leader may have changed meanwhile is read again (systems, on PostgreSQL).
-      await shared.state.readAgain?.('leader');
+      await shared.state.readAgain?.('leader').catch((e) => log.error({ err: errorMessage(e) }, 'the new leader could not read the systems again: it serves those it read before'));
       await lifecycle.prepare();
     },
     // The port belongs to the process, not to the term: the term has none to close.
@@ -232,10 +234,11 @@ export function composeStandbyTerm(shared: DaemonShared): Term {
     queueDepth: () => 0,
     async prepare() {
       knowledge.restorePending('this standby is reading the topology and the fleet');
-      await state.readAgain?.('standby');
-      await jobs.templates.load();
     },
     async serve() {
+      // Read in the background: a standby takes its role even while the database does not answer.
+      void state.readAgain?.('standby').catch((e) => log.warn({ err: errorMessage(e) }, 'a standby could not read the systems again'));
+      void jobs.templates.load().catch((e) => log.warn({ err: errorMessage(e) }, 'a standby could not read the job templates'));
       unlisten = channel?.listen(({ seq, event }) => {
         eventLog.relayed(seq, event);
         if (event.type === 'node' || (event.type === 'execution' && event.status !== 'queued' && event.status !== 'running')) {

@@ -114,8 +114,10 @@ describe('three daemons on PostgreSQL and a real engine', () => {
   const plan = (memUnits: number) => ({ [APP]: { db: { cpu_cores: 1, mem_units: memUnits } } });
   const record = async (d: Daemon, id: string): Promise<ExecutionRecord> => (await request(d.url).get(`/api/executions/${id}`)).body;
   const deploy = async (d: Daemon) => {
-    expect((await request(d.url).put('/api/topology').send(topology())).status).toBe(200);
-    expect((await request(d.url).put('/api/execute').send(plan(1))).status).toBe(200);
+    const put = await request(d.url).put('/api/topology').send(topology());
+    expect({ status: put.status, body: put.status === 200 ? undefined : put.body }).toEqual({ status: 200, body: undefined });
+    const applied = await request(d.url).put('/api/execute').send(plan(1));
+    expect({ status: applied.status, error: applied.body.error }).toMatchObject({ status: 200 });
   };
   const runningOn = (d: Daemon) => waitUntil('an execution to run', async () => {
     const res = await request(d.url).get('/api/executions?status=running');
@@ -149,9 +151,14 @@ describe('three daemons on PostgreSQL and a real engine', () => {
       }
     })();
     await waitUntil('plans to be accepted and run', async () => (accepted.length >= 6 ? true : undefined), 30_000);
-    // Slow engine calls, so that an execution is surely half-way when the leader dies.
-    proxy.delayMs = 800;
-    const running = await runningOn(a);
+    // Slow engine calls, so that an execution is surely half-way when the leader dies: killed while
+    // one of its actions waits on the engine.
+    proxy.delayMs = 2_000;
+    const running = await waitUntil('an action waiting on the engine', async () => {
+      const id = await runningOn(a);
+      const steps = (await record(a, id)).steps.flat() as { status: string }[];
+      return steps.some((step) => step.status === 'running') ? id : undefined;
+    }, 30_000);
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
     stopped = true;
@@ -250,8 +257,12 @@ describe('three daemons on PostgreSQL and a real engine', () => {
       }, 30_000, { ignoreErrors: true });
       await new Promise((r) => setTimeout(r, 3_000));
 
-      // Counted on the engine's side: not one request from it since it resumed.
-      expect(proxy.requestsFrom(a.child.pid!, resumedAt)).toEqual([]);
+      // Counted on the engine's side: not one request that changes anything since it resumed. As a
+      // standby it reads the fleet (GETs only, through clients that refuse anything else), to serve
+      // reads; the clients it acted through are refused whole.
+      const since = proxy.requestsFrom(a.child.pid!, resumedAt);
+      expect(since.filter((r) => !/^(GET|HEAD) /.test(r.request ?? ""))).toEqual([]);
+      expect((await role(a).catch(() => undefined))?.self ?? 'exited').not.toBe('leader');
       // And the new leader's calls were counted as its own (the proxy tells them apart).
       expect(proxy.requestsFrom(b.child.pid!).length).toBeGreaterThan(0);
       // No write of it landed: what it could have written is as it was.

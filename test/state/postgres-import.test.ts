@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { newSystem } from '../../src/domain/system';
 import { openPgDatabase } from '../../src/drivers/postgres/database';
-import { openState } from '../../src/drivers/open-state';
+import { DaemonState, openState } from '../../src/drivers/open-state';
 import { openSqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { freshDatabase, startPostgres, TestPostgres } from '../support/postgres';
 
@@ -37,17 +37,28 @@ describe('systems and cordons of a state dir, moved into PostgreSQL', () => {
     return dir;
   };
 
+  /** Takes the lease and reads what a new leader reads (src/daemon-terms.ts). */
+  const lead = async (state: DaemonState) => {
+    await state.lease!.start();
+    await state.lease!.waitUntilLeading();
+    await state.readAgain!('leader');
+  };
+
   it('imports them once into a database that was in use, and never again', async () => {
     const url = await freshDatabase(pg, 'in_use');
     // A database the earlier layout used: it held a topology when the systems table arrived.
     const db = await openPgDatabase(url);
-    await db.query('DELETE FROM schema_version WHERE version >= 3');
-    await db.query('DROP TABLE systems; DROP TABLE cordons');
+    // Before the migration that brought systems and cordons (version 4) and those after it.
+    await db.query('DELETE FROM schema_version WHERE version >= 4');
+    await db.query('DROP TABLE systems; DROP TABLE cordons; ALTER TABLE executions DROP COLUMN epoch');
     await db.query("INSERT INTO topologies (accepted_at, document) VALUES ('2026-01-01T00:00:00Z', '{\"apps\":[]}')");
     await db.close();
     const stateDir = await earlierStateDir('in-use');
 
     const first = await openState({ stateDir, databaseUrl: url, leaseS: 3 });
+    // Nothing is imported until a daemon leads: the import is a leader's (fenced) write.
+    expect(first.systems.list()).toEqual([]);
+    await lead(first);
     expect(first.systems.list()).toEqual([system]);
     expect(await first.nodeStates.load()).toEqual({ cordoned: ['vm2'] });
     await first.systems.delete(system.sid);
@@ -56,6 +67,7 @@ describe('systems and cordons of a state dir, moved into PostgreSQL', () => {
 
     // Deleted in PostgreSQL: the file still holds them, and they do not come back.
     const second = await openState({ stateDir, databaseUrl: url, leaseS: 3 });
+    await lead(second);
     expect(second.systems.list()).toEqual([]);
     expect(await second.nodeStates.load()).toEqual({ cordoned: [] });
     await second.close();
@@ -65,6 +77,7 @@ describe('systems and cordons of a state dir, moved into PostgreSQL', () => {
     const url = await freshDatabase(pg, 'new_db');
     const stateDir = await earlierStateDir('new-db');
     const state = await openState({ stateDir, databaseUrl: url, leaseS: 3 });
+    await lead(state);
     expect(state.systems.list()).toEqual([]);
     expect(await state.nodeStates.load()).toEqual({ cordoned: [] });
     await state.close();
