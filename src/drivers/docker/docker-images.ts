@@ -86,7 +86,7 @@ export class DockerImages implements RuntimeImages {
       // the engine would otherwise wait for the rest of the body until the budget runs out.
       const upload = new AbortController();
       abortSignal.addEventListener('abort', () => upload.abort(), { once: true });
-      const failed = new Promise<never>((_, reject) => archive.once('error', (err: Error) => {
+      const failed = new Promise<never>((_, reject) => archive.on('error', (err: Error) => {
         upload.abort();
         reject(new Error(`the archive failed on its way: ${err.message}`));
       }));

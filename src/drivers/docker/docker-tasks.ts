@@ -39,6 +39,9 @@ export class DockerTasks implements RuntimeTasks {
       const stdin = spec.stdin !== undefined
         ? await this.call(`${operation}: attach stdin`, () => container.attach({ stream: true, stdin: true, hijack: true }) as Promise<Duplex>)
         : undefined;
+      // A process that exits without reading its input closes the pipe: that is its business, and a
+      // torn connection is seen by wait; neither may become an unhandled error of the daemon.
+      stdin?.on('error', () => undefined);
       try {
         await this.call(operation, (abortSignal) => container.start({ abortSignal }));
       } catch (err) {
@@ -46,8 +49,6 @@ export class DockerTasks implements RuntimeTasks {
         throw err;
       }
       if (stdin) {
-        // A process that exits without reading its input closes the pipe: that is its business.
-        stdin.on('error', () => undefined);
         // end() half-closes the connection: the engine closes the process's stdin (StdinOnce).
         stdin.end(spec.stdin);
         stdin.resume();
