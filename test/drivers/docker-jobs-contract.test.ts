@@ -1,6 +1,6 @@
 import { ConflictError } from '../../src/domain/errors';
 import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
-import { LABEL_MANAGED, LABEL_TASK } from '../../src/drivers/docker/labels';
+import { LABEL_IMAGE_BUILD, LABEL_MANAGED, LABEL_TASK } from '../../src/drivers/docker/labels';
 import { engine, removeContainersByLabel, TEST_LABEL, testDockerEndpoint, testImage } from '../support/docker';
 import { CONTRACT_IMAGE_PREFIX, jobsRuntimeContract } from '../support/jobs-runtime-contract';
 
@@ -60,5 +60,29 @@ describe('DockerContainerRuntime tasks, as the engine sees them', () => {
     expect(await runtime.tasks.inspect(other.id)).toBeUndefined();
     await runtime.tasks.remove(other.id);
     expect((await other.inspect()).State.Running).toBe(true);
+  });
+});
+
+describe('DockerContainerRuntime image builds, as the engine sees them', () => {
+  const buildContainers = async () => engine().listContainers({ all: true, filters: { label: [LABEL_IMAGE_BUILD] } });
+  afterAll(removeContractImages);
+
+  it('keeps the last 8 KiB of a long output, and leaves no build container behind, failed or not', async () => {
+    const ref = `${CONTRACT_IMAGE_PREFIX}long-output-${process.pid}:1`;
+    const failed = await runtime.images.build({
+      baseImage: testImage(), script: 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo "last words" >&2; exit 5',
+      cwd: '/work', ref, command: ['true'], timeoutMs: 60_000, labels: {},
+    });
+    expect(failed.exitCode).toBe(5);
+    expect(Buffer.byteLength(failed.output)).toBeLessThanOrEqual(8 * 1024);
+    expect(failed.output).toMatch(/line 2999\nlast words\n$/);
+    expect(failed.output).not.toContain('line 0\n');
+    const made = await runtime.images.build({
+      baseImage: testImage(), script: 'echo ok > ready', cwd: '/work', ref, command: ['cat', 'ready'], check: ['test', '-s', 'ready'], timeoutMs: 60_000, labels: {},
+    });
+    expect(made).toMatchObject({ exitCode: 0, checkExitCode: 0 });
+    const image = await engine().getImage(ref).inspect();
+    expect(image.Config).toMatchObject({ Cmd: ['cat', 'ready'], WorkingDir: '/work' });
+    expect(await buildContainers()).toEqual([]);
   });
 });

@@ -203,7 +203,11 @@ class OutputTail {
 
   text(): string {
     this.compact();
-    return Buffer.concat(this.chunks).toString('utf8');
+    const kept = Buffer.concat(this.chunks);
+    // The cut may fall inside a UTF-8 character: its continuation bytes are left out.
+    let start = 0;
+    while (start < kept.length && start < 3 && (kept[start]! & 0xc0) === 0x80) start++;
+    return kept.subarray(start).toString('utf8');
   }
 
   private compact(): void {
