@@ -70,11 +70,12 @@ describe('DockerContainerRuntime image builds, as the engine sees them', () => {
   it('keeps the last 8 KiB of a long output, and leaves no build container behind, failed or not', async () => {
     const ref = `${CONTRACT_IMAGE_PREFIX}long-output-${process.pid}:1`;
     const failed = await runtime.images.build({
-      baseImage: testImage(), script: 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo "last words" >&2; exit 5',
+      baseImage: testImage(), script: 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo "last words"; exit 5',
       cwd: '/work', ref, command: ['true'], timeoutMs: 60_000, labels: {},
     });
     expect(failed.exitCode).toBe(5);
     expect(Buffer.byteLength(failed.output)).toBeLessThanOrEqual(8 * 1024);
+    // One stream: its order is kept (stdout and stderr are copied apart by the engine, and may interleave late).
     expect(failed.output).toMatch(/line 2999\nlast words\n$/);
     expect(failed.output).not.toContain('line 0\n');
     const made = await runtime.images.build({
