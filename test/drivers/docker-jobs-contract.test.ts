@@ -43,11 +43,24 @@ describe('DockerContainerRuntime tasks, as the engine sees them', () => {
     });
     const info = await engine().getContainer(task.id).inspect();
     expect(info.Config.Labels).toMatchObject({ [LABEL_TASK]: 'true', 'io.ecoware.job': 'j1' });
-    expect(info.Config.Labels[LABEL_MANAGED]).toBeUndefined();
+    expect(info.Config.Labels[LABEL_MANAGED]).not.toBe('true');
     expect(info.Config.Env).toContain('GREETING=hi');
     expect(info.Config.WorkingDir).toBe('/tmp');
     expect(info.HostConfig).toMatchObject({ CpusetCpus: '0', Memory: 40 * 2 ** 20, MemorySwap: 40 * 2 ** 20, RestartPolicy: { Name: 'no' } });
     expect((await runtime.listManagedStates()).map((c) => c.id)).not.toContain(task.id);
+  });
+
+  it('keeps a task out of the managed containers even when its image carries the managed mark', async () => {
+    const source = await engine().createContainer({ Image: testImage(), Labels: { ...labels, [LABEL_MANAGED]: 'true' } });
+    const ref = `${CONTRACT_IMAGE_PREFIX}marked-${process.pid}:1`;
+    const [repo, tag] = ref.split(':');
+    await source.commit({ repo, tag });
+    await source.remove({ force: true });
+    const task = await runtime.tasks.start({ name: `jobs-contract-marked-${process.pid}`, image: ref, argv: ['sleep', '300'], env: {}, cpuset: [0], memoryMb: 32, labels });
+    expect((await runtime.listManagedStates()).map((c) => c.id)).not.toContain(task.id);
+    expect((await runtime.tasks.list()).find((t) => t.id === task.id)?.labels[LABEL_MANAGED]).toBeUndefined();
+    await runtime.tasks.remove(task.id);
+    await removeContractImages();
   });
 
   it('refuses to replace a container of the same name that is not a task, and leaves it running', async () => {

@@ -164,9 +164,10 @@ export class DockerTasks implements RuntimeTasks {
 
   private async createContainer(spec: TaskSpec, operation: string): Promise<Docker.Container> {
     const memoryBytes = spec.memoryMb * MIB;
-    const labels: Record<string, string> = { ...spec.labels, [LABEL_TASK]: 'true' };
-    // Whatever the caller asks, a task is never a managed container: drift repair would restart it.
-    delete labels[LABEL_MANAGED];
+    // Whatever the caller asks or the image carries (the engine merges the image's labels in: an
+    // image committed from a tier's container has the mark), a task is never a managed container,
+    // which drift repair would restart or remove: the mark is overridden with an empty value.
+    const labels: Record<string, string> = { ...spec.labels, [LABEL_TASK]: 'true', [LABEL_MANAGED]: '' };
     const hasStdin = spec.stdin !== undefined;
     const body: Docker.ContainerCreateOptions = {
       name: spec.name,
@@ -254,6 +255,7 @@ export class DockerTasks implements RuntimeTasks {
 export function toTaskState(info: Docker.ContainerInspectInfo): TaskState {
   const labels = { ...(info.Config?.Labels ?? {}) };
   delete labels[LABEL_TASK];
+  if (labels[LABEL_MANAGED] === '') delete labels[LABEL_MANAGED];
   const state = info.State?.Status ?? 'unknown';
   const ended = state === 'exited' || state === 'dead';
   return {
