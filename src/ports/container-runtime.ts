@@ -216,7 +216,7 @@ export interface TaskSpec {
 export interface TaskState {
   id: string;
   name: string;
-  /** The labels it was started with (`TaskSpec.labels`). */
+  /** The labels it was started with (`TaskSpec.labels`); Docker adds those of the image. */
   labels: Record<string, string>;
   /** `created`, `running`, `exited`, … */
   state: string;

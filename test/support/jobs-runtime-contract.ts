@@ -256,6 +256,16 @@ export function jobsRuntimeContract(name: string, subject: () => JobsContractSub
         const { Readable } = await import('node:stream');
         await expect(images.load(Readable.from([Buffer.from('not an image archive')]))).rejects.toBeInstanceOf(InfrastructureError);
       });
+
+      it('fails a load at once when its archive fails on the way (its source went away)', async () => {
+        const { PassThrough } = await import('node:stream');
+        const archive = new PassThrough();
+        archive.write(Buffer.alloc(10_240));
+        setTimeout(() => archive.destroy(new Error('source engine went away')), 200);
+        const since = Date.now();
+        await expect(images.load(archive)).rejects.toThrow(/source engine went away/);
+        expect(Date.now() - since).toBeLessThan(10_000);
+      });
     });
   });
 }

@@ -5,7 +5,7 @@ import { ImageBuildResult, ImageBuildSpec, RuntimeImages } from '../../ports/con
 import { shortId } from './docker-container-body';
 import { EngineCall } from './docker-system-resources';
 import { FrameSplitter } from './exec-output';
-import { LABEL_IMAGE_BUILD } from './labels';
+import { LABEL_IMAGE_BUILD, LABEL_MANAGED } from './labels';
 
 /** How much of a build's combined output is kept for its result. */
 export const BUILD_OUTPUT_BYTES = 8 * 1024;
@@ -41,7 +41,9 @@ export class DockerImages implements RuntimeImages {
     }
     const output = new OutputTail(BUILD_OUTPUT_BYTES);
     const containers: string[] = [];
-    const labels = { [LABEL_IMAGE_BUILD]: spec.ref };
+    // An image committed from a tier's container carries the managed mark, and containers inherit
+    // their image's labels: overridden, so that drift repair never takes a build for a stray tier.
+    const labels = { [LABEL_IMAGE_BUILD]: spec.ref, [LABEL_MANAGED]: '' };
     try {
       // The engine creates the working directory when the image lacks it.
       const script = await this.createContainer({
@@ -86,7 +88,7 @@ export class DockerImages implements RuntimeImages {
       // the engine would otherwise wait for the rest of the body until the budget runs out.
       const upload = new AbortController();
       abortSignal.addEventListener('abort', () => upload.abort(), { once: true });
-      const failed = new Promise<never>((_, reject) => archive.once('error', (err: Error) => {
+      const failed = new Promise<never>((_, reject) => archive.on('error', (err: Error) => {
         upload.abort();
         reject(new Error(`the archive failed on its way: ${err.message}`));
       }));
@@ -203,7 +205,11 @@ class OutputTail {
 
   text(): string {
     this.compact();
-    return Buffer.concat(this.chunks).toString('utf8');
+    const kept = Buffer.concat(this.chunks);
+    // The cut may fall inside a UTF-8 character: its continuation bytes are left out.
+    let start = 0;
+    while (start < kept.length && start < 3 && (kept[start]! & 0xc0) === 0x80) start++;
+    return kept.subarray(start).toString('utf8');
   }
 
   private compact(): void {

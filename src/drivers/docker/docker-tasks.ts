@@ -39,6 +39,9 @@ export class DockerTasks implements RuntimeTasks {
       const stdin = spec.stdin !== undefined
         ? await this.call(`${operation}: attach stdin`, () => container.attach({ stream: true, stdin: true, hijack: true }) as Promise<Duplex>)
         : undefined;
+      // A process that exits without reading its input closes the pipe: that is its business, and a
+      // torn connection is seen by wait; neither may become an unhandled error of the daemon.
+      stdin?.on('error', () => undefined);
       try {
         await this.call(operation, (abortSignal) => container.start({ abortSignal }));
       } catch (err) {
@@ -46,8 +49,6 @@ export class DockerTasks implements RuntimeTasks {
         throw err;
       }
       if (stdin) {
-        // A process that exits without reading its input closes the pipe: that is its business.
-        stdin.on('error', () => undefined);
         // end() half-closes the connection: the engine closes the process's stdin (StdinOnce).
         stdin.end(spec.stdin);
         stdin.resume();
@@ -163,9 +164,10 @@ export class DockerTasks implements RuntimeTasks {
 
   private async createContainer(spec: TaskSpec, operation: string): Promise<Docker.Container> {
     const memoryBytes = spec.memoryMb * MIB;
-    const labels: Record<string, string> = { ...spec.labels, [LABEL_TASK]: 'true' };
-    // Whatever the caller asks, a task is never a managed container: drift repair would restart it.
-    delete labels[LABEL_MANAGED];
+    // Whatever the caller asks or the image carries (the engine merges the image's labels in: an
+    // image committed from a tier's container has the mark), a task is never a managed container,
+    // which drift repair would restart or remove: the mark is overridden with an empty value.
+    const labels: Record<string, string> = { ...spec.labels, [LABEL_TASK]: 'true', [LABEL_MANAGED]: '' };
     const hasStdin = spec.stdin !== undefined;
     const body: Docker.ContainerCreateOptions = {
       name: spec.name,
@@ -253,6 +255,7 @@ export class DockerTasks implements RuntimeTasks {
 export function toTaskState(info: Docker.ContainerInspectInfo): TaskState {
   const labels = { ...(info.Config?.Labels ?? {}) };
   delete labels[LABEL_TASK];
+  if (labels[LABEL_MANAGED] === '') delete labels[LABEL_MANAGED];
   const state = info.State?.Status ?? 'unknown';
   const ended = state === 'exited' || state === 'dead';
   return {

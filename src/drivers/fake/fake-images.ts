@@ -74,9 +74,9 @@ export class FakeImages implements RuntimeImages {
   async load(archive: NodeJS.ReadableStream): Promise<void> {
     await this.enter('images.load');
     const chunks: Buffer[] = [];
-    for await (const chunk of archive as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
     let parsed: FakeArchive;
     try {
+      for await (const chunk of archive as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
       parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FakeArchive;
       if (!Array.isArray(parsed.fakeImages)) throw new Error('no images');
     } catch (err) {
