@@ -315,6 +315,7 @@ export class JobScheduler implements JobView {
   private async attemptEnded(handle: AttemptHandle, outcome: AttemptOutcome | typeof DETACHED): Promise<void> {
     if (outcome === DETACHED) return;
     const { job, attempt } = handle;
+    log.info({ job_id: job.id, attempt: attempt.n, node: attempt.node, reason: outcome.reason, exit_code: outcome.exit_code }, 'job attempt ended');
     attempt.ended_at = new Date().toISOString();
     attempt.reason = outcome.reason;
     if (outcome.exit_code !== undefined) attempt.exit_code = outcome.exit_code;
@@ -484,6 +485,7 @@ export class JobScheduler implements JobView {
 
   /** A node was declared lost: its attempts end `node_lost` (retried per `retry_on`). */
   private nodeLost(name: string): void {
+    log.info({ node: name, attempts: [...this.handles.values()].filter((h) => h.vm.name === name).map((h) => h.job.id) }, 'node lost: its job attempts end node_lost');
     for (const handle of this.handles.values()) if (handle.vm.name === name) handle.lost.abort();
     for (const job of [...this.unresolved.values()]) {
       const attempt = job.attempts[job.attempts.length - 1];
