@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { setLogLevel } from '../src/log';
 import { startDaemon } from '../src/main';
 import { elapsedMs, formatMs, markdownTable, percentile } from './support/stats';
 
@@ -77,6 +78,7 @@ async function throughDockerRun(): Promise<{ totalMs: number; waits: number[] }>
 }
 
 async function main(): Promise<void> {
+  setLogLevel(process.env.ECOWARE_LOG_LEVEL ?? 'warn');
   const daemon = await throughDaemon();
   const docker = await throughDockerRun();
   const row = (name: string, r: { totalMs: number; waits: number[] }, extra: string) =>

@@ -1,7 +1,7 @@
 import { errorMessage } from '../../domain/errors';
 import { EventBus } from '../../domain/events';
 import {
-  attemptContainerName, backoffMs, countedAttempts, INTERRUPTED_BEFORE_START, isTerminal, Job, JOB_LABEL, JobAttempt, JobStatus,
+  attemptContainerName, backoffMs, countedAttempts, INTERRUPTED_BEFORE_START, Job, JOB_LABEL, JobAttempt, JobStatus,
   recoveryAction, shouldRetry, statusAfter,
 } from '../../domain/job';
 import { placeJob } from '../../domain/job-placement';
@@ -493,10 +493,5 @@ export class JobScheduler implements JobView {
       this.unresolved.delete(job.id);
       void this.endLeftOpen(job, attempt, { reason: 'node_lost', message: `node '${name}' was lost` });
     }
-  }
-
-  /** Whether a job is terminal (for waiters). */
-  static isDone(job: Job): boolean {
-    return isTerminal(job.status);
   }
 }
