@@ -57,6 +57,8 @@ export class JobScheduler implements JobView {
   private readonly listeners = new Set<(job: Job) => void>();
   private passing?: Promise<void>;
   private again = false;
+  private passesStarted = 0;
+  private passesDone = 0;
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private stopped = false;
@@ -141,7 +143,9 @@ export class JobScheduler implements JobView {
       this.again = true;
       return;
     }
+    this.passesStarted++;
     this.passing = this.pass().catch((e) => log.error({ err: errorMessage(e) }, 'a job scheduling pass failed')).finally(() => {
+      this.passesDone++;
       this.passing = undefined;
       if (this.again) {
         this.again = false;
@@ -161,8 +165,11 @@ export class JobScheduler implements JobView {
     await this.store.saveJob(job);
     this.open.set(job.id, job);
     this.publish(job);
+    // Answered once a pass that saw the job is over (its position and reason are known), not after
+    // every pass later events start: the next pass to start is the first that sees it.
+    const needed = this.passesStarted + 1;
     this.poke();
-    await this.settled();
+    while (this.passesDone < needed && this.passing) await this.passing;
   }
 
   /** The job as it is now, with why it waits while queued; undefined when it is not open. */
