@@ -49,6 +49,7 @@ export class DaemonLifecycle {
   private port?: Port;
   private ready: Promise<void> = Promise.resolve();
   private closing?: Promise<void>;
+  private jobsStarted: Promise<void> = Promise.resolve();
 
   constructor(private readonly parts: DaemonParts) {}
 
@@ -73,7 +74,10 @@ export class DaemonLifecycle {
       readiness.topologyRestoreAttempted();
       const interruptedSystems = await systems.recoverInterrupted();
       if (interruptedSystems > 0) log.warn({ systems: interruptedSystems }, 'systems were left starting or deleting by a stopped daemon');
-      await this.parts.jobs?.start();
+      // In the background: taking jobs back asks every node's engine, and an engine that does not
+      // answer must not hold up the daemon's readiness.
+      this.jobsStarted = (this.parts.jobs?.start() ?? Promise.resolve())
+        .catch((e) => log.error({ err: errorMessage(e) }, 'taking back the jobs a stopped daemon left failed'));
     })();
     this.ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
     return this.ready;
@@ -95,6 +99,7 @@ export class DaemonLifecycle {
     await nodeLoops.settled();
     await this.ready.catch(() => undefined);
     // Running job containers stay: the next start re-attaches to them (docs/jobs.md).
+    await this.jobsStarted;
     await this.parts.jobs?.stop();
     // The port stays open while the running execution finishes: probes see 503 on /readyz,
     // plans get 503, reads still answer.

@@ -36,6 +36,22 @@ export interface AttemptOutcome {
 /** The daemon stopped while the attempt ran: nothing is recorded. */
 export const DETACHED = 'detached' as const;
 
+/**
+ * The call's answer, or a rejection as soon as `signal` aborts: an engine that died may leave a call
+ * hanging, and a node declared lost (or a daemon stopping) must not wait for it.
+ */
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    call.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export function newHandle(job: Job, attempt: JobAttempt, vm: Vm, memoryMb: number): AttemptHandle {
   return { job, attempt, vm, memoryMb, cancelRequested: false, timedOut: false, lost: new AbortController(), detach: new AbortController() };
 }
@@ -168,18 +184,22 @@ export class JobRunner {
       if (handle.detach.signal.aborted) return DETACHED;
       if (handle.lost.signal.aborted) return 'lost';
       try {
-        const state = await tasks.wait(id, signal);
+        const state = await untilAborted(tasks.wait(id, signal), signal);
         if (state.state !== 'running' && state.state !== 'created') return state;
+        log.debug({ job_id: handle.job.id, state: state.state }, 'a job container\'s wait ended while it runs; waiting again');
       } catch (e) {
         if (signal.aborted) continue;
         log.debug({ job_id: handle.job.id, err: errorMessage(e) }, 'waiting for a job container failed; asking its engine again');
       }
       try {
-        const state = await tasks.inspect(id);
+        const state = await untilAborted(tasks.inspect(id), signal);
         if (!state) return 'gone';
         if (state.state !== 'running' && state.state !== 'created') return state;
-      } catch {
+      } catch (e) {
+        log.debug({ job_id: handle.job.id, node: handle.vm.name, err: errorMessage(e) }, 'the engine of a running job does not answer; asking again');
+        if (signal.aborted) continue;
         await new Promise<void>((resolve) => {
+          if (signal.aborted) { resolve(); return; }
           const t = setTimeout(resolve, RETRY_ENGINE_MS);
           signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
         });

@@ -1,7 +1,7 @@
 import { errorMessage } from '../../domain/errors';
 import { EventBus } from '../../domain/events';
 import {
-  attemptContainerName, backoffMs, countedAttempts, INTERRUPTED_BEFORE_START, isTerminal, Job, JOB_LABEL, JobAttempt, JobStatus,
+  attemptContainerName, backoffMs, countedAttempts, INTERRUPTED_BEFORE_START, Job, JOB_LABEL, JobAttempt, JobStatus,
   recoveryAction, shouldRetry, statusAfter,
 } from '../../domain/job';
 import { placeJob } from '../../domain/job-placement';
@@ -57,6 +57,8 @@ export class JobScheduler implements JobView {
   private readonly listeners = new Set<(job: Job) => void>();
   private passing?: Promise<void>;
   private again = false;
+  private passesStarted = 0;
+  private passesDone = 0;
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private stopped = false;
@@ -141,7 +143,9 @@ export class JobScheduler implements JobView {
       this.again = true;
       return;
     }
+    this.passesStarted++;
     this.passing = this.pass().catch((e) => log.error({ err: errorMessage(e) }, 'a job scheduling pass failed')).finally(() => {
+      this.passesDone++;
       this.passing = undefined;
       if (this.again) {
         this.again = false;
@@ -161,8 +165,11 @@ export class JobScheduler implements JobView {
     await this.store.saveJob(job);
     this.open.set(job.id, job);
     this.publish(job);
+    // Answered once a pass that saw the job is over (its position and reason are known), not after
+    // every pass later events start: the next pass to start is the first that sees it.
+    const needed = this.passesStarted + 1;
     this.poke();
-    await this.settled();
+    while (this.passesDone < needed && this.passing) await this.passing;
   }
 
   /** The job as it is now, with why it waits while queued; undefined when it is not open. */
@@ -315,6 +322,7 @@ export class JobScheduler implements JobView {
   private async attemptEnded(handle: AttemptHandle, outcome: AttemptOutcome | typeof DETACHED): Promise<void> {
     if (outcome === DETACHED) return;
     const { job, attempt } = handle;
+    log.info({ job_id: job.id, attempt: attempt.n, node: attempt.node, reason: outcome.reason, exit_code: outcome.exit_code }, 'job attempt ended');
     attempt.ended_at = new Date().toISOString();
     attempt.reason = outcome.reason;
     if (outcome.exit_code !== undefined) attempt.exit_code = outcome.exit_code;
@@ -484,6 +492,7 @@ export class JobScheduler implements JobView {
 
   /** A node was declared lost: its attempts end `node_lost` (retried per `retry_on`). */
   private nodeLost(name: string): void {
+    log.info({ node: name, attempts: [...this.handles.values()].filter((h) => h.vm.name === name).map((h) => h.job.id) }, 'node lost: its job attempts end node_lost');
     for (const handle of this.handles.values()) if (handle.vm.name === name) handle.lost.abort();
     for (const job of [...this.unresolved.values()]) {
       const attempt = job.attempts[job.attempts.length - 1];
@@ -491,10 +500,5 @@ export class JobScheduler implements JobView {
       this.unresolved.delete(job.id);
       void this.endLeftOpen(job, attempt, { reason: 'node_lost', message: `node '${name}' was lost` });
     }
-  }
-
-  /** Whether a job is terminal (for waiters). */
-  static isDone(job: Job): boolean {
-    return isTerminal(job.status);
   }
 }

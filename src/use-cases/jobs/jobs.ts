@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import {
-  DEFAULT_KEEP_LOGS_KIB, DEFAULT_RETRY_ON, INPUT_FILE, isTerminal, Job, JobRunSpec, JobStatus, JobTemplate, newJobId, OUTPUT_FILE, runSpecOf,
+  DEFAULT_KEEP_LOGS_KIB, DEFAULT_RETRY_ON, INPUT_FILE, isTerminal, Job, JobRunSpec, JobTemplate, newJobId, OUTPUT_FILE, runSpecOf,
 } from '../../domain/job';
 import { neverFitsReason } from '../../domain/job-placement';
 import { expandPlaceholders } from '../../domain/process-definition';
@@ -233,5 +233,3 @@ export function lastLines(data: Buffer, n: number): Buffer {
   }
   return data.subarray(at);
 }
-
-export type { JobStatus };
