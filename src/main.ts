@@ -94,8 +94,6 @@ export async function startDaemon(
     server?: Server;
     /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); default: from engine to engine (use-cases/jobs/job-images.ts). */
     templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
-    /** What plans and the fleet see of the jobs, in place of the scheduler's (tests that stand for jobs themselves). */
-    jobView?: JobView;
     /** How the fleet follows the job queue (its pace; for tests). */
     fleet?: FleetOptions;
   } = {},
@@ -150,7 +148,7 @@ export async function startDaemon(
     hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
     systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
     nodeStates: state.nodeStates,
-    jobs: options.jobView ?? jobs.scheduler,
+    jobs: jobs.scheduler,
   };
 
   const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
