@@ -17,7 +17,13 @@ interface JobAnswer {
   attempts?: { n: number; node?: string; exit_code?: number | null; reason?: string; message?: string }[];
 }
 
+/** A job as `GET /api/jobs` lists it. */
+interface JobSummary { id: string; template: string; status: string; attempts?: number; node?: string; exit_code?: number; reason?: string }
+
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+
+/** How long `jobs cancel` waits for a running job to stop (its grace is 10 s). */
+const CANCEL_WAIT_S = 30;
 
 /** What `jobs run --wait` exits with when the job has no exit code of its own: `timeout`'s 124, a shell's 130 for a cancel. */
 export const EXIT_JOB_TIMED_OUT = 124;
@@ -104,11 +110,11 @@ export function register(program: Command): void {
       if (opts.limit !== undefined) query.set('limit', String(opts.limit));
       const answer = await new DaemonClient(opts.url).call<unknown>('GET', `/api/jobs${query.size > 0 ? `?${query}` : ''}`);
       if (opts.json) return printJson(answer);
-      const list = itemsOf<JobAnswer>(answer);
-      printTable([['ID', 'TEMPLATE', 'STATUS', 'ATTEMPTS', 'NODE', 'DETAIL'], ...list.map((j) => {
-        const last = j.attempts?.[j.attempts.length - 1];
-        return [j.id, j.template, j.status, String(j.attempts?.length ?? 0), last?.node ?? '-', j.reason ?? describeEnd(j).replace(/^: /, '') ?? ''];
-      })]);
+      const list = itemsOf<JobSummary>(answer);
+      printTable([['ID', 'TEMPLATE', 'STATUS', 'ATTEMPTS', 'NODE', 'DETAIL'], ...list.map((j) => [
+        j.id, j.template, j.status, String(j.attempts ?? 0), j.node ?? '-',
+        j.status === 'queued' ? j.reason ?? '' : [j.exit_code !== undefined ? `exit code ${j.exit_code}` : '', j.reason && j.reason !== 'exit' ? j.reason : ''].filter(Boolean).join(', '),
+      ])]);
     });
 
   withDaemonUrl(jobs.command('show')
@@ -132,13 +138,16 @@ export function register(program: Command): void {
     });
 
   withDaemonUrl(jobs.command('cancel')
-    .description('cancel a job in any state that has not ended: a queued one never starts, a running one is stopped')
+    .description('cancel a job in any state that has not ended: a queued one never starts, a running one is stopped (waits until it has)')
     .argument('<id>', 'the job id')
     .option('--json', 'print the JSON answer'))
     .action(async (id: string, opts: { json?: boolean; url: string }) => {
-      const answer = await new DaemonClient(opts.url).call<JobAnswer>('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
-      if (opts.json) return printJson(answer);
-      console.log(`${answer.id ?? id} ${answer.status ?? 'cancelled'}`);
+      const client = new DaemonClient(opts.url);
+      await client.call<JobAnswer>('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
+      // A running job is stopped with SIGTERM, then SIGKILL after its grace: wait for that, then say how it ended.
+      const job = await client.call<JobAnswer>('GET', `/api/jobs/${encodeURIComponent(id)}?wait=${CANCEL_WAIT_S}`);
+      if (opts.json) return printJson(job);
+      console.log(`${job.id} ${job.status}`);
     });
 
   const templates = program.command('templates').description('job templates: what a job runs, with what resources');

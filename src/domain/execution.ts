@@ -88,6 +88,11 @@ export interface Execution {
   notes?: string[];
   /** A drift repair (`kind: reconcile`): what changed behind the executor's back. */
   drift?: Drift[];
+  /**
+   * On PostgreSQL: the epoch of the leader that ran it (or holds it queued); a leader that takes
+   * over and marks it `interrupted` leaves it as it was. Set by the state store, never by a client.
+   */
+  epoch?: number;
 }
 
 /** The statuses an execution ends in: nothing changes it after one of these. */

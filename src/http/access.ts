@@ -1,3 +1,4 @@
+import { isPodChange } from './pod-routes';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Request, RequestHandler } from 'express';
@@ -107,12 +108,9 @@ export interface SessionSource {
   readonly pageHeader: string;
 }
 
-/** POD's actions that only read (its API is all GETs, changes included). */
-const POD_READS = new Set(['getActivityStatus', 'getExecutionStatus']);
-
 function isRead(method: string, path: string, query: Record<string, unknown>): boolean {
   const route = path.replace(/\/+$/, '');
-  if (route === '/POD') return (method === 'GET' || method === 'HEAD') && POD_READS.has(String(query.action));
+  if (route === '/POD') return (method === 'GET' || method === 'HEAD') && !isPodChange(route, query);
   // Previews change nothing: a plan preview, a drain's dry run, Tycho's status (a POST by its protocol).
   return method === 'GET' || method === 'HEAD'
     || (method === 'PUT' && route === '/api/translate')

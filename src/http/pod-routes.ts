@@ -35,6 +35,8 @@ export interface PodJobs {
   dispatch(body: unknown): Promise<{ job: PodJob; created: boolean }>;
   get(id: string): Promise<PodJob>;
   cancel(id: string): Promise<PodJob>;
+  /** The job once it has ended, or as it is after `seconds`. */
+  wait(id: string, seconds: number): Promise<PodJob>;
   logs(id: string, stream: 'stdout' | 'stderr'): Promise<Buffer>;
   /** Nodes that have a template's image (POD's "workers" of an activity). */
   workersOf?(name: string): Promise<string[]>;
@@ -44,6 +46,17 @@ export interface PodOptions {
   /** `infrastructure.job_base_image` of the topology in force: what an activity's script runs in when the query names no `image`. */
   baseImage: () => string | undefined;
 }
+
+/** POD's actions that only read: its API is all GETs, changes included. */
+const POD_READS = new Set(['getActivityStatus', 'getExecutionStatus']);
+
+/** Whether a request to POD's route changes something (for access and a standby's role gate). */
+export function isPodChange(path: string, query: Record<string, unknown>): boolean {
+  return path.replace(/\/+$/, '') === '/POD' && !POD_READS.has(String(query.action));
+}
+
+/** How long `terminateExecution` waits for a running execution to stop (a job's grace is 10 s). */
+const TERMINATE_WAIT_S = 30;
 
 /** POD's activity states, from a template's. */
 const ACTIVITY_STATUS: Record<string, string> = { validating: 'verifying', ready: 'approved', rejected: 'rejected' };
@@ -144,7 +157,9 @@ export function createPodRouter(jobs: PodJobs, options: PodOptions): Router {
     },
     terminateExecution: async (req) => {
       const id = param(req, 'executionId', true);
-      const job = await jobs.cancel(id);
+      await jobs.cancel(id);
+      // POD answered once the execution was stopped: a running job gets SIGTERM, then SIGKILL after its grace.
+      const job = await jobs.wait(id, TERMINATE_WAIT_S);
       return { executionId: job.id, status: executionStatus(job.status) };
     },
   };

@@ -44,6 +44,7 @@ function podJobs() {
       job.status = 'cancelled';
       return job;
     },
+    wait: async (id) => stand.get(id),
     logs: async (id, stream) => Buffer.from(jobs.has(id) ? `${stream} of ${id}\n` : ''),
     workersOf: async () => ['n1', 'n2'],
   };

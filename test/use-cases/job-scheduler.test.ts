@@ -207,6 +207,24 @@ describe('jobs across a daemon restart', () => {
     expect(h.tasks.started).toEqual([`ecoware-job-${id}-2`]);
   });
 
+  it('keeps the cores of an attempt whose node does not answer at start, and ends it node_lost when the node is lost', async () => {
+    await h.template('wide', { cpu_cores: 2 });
+    const a = await h.dispatch({ template: 'wide' });
+    const running = await until(() => h.job(a.id), (j) => j.status === 'running');
+    const node = running.attempts[0].node;
+    await h.scheduler.stop();
+    h.tasks.engine(`tcp://${node}:2375`).isDown = true;
+    await h.restart();
+    expect(h.scheduler.holdings()).toEqual([expect.objectContaining({ job: a.id, vm: node, cpuset: [0, 1] })]);
+    const b = await h.dispatch({ template: 'wide' });
+    const c = await h.dispatch({ template: 'wide' });
+    expect((await until(() => h.job(b.id), (j) => j.status === 'running')).attempts[0].node).not.toBe(node);
+    expect((await h.job(c.id)).reason).toContain(`${node} has 0 free cores`);
+    h.d.knowledge.nodes.failed(node, 'down', Date.now(), true);
+    h.d.bus.publish({ type: 'node', name: node, health: 'lost', at: new Date().toISOString() });
+    expect(await h.jobs.wait(a.id, 5)).toMatchObject({ status: 'failed', reason: 'node_lost', attempts: [{ reason: 'node_lost' }] });
+  });
+
   it('fails an attempt whose container is gone, and removes containers of jobs that are over', async () => {
     await h.template('count');
     const a = await h.dispatch({ template: 'count' });
@@ -219,5 +237,51 @@ describe('jobs across a daemon restart', () => {
     await h.restart();
     expect(await h.jobs.wait(a.id, 5)).toMatchObject({ status: 'failed', reason: 'error', message: expect.stringContaining('container was gone') });
     expect(h.tasks.find('ecoware-job-jold-1')).toBeUndefined();
+  });
+});
+
+describe('jobs as the rest of the daemon sees them', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await harness(); });
+  afterEach(async () => { await h.close(); });
+
+  it('publishes every status change as a job event, in order', async () => {
+    await h.template('count');
+    const job = await h.dispatch({ template: 'count' });
+    await until(() => h.job(job.id), (j) => j.status === 'running');
+    h.tasks.finish(containerOf(await h.job(job.id)), 0);
+    await h.jobs.wait(job.id, 5);
+    const seen = h.d.events.filter((e) => e.type === 'job' && e.id === job.id).map((e) => (e as { status: string }).status);
+    expect(seen).toEqual(['queued', 'starting', 'running', 'succeeded']);
+    expect(h.d.events).toContainEqual(expect.objectContaining({ type: 'job', id: job.id, template: 'count', status: 'succeeded' }));
+  });
+
+  it('tells plans what running jobs hold and the fleet what queued jobs wait for', async () => {
+    await h.template('wide', { cpu_cores: 2, mem_units: 3 });
+    const jobs: Job[] = [];
+    for (let i = 0; i < 3; i++) jobs.push(await h.dispatch({ template: 'wide' }));
+    await until(() => h.tasks.runningTasks().length, (n) => n === 2);
+    const holdings = h.scheduler.holdings();
+    expect(holdings.map((x) => x.vm).sort()).toEqual(['n1', 'n2']);
+    expect(holdings[0]).toMatchObject({ template: 'wide', cores: 2, cpuset: [0, 1], memoryMb: 3 * 16 });
+    expect(h.scheduler.unplacedDemand()).toEqual([expect.objectContaining({ job: jobs[2].id, cores: 2, memUnits: 3, memoryMb: 48 })]);
+    expect(h.scheduler.metrics()).toMatchObject({ counts: { queued: 1, running: 2 }, demand: { cores: 2, mem_units: 3 } });
+  });
+
+  it('runs a process definition of the registry as a job: its program, input file and stdout as output', async () => {
+    const { parseProcessDefinition } = await import('../../src/schema/process-definition');
+    const id = await h.d.state.processDefinitions.create(parseProcessDefinition({
+      exec: '/bin/cat', argv: ['${input_file}'],
+      input_adapter: { input_type: 'file', input_parameters: { file_path: '${input_file}' } },
+      output_adapter: { output_type: 'file', output_parameters: { file_type: 'stream', stream_name: 'STDOUT' } },
+    }, ''));
+    await expect(h.jobs.dispatch({ template: `process:${id}`, input: 'hello' })).rejects.toThrow(/^image: is required/);
+    const job = await h.dispatch({ template: `process:${id}`, image: 'busybox', input: 'hello' });
+    const running = await until(() => h.job(job.id), (j) => j.status === 'running');
+    const task = h.tasks.find(containerOf(running))!;
+    expect(task.task.spec).toMatchObject({ argv: ['/bin/cat', '/ecoware/input'], files: [{ path: '/ecoware/input', content: Buffer.from('hello') }] });
+    task.engine.emit(containerOf(running), 'stdout', 'hello');
+    h.tasks.finish(containerOf(running), 0);
+    expect(await h.jobs.wait(job.id, 5)).toMatchObject({ status: 'succeeded', output: 'hello', template: `process:${id}` });
   });
 });

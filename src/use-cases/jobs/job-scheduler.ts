@@ -27,6 +27,11 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** Told how long each job waited from joining the queue to its container running. */
   observeQueueWait?: (seconds: number) => void;
+  /**
+   * Cores and memory jobs must not take besides what the cluster shows: what a plan being carried
+   * out is about to place (its target allocation), when the plan side tells it.
+   */
+  reserved?: () => JobHolding[];
 }
 
 /**
@@ -101,10 +106,21 @@ export class JobScheduler implements JobView {
   // --- the view for plans and the fleet (job-holdings.ts) ---
 
   holdings(): JobHolding[] {
-    return [...this.handles.values()].map((h) => ({
+    const held: JobHolding[] = [...this.handles.values()].map((h) => ({
       job: h.job.id, template: h.job.template, vm: h.vm.name, cpuset: [...h.attempt.cpuset], cores: h.job.spec.cpu_cores, memoryMb: h.memoryMb,
       ...(h.attempt.deadline ? { deadline: h.attempt.deadline } : {}),
     }));
+    // Attempts a stopped daemon left running on a node that has not answered since: their container may still run.
+    const memUnitMb = this.knowledge.deployment?.topology.infrastructure.memUnitMb ?? 0;
+    for (const job of this.unresolved.values()) {
+      const attempt = job.attempts[job.attempts.length - 1];
+      if (!attempt || attempt.ended_at) continue;
+      held.push({
+        job: job.id, template: job.template, vm: attempt.node, cpuset: [...attempt.cpuset], cores: job.spec.cpu_cores, memoryMb: job.spec.mem_units * memUnitMb,
+        ...(attempt.deadline ? { deadline: attempt.deadline } : {}),
+      });
+    }
+    return held;
   }
 
   unplacedDemand(): JobDemand[] {
@@ -210,7 +226,8 @@ export class JobScheduler implements JobView {
   private async pass(): Promise<void> {
     const now = Date.now();
     await this.resolveLeftOpen();
-    const view = jobNodesOf(this.knowledge, this.runtimeFor, this.holdings());
+    this.abandonVanishedNodes();
+    const view = jobNodesOf(this.knowledge, this.runtimeFor, [...this.holdings(), ...(this.options.reserved?.() ?? [])]);
     const runningByTemplate = new Map<string, number>();
     for (const h of this.handles.values()) runningByTemplate.set(h.job.template, (runningByTemplate.get(h.job.template) ?? 0) + 1);
     this.templates.revalidate();
@@ -462,6 +479,13 @@ export class JobScheduler implements JobView {
         await tasks.remove(task.id).catch(() => undefined);
       }
     }
+  }
+
+  /** A node that left the fleet (an elastic cloud's instance that is gone) is lost for its attempts. */
+  private abandonVanishedNodes(): void {
+    const cluster = this.knowledge.deployment?.cluster;
+    if (!cluster) return;
+    for (const handle of this.handles.values()) if (!cluster[handle.vm.name] && !handle.lost.signal.aborted) handle.lost.abort();
   }
 
   /** A node was declared lost: its attempts end `node_lost` (retried per `retry_on`). */

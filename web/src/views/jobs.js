@@ -40,12 +40,11 @@ export function Jobs({ s }) {
     <div class="table-wrap"><table class="table jobs">
       <thead><tr><th>Job</th><th>Template</th><th>Status</th><th>Node</th><th>Submitted</th><th class="num">Ran</th></tr></thead>
       <tbody>${jobs.map((j) => {
-        const last = j.attempts?.[j.attempts.length - 1];
         return html`<tr data-job=${j.id}>
-          <td><a class="mono" href=${`#/jobs/${encodeURIComponent(j.id)}`}>${j.id}</a>${j.reason && j.status !== 'succeeded' ? html`<div class=${`small clip ${j.status === 'queued' ? 'muted' : 'bad-text'}`} title=${j.reason}>${j.never_fits ? 'never fits: ' : ''}${j.reason}</div>` : null}</td>
+          <td><a class="mono" href=${`#/jobs/${encodeURIComponent(j.id)}`}>${j.id}</a>${j.reason && j.status !== 'succeeded' ? html`<div class=${`small clip ${j.status === 'queued' ? 'muted' : 'bad-text'}`} title=${j.reason}>${j.never_fits ? 'never fits: ' : ''}${j.reason}${j.exit_code !== undefined ? ` (exit code ${j.exit_code})` : ''}</div>` : null}</td>
           <td>${j.template}</td>
           <td><${Badge} status=${j.status} />${j.position !== undefined && j.status === 'queued' ? html` <span class="muted small">#${j.position}</span>` : null}</td>
-          <td>${last?.node ?? html`<span class="muted">–</span>`}</td>
+          <td>${j.node ?? html`<span class="muted">–</span>`}</td>
           <td title=${j.created_at}>${ago(j.created_at)}</td>
           <td class="num">${ran(j)}</td>
         </tr>`;
