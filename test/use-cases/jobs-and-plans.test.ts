@@ -123,6 +123,18 @@ describe('plans beside running jobs', () => {
     expect(cpusets()).toEqual([[0]]);
   });
 
+  it('decides again when a job started on what the decision gives tiers while it was taken', async () => {
+    await load();
+    const lateJob = { job: '01LATE', template: 'batch', vm: 'node1', cpuset: [0], cores: 1, memoryMb: 16 };
+    let calls = 0;
+    // The first read (the snapshot) sees no job; from the second on (the check before the run) the job holds core 0.
+    d.services.jobs = { holdings: () => (++calls === 1 ? [] : [lateJob]), unplacedDemand: () => [], poke: () => undefined };
+    const done = await (await d.executions.submit({ shop_web: { cpu_cores: 2, mem_units: 2 } })).done;
+    expect(done.status).toBe('succeeded');
+    expect(calls).toBe(4);
+    expect(cpusets()).toEqual([[1, 2]]);
+  });
+
   it('drains the tiers off a node and keeps the node while its jobs run', async () => {
     const topology = shopTopology({ elastic: true });
     d = await fakeDaemon({ elastic: true });

@@ -46,6 +46,16 @@ export interface Services {
   jobs?: JobView;
 }
 
+/**
+ * What the execution under way is giving tiers, by VM, from its decision until it ends: jobs are not
+ * started on it meanwhile (the cluster shows the tiers' new containers only as they are made).
+ */
+export interface TierReservation {
+  /** The VMs that existed when it was taken: one created by the execution is not the jobs' until it ends. */
+  vms: ReadonlySet<string>;
+  byVm: ReadonlyMap<string, { cores: ReadonlySet<number>; coreCount: number; units: number }>;
+}
+
 /** The topology in force, the cloud it runs on, and what runs where. */
 export interface Deployment {
   topology: Topology;
@@ -66,6 +76,22 @@ export class Knowledge implements ClusterLedger {
   private restoring?: { reason: string; retryAfterS: number };
   /** Health, cordons and drains of the nodes; outlives topology loads (keyed by VM name). */
   readonly nodes = new NodePool();
+  private reserved?: TierReservation;
+
+  /** What the execution under way gives tiers (see TierReservation); none between executions. */
+  get reservation(): TierReservation | undefined {
+    return this.reserved;
+  }
+
+  /** An execution's decision is about to be carried out: its tiers' cores and memory are theirs. */
+  reserveForTiers(reservation: TierReservation): void {
+    this.reserved = reservation;
+  }
+
+  /** The execution ended: what it made is in the cluster now. */
+  releaseTierReservation(): void {
+    this.reserved = undefined;
+  }
 
   get deployment(): Readonly<Deployment> | undefined {
     return this.current;

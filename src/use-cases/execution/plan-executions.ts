@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { Placement, TierResources, tierTotals } from '../../domain/allocation';
 import { placementOfCluster } from '../../domain/cluster';
 import { allocationOf, reportOf } from '../../domain/cluster';
-import { ConflictError, ErrorCode, errorCode, errorMessage, NotFoundError } from '../../domain/errors';
+import { ConflictError, ErrorCode, errorCode, errorMessage, HeldByJobsError, NotFoundError } from '../../domain/errors';
 import { EventBus, ExecutionKind } from '../../domain/events';
 import { Execution, isFinished, newExecution } from '../../domain/execution';
 import { rollbackTarget, rollsBackAutomatically } from '../../domain/rollback';
@@ -18,6 +18,7 @@ import { observeCluster } from '../cluster/observe-cluster';
 import { SerialQueue } from './serial-queue';
 import { NO_JOBS } from '../jobs/job-holdings';
 import { yieldingToJobs } from '../jobs/yield-to-jobs';
+import { clashWithJobs, reservationOf } from '../jobs/held-by-jobs';
 import { ExecutionQueue, ExecutionRequest, SubmitOptions, Submitted } from './execution-queue';
 
 export type { ExecutionRequest, SubmitOptions, Submitted };
@@ -372,13 +373,25 @@ export class PlanExecutions {
       const yieldMs = deployment.topology.infrastructure.jobYieldMs ?? 0;
       let observed = false;
       const decision = await yieldingToJobs(jobs, yieldMs, controller.signal, async () => {
-        const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor, jobs);
-        if (!observed) journal.observed(allocationOf(snapshot.cluster), deployment!.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
-        observed = true;
-        return 'decision' in request ? request.decision
-          : 'target' in request ? decideTarget(snapshot, request.target)
-          : 'prepare' in request ? await request.prepare(snapshot)
-          : await decide(snapshot, this.services.allocator, request.plan, request.constraints, this.knowledge.nodes.limits(request.nodes));
+        // Jobs start while a plan is decided: one that took what the decision gives tiers has it decided again.
+        for (let attempt = 1; ; attempt++) {
+          const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor, jobs);
+          if (!observed) journal.observed(allocationOf(snapshot.cluster), deployment!.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
+          observed = true;
+          const decided = 'decision' in request ? request.decision
+            : 'target' in request ? decideTarget(snapshot, request.target)
+            : 'prepare' in request ? await request.prepare(snapshot)
+            : await decide(snapshot, this.services.allocator, request.plan, request.constraints, this.knowledge.nodes.limits(request.nodes));
+          // Reserved and checked at once (no await between): a job either started before, and is seen, or will not start on it.
+          const { cluster, topology } = this.knowledge.requireDeployment();
+          const reservation = reservationOf(decided.translation.steps, decided.target, cluster);
+          const clash = clashWithJobs(reservation, jobs.holdings(), cluster, topology.infrastructure.memUnitMb);
+          if (!clash) {
+            this.knowledge.reserveForTiers(reservation);
+            return decided;
+          }
+          if (attempt >= 3 || 'decision' in request) throw new HeldByJobsError(clash);
+        }
       }, (refusal) => journal.note(`waiting up to ${yieldMs / 1000} s (job_yield_s) for running jobs to end: ${refusal.message}`));
       journal.decided(decision);
 
@@ -410,6 +423,7 @@ export class PlanExecutions {
         log.error({ execution_id: execution.id, err: errorMessage(e) }, 're-reading the cluster after the execution failed');
       }
     }
+    this.knowledge.releaseTierReservation();
     journal.timing('total', Date.now() - started);
     journal.finish(status, error, deployment ? reportOf(this.knowledge.requireDeployment().cluster) : undefined);
     // What the tiers hold changed: queued jobs may start now (or must wait for a VM that went).

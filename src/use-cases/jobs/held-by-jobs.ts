@@ -1,8 +1,10 @@
 import { AllocationProblem } from '../../allocator';
+import { Steps } from '../../domain/action';
 import { Placement } from '../../domain/allocation';
 import { Cluster } from '../../domain/cluster';
 import { HeldByJobsError } from '../../domain/errors';
 import { JobHolding } from './job-holdings';
+import type { TierReservation } from '../cluster/knowledge';
 
 /** What running jobs hold on one VM, in the allocator's units. */
 export interface HeldOnVm {
@@ -113,4 +115,47 @@ export function capacityOf(cluster: Cluster): Map<string, { cpu_cores: number; m
 /** The cores the jobs are pinned to, by VM, for the translator (only VMs whose runtime pins cores). */
 export function occupiedCores(held: ReadonlyMap<string, HeldOnVm>, pinsCores: (vm: string) => boolean): Record<string, number[]> {
   return Object.fromEntries([...held].filter(([vm, h]) => pinsCores(vm) && h.cpuset.length > 0).map(([vm, h]) => [vm, [...h.cpuset]]));
+}
+
+/**
+ * What a decision gives tiers on each existing VM: the cores of the containers it makes or changes
+ * and of those it keeps, and the memory units of its target there.
+ */
+export function reservationOf(steps: Steps, target: Placement, cluster: Cluster): TierReservation {
+  const byVm = new Map<string, { cores: Set<number>; coreCount: number; units: number }>();
+  const changed = new Set(steps.flat().filter((a) => a.type === 'create_container' || a.type === 'update_container').map((a) => `${a.vm}\u0000${'tier' in a ? a.tier : ''}`));
+  for (const [vm, state] of Object.entries(cluster)) {
+    const tiers = target[vm] ?? {};
+    const cores = new Set<number>();
+    for (const [tier, c] of Object.entries(state.containers)) {
+      if (tiers[tier] && !changed.has(`${vm}\u0000${tier}`)) for (const core of c.cpuset) cores.add(core);
+    }
+    const units = Object.values(tiers).reduce((sum, r) => sum + r.mem_units, 0);
+    const coreCount = Object.values(tiers).reduce((sum, r) => sum + r.cpu_cores, 0);
+    byVm.set(vm, { cores, coreCount, units });
+  }
+  for (const action of steps.flat()) {
+    if (action.type !== 'create_container' && action.type !== 'update_container') continue;
+    const r = byVm.get(action.vm);
+    if (r) for (const core of action.cpuset) r.cores.add(core);
+  }
+  return { vms: new Set(Object.keys(cluster)), byVm };
+}
+
+/**
+ * A job started between the snapshot a decision was taken over and now, on what the decision gives
+ * tiers: which one, or undefined when none did.
+ */
+export function clashWithJobs(reservation: TierReservation, holdings: readonly JobHolding[], cluster: Cluster, memUnitMb: number): string | undefined {
+  const held = heldByVm(holdings, memUnitMb);
+  for (const [vm, h] of held) {
+    const r = reservation.byVm.get(vm);
+    const capacity = cluster[vm]?.vm.capacity;
+    if (!r || !capacity) continue;
+    const overlap = h.cpuset.some((c) => r.cores.has(c));
+    if (overlap || r.coreCount + h.cores > capacity.cpu_cores || r.units + h.memUnits > capacity.mem_units) {
+      return `a job started on ${vm} while the plan was decided: ${h.jobs.map(describeHolding).join(', ')}`;
+    }
+  }
+  return undefined;
 }

@@ -15,14 +15,17 @@ export interface JobNodesView {
 }
 
 /**
- * Every node of the deployment with what tiers' containers and jobs hold on it. A node takes no
- * job while unreachable or lost, cordoned, draining, or when its runtime cannot run tasks.
+ * Every node of the deployment with what tiers' containers and jobs hold on it, and what the
+ * execution under way gives tiers there. A node takes no job while unreachable or lost, cordoned,
+ * draining, created by the execution under way, or when its runtime cannot run tasks.
  */
 export function jobNodesOf(knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory, holdings: readonly JobHolding[]): JobNodesView | undefined {
   const deployment = knowledge.deployment;
   if (!deployment) return undefined;
   const { infrastructure } = deployment.topology;
   const pool = knowledge.nodes;
+  // What the execution under way gives tiers counts as theirs already (Knowledge.reservation).
+  const reservation = knowledge.reservation;
   const nodes: JobNode[] = [];
   const vms = new Map<string, Vm>();
   for (const [name, { vm, containers }] of Object.entries(deployment.cluster)) {
@@ -35,6 +38,11 @@ export function jobNodesOf(knowledge: Knowledge, runtimeFor: ContainerRuntimeFac
       else unpinnedCores += c.resources.cpu_cores;
       heldUnits += c.resources.mem_units;
     }
+    const reserved = reservation?.byVm.get(name);
+    if (reserved) {
+      for (const core of reserved.cores) heldCores.add(core);
+      heldUnits = Math.max(heldUnits, reserved.units);
+    }
     for (const h of holdings) {
       if (h.vm !== name) continue;
       if (h.cpuset.length > 0) for (const core of h.cpuset) heldCores.add(core);
@@ -42,7 +50,8 @@ export function jobNodesOf(knowledge: Knowledge, runtimeFor: ContainerRuntimeFac
       heldUnits += Math.ceil(h.memoryMb / infrastructure.memUnitMb);
     }
     const status = pool.get(name);
-    const unschedulable = status.lost ? 'is lost'
+    const unschedulable = reservation && !reservation.vms.has(name) ? 'is being set up by an execution'
+      : status.lost ? 'is lost'
       : status.health !== 'ready' ? 'is unreachable'
         : pool.isCordoned(name) ? 'cordoned'
           : pool.isDraining(name) ? 'is draining'
@@ -56,4 +65,15 @@ export function jobNodesOf(knowledge: Knowledge, runtimeFor: ContainerRuntimeFac
     memUnitMb: infrastructure.memUnitMb,
     vms,
   };
+}
+
+/**
+ * Whether the cores and memory a placement chose (over a view read earlier) are still free now: the
+ * tiers or an execution may have taken them since. Checked right before the job is started.
+ */
+export function isStillFree(knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory, holdings: readonly JobHolding[], vm: string, cpuset: readonly number[], memUnits: number): boolean {
+  const node = jobNodesOf(knowledge, runtimeFor, holdings)?.nodes.find((n) => n.name === vm);
+  if (!node || node.unschedulable) return false;
+  if (cpuset.some((core) => node.heldCores.has(core))) return false;
+  return node.heldUnits + memUnits <= node.capacity.mem_units;
 }

@@ -11,7 +11,7 @@ import { ContainerRuntimeFactory, TaskState } from '../../ports/container-runtim
 import { JobStore } from '../../ports/job-store';
 import { Knowledge } from '../cluster/knowledge';
 import { JobDemand, JobHolding, JobView } from './job-holdings';
-import { jobNodesOf } from './job-nodes';
+import { isStillFree, jobNodesOf } from './job-nodes';
 import { AttemptHandle, AttemptOutcome, DETACHED, JobRunner, newHandle } from './job-runner';
 import { JobTemplates } from './job-templates';
 
@@ -269,6 +269,12 @@ export class JobScheduler implements JobView {
       }
       const placement = placeJob(view.nodes, { cpu_cores: job.spec.cpu_cores, mem_units: job.spec.mem_units, node_selector: job.spec.node_selector }, view.largest);
       if ('reason' in placement) { wait(placement.reason, placement.neverFits); continue; }
+      // The view was read at the start of the pass: a plan may have taken these cores since.
+      if (!isStillFree(this.knowledge, this.runtimeFor, this.holdings(), placement.vm, placement.cpuset, job.spec.mem_units)) {
+        wait(`the cores chosen on ${placement.vm} were taken by tiers meanwhile; trying again`);
+        this.again = true;
+        continue;
+      }
       const node = view.nodes.find((n) => n.name === placement.vm)!;
       node.heldCores = new Set([...node.heldCores, ...placement.cpuset]);
       node.heldUnits += job.spec.mem_units;
