@@ -56,6 +56,8 @@ export interface DaemonShared {
   /** On PostgreSQL: who leads, and the events' channel between the daemons. */
   leader?: () => Promise<LeaderView | undefined>;
   channel?: { notify(seq: number, event: ChannelMessage['event']): void; listen(onMessage: (m: ChannelMessage) => void): () => Promise<void> };
+  /** Has the allocator compile its solver in the background, once (a leader's term asks). */
+  warmUp(): void;
 }
 
 /**
@@ -135,6 +137,7 @@ export function composeLeaderTerm(shared: DaemonShared, epoch?: number): Term {
     role: 'leader', epoch, app, knowledge, services,
     queueDepth: () => queue.size,
     async prepare() {
+      shared.warmUp();
       // Every event this leader publishes goes to the standbys too, with its id.
       if (channel) unnotify = eventLog.subscribe((entry) => channel.notify(entry.seq, entry.event));
       await lifecycle.prepare();

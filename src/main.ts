@@ -89,7 +89,9 @@ export async function startDaemon(
     timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs,
     solverThreads: config.solverThreads ?? readSolverThreads(undefined),
   });
-  void allocator.warmUp();
+  // The solver is compiled ahead (seconds of CPU) by a daemon that leads: a standby may never solve.
+  let warming: Promise<void> | undefined;
+  const warmUp = () => { warming ??= allocator.warmUp(); };
   const actingRuntimes = runtimesByEngine(mayAct ? wrappedDrivers(RUNTIME_DRIVERS, (t) => guardCalls(t, mayAct)) : RUNTIME_DRIVERS);
   const actingClouds = cloudsByType(actingRuntimes);
   const readingRuntimes = runtimesByEngine(wrappedDrivers(RUNTIME_DRIVERS, readOnlyCalls));
@@ -112,10 +114,12 @@ export async function startDaemon(
     reading: { runtimeFor: readingRuntimes, cloudFor: async (cloud, vmSize) => readOnlyCalls(await readingClouds(cloud, vmSize)) },
     leader: lease ? () => lease.leader() : undefined,
     channel: state.channel,
+    warmUp,
   };
   const unfollowMetrics = metrics.follow(events);
   const unfollowLog = logEvents(events);
-  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once.
+  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once,
+  // even while the solver's thread finishes a compile under way (which cannot be interrupted).
   const release = async () => {
     unfollowMetrics();
     unfollowLog();
