@@ -75,7 +75,8 @@ async function main(): Promise<void> {
   ensureDocker(ROOT);
   const docker = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-standby-bench-'));
-  const url = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), path.join(dir, 'pg')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-standby-pg-'));
+  const url = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   const children: ChildProcess[] = [];
   const start = async (name: string) => {
     const port = await freePort();
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     } catch {
       console.error(`could not remove the containers labelled io.ecoware.app=${APP}`);
     }
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', path.join(dir, 'pg')], { stdio: 'ignore' });
+    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', pgDir], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   }
 }
