@@ -68,6 +68,8 @@ export interface DaemonShared {
   channel?: { notify(seq: number, event: ChannelMessage['event']): void; listen(onMessage: (m: ChannelMessage) => void): () => Promise<void> };
   /** How jobs get their images (default JobImages), and, for tests, a stand-in for the jobs' view and the fleet's pace. */
   jobOptions?: { templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages; jobView?: JobView; fleet?: FleetOptions };
+  /** Has the allocator compile its solver in the background, once (a leader's term asks). */
+  warmUp(): void;
 }
 
 /**
@@ -171,6 +173,7 @@ export function composeLeaderTerm(shared: DaemonShared, epoch?: number): Term {
     role: 'leader', epoch, app, knowledge, services, jobs, jobView,
     queueDepth: () => queue.size,
     async prepare() {
+      shared.warmUp();
       // Every event this leader publishes goes to the standbys too, with its id.
       if (channel) unnotify = eventLog.subscribe((entry) => channel.notify(entry.seq, entry.event));
       // What another leader may have changed meanwhile is read again (systems, on PostgreSQL).

@@ -107,7 +107,9 @@ export async function startDaemon(
     timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs,
     solverThreads: config.solverThreads ?? readSolverThreads(undefined),
   });
-  void allocator.warmUp();
+  // The solver is compiled ahead (seconds of CPU) by a daemon that leads: a standby may never solve.
+  let warming: Promise<void> | undefined;
+  const warmUp = () => { warming ??= allocator.warmUp(); };
   // What the leader creates is labelled with its epoch (which daemon made what).
   const actingRuntimes = runtimesByEngine(lease && mayAct
     ? Object.fromEntries(Object.entries(RUNTIME_DRIVERS).map(([kind, driver]) =>
@@ -135,6 +137,7 @@ export async function startDaemon(
     leader: lease ? () => lease.leader() : undefined,
     channel: state.channel,
     jobOptions: { templateImages: options.templateImages, jobView: options.jobView, fleet: options.fleet },
+    warmUp,
   };
   // The jobs' gauges read the term in force (a new term has a new queue).
   metrics.followJobs({
@@ -144,7 +147,8 @@ export async function startDaemon(
   });
   const unfollowMetrics = metrics.follow(events);
   const unfollowLog = logEvents(events);
-  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once.
+  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once,
+  // even while the solver's thread finishes a compile under way (which cannot be interrupted).
   const release = async () => {
     unfollowMetrics();
     unfollowLog();
