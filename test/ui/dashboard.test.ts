@@ -124,6 +124,29 @@ describe('the operator\'s page in a browser', () => {
     await card.getByRole('button', { name: 'Cordon' }).waitFor();
   });
 
+  it('shows jobs live: a finished job with its output and logs, and cancels a running one', async () => {
+    const command = ['/bin/sh', '-c', 'echo "out $1"; echo "err $1" >&2; mkdir -p /ecoware; echo "result $1" > /ecoware/output; [ "$1" = slow ] && sleep 300; true', 'sh'];
+    expect((await api().put('/api/job-templates/uijob').send({ image: testImage(), command })).status).toBe(201);
+    await waitUntil('the template to be ready', async () => ((await api().get('/api/job-templates/uijob')).body.status === 'ready' ? true : undefined), 30_000);
+    await page.goto(ui('#/jobs'));
+    await page.locator('tr[data-template="uijob"] .badge:text("ready")').waitFor({ timeout: 5000 });
+    const done = (await api().post('/api/jobs').send({ template: 'uijob', input: 'one' })).body.id as string;
+    // Live: the list shows it end without a reload.
+    await page.locator(`tr[data-job="${done}"] .badge:text("succeeded")`).waitFor({ timeout: 30_000 });
+    await page.click(`tr[data-job="${done}"] a`);
+    await expectText(page.locator('[data-output]'), 'result one');
+    await expectText(page.locator('pre[data-stream="stdout"]'), 'out one');
+    await expectText(page.locator('pre[data-stream="stderr"]'), 'err one');
+
+    const slow = (await api().post('/api/jobs').send({ template: 'uijob', input: 'slow' })).body.id as string;
+    await page.goto(ui(`#/jobs/${slow}`));
+    await page.locator('.page-head .badge:text("running")').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await waitUntil('the job to be cancelled', async () => ((await api().get(`/api/jobs/${slow}`)).body.status === 'cancelled' ? true : undefined), 30_000);
+    await page.locator('.page-head .badge:text("cancelled")').waitFor({ timeout: 5000 });
+    expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+  });
+
   it('drains a node: shows the dry run first, then runs it', async () => {
     const listed = await nodes();
     const host = Object.keys(listed).find((n) => listed[n].containers.length > 0)!;

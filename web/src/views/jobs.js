@@ -19,6 +19,8 @@ function ran(job) {
 
 /** Jobs, newest first: what waits and why, what runs where, how each ended. */
 export function Jobs({ s }) {
+  // Templates change without an event: read the jobs and templates afresh whenever the view opens.
+  useEffect(() => { void loadJobs(); }, []);
   const jobs = s.jobs;
   const q = s.jobQuery;
   const queued = (jobs ?? []).filter((j) => j.status === 'queued');
