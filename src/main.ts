@@ -1,219 +1,226 @@
-import { Server } from 'http';
+import { RequestListener, Server } from 'http';
 import * as path from 'path';
 import { createThreadedAllocator, timedAllocator } from './allocator';
-import { DAEMON_DEFAULTS, DaemonConfig, localDockerOf, readSolverThreads } from './config';
+import { DAEMON_DEFAULTS, DaemonConfig, readSolverThreads } from './config';
 import { RUNTIME_DRIVERS, runtimesByEngine } from './drivers/runtime-drivers';
 import { EngineEndpoint, EngineKind } from './domain/vm';
 import { RuntimeDriver } from './ports/container-runtime';
 import { cloudsByType } from './drivers/cloud-drivers';
-import { topologyFile } from './drivers/topology-file';
 import { EventBus } from './domain/events';
+import { errorMessage } from './domain/errors';
 import { Metrics } from './drivers/prometheus/metrics';
 import { openState } from './drivers/open-state';
-import { guardCalls } from './drivers/lead-guard';
-import { standbyAnswers } from './http/standby-answers';
+import { guardCalls, labelWithEpoch, readOnlyCalls } from './drivers/lead-guard';
 import { GitHookSource } from './drivers/git-hooks/git-hook-source';
-import { HookRefreshSchedule } from './drivers/git-hooks/hook-refresh-schedule';
-import { ContainerHookRunner } from './executor/container-hook-runner';
-import { buildApp } from './http/app';
-import { openPort, portSettings } from './http/daemon-port';
-import { DaemonLifecycle } from './use-cases/daemon/daemon-lifecycle';
+import { EventLog } from './http/event-stream';
+import { OpenPort, openPort, portSettings } from './http/daemon-port';
+import { UiSessions } from './http/ui-session';
+import { log } from './log';
 import { logEvents } from './use-cases/daemon/event-log';
-import { healthReporting } from './use-cases/nodes/heal-nodes';
 import { Knowledge, Services } from './use-cases/cluster/knowledge';
-import { NodeAdmin } from './use-cases/nodes/node-admin';
-import { NodeVolumes } from './use-cases/nodes/node-volumes';
-import { NodeHealthLoop } from './use-cases/nodes/node-health';
-import { NodeLoops } from './use-cases/nodes/node-loops';
 import { countNodesByHealth } from './use-cases/nodes/read-nodes';
-import { Reconciler, ReconcileLoop } from './use-cases/nodes/reconcile';
 import { SystemBook } from './use-cases/systems/system-book';
-import { Systems } from './use-cases/systems/systems';
-import { HookRefresh } from './use-cases/topology/hook-refresh';
-import { TopologyRestore } from './use-cases/topology/restore-topology';
-import { DaemonReadiness } from './use-cases/daemon/daemon-readiness';
-import { ExecutionRetention } from './use-cases/execution/execution-retention';
-import { PlanExecutions } from './use-cases/execution/plan-executions';
-import { SerialQueue } from './use-cases/execution/serial-queue';
+import { composeLeaderTerm, composeStandbyTerm, DaemonShared, Term } from './daemon-terms';
+import { RoleSwitch } from './use-cases/daemon/role-switch';
 import { packageVersion } from './version';
 import { ContainerRuntimeFactory } from './ports/container-runtime';
-import { JobStore } from './ports/job-store';
-import { JobRunner } from './use-cases/jobs/job-runner';
-import { JobScheduler } from './use-cases/jobs/job-scheduler';
-import { JobTemplates, TemplateImages } from './use-cases/jobs/job-templates';
-import { Jobs } from './use-cases/jobs/jobs';
 import { JobView } from './use-cases/jobs/job-holdings';
-import { JobImages } from './use-cases/jobs/job-images';
+import type { Jobs } from './use-cases/jobs/jobs';
+import type { FleetOptions } from './use-cases/jobs/fleet-follows-queue';
+import type { TemplateImages } from './use-cases/jobs/job-templates';
 
 export { StartupError } from './http/daemon-port';
 
-/** Each runtime driver's runtimes, every call of theirs first asking `mayAct` (drivers/lead-guard.ts). */
-function guardedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, mayAct: () => boolean): Record<EngineKind, RuntimeDriver> {
-  return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) => [kind, (engine: EngineEndpoint) => guardCalls(driver(engine), mayAct)])) as Record<EngineKind, RuntimeDriver>;
+/** Each runtime driver's runtimes, every call of theirs wrapped (drivers/lead-guard.ts). */
+function wrappedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, wrap: <T extends object>(target: T) => T): Record<EngineKind, RuntimeDriver> {
+  return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) => [kind, (engine: EngineEndpoint) => wrap(driver(engine))])) as Record<EngineKind, RuntimeDriver>;
 }
 
 export interface Daemon {
   url: string;
-  knowledge: Knowledge;
-  services: Services;
-  /** Every execution and action transition, as it happens. */
+  /** The knowledge and use cases of the role the daemon has now (a new role starts them afresh). */
+  readonly knowledge: Knowledge;
+  readonly services: Services;
+  /** Every execution and action transition this daemon makes, as it happens. */
   events: EventBus;
   metrics: Metrics;
-  /** Job templates and jobs (SPEC §10). */
-  jobs: Jobs;
+  /** Job templates and jobs (SPEC §10), as the term in force has them. */
+  readonly jobs: Jobs;
   /** What running jobs hold and queued ones wait for, for plans and the fleet. */
-  jobView: JobView;
-  /** Resolves when the state is restored (the port is open before). */
-  ready: Promise<void>;
+  readonly jobView: JobView;
   /**
-   * On PostgreSQL: resolves with the reason when this daemon stops leading (its lease was not
-   * renewed in time, or was taken over). By then it has stopped acting: no plan is taken, the
-   * running execution is stopped before its next action, and its writes are refused.
+   * Resolves when the daemon serves its role (the port is open before): a leader once its state is
+   * restored, a standby once it has read the fleet.
    */
-  lostLead: Promise<string>;
+  ready: Promise<void>;
+  /** On PostgreSQL `leader` or `standby`, as it serves now; a daemon on its own always leads. */
+  role(): 'leader' | 'standby';
   /**
    * Stops taking plans (503), lets the running execution finish within `shutdownTimeoutS` (then
-   * stops it: what did not run is marked), cancels the queued ones, and closes the state.
+   * stops it: what did not run is marked), cancels the queued ones, closes the port and the state
+   * (on PostgreSQL, releasing the lease).
    */
   close(): Promise<void>;
 }
 
 /**
- * Composition root: builds the drivers, stores and use cases and wires them. What starts and stops
- * in which order is the DaemonLifecycle's (use-cases/daemon/daemon-lifecycle.ts): the port opens first
- * (`/livez` answers from then on), then the state is restored: executions a stopped daemon left
- * unfinished, the persisted topology (rebuilding the allocation from the engines). `/readyz` tells
- * when that is done.
+ * Composition root: builds what lives as long as the process (drivers, stores, the port, the event
+ * log) and the term of each role (daemon-terms.ts). What starts and stops in which order within a
+ * term is the DaemonLifecycle's (use-cases/daemon/daemon-lifecycle.ts): the port opens first
+ * (`/livez` answers from then on), then the state is restored. `/readyz` tells when that is done.
+ *
+ * On PostgreSQL the daemon stands by until it takes the lease, leads while it holds it, and stands
+ * by again when it loses it, in the same process (SPEC §12): each change of role ends one term and
+ * builds the next; the port, the event log and the page's sessions stay.
  */
 export async function startDaemon(
   config: Pick<DaemonConfig, 'port' | 'stateDir'> & Partial<DaemonConfig>,
-  /** `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over. */
+  /**
+   * `server`: one already listening on the configured port and host (src/http/early-listener.ts), taken over.
+   * `waitReady` (default true): resolve once the daemon is ready; on PostgreSQL, once it leads and is ready.
+   */
   options: {
     waitReady?: boolean;
     server?: Server;
-    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); JobImages unless a test gives another. */
+    /** How jobs get their images onto nodes (use-cases/jobs/job-templates.ts); default: from engine to engine (use-cases/jobs/job-images.ts). */
     templateImages?: (runtimeFor: ContainerRuntimeFactory) => TemplateImages;
+    /** What plans and the fleet see of the jobs, in place of the scheduler's (tests that stand for jobs themselves). */
+    jobView?: JobView;
+    /** How the fleet follows the job queue (its pace; for tests). */
+    fleet?: FleetOptions;
   } = {},
 ): Promise<Daemon> {
   const stateDir = path.resolve(config.stateDir);
   const settings = portSettings(config, DAEMON_DEFAULTS.host);
-  const state = await openState({ ...config, stateDir }, {
-    // On PostgreSQL, until this daemon leads, the port answers as a standby's (src/http/standby-answers.ts).
-    whileStandingBy: (lease) => {
-      if (!options.server) return;
-      options.server.removeAllListeners('request');
-      options.server.on('request', standbyAnswers(() => lease.leader()));
-    },
-  });
-  // On PostgreSQL every engine and cloud call first checks that this daemon still leads (drivers/lead-guard.ts).
+  const state = await openState({ ...config, stateDir });
   const lease = state.lease;
   const mayAct = lease ? () => lease.role === 'leader' : undefined;
-  const systemBook = new SystemBook(state.systems);
-  const readyTimeoutMs = config.systemReadyTimeoutMs ?? DAEMON_DEFAULTS.systemReadyTimeoutMs;
 
-  const runtimeFor = runtimesByEngine(mayAct ? guardedDrivers(RUNTIME_DRIVERS, mayAct) : RUNTIME_DRIVERS);
-  const clouds = cloudsByType(runtimeFor);
-  const knowledge = new Knowledge();
+  let current: Term | undefined;
+  const events = new EventBus();
+  const metrics = new Metrics({
+    version: process.env.npm_package_version ?? packageVersion(),
+    queueDepth: () => current?.queueDepth() ?? 0,
+    nodes: () => (current ? countNodesByHealth(current.knowledge) : {}),
+  });
   const allocator = createThreadedAllocator({
     timeLimitMs: config.solverTimeLimitMs ?? DAEMON_DEFAULTS.solverTimeLimitMs,
     solverThreads: config.solverThreads ?? readSolverThreads(undefined),
   });
   void allocator.warmUp();
-  const hookSource = new GitHookSource(path.join(stateDir, 'hooks-repo'));
-  const events = new EventBus();
-  const queue = new SerialQueue();
-  const metrics = new Metrics({
-    version: process.env.npm_package_version ?? packageVersion(),
-    queueDepth: () => queue.size,
-    nodes: () => countNodesByHealth(knowledge),
+  // What the leader creates is labelled with its epoch (which daemon made what).
+  const actingRuntimes = runtimesByEngine(lease && mayAct
+    ? Object.fromEntries(Object.entries(RUNTIME_DRIVERS).map(([kind, driver]) =>
+      [kind, (engine: EngineEndpoint) => guardCalls(labelWithEpoch(driver(engine), () => lease.currentFence?.epoch), mayAct)])) as Record<EngineKind, RuntimeDriver>
+    : RUNTIME_DRIVERS);
+  const actingClouds = cloudsByType(actingRuntimes);
+  const readingRuntimes = runtimesByEngine(wrappedDrivers(RUNTIME_DRIVERS, readOnlyCalls));
+  const readingClouds = cloudsByType(readingRuntimes);
+  const shared: DaemonShared = {
+    config: { ...config, stateDir },
+    settings,
+    state,
+    events,
+    eventLog: new EventLog(events, undefined, state.eventStream),
+    metrics,
+    allocator: timedAllocator(allocator, (seconds) => metrics.observeSolve(seconds)),
+    hookSource: new GitHookSource(path.join(stateDir, 'hooks-repo')),
+    systemBook: new SystemBook(state.systems),
+    sessions: settings.access ? new UiSessions(settings.access) : undefined,
+    acting: {
+      runtimeFor: actingRuntimes,
+      cloudFor: async (cloud, vmSize) => (mayAct ? guardCalls(await actingClouds(cloud, vmSize), mayAct) : actingClouds(cloud, vmSize)),
+    },
+    reading: { runtimeFor: readingRuntimes, cloudFor: async (cloud, vmSize) => readOnlyCalls(await readingClouds(cloud, vmSize)) },
+    leader: lease ? () => lease.leader() : undefined,
+    channel: state.channel,
+    jobOptions: { templateImages: options.templateImages, jobView: options.jobView, fleet: options.fleet },
+  };
+  // The jobs' gauges read the term in force (a new term has a new queue).
+  metrics.followJobs({
+    counts: () => current?.jobs.scheduler.metrics().counts ?? {},
+    demand: () => current?.jobs.scheduler.metrics().demand ?? { cores: 0, mem_units: 0 },
+    oldestQueuedSeconds: () => current?.jobs.scheduler.metrics().oldestQueuedSeconds ?? 0,
   });
   const unfollowMetrics = metrics.follow(events);
   const unfollowLog = logEvents(events);
-  const useCaseServices: Services = {
-    allocator: timedAllocator(allocator, (seconds) => metrics.observeSolve(seconds)),
-    runtimeFor,
-    cloudFor: mayAct ? async (cloud, vmSize) => guardCalls(await clouds(cloud, vmSize), mayAct) : clouds,
-    hookSource,
-    hookRunner: new ContainerHookRunner({ source: hookSource, definitions: state.processDefinitions }),
-    topologies: state.topologies,
-    executions: state.executions,
-    processDefinitions: state.processDefinitions,
-    localDocker: config.localDocker ?? localDockerOf(),
-    allowBindRoot: config.allowBind,
-    hookSchedule: new HookRefresh(new HookRefreshSchedule(), hookSource, queue),
-    systemContainers: { hostPortRange: config.hostPorts ?? { ...DAEMON_DEFAULTS.hostPorts }, ledger: systemBook, healthyTimeoutMs: readyTimeoutMs },
-    nodeStates: state.nodeStates,
+  // The state first: on PostgreSQL closing it releases the lease, and a standby takes over at once.
+  const release = async () => {
+    unfollowMetrics();
+    unfollowLog();
+    shared.eventLog.close();
+    await state.close();
+    await allocator.close();
   };
 
-  const executions = new PlanExecutions(knowledge, useCaseServices, queue, events);
-  const nodeLoops = new NodeLoops(
-    new NodeHealthLoop(knowledge, useCaseServices, queue, healthReporting(knowledge, queue, executions.intake, events)),
-    new ReconcileLoop(knowledge, new Reconciler(knowledge, useCaseServices, queue, executions.intake)),
-  );
-  // Loading a topology (re)starts the node pool's loops.
-  const services: Services = { ...useCaseServices, nodeLoops };
-  const systems = new Systems(knowledge, services, queue, executions.intake, { book: systemBook, allowBindRoot: config.allowBind, readyTimeoutMs });
-  const nodeAdmin = new NodeAdmin(knowledge, services, executions.intake, events);
-  const retention = new ExecutionRetention(services.executions, {
-    days: config.executionRetentionDays ?? DAEMON_DEFAULTS.executionRetentionDays, count: config.executionRetentionCount ?? DAEMON_DEFAULTS.executionRetentionCount,
-  }, undefined, state.topologies, state.jobs);
-  const templateImages = options.templateImages?.(runtimeFor) ?? new JobImages(runtimeFor);
-  const jobs = buildJobs(knowledge, runtimeFor, state.jobs, templateImages, events, metrics, state.processDefinitions, config.jobLogKib);
-  // An engine that is down at start is retried, not fatal.
-  const restore = new TopologyRestore(knowledge, services, queue, { initialDocument: topologyFile(config.topologyFile) });
-  const readiness = new DaemonReadiness(knowledge, restore, () => state.check());
-  const lifecycle = new DaemonLifecycle({
-    readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,
-    jobs: { start: async () => { await jobs.templates.load(); await jobs.scheduler.start(); }, stop: () => jobs.scheduler.stop() },
-    shutdownTimeoutMs: (config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000,
-    release: [unfollowMetrics, unfollowLog, () => allocator.close(), () => state.close()],
-  });
+  const dispatch: RequestListener = (req, res) => {
+    if (current) {
+      current.app(req, res);
+      return;
+    }
+    req.resume();
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+    res.end(JSON.stringify({ error: 'the daemon is starting: it is finding out whether it leads', code: 'starting' }));
+  };
+  const about = { state_dir: stateDir, imported: state.imported, state: state.backend };
 
-  const app = buildApp({
-    knowledge, services, queue, executions, events, metrics, systems, readiness, jobs,
-    access: settings.access,
-    allowedHosts: settings.allowedHosts,
-    nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
-    acceptingPlans: () => readiness.acceptingPlans,
-    leader: lease ? () => lease.leader() : undefined,
-  });
-
-  await lifecycle.prepare();
-  const port = await openPort(app, settings, config.port, options.server, { state_dir: stateDir, imported: state.imported })
-    .catch(async (e) => { await lifecycle.abandon(); throw e; });
-  const ready = lifecycle.serving(port);
-  // The port answers /livez meanwhile; callers that want the daemon's handle at once pass `waitReady: false`.
-  if (options.waitReady !== false) await ready;
-  // A leader that stops leading acts no more: the running execution is stopped at once.
-  const lostLead = new Promise<string>((resolve) => {
-    lease?.onLost((reason) => {
-      void executions.shutdown(0);
-      void lifecycle.close();
-      resolve(reason);
+  if (!lease) {
+    // One daemon: it leads for as long as it runs.
+    const term = composeLeaderTerm(shared);
+    await term.prepare();
+    current = term;
+    const port = await openPort(dispatch, settings, config.port, options.server, about)
+      .catch(async (e) => { await term.stop('shutdown'); await release(); throw e; });
+    const ready = term.serve();
+    ready.catch((e) => log.error({ err: errorMessage(e) }, 'restoring the state failed'));
+    if (options.waitReady !== false) await ready;
+    let closing: Promise<void> | undefined;
+    return daemonOf(port.url, shared, () => current!, ready, () => {
+      closing ??= (async () => { await term.stop('shutdown'); await port.close(); await release(); })();
+      return closing;
     });
+  }
+
+  let port: OpenPort;
+  try {
+    port = await openPort(dispatch, settings, config.port, options.server, about);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  const roles = new RoleSwitch<Term>(lease, {
+    leader: (epoch) => {
+      shared.eventLog.beginTerm(epoch);
+      return composeLeaderTerm(shared, epoch);
+    },
+    standby: () => composeStandbyTerm(shared),
+  }, (term) => { current = term; });
+  await lease.start();
+  void roles.settle();
+  if (options.waitReady !== false) await roles.leading;
+  let closing: Promise<void> | undefined;
+  return daemonOf(port.url, shared, () => current!, roles.serving, () => {
+    closing ??= (async () => {
+      await roles.close();
+      await port.close();
+      await release();
+    })();
+    return closing;
   });
-  return { url: port.url, knowledge, services, events, metrics, jobs, jobView: jobs.scheduler, ready, lostLead, close: () => lifecycle.close() };
 }
 
-/** The jobs' parts (SPEC §10): templates, the queue and its runner, and the facade the HTTP layer uses. */
-function buildJobs(
-  knowledge: Knowledge, runtimeFor: ContainerRuntimeFactory, store: JobStore, images: TemplateImages,
-  events: EventBus, metrics: Metrics, processDefinitions: Services['processDefinitions'], keepLogsKib: number | undefined,
-): Jobs {
-  let scheduler: JobScheduler | undefined;
-  const templates = new JobTemplates(store, images, () => Jobs.readyNodes(knowledge), {
-    keepLogsKib: keepLogsKib ?? DAEMON_DEFAULTS.jobLogKib,
-    // A template that became ready (or was rejected) may start (or fail) its queued jobs.
-    onChange: () => scheduler?.poke(),
-  });
-  scheduler = new JobScheduler(knowledge, runtimeFor, store, templates, new JobRunner(runtimeFor, images, store), events, {
-    observeQueueWait: (seconds) => metrics.observeJobQueueWait(seconds),
-  });
-  const view = scheduler;
-  metrics.followJobs({
-    counts: () => view.metrics().counts,
-    demand: () => view.metrics().demand,
-    oldestQueuedSeconds: () => view.metrics().oldestQueuedSeconds,
-  });
-  return new Jobs(knowledge, runtimeFor, store, templates, scheduler, processDefinitions);
+/** The daemon's handle: what it knows is that of the term in force when asked. */
+function daemonOf(url: string, shared: Pick<DaemonShared, 'events' | 'metrics'>, term: () => Term, ready: Promise<void>, close: () => Promise<void>): Daemon {
+  return {
+    url,
+    get knowledge() { return term().knowledge; },
+    get services() { return term().services; },
+    get jobs() { return term().jobs; },
+    get jobView() { return term().jobView; },
+    events: shared.events,
+    metrics: shared.metrics,
+    ready,
+    role: () => term().role,
+    close,
+  };
 }

@@ -7,11 +7,6 @@
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_REFUSED = 2;
-/**
- * `start` on PostgreSQL: the daemon stopped leading (its lease lapsed or was taken over) and
- * stopped acting; a supervisor that restarts it gets a standby (EX_TEMPFAIL).
- */
-export const EXIT_LOST_LEAD = 75;
 /** Interrupted by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 

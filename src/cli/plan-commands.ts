@@ -7,7 +7,7 @@ import { nonNegativeInteger, printJson, readJsonInput } from './input';
 import type { ExecutionAcceptedWire } from '../http/wire';
 
 /** Codes of executions that ended because the plan was refused, not because something broke. */
-const REFUSED_CODES = new Set(['no_solution', 'unsatisfiable', 'invalid', 'conflict']);
+const REFUSED_CODES = new Set(['no_solution', 'unsatisfiable', 'held_by_jobs', 'invalid', 'conflict']);
 
 function exitCodeOf(execution: ExecutionView): number {
   if (execution.status === 'succeeded') return EXIT_OK;

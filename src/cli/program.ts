@@ -3,6 +3,7 @@ import { registerPlanCommands } from './plan-commands';
 import { registerSolveCommand } from './solve-command';
 import { registerStartCommand } from './start-command';
 import { register as registerSystemsCommands } from './systems-command';
+import { register as registerJobsCommands } from './jobs-command';
 import { packageVersion } from '../version';
 
 /**
@@ -16,6 +17,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerPlanCommands,
   registerSolveCommand,
   registerSystemsCommands,
+  registerJobsCommands,
 ];
 
 /**

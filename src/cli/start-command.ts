@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readConfig } from '../config';
 import { ValidationError } from '../domain/errors';
-import { CliError, EXIT_LOST_LEAD, EXIT_REFUSED } from './exit-codes';
+import { CliError, EXIT_REFUSED } from './exit-codes';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -81,13 +81,6 @@ export function registerStartCommand(program: Command): void {
         await daemon.close();
         process.exit(0);
       };
-      void daemon.lostLead.then(async (reason) => {
-        if (stopping) return;
-        stopping = true;
-        log.error({ reason, exit_code: EXIT_LOST_LEAD }, 'not leading any more: stopped acting; exiting, to be started again as a standby');
-        await daemon.close();
-        process.exit(EXIT_LOST_LEAD);
-      });
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
       await new Promise<never>(() => undefined);

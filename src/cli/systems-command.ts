@@ -1,6 +1,7 @@
 import { promises as fs } from 'fs';
 import { Command } from 'commander';
 import { DaemonClient, withDaemonUrl } from './daemon-client';
+import { printTable } from './table';
 import { printJson } from './input';
 
 /**
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       const list = await call(opts.url, 'GET', `/api/systems${opts.namespace ? `?namespace=${encodeURIComponent(opts.namespace)}` : ''}`) as unknown as
         { sid: string; name: string; namespace: string; status: string; created_at: string }[];
       if (opts.json) return printJson(list);
-      table([['SID', 'NAME', 'NAMESPACE', 'STATUS', 'CREATED'], ...list.map((s) => [s.sid, s.name, s.namespace, s.status, s.created_at])]);
+      printTable([['SID', 'NAME', 'NAMESPACE', 'STATUS', 'CREATED'], ...list.map((s) => [s.sid, s.name, s.namespace, s.status, s.created_at])]);
     });
 
   withDaemonUrl(systems.command('status')
@@ -53,7 +54,7 @@ export function register(program: Command): void {
         { app: string; ready: boolean; services: Record<string, { state: string; health?: string; ready: boolean; containers: { vm: string; ports: Port[] }[] }> };
       if (opts.json) return printJson(status);
       console.log(`${status.app}: ${status.ready ? 'ready' : 'not ready'}`);
-      table([['SERVICE', 'STATE', 'HEALTH', 'READY', 'VMS', 'PORTS'], ...Object.entries(status.services).map(([svc, s]) => [
+      printTable([['SERVICE', 'STATE', 'HEALTH', 'READY', 'VMS', 'PORTS'], ...Object.entries(status.services).map(([svc, s]) => [
         svc, s.state, s.health ?? '-', String(s.ready), s.containers.map((c) => c.vm).join(',') || '-',
         s.containers.flatMap((c) => c.ports).map(formatPort).join(' ') || '-',
       ])]);
@@ -79,14 +80,10 @@ async function call(url: string, method: string, path: string, body?: unknown): 
 }
 
 function printPorts(byService: Record<string, Port[]>): void {
-  table([['SERVICE', 'PORTS'], ...Object.entries(byService).map(([svc, ports]) => [svc, ports.map(formatPort).join(' ') || '-'])]);
+  printTable([['SERVICE', 'PORTS'], ...Object.entries(byService).map(([svc, ports]) => [svc, ports.map(formatPort).join(' ') || '-'])]);
 }
 
 function formatPort(p: Port): string {
   return `${p.container_port}/${p.protocol}->${p.address ?? p.vm}:${p.host_port}`;
 }
 
-function table(rows: string[][]): void {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '));
-}

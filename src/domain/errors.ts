@@ -17,6 +17,8 @@ export type InfrastructureCode =
  */
 export type ErrorCode =
   | 'invalid' | 'invalid_json' | 'too_large' | 'not_found' | 'conflict' | 'no_solution' | 'unsatisfiable'
+  /** The plan has an allocation only with cores or memory that running jobs hold. */
+  | 'held_by_jobs'
   | InfrastructureCode
   /** An action of the execution failed (the action's record keeps the code of what failed). */
   | 'action_failed'
@@ -60,6 +62,14 @@ export class NoSolutionError extends DomainError {
   constructor(detail?: string) {
     super(detail ? `No solution found: ${detail}` : 'No solution found');
   }
+}
+
+/**
+ * The plan could be met, but only with cores or memory that running jobs hold: jobs are never
+ * preempted, so it waits for them (`job_yield_s`) or fails with this, naming the jobs.
+ */
+export class HeldByJobsError extends DomainError {
+  readonly code = 'held_by_jobs' as const;
 }
 
 /** Well-formed input that cannot be honoured here: a hook the repository lacks, a pool too small, an unreachable node at load. */

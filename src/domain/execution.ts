@@ -16,8 +16,11 @@ import { HookResult } from './hook-result';
  * An action: pending --> running --> succeeded | failed; pending --> skipped | cancelled (never run).
  * The functions below are the only writers of these statuses; each refuses a move the diagram lacks.
  */
-/** Who asked for an execution: a plan, or one of the daemon's own (drift repair, healing, drain, rollback, a system start). */
-export type ExecutionKind = 'plan' | 'reconcile' | 'heal' | 'drain' | 'rollback' | 'system';
+/**
+ * Who asked for an execution: a plan, or one of the daemon's own (drift repair, healing, drain,
+ * rollback, a system start, a change of the fleet's size for queued jobs: `scale`).
+ */
+export type ExecutionKind = 'plan' | 'reconcile' | 'heal' | 'drain' | 'rollback' | 'system' | 'scale';
 
 export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'superseded';
 
@@ -85,6 +88,11 @@ export interface Execution {
   notes?: string[];
   /** A drift repair (`kind: reconcile`): what changed behind the executor's back. */
   drift?: Drift[];
+  /**
+   * On PostgreSQL: the epoch of the leader that ran it (or holds it queued); a leader that takes
+   * over and marks it `interrupted` leaves it as it was. Set by the state store, never by a client.
+   */
+  epoch?: number;
 }
 
 /** The statuses an execution ends in: nothing changes it after one of these. */

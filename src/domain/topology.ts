@@ -113,6 +113,18 @@ export interface Infrastructure {
   vmSize: Resources;
   memUnitMb: number;
   maxVms?: number;
+  /**
+   * `job_yield_s` (default 0): how long a plan that needs cores or memory running jobs hold waits
+   * for them to end before it fails (`held_by_jobs`). Jobs are never preempted.
+   */
+  jobYieldMs?: number;
+  /**
+   * `scale_in_idle_s` (default 300, elastic clouds): a VM with no tier container and no job for this
+   * long is released, as an execution of kind `scale`.
+   */
+  scaleInIdleMs?: number;
+  /** Image POD's activities install into when `newActivity` names none (`job_base_image`). */
+  jobBaseImage?: string;
   onHookFailure: 'stop' | 'continue';
   /** After a failed plan: leave things as they are (`stop`) or return to where it started (`rollback`). */
   onFailure: 'stop' | 'rollback';
@@ -132,6 +144,8 @@ export interface Topology {
 }
 
 export const DEFAULT_MEM_UNIT_MB = 512;
+export const DEFAULT_JOB_YIELD_MS = 0;
+export const DEFAULT_SCALE_IN_IDLE_MS = 300_000;
 export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
 export const DEFAULT_HOOKS_REFRESH = '*/5 * * * *';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

@@ -8,6 +8,7 @@ import { SystemStore } from '../ports/system-store';
 import { NodeStateStore } from '../ports/node-state-store';
 import { log } from '../log';
 import type { PgLease } from './postgres/pg-lease';
+import type { PgEventChannel } from './postgres/pg-event-channel';
 import type { ImportResult } from './sqlite/import-json-state';
 
 /** The daemon's state, whichever database holds it. */
@@ -16,13 +17,21 @@ export interface DaemonState {
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
   topologies: TopologyStore;
-  /** Systems and cordons: in the state dir's SQLite file, on PostgreSQL too for now (docs/operations.md). */
+  /** Systems and cordons. */
   systems: SystemStore;
   nodeStates: NodeStateStore;
   /** Job templates, jobs and their logs, in the same database as the executions. */
   jobs: JobStore;
-  /** On PostgreSQL: the leader's lease this daemon holds (it leads when `openState` resolves). */
+  /** On PostgreSQL: the leader's lease, not started yet (this daemon leads while it holds it). */
   lease?: PgLease;
+  /** On PostgreSQL: the events' channel between the daemons, and the name of their shared stream of event ids. */
+  channel?: PgEventChannel;
+  eventStream?: string;
+  /**
+   * On PostgreSQL: reads again what is served from memory (systems), at each change of role; as the
+   * leader, first imports what a state dir of the earlier layout holds, once.
+   */
+  readAgain?(role: 'leader' | 'standby'): Promise<void>;
   /** What was imported from the JSON-file layout at this start (SQLite only). */
   imported?: ImportResult;
   /** Throws when the database does not answer (for `/readyz`). */
@@ -31,13 +40,12 @@ export interface DaemonState {
 }
 
 /**
- * The state dir's SQLite file, or PostgreSQL when `databaseUrl` is given. On PostgreSQL this
- * resolves once this daemon leads: until then it stands by, trying to take the lease.
+ * The state dir's SQLite file, or PostgreSQL when `databaseUrl` is given. On PostgreSQL the stores
+ * read at once, whoever leads; writes are refused until this daemon leads (the lease, which the
+ * caller starts).
  */
 export async function openState(
   config: Pick<DaemonConfig, 'stateDir'> & Partial<Pick<DaemonConfig, 'databaseUrl' | 'leaseS' | 'advertiseUrl'>>,
-  /** Called once, before standing by, with the lease (to answer as a standby meanwhile). */
-  options: { whileStandingBy?: (lease: PgLease) => void } = {},
 ): Promise<DaemonState> {
   if (!config.databaseUrl) {
     const { openSqliteState } = await import('./sqlite/sqlite-state');
@@ -50,31 +58,20 @@ export async function openState(
   }
   const { openPostgresState } = await import('./postgres/pg-state');
   const state = await openPostgresState(config.databaseUrl, { leaseS: config.leaseS ?? DAEMON_DEFAULTS.leaseS, advertiseUrl: config.advertiseUrl });
-  options.whileStandingBy?.(state.lease);
-  state.lease.start();
-  if (!state.lease.currentFence) log.info({ holder: state.lease.holder }, 'standing by: another daemon leads, or the lease is being taken');
+  const { PgEventChannel, sharedStreamName } = await import('./postgres/pg-event-channel');
+  let eventStream: string;
   try {
-    await state.lease.waitUntilLeading();
+    eventStream = await sharedStreamName(state.db.pool);
   } catch (e) {
     await state.close();
     throw e;
   }
-  // Systems and cordons are not in PostgreSQL yet: they stay in this daemon's state dir.
-  const { openSqliteState } = await import('./sqlite/sqlite-state');
-  let local;
-  try {
-    local = await openSqliteState(path.resolve(config.stateDir));
-  } catch (e) {
-    await state.close();
-    throw e;
-  }
+  log.info({ holder: state.lease.holder }, 'state in PostgreSQL: standing by until this daemon takes the lease');
   return {
     backend: 'postgres', executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
-    systems: local.systems, nodeStates: local.nodeStates, jobs: state.jobs,
-    lease: state.lease, check: () => state.check(),
-    close: async () => {
-      local.close();
-      await state.close();
-    },
+    systems: state.systems, nodeStates: state.nodeStates, jobs: state.jobs,
+    lease: state.lease, channel: new PgEventChannel(config.databaseUrl, state.db.pool, () => state.db.currentFence), eventStream, check: () => state.check(),
+    readAgain: (role) => state.readSystems(role, path.resolve(config.stateDir)),
+    close: () => state.close(),
   };
 }

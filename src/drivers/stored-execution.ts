@@ -8,6 +8,8 @@ import { ActionRecord, Execution } from '../domain/execution';
 export interface ExecutionRow {
   id: string;
   record: string;
+  /** The epoch column (PostgreSQL only): the leader's, which the record then carries as `epoch`. */
+  epoch?: string | number | null;
 }
 
 export interface ActionRow {
@@ -44,11 +46,12 @@ export function actionsByExecution(rows: ActionRow[]): Map<string, ActionRow[]> 
  * actions are ignored.
  */
 export function executionFromRows(row: ExecutionRow, actions: readonly ActionRow[]): Execution {
-  const { layers, ...rest } = JSON.parse(row.record) as StoredRecord;
+  const { layers, epoch, ...rest } = JSON.parse(row.record) as StoredRecord;
   const shape = layers ?? [];
   const steps: ActionRecord[][] = shape.map(() => []);
   for (const a of actions) {
     if (a.layer < shape.length && a.idx < shape[a.layer]) steps[a.layer][a.idx] = JSON.parse(a.record) as ActionRecord;
   }
-  return { ...rest, steps } as Execution;
+  const leader = row.epoch === undefined || row.epoch === null ? epoch : Number(row.epoch);
+  return { ...rest, ...(leader === undefined ? {} : { epoch: leader }), steps } as Execution;
 }

@@ -1,3 +1,4 @@
+import { isPodChange } from './pod-routes';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Request, RequestHandler } from 'express';
@@ -68,8 +69,8 @@ export class AccessControl {
   }
 
   /**
-   * Requests that read (GET, HEAD, and `PUT /api/translate`, a preview that changes nothing) need
-   * either role; anything else needs `admin`. 401 with `WWW-Authenticate` without valid
+   * Requests that read (GET, HEAD, and `PUT /api/translate`, a preview that changes nothing; of
+   * POD's GETs only its status actions) need either role; anything else needs `admin`. 401 with `WWW-Authenticate` without valid
    * credentials, 403 for a read token on a change.
    */
   middleware(sessions?: SessionSource): RequestHandler {
@@ -86,11 +87,11 @@ export class AccessControl {
         return;
       }
       const path = `${req.baseUrl}${req.path}`;
-      if (role !== 'admin' && !isRead(req.method, path, req.query.dry_run)) {
+      if (role !== 'admin' && !isRead(req.method, path, req.query)) {
         sendError(res, 'forbidden', `${req.method} ${path.slice(0, 200)} changes state and needs an admin token`);
         return;
       }
-      if (sessionRole && sessions && !isRead(req.method, path, req.query.dry_run) && !sessions.fromPage(req)) {
+      if (sessionRole && sessions && !isRead(req.method, path, req.query) && !sessions.fromPage(req)) {
         sendError(res, 'forbidden', `a change made with a session cookie must carry the header ${sessions.pageHeader}`);
         return;
       }
@@ -107,13 +108,14 @@ export interface SessionSource {
   readonly pageHeader: string;
 }
 
-function isRead(method: string, path: string, dryRun: unknown): boolean {
+function isRead(method: string, path: string, query: Record<string, unknown>): boolean {
   const route = path.replace(/\/+$/, '');
+  if (route === '/POD') return (method === 'GET' || method === 'HEAD') && !isPodChange(route, query);
   // Previews change nothing: a plan preview, a drain's dry run, Tycho's status (a POST by its protocol).
   return method === 'GET' || method === 'HEAD'
     || (method === 'PUT' && route === '/api/translate')
     || (method === 'POST' && route === '/system/status')
-    || (method === 'POST' && /^\/api\/nodes\/[^/]+\/drain$/.test(route) && parseFlag(dryRun) === true);
+    || (method === 'POST' && /^\/api\/nodes\/[^/]+\/drain$/.test(route) && parseFlag(query.dry_run) === true);
 }
 
 function digest(token: string): Buffer {

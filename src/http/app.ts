@@ -18,6 +18,7 @@ import { readFlag } from './query';
 import { createProcessDefinitionRouter } from './process-definition-routes';
 import { createSystemRouter } from './system-routes';
 import { createTychoRouter } from './tycho-routes';
+import { createPodRouter } from './pod-routes';
 import { Systems } from '../use-cases/systems/systems';
 import { createNodeRouter, NodeRouteDependencies } from './node-routes';
 import { createRollbackRouter } from './rollback-routes';
@@ -27,9 +28,9 @@ import { EventBus } from '../domain/events';
 import { keepRedactedSecrets } from '../domain/redact';
 import { Metrics } from '../drivers/prometheus/metrics';
 import { AccessControl, redactingReplacer } from './access';
-import { createEventStreamRouter } from './event-stream';
+import { createEventStreamRouter, EventLog } from './event-stream';
 import { createHealthRouter, Readiness } from './health-routes';
-import type { LeaderView } from './standby-answers';
+import { LeaderView, standbyGate } from './standby-gate';
 import { readExecutionFilter } from './execution-filter';
 import { checkParsedBody, isJsonMediaType, requireJsonBodies, verifyBody } from './request-bounds';
 import { requestContext } from './request-context';
@@ -64,8 +65,17 @@ export interface AppDependencies {
   readiness?: Readiness;
   /** False while shutting down: plans and topologies are refused with 503. */
   acceptingPlans?: () => boolean;
-  /** On PostgreSQL: who leads (`GET /api/leader`, and the role in `/readyz`); this daemon answers only while it leads. */
+  /** On PostgreSQL: who leads (`GET /api/leader`). */
   leader?: () => Promise<LeaderView | undefined>;
+  /**
+   * `standby`: every read is served as on the leader, every change is answered by the role gate
+   * (307 to the leader, or 503; src/http/standby-gate.ts) before it reaches a route. Default `leader`.
+   */
+  role?: 'leader' | 'standby';
+  /** The page's sessions, when they outlive this app (a daemon that changes role keeps its sessions). */
+  sessions?: UiSessions;
+  /** The numbered events of `/api/events`, when they outlive this app (ids go on across role changes). */
+  eventLog?: EventLog;
 }
 
 /** The HTTP API of SPEC §5. Built without listening, so tests can start it on port 0. */
@@ -76,15 +86,16 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.set('json replacer', redactingReplacer);
   app.use(requestContext());
   if (deps.allowedHosts && !deps.access) app.use(hostGuard(deps.allowedHosts));
-  app.use(createHealthRouter(deps.readiness));
+  const role = deps.role ?? 'leader';
+  app.use(createHealthRouter(deps.readiness, role));
   // The operator's page and its sessions (ui-routes.ts, ui-session.ts); the cookie stands for a token on every route.
-  const sessions = deps.access ? new UiSessions(deps.access) : undefined;
+  const sessions = deps.sessions ?? (deps.access ? new UiSessions(deps.access) : undefined);
   app.use(createUiRouter({ sessions }));
-  if (deps.access) app.use(['/api', '/system', '/metrics'], deps.access.middleware(sessions));
+  if (deps.access) app.use(['/api', '/system', '/metrics', '/POD'], deps.access.middleware(sessions));
   const leader = deps.leader;
   app.get('/api/leader', async (_req, res, next) => {
     try {
-      res.json({ leader: leader ? (await leader()) ?? null : null, self: 'leader' });
+      res.json({ leader: leader ? (await leader()) ?? null : null, self: role });
     } catch (e) {
       next(e);
     }
@@ -93,6 +104,9 @@ export function buildApp(deps: AppDependencies): express.Express {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_req, res) => { res.type(registry.contentType).send(await registry.metrics()); });
   }
+  // A standby serves reads only; the role gate answers every change before a body is read. (The
+  // page's sign-in, `/ui/session`, is answered above by each daemon itself: it changes no state.)
+  if (role === 'standby') app.use(standbyGate(leader ?? (async () => undefined)));
   // Bodies are JSON, sent as application/json or application/*+json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
   // The same media types requireJsonBodies lets through, or a +json body would be read as no body.
@@ -108,7 +122,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     res.set('Retry-After', '30');
     sendError(res, 'shutting_down', 'the daemon is shutting down and takes no more plans');
   });
-  if (deps.events) app.use(createEventStreamRouter(deps.events));
+  if (deps.events) app.use(createEventStreamRouter(deps.events, deps.eventLog));
 
   app.get('/api/topology', (_req, res) => { res.json(knowledge.requireDeployment().topology.raw); });
 
@@ -165,7 +179,21 @@ export function buildApp(deps: AppDependencies): express.Express {
     referencedBy: (id) => processDefinitionUsers(knowledge.deployment?.topology, id),
   }));
 
-  if (deps.jobs) app.use(createJobRouter(deps.jobs));
+  if (deps.jobs) {
+    const jobs = deps.jobs;
+    app.use(createJobRouter(jobs));
+    app.use(createPodRouter({
+      putTemplate: (name, body) => jobs.putTemplate(name, body),
+      templates: jobs.templates,
+      deleteTemplate: (name, force) => jobs.deleteTemplate(name, force),
+      dispatch: (body) => jobs.dispatch(body),
+      get: (id) => jobs.get(id),
+      cancel: (id) => jobs.cancel(id),
+      wait: (id, seconds) => jobs.wait(id, seconds),
+      logs: (id, stream) => jobs.logs(id, stream),
+      workersOf: (name) => jobs.templates.nodesWithImage(name),
+    }, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
+  }
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
   app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });

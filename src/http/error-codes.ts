@@ -29,6 +29,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   too_large: 413,
   no_solution: 422,
   unsatisfiable: 422,
+  held_by_jobs: 422,
   // The executor reached an engine, the cloud, git or its state files, and that failed.
   action_failed: 502,
   infrastructure: 502,

@@ -11,46 +11,76 @@ export const REPLAY_EVENTS = 1000;
 /** The `type` of every DomainEvent the bus carries. */
 const EVENT_TYPES: readonly DomainEvent['type'][] = ['execution', 'action', 'node', 'job'];
 
-interface Entry {
+export interface Entry {
   seq: number;
   event: DomainEvent;
 }
 
+/** Seqs a leader's term starts above: its epoch times this, so ids grow across takeovers (SPEC §12). */
+export const TERM_SEQ_BASE = 1_000_000_000;
+
 /**
  * The bus's events numbered for the stream, with the latest `capacity` kept for clients that
- * reconnect. An id is `<boot>-<seq>`: `boot` is new at each start of the daemon, so an id given by
- * an earlier run is told apart from one of this run.
+ * reconnect. An id is `<stream>-<seq>`. With one daemon `stream` is new at each start, so an id
+ * given by an earlier run is told apart from one of this run. Daemons sharing a PostgreSQL database
+ * share one stream name: the leader numbers its events from `TERM_SEQ_BASE × epoch` up
+ * (`beginTerm`), and the standbys keep the same entries with the same ids (`relayed`).
+ *
+ * Replay after a `Last-Event-ID` is given only when this log is sure it holds every event after it:
+ * the seqs after it run without a jump. A jump (the first event of a new leader, or events this
+ * standby did not hear) makes an id before it unanswerable: the client gets `reset`.
  */
 export class EventLog {
-  readonly boot = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  readonly boot: string;
   private readonly entries: Entry[] = [];
   private head = 0; // index in `entries` of the oldest entry (a ring once full)
   private seq = 0;
+  /** The lowest id after which every event is known (moves up at each jump in the seqs). */
+  private continuousFrom = 0;
   private readonly listeners = new Set<(entry: Entry) => void>();
   private readonly unsubscribe: () => void;
 
-  constructor(bus: EventBus, private readonly capacity = REPLAY_EVENTS) {
-    this.unsubscribe = bus.subscribe((event) => this.append(event));
+  constructor(bus: EventBus, private readonly capacity = REPLAY_EVENTS, stream?: string) {
+    this.boot = stream ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    this.unsubscribe = bus.subscribe((event) => this.append(this.seq + 1, event));
   }
 
-  /** The id of the newest event (`<boot>-0` before the first). */
+  /** The id of the newest event (`<stream>-0` before the first). */
   get lastId(): string {
     return this.idOf(this.seq);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
   }
 
   idOf(seq: number): string {
     return `${this.boot}-${seq}`;
   }
 
+  /** This daemon leads from now with `epoch`: its own events are numbered above every id of an earlier leader. */
+  beginTerm(epoch: number): void {
+    const base = epoch * TERM_SEQ_BASE;
+    if (base <= this.seq) return;
+    this.seq = base;
+    this.continuousFrom = base;
+  }
+
+  /** An event the leader published with this seq (heard by a standby); an old or repeated one is dropped. */
+  relayed(seq: number, event: DomainEvent): void {
+    if (!Number.isSafeInteger(seq) || seq <= this.seq) return;
+    this.append(seq, event);
+  }
+
   /**
    * The events after `lastEventId`, oldest first; undefined when they cannot all be given: an id of
-   * another run, older than the buffer, newer than the newest, or not an id at all.
+   * another stream, older than the buffer or a jump in the seqs, newer than the newest, or not an id at all.
    */
   since(lastEventId: string): Entry[] | undefined {
     const match = /^([0-9a-z]+)-(\d{1,15})$/.exec(lastEventId.trim());
     if (!match || match[1] !== this.boot) return undefined;
     const after = Number(match[2]);
-    if (after > this.seq) return undefined;
+    if (after > this.seq || after < this.continuousFrom) return undefined;
     const oldest = this.entries.length === 0 ? this.seq + 1 : this.at(0).seq;
     if (after < oldest - 1) return undefined;
     const out: Entry[] = [];
@@ -75,8 +105,10 @@ export class EventLog {
     return this.entries[(this.head + i) % this.entries.length];
   }
 
-  private append(event: DomainEvent): void {
-    const entry = { seq: ++this.seq, event };
+  private append(seq: number, event: DomainEvent): void {
+    if (seq !== this.seq + 1) this.continuousFrom = seq - 1;
+    this.seq = seq;
+    const entry = { seq, event };
     if (this.entries.length < this.capacity) {
       this.entries.push(entry);
     } else {

@@ -3,7 +3,7 @@ import { ExecutionStatus } from '../domain/execution';
 import { ExecutionFilter } from '../ports/execution-store';
 
 const STATUSES: ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded'];
-const KINDS = ['plan', 'reconcile', 'heal', 'drain', 'rollback', 'system'];
+const KINDS = ['plan', 'reconcile', 'heal', 'drain', 'rollback', 'system', 'scale'];
 const EXECUTION_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 /**

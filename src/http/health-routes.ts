@@ -14,7 +14,7 @@ export interface Readiness {
  * passes, 503 naming the failing ones otherwise; `?verbose` lists every check either way, as
  * kube-apiserver does.
  */
-export function createHealthRouter(readiness?: Readiness): express.Router {
+export function createHealthRouter(readiness?: Readiness, role: 'leader' | 'standby' = 'leader'): express.Router {
   const router = express.Router();
   const live = (_req: express.Request, res: express.Response) => { res.json({ status: 'ok' }); };
   router.get('/livez', live);
@@ -24,8 +24,8 @@ export function createHealthRouter(readiness?: Readiness): express.Router {
     const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
     const body = {
       status: failing.length === 0 ? 'ok' : 'unavailable',
-      // A daemon that answers with its app leads (a standby answers from src/http/standby-answers.ts).
-      role: 'leader',
+      // On PostgreSQL one daemon leads, the others stand by (SPEC §12); a single daemon leads.
+      role,
       ...(failing.length > 0 ? { failing } : {}),
       ...(failing.length > 0 || req.query.verbose !== undefined ? { checks } : {}),
     };

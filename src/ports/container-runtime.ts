@@ -238,20 +238,30 @@ export type TaskStream = 'stdout' | 'stderr';
  * appear in `listManaged`/`listManagedStates`, so drift repair never sees, restarts or removes them.
  */
 export interface RuntimeTasks {
-  /** Creates and starts a task; a stale container of the same name is replaced. */
+  /**
+   * Creates and starts a task; a stale task of the same name is replaced, any other container of that
+   * name is a ConflictError (and left alone). An image the engine lacks is pulled, as `docker run` does.
+   */
   start(spec: TaskSpec): Promise<TaskState>;
-  /** Resolves when the task has exited (at once when it already has); rejects with `signal`'s reason when aborted. */
+  /**
+   * Resolves when the task has exited (at once when it already has); rejects with `signal`'s reason
+   * when aborted, NotFoundError when there is no such task (or it is removed meanwhile).
+   */
   wait(id: string, signal?: AbortSignal): Promise<TaskState>;
-  /** Its state now, undefined when the container is gone. */
+  /** Its state now, undefined when the container is gone (or is no task: other containers are never a task's business). */
   inspect(id: string): Promise<TaskState | undefined>;
   /**
    * Its output from `since` (ms since the epoch, default: from the start), chunk by chunk as the
    * engine demultiplexes it; with `follow` until the task exits or `signal` aborts, then resolves.
+   * Without `follow`, what the engine holds up to now. NotFoundError when there is no such task.
    */
   logs(id: string, options: { follow: boolean; since?: number; signal?: AbortSignal; onChunk: (stream: TaskStream, data: Buffer) => void }): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceS`; a task that has exited or is gone is left as it is. */
   stop(id: string, graceS: number): Promise<void>;
-  /** A file of a task, running or exited, at most `maxBytes` (more: `truncated`); undefined when it is not there. */
+  /**
+   * A file of a task, running or exited, at most `maxBytes` (more: `truncated`); undefined when the
+   * file is not there, NotFoundError when the task is not.
+   */
   readFile(id: string, path: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
   /** Every task container of the engine, running or exited. */
   list(): Promise<TaskState[]>;
@@ -271,8 +281,12 @@ export interface ImageBuildSpec {
   ref: string;
   /** The built image's default command. */
   command: string[];
-  /** Run in a container of the built image after the build; the build fails unless it exits 0 (e.g. `test -x main.sh`). */
+  /**
+   * Run in a container of the built image after the build, without the image's entrypoint, in its
+   * working directory; the build fails unless it exits 0 (e.g. `test -x main.sh`).
+   */
   check?: string[];
+  /** Budget of the script, and apart of the check: one that outlives it is killed and exits 124. */
   timeoutMs: number;
   /** Labels of the image. */
   labels: Record<string, string>;
@@ -295,8 +309,13 @@ export interface ImageBuildResult {
  */
 export interface RuntimeImages {
   has(ref: string): Promise<boolean>;
+  /**
+   * Runs the script in a container of `baseImage` and keeps the result as `ref` when it (and the
+   * check) exit 0, with the base image's entrypoint, `command` and `cwd`; the containers it used are
+   * removed in every case. A failed script is a result, not an error.
+   */
   build(spec: ImageBuildSpec): Promise<ImageBuildResult>;
-  /** The image as a tar archive stream (`docker save`). */
+  /** The image as a tar archive stream (`docker save`); NotFoundError when the image is not there. */
   save(ref: string): Promise<NodeJS.ReadableStream>;
   /** Loads an archive made by `save` (`docker load`). */
   load(archive: NodeJS.ReadableStream): Promise<void>;

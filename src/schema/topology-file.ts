@@ -8,7 +8,7 @@ import { parseLabels, parseNodePoolSettings } from '../domain/node-settings';
 import { parseSystemTier } from './system-tier-block';
 import {
   App, assertAcyclic, AwsCloudConfig, CloudConfig, DEFAULT_DOCKER_HOST, DEFAULT_HOOK_TIMEOUT_MS, DEFAULT_HOOKS_REFRESH,
-  DEFAULT_MEM_UNIT_MB, HookSpec, Infrastructure, parseEntrypointParams, parsePort, StaticCloudConfig, StaticNodeConfig, Tier,
+  DEFAULT_JOB_YIELD_MS, DEFAULT_MEM_UNIT_MB, DEFAULT_SCALE_IN_IDLE_MS, HookSpec, Infrastructure, parseEntrypointParams, parsePort, StaticCloudConfig, StaticNodeConfig, Tier,
   Topology, TopologyDefaults,
 } from '../domain/topology';
 import { EngineKind, ENGINE_KINDS } from '../domain/vm';
@@ -90,6 +90,9 @@ const INFRASTRUCTURE = z.object({
   mem_unit_mb: absentOr(wholeNumber({ min: 4, max: MAX_UNIT_MB })),
   max_vms: absentOr(wholeNumber({ min: 1, max: 100_000 })),
   hook_timeout_s: absentOr(seconds()),
+  job_yield_s: absentOr(z.number({ invalid_type_error: 'must be a number of seconds (0 or more)' }).finite().min(0, 'must be 0 or more seconds').max(MAX_SECONDS, `must be at most ${MAX_SECONDS} seconds`)),
+  scale_in_idle_s: absentOr(seconds()),
+  job_base_image: absentOr(nonEmptyString()),
 }, { invalid_type_error: 'must be an object', required_error: 'must be an object' });
 
 function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infrastructure {
@@ -104,11 +107,14 @@ function parseInfrastructure(value: unknown, defaults: TopologyDefaults): Infras
     vmSize: { cpu_cores: infra.cpu_cores, mem_units: infra.mem_units },
     memUnitMb: infra.mem_unit_mb ?? DEFAULT_MEM_UNIT_MB,
     maxVms: infra.max_vms,
+    jobYieldMs: infra.job_yield_s === undefined ? DEFAULT_JOB_YIELD_MS : Math.round(infra.job_yield_s * 1000),
+    scaleInIdleMs: infra.scale_in_idle_s === undefined ? DEFAULT_SCALE_IN_IDLE_MS : Math.round(infra.scale_in_idle_s * 1000),
     onHookFailure: infra.on_hook_failure,
     onFailure: infra.on_failure,
     hookTimeoutMs: infra.hook_timeout_s === undefined ? DEFAULT_HOOK_TIMEOUT_MS : Math.round(infra.hook_timeout_s * 1000),
     nodePool: parseNodePoolSettings(obj, f),
     volumes: parseVolumeDeclarations(obj.volumes, f('volumes')),
+    ...(infra.job_base_image !== undefined ? { jobBaseImage: infra.job_base_image } : {}),
   };
 }
 

@@ -6,6 +6,9 @@
  * runs only after that release has finished. The translator enforces it in two places: a releasing
  * action is never scheduled in a later layer than an action taking its cores (see translate.ts), and
  * within a layer the executor finishes a VM's releases before starting its acquisitions.
+ *
+ * Cores in `occupied` (those running jobs are pinned to) are never given to a container: one that
+ * holds such a core now gives it up for another.
  */
 export interface CoreRequest {
   tier: string;
@@ -23,8 +26,10 @@ export interface CoreAssignment {
   takesFrom: string[];
 }
 
-export function planCpusets(capacityCores: number, requests: CoreRequest[]): Map<string, CoreAssignment> {
+export function planCpusets(capacityCores: number, requests: CoreRequest[], occupied: readonly number[] = []): Map<string, CoreAssignment> {
+  const taken = new Set(occupied);
   const valid = (c: number) => c >= 0 && c < capacityCores;
+  const free = (c: number) => valid(c) && !taken.has(c);
   const holder = new Map<number, string>();
   for (const r of requests) for (const c of r.current.filter(valid)) if (!holder.has(c)) holder.set(c, r.tier);
 
@@ -32,7 +37,7 @@ export function planCpusets(capacityCores: number, requests: CoreRequest[]): Map
   const keptBy = new Map<number, string>();
   // Containers that stay keep as many of their own cores as they still need (lowest first).
   for (const r of requests) {
-    const own = [...new Set(r.current.filter(valid).filter((c) => holder.get(c) === r.tier))].sort((a, b) => a - b);
+    const own = [...new Set(r.current.filter(free).filter((c) => holder.get(c) === r.tier))].sort((a, b) => a - b);
     const kept = own.slice(0, r.wanted);
     for (const c of kept) keptBy.set(c, r.tier);
     result.set(r.tier, { cpuset: kept, takesFrom: [] });
@@ -43,14 +48,16 @@ export function planCpusets(capacityCores: number, requests: CoreRequest[]): Map
   const growing = requests
     .filter((r) => result.get(r.tier)!.cpuset.length < r.wanted)
     .sort((a, b) => (a.layer ?? 0) - (b.layer ?? 0) || a.tier.localeCompare(b.tier));
-  const all = Array.from({ length: capacityCores }, (_, i) => i);
+  const all = Array.from({ length: capacityCores }, (_, i) => i).filter(free);
   const neverHeld = all.filter((c) => !holder.has(c) && !keptBy.has(c));
   const released = all.filter((c) => holder.has(c) && !keptBy.has(c));
   for (const r of growing) {
     const assignment = result.get(r.tier)!;
     while (assignment.cpuset.length < r.wanted) {
       const core = neverHeld.shift() ?? released.shift();
-      if (core === undefined) throw new Error(`cannot place ${r.wanted} cores for '${r.tier}' on a ${capacityCores}-core VM`);
+      if (core === undefined) {
+        throw new Error(`cannot place ${r.wanted} cores for '${r.tier}' on a ${capacityCores}-core VM${taken.size > 0 ? ` (${taken.size} held by jobs)` : ''}`);
+      }
       const previous = holder.get(core);
       if (previous !== undefined && previous !== r.tier && !assignment.takesFrom.includes(previous)) assignment.takesFrom.push(previous);
       assignment.cpuset.push(core);

@@ -26,6 +26,10 @@ export interface TranslationInput {
    * never updated for its cores alone.
    */
   pinsCores?: (vm: string) => boolean;
+  /** Cores running jobs are pinned to, by VM: never given to a tier. */
+  occupiedCores?: Readonly<Record<string, readonly number[]>>;
+  /** VMs running jobs hold: never released, whatever the target leaves on them. */
+  heldVms?: ReadonlySet<string>;
 }
 
 export interface Translation {
@@ -73,6 +77,7 @@ export function translate(input: TranslationInput): Translation {
         wanted: wanted[tier]?.cpu_cores ?? 0,
         layer: containerLayer(tier),
       })),
+      input.occupiedCores?.[vm] ?? [],
     );
 
     const vmActions = new Map<string, { layer: number; action: Action }>();
@@ -125,7 +130,8 @@ export function translate(input: TranslationInput): Translation {
   }
 
   for (const [vm, state] of Object.entries(current)) {
-    if (target[vm]) continue;
+    // A VM a job runs on stays until the job ends (the fleet releases it once idle, see use-cases/jobs/).
+    if (target[vm] || input.heldVms?.has(vm)) continue;
     const emptiedNow = Object.keys(state.containers).length > 0;
     if (emptiedNow || input.releaseIdleVms) scheduled.push({ layer: lastLayer, action: { type: 'delete_vm', vm } });
   }

@@ -12,7 +12,7 @@ import { statusOfExecution } from '../../src/http/execution-responses';
 describe('error codes to HTTP statuses', () => {
   it.each<[ErrorCode, number]>([
     ['invalid', 400], ['invalid_json', 400], ['not_found', 404], ['conflict', 409], ['cancelled', 409], ['too_large', 413],
-    ['no_solution', 422], ['unsatisfiable', 422],
+    ['no_solution', 422], ['unsatisfiable', 422], ['held_by_jobs', 422],
     ['action_failed', 502], ['infrastructure', 502], ['engine', 502], ['cloud', 502], ['cloud_timeout', 502], ['timeout', 502],
     ['state', 502], ['tls_files', 502], ['not_a_file', 502], ['file_too_large', 502],
     ['interrupted', 500], ['internal', 500], ['starting', 503],
@@ -21,7 +21,7 @@ describe('error codes to HTTP statuses', () => {
   });
 
   it('knows every code it is asked about, and answers 500 for one it does not', () => {
-    expect(Object.keys(STATUS_OF_CODE)).toHaveLength(21);
+    expect(Object.keys(STATUS_OF_CODE)).toHaveLength(22);
     expect(statusOfCode('made_up')).toBe(500);
     expect(statusOfCode(undefined)).toBe(500);
   });

@@ -2,7 +2,8 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import express from 'express';
 import { DomainEvent, EventBus } from '../../src/domain/events';
-import { createEventStreamRouter, EventLog, REPLAY_EVENTS } from '../../src/http/event-stream';
+import { createEventStreamRouter, EventLog, REPLAY_EVENTS, TERM_SEQ_BASE } from '../../src/http/event-stream';
+import { decode, encode } from '../../src/drivers/postgres/pg-event-channel';
 
 const node = (name: string): DomainEvent => ({ type: 'node', name, cordoned: true, at: '2026-01-01T00:00:00.000Z' });
 
@@ -51,6 +52,59 @@ describe('the event log', () => {
     for (let i = 0; i < 1500; i++) bus.publish(node(`n${i}`));
     expect(log.since(`${log.boot}-500`)?.length).toBe(1000);
     expect(log.since(`${log.boot}-499`)).toBeUndefined();
+  });
+});
+
+describe('the event log of daemons sharing a database', () => {
+  it('numbers a leader\'s events above every id of an earlier leader, under the shared stream name', () => {
+    const bus = new EventBus();
+    const log = new EventLog(bus, 10, 'shared1');
+    log.beginTerm(2);
+    bus.publish(node('a'));
+    bus.publish(node('b'));
+    expect(log.lastId).toBe(`shared1-${2 * TERM_SEQ_BASE + 2}`);
+    expect(log.since(`shared1-${2 * TERM_SEQ_BASE + 1}`)?.map((e) => (e.event as { name: string }).name)).toEqual(['b']);
+    // An epoch already passed (a lease taken back at the same epoch) does not move the ids back.
+    log.beginTerm(1);
+    bus.publish(node('c'));
+    expect(log.lastId).toBe(`shared1-${2 * TERM_SEQ_BASE + 3}`);
+  });
+
+  it('keeps relayed events with the leader\'s ids, drops old and repeated ones, and answers reset across a jump', () => {
+    const bus = new EventBus();
+    const standby = new EventLog(bus, 10, 'shared1');
+    const base = 3 * TERM_SEQ_BASE;
+    standby.relayed(base + 1, node('a'));
+    standby.relayed(base + 2, node('b'));
+    standby.relayed(base + 2, node('b again'));
+    standby.relayed(base + 1, node('late'));
+    expect(standby.lastId).toBe(`shared1-${base + 2}`);
+    expect(standby.since(`shared1-${base + 1}`)?.map((e) => (e.event as { name: string }).name)).toEqual(['b']);
+    // base+3 was never heard: whoever saw base+2 cannot be told everything after it any more …
+    standby.relayed(base + 4, node('d'));
+    expect(standby.since(`shared1-${base + 2}`)).toBeUndefined();
+    // … but whoever saw base+3 (from the leader) misses nothing here.
+    expect(standby.since(`shared1-${base + 3}`)?.map((e) => (e.event as { name: string }).name)).toEqual(['d']);
+    // This standby leads next: its ids start above the old leader's, and an id from before is answered reset.
+    standby.beginTerm(4);
+    bus.publish(node('e'));
+    expect(standby.lastId).toBe(`shared1-${4 * TERM_SEQ_BASE + 1}`);
+    expect(standby.since(`shared1-${base + 4}`)).toBeUndefined();
+    expect(standby.since(`shared1-${4 * TERM_SEQ_BASE}`)?.length).toBe(1);
+  });
+
+  it('sends an event to the standbys within PostgreSQL\'s NOTIFY limit, shortening only a long description', () => {
+    const short = { seq: 7, event: { type: 'action' as const, execution_id: 'x', layer: 0, index: 1, status: 'succeeded' as const, description: 'create "db"', at: 't' } };
+    expect(decode(encode(short))).toEqual(short);
+    const long = { ...short, event: { ...short.event, description: `é${'"x'.repeat(6000)}` } };
+    const payload = encode(long);
+    expect(Buffer.byteLength(payload)).toBeLessThan(8000);
+    const decoded = decode(payload);
+    expect(decoded?.seq).toBe(7);
+    expect(decoded?.event).toMatchObject({ type: 'action', execution_id: 'x', status: 'succeeded' });
+    expect((decoded?.event as { description: string }).description.endsWith('…')).toBe(true);
+    expect(decode('not json')).toBeUndefined();
+    expect(decode(JSON.stringify({ seq: 1, event: { type: 'other' } }))).toBeUndefined();
   });
 });
 

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { Daemon, startDaemon } from '../../src/main';
+import { DockerContainerRuntime } from '../../src/drivers/docker/docker-container-runtime';
 import { LABEL_APP, LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_TIER, LABEL_VM } from '../../src/drivers/docker/labels';
 import { appContainers, engine, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { waitUntil } from '../support/wait-for';
@@ -63,6 +64,24 @@ describe('drift repair', () => {
   it('records nothing while nothing drifts', async () => {
     await new Promise((r) => setTimeout(r, 3 * RECONCILE_S * 1000));
     expect(await reconciles()).toEqual([]);
+  });
+
+  it('never touches a task (a job\'s container): running or exited, it is no drift', async () => {
+    const tasks = new DockerContainerRuntime(testDockerEndpoint()).tasks;
+    const task = await tasks.start({
+      name: `${APP}-task`, image: testImage(), argv: ['sleep', '300'], env: {}, cpuset: [0], memoryMb: MEM_UNIT_MB, labels: { 'io.ecoware.job': APP },
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 3 * RECONCILE_S * 1000));
+      expect((await engine().getContainer(task.id).inspect()).State.Running).toBe(true);
+      await tasks.stop(task.id, 0);
+      await new Promise((r) => setTimeout(r, 3 * RECONCILE_S * 1000));
+      // Neither restarted nor removed, and no repair recorded.
+      expect((await engine().getContainer(task.id).inspect()).State.Status).toBe('exited');
+      expect(await reconciles()).toEqual([]);
+    } finally {
+      await tasks.remove(task.id);
+    }
   });
 
   it('starts again a container stopped behind its back', async () => {

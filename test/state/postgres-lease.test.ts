@@ -1,7 +1,10 @@
 import { ChildProcess, spawn } from 'child_process';
+import { Client } from 'pg';
 import * as path from 'path';
 import { FencedError, openPgDatabase } from '../../src/drivers/postgres/database';
 import { openPostgresState, PgState } from '../../src/drivers/postgres/pg-state';
+import { PgExecutionStore } from '../../src/drivers/postgres/pg-execution-store';
+import { Execution, newExecution } from '../../src/domain/execution';
 import { freshDatabase, startPostgres, TestPostgres } from '../support/postgres';
 import { waitUntil } from '../support/wait-for';
 
@@ -79,6 +82,61 @@ describe('the leader lease on PostgreSQL', () => {
     await expect(stale.write((c) => c.query("INSERT INTO topologies (accepted_at, document) VALUES ('x', '{\"apps\":[\"stale\"]}')"))).rejects.toBeInstanceOf(FencedError);
     await stale.close();
     expect(await b.topologies.load()).toEqual({ apps: ['epoch 1'] });
+  });
+
+  it('records the epoch of the leader that ran an execution, and refuses a stale leader\'s update of it', async () => {
+    const a = await contender(2, 'a');
+    const fenceA = await a.lease.waitUntilLeading();
+    const running: Execution = { ...newExecution('20260101T000000001-aaaaaa', { app_db: { cpu_cores: 1, mem_units: 1 } }), status: 'running' };
+    const queued = newExecution('20260101T000000002-bbbbbb', {});
+    await a.executions.save(running);
+    await a.executions.save(queued);
+    expect((await a.executions.get(running.id))?.epoch).toBe(fenceA.epoch);
+    // a stops renewing (as a paused or cut-off leader would) and b takes over.
+    await a.lease.stop();
+    open.splice(open.indexOf(a), 1);
+    await a.db.close();
+    const b = await contender(2, 'b');
+    const fenceB = await b.lease.waitUntilLeading();
+    // A writer with a's token, as a leader resumed after a pause would be: its update never lands.
+    const stale = await openPgDatabase(url);
+    stale.setFence(fenceA);
+    const staleStore = new PgExecutionStore(stale);
+    await expect(staleStore.save({ ...running, status: 'succeeded', finished_at: new Date().toISOString() })).rejects.toBeInstanceOf(FencedError);
+    await expect(staleStore.saveAction(running.id, 0, 0, { description: 'x', action: { type: 'remove_container' } as never, status: 'succeeded', hooks: [], progress: [] }))
+      .rejects.toBeInstanceOf(FencedError);
+    await stale.close();
+    expect(await b.executions.get(running.id)).toMatchObject({ status: 'running', epoch: fenceA.epoch });
+    // b marks a's running execution interrupted (it stays a's) and runs the queued one (now b's).
+    await b.executions.save({ ...running, status: 'failed', finished_at: new Date().toISOString(), error: { code: 'interrupted', message: 'x' } });
+    await b.executions.save({ ...queued, status: 'running' });
+    expect((await b.executions.get(running.id))).toMatchObject({ status: 'failed', epoch: fenceA.epoch });
+    expect((await b.executions.get(queued.id))).toMatchObject({ status: 'running', epoch: fenceB.epoch });
+    expect((await b.executions.listUnfinished()).map((e) => [e.id, e.epoch])).toEqual([[queued.id, fenceB.epoch]]);
+  });
+
+  it('ends a write its leader left hanging, so that it does not hold up a takeover', async () => {
+    const a = await contender(3, 'a');
+    await a.lease.waitUntilLeading();
+    // A write stalled between its fence check and its commit, as in a process paused right then.
+    const stalled = a.db.write(async (c) => {
+      await new Promise((r) => setTimeout(r, 4_000));
+      await c.query("INSERT INTO topologies (accepted_at, document) VALUES ('x', '{\"apps\":[\"late\"]}')");
+    });
+    stalled.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const takeover = new Client({ connectionString: url });
+    await takeover.connect();
+    try {
+      const asked = Date.now();
+      // What a takeover does to the lease row (which the stalled write holds a share lock on).
+      await takeover.query("UPDATE lease SET url = url WHERE name = 'leader'");
+      expect(Date.now() - asked).toBeLessThan(3_000);
+    } finally {
+      await takeover.end();
+    }
+    await expect(stalled).rejects.toThrow();
+    expect(await a.topologies.load()).toBeUndefined();
   });
 
   it('hands over when the leader stops renewing, and the paused leader, resumed, acts no more', async () => {

@@ -7,6 +7,11 @@ import { openPgDatabase, PgDatabase } from '../../src/drivers/postgres/database'
 import { PgExecutionStore } from '../../src/drivers/postgres/pg-execution-store';
 import { PgProcessDefinitionStore } from '../../src/drivers/postgres/pg-process-definition-store';
 import { PgTopologyStore } from '../../src/drivers/postgres/pg-topology-store';
+import { PgSystemStore } from '../../src/drivers/postgres/pg-system-store';
+import { PgNodeStateStore } from '../../src/drivers/postgres/pg-node-state-store';
+import { newSystem } from '../../src/domain/system';
+import { NodeStateStore } from '../../src/ports/node-state-store';
+import { SystemStore } from '../../src/ports/system-store';
 import { openSqliteState, SqliteState } from '../../src/drivers/sqlite/sqlite-state';
 import { ExecutionStore } from '../../src/ports/execution-store';
 import { ProcessDefinitionStore } from '../../src/ports/process-definition-store';
@@ -22,6 +27,10 @@ interface Stores {
   executions: ExecutionStore;
   processDefinitions: ProcessDefinitionStore;
   topologies: Required<TopologyStore>;
+  systems: SystemStore;
+  nodeStates: NodeStateStore;
+  /** Overwrites a system's stored record with text that is not JSON. */
+  corruptSystem(sid: string, text: string): Promise<void>;
   /** Overwrites an execution's stored record with text that is not JSON. */
   corruptExecution(id: string, text: string): Promise<void>;
   count(table: 'execution_actions'): Promise<number>;
@@ -53,6 +62,8 @@ function sqliteBackend(): Backend {
       const state: SqliteState = await openSqliteState(dir);
       return {
         executions: state.executions, processDefinitions: state.processDefinitions, topologies: state.topologies,
+        systems: state.systems, nodeStates: state.nodeStates,
+        corruptSystem: async (sid, text) => { state.db.prepare('UPDATE systems SET record = ? WHERE sid = ?').run(text, sid); },
         corruptExecution: async (id, text) => { state.db.prepare('UPDATE executions SET record = ? WHERE id = ?').run(text, id); },
         count: async (table) => (state.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
         setAside: async () => state.db.prepare('SELECT source, content FROM set_aside ORDER BY seq').all() as { source: string; content: string }[],
@@ -75,6 +86,8 @@ function postgresBackend(): Backend {
       const db: PgDatabase = await openPgDatabase(url);
       return {
         executions: new PgExecutionStore(db), processDefinitions: new PgProcessDefinitionStore(db), topologies: new PgTopologyStore(db),
+        systems: await PgSystemStore.open(db), nodeStates: new PgNodeStateStore(db),
+        corruptSystem: async (sid, text) => { await db.query('UPDATE systems SET record = $1 WHERE sid = $2', [text, sid]); },
         corruptExecution: async (id, text) => { await db.query('UPDATE executions SET record = $1 WHERE id = $2', [text, id]); },
         count: async (table) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n),
         setAside: async () => db.query<{ source: string; content: string }>('SELECT source, content FROM set_aside ORDER BY seq'),
@@ -241,5 +254,54 @@ describe.each([sqliteBackend(), postgresBackend()])('state stores on $name', (ba
     expect([page.total, page.items.map((i) => i.id)]).toEqual([5, ['tune', '3']]);
     expect(await s.processDefinitions.get('tune')).toEqual(def);
     await expect(s.processDefinitions.put('x'.repeat(5000), def)).rejects.toMatchObject({ code: 'invalid' });
+  });
+
+  it('keeps systems with the topology versions that hold their apps, in order, across a reopen', async () => {
+    let s = state!;
+    const sid = (n: number) => String(n).padStart(32, '0');
+    const first = newSystem({ sid: sid(1), name: 'shop', app: `shop-${sid(1)}`, namespace: 'team' }, [], new Date(Date.UTC(2026, 0, 1)));
+    const second = newSystem({ sid: sid(2), name: 'blog', app: `blog-${sid(2)}`, namespace: 'team', username: 'ann' }, ['rounded'], new Date(Date.UTC(2026, 0, 2)));
+    await s.topologies.save({ apps: ['user'] });
+    await s.systems.saveWithTopology(second, { apps: ['user', second.app] });
+    await s.systems.saveWithTopology(first, { apps: ['user', second.app, first.app] });
+    first.status = 'running';
+    first.host_ports = { vm1: { web: { '80/tcp': 20001 } } };
+    await s.systems.save(first);
+    expect(s.systems.list().map((r) => r.sid)).toEqual([first.sid, second.sid]);
+    s = await reopen();
+    expect(s.systems.list()).toEqual([first, second]);
+    expect(s.systems.get(first.sid)).toEqual(first);
+    // App-made versions superseded by a newer one are dropped; the user's stays.
+    expect((await s.topologies.history(10)).map((h) => [h.made_by, h.document])).toEqual([['apps', { apps: ['user', second.app, first.app] }], ['user', { apps: ['user'] }]]);
+    await s.systems.deleteWithTopology(second.sid, { apps: ['user', first.app] });
+    await s.systems.delete(first.sid);
+    await s.systems.delete('not-there');
+    s = await reopen();
+    expect(s.systems.list()).toEqual([]);
+    expect(await s.topologies.load()).toEqual({ apps: ['user', first.app] });
+  });
+
+  it('sets an unreadable system aside and reads the others', async () => {
+    const s = state!;
+    const good = newSystem({ sid: 'a'.repeat(32), name: 'good', app: `good-${'a'.repeat(32)}`, namespace: 'n' }, []);
+    const bad = newSystem({ sid: 'b'.repeat(32), name: 'bad', app: `bad-${'b'.repeat(32)}`, namespace: 'n' }, []);
+    await s.systems.save(good);
+    await s.systems.save(bad);
+    await s.corruptSystem(bad.sid, 'not json');
+    const again = await reopen();
+    expect(again.systems.list().map((r) => r.sid)).toEqual([good.sid]);
+    expect((await again.setAside()).map((a) => [a.source, a.content])).toEqual([[`systems/${bad.sid}`, 'not json']]);
+  });
+
+  it('keeps the cordoned nodes, each once, replaced as a whole', async () => {
+    let s = state!;
+    expect(await s.nodeStates.load()).toEqual({ cordoned: [] });
+    await s.nodeStates.save({ cordoned: ['vm2', 'vm1', 'vm2'] });
+    s = await reopen();
+    expect(await s.nodeStates.load()).toEqual({ cordoned: ['vm1', 'vm2'] });
+    await s.nodeStates.save({ cordoned: ['vm3'] });
+    expect(await (await reopen()).nodeStates.load()).toEqual({ cordoned: ['vm3'] });
+    await state!.nodeStates.save({ cordoned: [] });
+    expect(await (await reopen()).nodeStates.load()).toEqual({ cordoned: [] });
   });
 });

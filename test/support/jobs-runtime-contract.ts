@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError } from '../../src/domain/errors';
+import { ConflictError, InfrastructureError, NotFoundError } from '../../src/domain/errors';
 import { ContainerRuntime, ImageBuildSpec, RuntimeImages, RuntimeTasks, TaskSpec, TaskStream } from '../../src/ports/container-runtime';
 
 /** What a runtime under the jobs contract is given by its test file. */
@@ -249,6 +249,12 @@ export function jobsRuntimeContract(name: string, subject: () => JobsContractSub
         const { Readable } = await import('node:stream');
         await images.load(Readable.from([Buffer.concat(chunks)]));
         expect(await images.has(wanted.ref)).toBe(true);
+      });
+
+      it('refuses to save an image that is not there, and to load what is no archive', async () => {
+        await expect(images.save(`${CONTRACT_IMAGE_PREFIX}${run}-never:1`)).rejects.toBeInstanceOf(NotFoundError);
+        const { Readable } = await import('node:stream');
+        await expect(images.load(Readable.from([Buffer.from('not an image archive')]))).rejects.toBeInstanceOf(InfrastructureError);
       });
     });
   });

@@ -2,7 +2,7 @@
 // are read again, at most once per 60 ms whatever the rate of events. A lost stream reconnects by
 // itself (EventSource resends Last-Event-ID, and the daemon replays what was missed); a `reset`
 // (the daemon restarted, or too much was missed) reads everything afresh.
-import { addEvent, loadAll, loadSession, loadExecution, loadExecutions, loadNodes, loadSystems, loadTopology, set, state } from './store.js';
+import { addEvent, loadAll, loadSession, loadExecution, loadExecutions, loadJob, loadJobs, loadNodes, loadSystems, loadTopology, set, state } from './store.js';
 
 const pending = new Set();
 let timer;
@@ -20,6 +20,8 @@ function refresh(...parts) {
     if (parts.includes('systems')) void loadSystems();
     if (parts.includes('executions')) void loadExecutions();
     if (parts.includes('execution')) void loadExecution(state.executionId);
+    if (parts.includes('jobs')) void loadJobs();
+    if (parts.includes('job')) void loadJob(state.jobId);
   }, 60);
 }
 
@@ -71,6 +73,12 @@ export function connect() {
     addEvent('node', e, m.lastEventId);
     patchNode(e);
     refresh('nodes');
+  });
+  source.addEventListener('job', (m) => {
+    const e = JSON.parse(m.data);
+    addEvent('job', e, m.lastEventId);
+    refresh('jobs');
+    if (e.id === state.jobId) refresh('job');
   });
   source.addEventListener('reset', (m) => {
     addEvent('reset', JSON.parse(m.data), m.lastEventId);

@@ -3,7 +3,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { connect, disconnect } from './live.js';
-import { loadAll, loadExecution, loadSession, set, state, subscribe } from './store.js';
+import { loadAll, loadExecution, loadJob, loadSession, set, state, subscribe } from './store.js';
 import { html, setAppOrder } from './ui.js';
 import { Overview } from './views/overview.js';
 import { Nodes } from './views/nodes.js';
@@ -11,6 +11,7 @@ import { Apps } from './views/apps.js';
 import { Executions } from './views/executions.js';
 import { ExecutionDetail } from './views/execution.js';
 import { Events } from './views/events.js';
+import { JobDetail, Jobs } from './views/jobs.js';
 import { Search } from './views/search.js';
 import { Login } from './views/login.js';
 
@@ -19,6 +20,7 @@ const VIEWS = [
   ['nodes', 'Nodes'],
   ['apps', 'Apps & systems'],
   ['executions', 'Executions'],
+  ['jobs', 'Jobs'],
   ['events', 'Events'],
 ];
 
@@ -71,6 +73,13 @@ function App() {
       if (executionId) void loadExecution(executionId);
     }
   }, [executionId]);
+  const jobId = route.view === 'jobs' ? route.id : undefined;
+  useEffect(() => {
+    if (state.jobId !== jobId) {
+      set({ jobId, job: undefined });
+      if (jobId) void loadJob(jobId);
+    }
+  }, [jobId]);
   useEffect(() => {
     setAppOrder((s.topology?.apps ?? []).map((a) => a.name));
   }, [s.topology]);
@@ -88,6 +97,7 @@ function App() {
     case 'nodes': view = html`<${Nodes} s=${s} canChange=${canChange} />`; break;
     case 'apps': view = html`<${Apps} s=${s} />`; break;
     case 'executions': view = route.id ? html`<${ExecutionDetail} s=${s} id=${route.id} canChange=${canChange} />` : html`<${Executions} s=${s} />`; break;
+    case 'jobs': view = route.id ? html`<${JobDetail} s=${s} id=${route.id} canChange=${canChange} />` : html`<${Jobs} s=${s} />`; break;
     case 'events': view = html`<${Events} s=${s} />`; break;
     case 'search': view = html`<${Search} s=${s} q=${route.query.get('q') ?? ''} />`; break;
     default: view = html`<${Overview} s=${s} />`;

@@ -14,6 +14,11 @@ export const state = {
   latest: undefined,       // the newest execution, with its actions (GET /api/executions/:id)
   execution: undefined,    // the one the detail view shows
   executionId: undefined,
+  jobs: undefined,         // GET /api/jobs?… (newest first)
+  jobQuery: { status: '', template: '' },
+  jobTemplates: undefined, // GET /api/job-templates
+  job: undefined,          // the one the job view shows
+  jobId: undefined,
   events: [],              // the stream, newest first (at most MAX_EVENTS)
   eventCounts: {},
   errors: {},              // what failed to load, by part
@@ -152,8 +157,39 @@ export async function loadExecution(id) {
   }
 }
 
+/** A list answer: the array itself or the array inside an envelope. */
+function listOf(answer) {
+  if (Array.isArray(answer)) return answer;
+  for (const key of ['objects', 'items', 'jobs', 'templates']) if (Array.isArray(answer?.[key])) return answer[key];
+  return [];
+}
+
+export async function loadJobs() {
+  const q = state.jobQuery;
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (q.status) params.set('status', q.status);
+  if (q.template) params.set('template', q.template);
+  try {
+    const [jobs, templates] = await Promise.all([
+      load('jobs', () => api('GET', `/api/jobs?${params}`)),
+      load('jobTemplates', () => api('GET', '/api/job-templates')),
+    ]);
+    set({ jobs: listOf(jobs), jobTemplates: listOf(templates) });
+  } catch { /* shown from state.errors */ }
+}
+
+export async function loadJob(id) {
+  if (!id) return;
+  try {
+    const job = await load('job', () => api('GET', `/api/jobs/${encodeURIComponent(id)}`));
+    if (state.jobId === id) set({ job });
+  } catch (e) {
+    if (state.jobId === id) set({ job: null });
+  }
+}
+
 export function loadAll() {
-  return Promise.all([loadNodes(), loadTopology(), loadSystems(), loadExecutions(), loadExecution(state.executionId)]);
+  return Promise.all([loadNodes(), loadTopology(), loadSystems(), loadExecutions(), loadExecution(state.executionId), loadJobs(), loadJob(state.jobId)]);
 }
 
 export function addEvent(type, data, id) {

@@ -44,7 +44,7 @@ export function executionDuration(e) {
 const STATUS_TONE = {
   succeeded: 'ok', ready: 'ok', running: 'info', queued: 'muted', pending: 'muted', failed: 'bad', unreachable: 'bad',
   lost: 'bad', cancelled: 'warn', superseded: 'muted', skipped: 'muted', cordoned: 'warn', draining: 'warn',
-  starting: 'info', deleting: 'warn', healthy: 'ok', unhealthy: 'bad', exited: 'bad', created: 'muted',
+  starting: 'info', deleting: 'warn', timed_out: 'bad', validating: 'info', rejected: 'bad', healthy: 'ok', unhealthy: 'bad', exited: 'bad', created: 'muted',
 };
 
 export function Badge({ status, label, tone }) {

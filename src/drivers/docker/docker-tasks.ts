@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { ConflictError, InfrastructureError, NotFoundError } from '../../domain/errors';
+import { ConflictError, InfrastructureError, NotFoundError, ValidationError } from '../../domain/errors';
 import { RuntimeTasks, TaskSpec, TaskState, TaskStream } from '../../ports/container-runtime';
 import { assertResources, MIB, parseCpuset, shortId } from './docker-container-body';
 import { DockerExec } from './docker-exec';
@@ -33,7 +33,6 @@ export class DockerTasks implements RuntimeTasks {
   async start(spec: TaskSpec): Promise<TaskState> {
     assertResources(spec.cpuset, spec.memoryMb);
     const operation = `start task '${spec.name}'`;
-    await this.removeStaleNamesake(spec.name, operation);
     const container = await this.createContainer(spec, operation);
     try {
       for (const file of spec.files ?? []) await this.io.putFile(container.id, file.path, file.content);
@@ -66,7 +65,6 @@ export class DockerTasks implements RuntimeTasks {
   async wait(id: string, signal?: AbortSignal): Promise<TaskState> {
     signal?.throwIfAborted();
     const operation = `wait for task ${shortId(id)}`;
-    await this.requireTask(id, operation);
     // No time bound: a task runs as long as it runs; the caller's signal ends the wait.
     const waited = this.docker.getContainer(id).wait({ condition: 'not-running', ...(signal ? { abortSignal: signal } : {}) });
     try {
@@ -131,6 +129,7 @@ export class DockerTasks implements RuntimeTasks {
 
   async readFile(id: string, path: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     const operation = `read ${path} from task ${shortId(id)}`;
+    if (!path.startsWith('/')) throw new ValidationError('path', `'${path}' must be an absolute path`);
     await this.requireTask(id, operation);
     let archive: Buffer;
     try {
@@ -190,6 +189,11 @@ export class DockerTasks implements RuntimeTasks {
     try {
       return await create();
     } catch (err) {
+      // The name taken is rare (a retried attempt): asked only then, rather than before every start.
+      if (isNameConflict(err)) {
+        await this.removeStaleNamesake(spec.name, operation);
+        return create();
+      }
       if (!(err instanceof NotFoundError && /no such image/i.test(err.message))) throw err;
       await this.pull(spec.image);
       return create();
@@ -262,6 +266,12 @@ export function toTaskState(info: Docker.ContainerInspectInfo): TaskState {
     ...(info.State?.FinishedAt && info.State.FinishedAt !== ZERO_TIME ? { finishedAt: info.State.FinishedAt } : {}),
     ...(ended ? { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled === true } : {}),
   };
+}
+
+/** 409 "Conflict. The container name "/x" is already in use by container …". */
+function isNameConflict(err: unknown): boolean {
+  return err instanceof InfrastructureError && (err.cause as { statusCode?: number } | undefined)?.statusCode === 409
+    && /already in use/i.test(err.message);
 }
 
 /** Milliseconds since the epoch as the engine's `since` (seconds with a fraction). */

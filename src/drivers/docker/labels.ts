@@ -22,3 +22,5 @@ export const LABEL_HOST_PORTS = 'io.ecoware.ports';
 export const LABEL_TASK = 'io.ecoware.task';
 /** The short-lived containers that build a job template's image (value: the image's reference); never managed, never tasks. */
 export const LABEL_IMAGE_BUILD = 'io.ecoware.image_build';
+/** On PostgreSQL: the epoch of the leader that created the container (which daemon made what). */
+export const LABEL_EPOCH = 'io.ecoware.epoch';

@@ -6,7 +6,7 @@ import {
   NodeVolume, RuntimeImages, RuntimeSystemNetworks, RuntimeTasks, RuntimeVolumes,
 } from '../../ports/container-runtime';
 import { FakeImages } from './fake-images';
-import { FakeTasks } from './fake-tasks';
+import { FakeTaskBehaviour, FakeTasks } from './fake-tasks';
 
 /** One call a fake received, in order. */
 export interface FakeCall {
@@ -60,6 +60,10 @@ export class FakeContainerRuntime implements ContainerRuntime {
   readonly tasks: FakeTasks;
   /** Images by reference: set `images.buildBehaviour` to make builds fail. */
   readonly images: FakeImages;
+
+  /** What a started task does (the same as `tasks.behaviour`). */
+  get taskBehaviour(): FakeTaskBehaviour { return this.tasks.behaviour; }
+  set taskBehaviour(behaviour: FakeTaskBehaviour) { this.tasks.behaviour = behaviour; }
 
   constructor(readonly endpoint: EngineEndpoint = { kind: 'docker', url: 'fake://engine' }, private readonly engine: EngineInfo = { cpus: 64, memoryBytes: 256 * 2 ** 30, serverVersion: 'fake' }) {
     this.address = /^[a-z]+:\/\/([^/:]+)/.exec(endpoint.url)?.[1];

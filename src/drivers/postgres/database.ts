@@ -79,6 +79,17 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (job_id, attempt, stream)
   );
   `,
+  // Systems and cordons join the other state (they were in each daemon's state dir). A database
+  // already in use is marked for the one import of the first leader's state-dir systems and cordons
+  // (src/drivers/postgres/import-state-dir.ts); a new one has nothing to import.
+  `
+  CREATE TABLE systems (sid TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, record TEXT NOT NULL);
+  CREATE TABLE cordons (node TEXT COLLATE "C" PRIMARY KEY);
+  INSERT INTO meta (key, value) SELECT 'systems.import_from_state_dir', 'pending'
+    WHERE EXISTS (SELECT 1 FROM topologies) OR EXISTS (SELECT 1 FROM executions);
+  `,
+  // The epoch of the leader that ran an execution (null: written without fencing).
+  `ALTER TABLE executions ADD COLUMN epoch BIGINT;`,
 ];
 
 /** The writer's fencing token: a write commits only while the lease row still names it. */
@@ -128,11 +139,16 @@ export class PgDatabase {
     return (await this.pool.query(sql, params)).rows as R[];
   }
 
-  /** Runs `fn` in a transaction that commits only while this daemon's fence holds. */
-  async write<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction that commits only while this daemon's fence holds (`fence`: the one checked). */
+  async write<T>(fn: (client: PoolClient, fence: Fence | undefined) => Promise<T>): Promise<T> {
     const fence = this.fence;
     if (fence === null) throw new FencedError(undefined);
     const client = await this.pool.connect();
+    // The server may end the connection mid-transaction (a restart, or the idle-in-transaction
+    // timeout): that is this write's failure, never an unhandled error; the client is then dropped.
+    let broken: Error | undefined;
+    const onError = (e: Error) => { broken = e; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       if (fence) {
@@ -142,14 +158,15 @@ export class PgDatabase {
         );
         if (held.rowCount !== 1) throw new FencedError(fence);
       }
-      const result = await fn(client);
+      const result = await fn(client, fence);
       await client.query('COMMIT');
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -158,9 +175,17 @@ export class PgDatabase {
   }
 }
 
-/** Opens a pool on `url` and migrates the schema (several daemons starting at once migrate one after the other). */
-export async function openPgDatabase(url: string): Promise<PgDatabase> {
-  const pool = new Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+/**
+ * Opens a pool on `url` and migrates the schema (several daemons starting at once migrate one after
+ * the other). The server ends a transaction left idle longer than `idleInTransactionMs`: a leader
+ * paused (or cut off) in the middle of a write holds the lease row's share lock, and a takeover
+ * waits for it; this bounds that wait.
+ */
+export async function openPgDatabase(url: string, options: { idleInTransactionMs?: number } = {}): Promise<PgDatabase> {
+  const pool = new Pool({
+    connectionString: url, max: 8, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000,
+    idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 5_000,
+  });
   // A server restarted under an idle pool: the dead connection errors here, the pool replaces it.
   pool.on('error', (e) => log.warn({ err: e.message }, 'a PostgreSQL connection of the state pool failed; it is replaced'));
   try {

@@ -48,7 +48,7 @@ export class PgExecutionStore implements ExecutionStore {
   }
 
   async get(id: string): Promise<Execution | undefined> {
-    const rows = await this.db.query<ExecutionRow>('SELECT id, record FROM executions WHERE id = $1', [id]);
+    const rows = await this.db.query<ExecutionRow>('SELECT id, record, epoch FROM executions WHERE id = $1', [id]);
     return (await this.assemble(rows))[0];
   }
 
@@ -56,12 +56,12 @@ export class PgExecutionStore implements ExecutionStore {
     const { where, params } = conditions(page.filter ?? {});
     const total = Number((await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM executions ${where}`, params))[0].n);
     const rows = await this.db.query<ExecutionRow>(
-      `SELECT id, record FROM executions ${where} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset]);
+      `SELECT id, record, epoch FROM executions ${where} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset]);
     return { total, items: await this.assemble(rows) };
   }
 
   async listUnfinished(): Promise<Execution[]> {
-    return this.assemble(await this.db.query<ExecutionRow>("SELECT id, record FROM executions WHERE status IN ('queued', 'running') ORDER BY id"));
+    return this.assemble(await this.db.query<ExecutionRow>("SELECT id, record, epoch FROM executions WHERE status IN ('queued', 'running') ORDER BY id"));
   }
 
   async prune(policy: RetentionPolicy): Promise<number> {
@@ -89,10 +89,12 @@ export class PgExecutionStore implements ExecutionStore {
     if (!cache) this.written.set(s.id, (cache = new Map()));
     const known = cache;
     const changes = s.actions.filter((a) => known.get(`${a.layer}:${a.idx}`) !== a.json);
-    await this.db.write(async (c) => {
-      await c.query(`INSERT INTO executions (id, status, kind, created_at, finished_at, record) VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (id) DO UPDATE SET status = excluded.status, kind = excluded.kind, finished_at = excluded.finished_at, record = excluded.record`,
-      [s.id, s.status, s.kind, s.createdAt, s.finishedAt, s.record]);
+    await this.db.write(async (c, fence) => {
+      // The leader that writes it unfinished runs it; one that finishes it for another (`interrupted`) leaves the epoch.
+      await c.query(`INSERT INTO executions (id, status, kind, created_at, finished_at, record, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (id) DO UPDATE SET status = excluded.status, kind = excluded.kind, finished_at = excluded.finished_at, record = excluded.record,
+          epoch = CASE WHEN $8 THEN coalesce(executions.epoch, excluded.epoch) ELSE excluded.epoch END`,
+      [s.id, s.status, s.kind, s.createdAt, s.finishedAt, s.record, fence?.epoch ?? null, s.finished]);
       // A new set of actions (the first decision, or a record written whole): drop any earlier ones.
       if (changes.length > 0 && known.size === 0) await c.query('DELETE FROM execution_actions WHERE execution_id = $1', [s.id]);
       if (changes.length > 0) {

@@ -88,11 +88,15 @@ export class PgLease {
     return () => this.lostListeners.splice(this.lostListeners.indexOf(listener), 1);
   }
 
-  /** Starts contending: tries at once, then every renewal period, and on every release. */
-  start(): void {
+  /**
+   * Starts contending: tries at once, then every renewal period, and on every release. Resolves
+   * when the first try is over (this daemon leads, or another does; a failure is retried).
+   */
+  start(): Promise<void> {
     this.stopped = false;
-    this.schedule(0);
     void this.listen();
+    this.attempt = this.tick();
+    return this.attempt;
   }
 
   /** Resolves once this daemon leads (never, if it is stopped first). */

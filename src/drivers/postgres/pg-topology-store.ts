@@ -1,3 +1,4 @@
+import { PoolClient } from 'pg';
 import { log } from '../../log';
 import { RetentionPolicy } from '../../ports/execution-store';
 import { TopologyMaker, TopologyStore } from '../../ports/state-store';
@@ -26,11 +27,7 @@ export class PgTopologyStore implements TopologyStore {
 
   /** A new version; app-made versions before it are superseded by it and dropped (as on SQLite). */
   async save(document: unknown, madeBy: TopologyMaker = 'user'): Promise<void> {
-    await this.db.write(async (c) => {
-      const inserted = await c.query<{ version: string }>('INSERT INTO topologies (accepted_at, made_by, document) VALUES ($1, $2, $3) RETURNING version',
-        [new Date().toISOString(), madeBy, JSON.stringify(document)]);
-      await c.query("DELETE FROM topologies WHERE made_by = 'apps' AND version < $1", [inserted.rows[0].version]);
-    });
+    await this.db.write((c) => insertTopology(c, document, madeBy));
   }
 
   async history(limit: number): Promise<{ version: number; accepted_at: string; made_by: TopologyMaker; document: unknown }[]> {
@@ -48,4 +45,11 @@ export class PgTopologyStore implements TopologyStore {
     return this.db.write(async (c) => (await c.query('DELETE FROM topologies WHERE version < $1 AND version <> $2 AND accepted_at < $3',
       [policy.keep <= 0 ? newest : cutoff, newest, policy.olderThan.toISOString()])).rowCount ?? 0);
   }
+}
+
+/** Adds a version inside the caller's transaction; app-made versions before it are superseded by it and dropped. */
+export async function insertTopology(c: PoolClient, document: unknown, madeBy: TopologyMaker): Promise<void> {
+  const inserted = await c.query<{ version: string }>('INSERT INTO topologies (accepted_at, made_by, document) VALUES ($1, $2, $3) RETURNING version',
+    [new Date().toISOString(), madeBy, JSON.stringify(document)]);
+  await c.query("DELETE FROM topologies WHERE made_by = 'apps' AND version < $1", [inserted.rows[0].version]);
 }

@@ -16,6 +16,7 @@ import { NodeStateStore } from '../../ports/node-state-store';
 import { HookSource } from '../../ports/hook-source';
 import { ProcessDefinitionStore } from '../../ports/process-definition-store';
 import { TopologyStore } from '../../ports/state-store';
+import { JobView } from '../jobs/job-holdings';
 
 /** The drivers and stores the use cases work through; built once by the composition root. */
 export interface Services {
@@ -41,6 +42,8 @@ export interface Services {
   allowBindRoot?: string;
   /** Host ports, readiness and the port record for the containers of systems (compose files). */
   systemContainers?: SystemContainerPorts;
+  /** What running jobs hold and queued jobs wait for (plans leave the first alone); none: NO_JOBS. */
+  jobs?: JobView;
 }
 
 /** The topology in force, the cloud it runs on, and what runs where. */

@@ -10,6 +10,8 @@ import { nodeLocalVolumes } from '../../domain/volumes';
 import { translate, Translation } from '../../translator/translate';
 import { ContainerRuntimeFactory } from '../../ports/container-runtime';
 import { Deployment } from '../cluster/knowledge';
+import { JobHolding, JobView } from '../jobs/job-holdings';
+import { capacityOf, checkTargetRoom, heldByJobsError, heldByVm, HeldOnVm, occupiedCores, offerWithoutHeld } from '../jobs/held-by-jobs';
 
 /** Most VMs one plan may add. */
 export const MAX_NEW_VMS_PER_PLAN = 1000;
@@ -27,6 +29,8 @@ export interface Snapshot {
   };
   /** VMs whose container runtime does not pin cores (none with Docker). */
   unpinned?: ReadonlySet<string>;
+  /** What running jobs hold, by VM: tiers are never given it (use-cases/jobs/held-by-jobs.ts). */
+  jobs?: readonly JobHolding[];
 }
 
 export interface Decision {
@@ -49,17 +53,28 @@ export type ProblemConstraints = Omit<Partial<AllocationProblem>, 'plan' | 'curr
 
 /**
  * Reads the topology, the cluster and the cloud's limit: the only I/O before a decision. With
- * `runtimeFor`, which VMs' runtimes do not pin cores.
+ * `runtimeFor`, which VMs' runtimes do not pin cores; with `jobs`, what running jobs hold.
  */
-export async function takeSnapshot(deployment: Readonly<Deployment>, runtimeFor?: ContainerRuntimeFactory): Promise<Snapshot> {
+export async function takeSnapshot(deployment: Readonly<Deployment>, runtimeFor?: ContainerRuntimeFactory, jobs?: JobView): Promise<Snapshot> {
   const { topology, cloud, cluster } = deployment;
   const unpinned = runtimeFor ? new Set(Object.values(cluster).filter((s) => !runtimeFor(s.vm).pinsCores).map((s) => s.vm.name)) : undefined;
+  const holdings = jobs?.holdings().filter((h) => cluster[h.vm]) ?? [];
   return {
     topology,
     cluster: structuredClone(cluster),
     cloud: { kind: cloud.kind, isElastic: cloud.isElastic, maxVms: await cloud.maxVms() },
     ...(unpinned && unpinned.size > 0 ? { unpinned } : {}),
+    ...(holdings.length > 0 ? { jobs: structuredClone(holdings) } : {}),
   };
+}
+
+function heldOf(snapshot: Snapshot): Map<string, HeldOnVm> {
+  return heldByVm(snapshot.jobs ?? [], snapshot.topology.infrastructure.memUnitMb);
+}
+
+/** What the translator keeps away from tiers: the jobs' pinned cores, and the VMs jobs run on. */
+function jobsForTranslation(snapshot: Snapshot, held: ReadonlyMap<string, HeldOnVm>) {
+  return held.size === 0 ? {} : { occupiedCores: occupiedCores(held, pinsCoresOf(snapshot)), heldVms: new Set(held.keys()) };
 }
 
 function pinsCoresOf(snapshot: Snapshot): (vm: string) => boolean {
@@ -99,6 +114,9 @@ export async function decide(
   // Containers with node-local volumes stay where their data is (domain/volumes.ts).
   const local = nodeLocalVolumes(topology.tiers.values(), infrastructure.volumes ?? {});
   const problem = volumeKeep(selectorConstraints(limited.problem, cluster, selectors), local);
+  // Running jobs are never preempted: the tiers are offered what the jobs leave (use-cases/jobs/held-by-jobs.ts).
+  const held = heldOf(snapshot);
+  const offered = offerWithoutHeld(problem, held);
 
   // A runaway plan (a typo of a few zeros) would have the solver model tens of thousands of VMs.
   const newVmsNeeded = minimumNewVms(problem);
@@ -107,7 +125,20 @@ export async function decide(
   }
 
   const solveStarted = Date.now();
-  const result = await allocator.allocate(problem).catch(async (e) => {
+  const solveOffered = async () => {
+    const found = await allocator.allocate(offered);
+    // The allocator counts an existing VM only when tiers stay on it; one that jobs run on is in use all the same.
+    if (problem.maxVms !== undefined && vmsInUse(found.placement, held, problem) > problem.maxVms) {
+      throw new NoSolutionError(`the plan needs more VMs than ${problem.maxVms} beside those running jobs`);
+    }
+    return found;
+  };
+  const result = await solveOffered().catch(async (e) => {
+    if (e instanceof NoSolutionError && offered !== problem) {
+      // Met with what the jobs hold, not without: the plan waits for them (job_yield_s) or fails naming them.
+      const unheld = await allocator.allocate(problem).catch(() => undefined);
+      if (unheld) throw heldByJobsError(unheld.placement, capacityOf(cluster), held);
+    }
     if (e instanceof NoSolutionError && cloudLimit !== undefined && problem.maxVms === cloudLimit && !problem.placeable) {
       throw await explainPoolLimit(allocator, problem, cloudLimit, snapshot.cloud.kind, e);
     }
@@ -130,8 +161,9 @@ export async function decide(
   const translation = translate({
     topology, current: placeable, target: result.placement, newVms: result.newVms,
     vmSize: infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic, pinsCores: pinsCoresOf(snapshot),
+    ...jobsForTranslation(snapshot, held),
   });
-  return { problem, result, target: result.placement, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };
+  return { problem: offered, result, target: result.placement, translation, before, timingsMs: { solve: solveMs, translate: Date.now() - translateStarted } };
 }
 
 /**
@@ -147,11 +179,20 @@ export function decideTarget(snapshot: Snapshot, target: Placement): Decision {
     }
   }
   const started = Date.now();
+  // A given placement is checked, not solved: a VM whose tiers would need what its jobs hold is refused.
+  const held = heldOf(snapshot);
+  checkTargetRoom(target, cluster, held);
   const translation = translate({
     topology, current: cluster, target, newVms: Object.keys(target).filter((vm) => !cluster[vm]),
     vmSize: topology.infrastructure.vmSize, releaseIdleVms: snapshot.cloud.isElastic, pinsCores: pinsCoresOf(snapshot),
+    ...jobsForTranslation(snapshot, held),
   });
   return { target, translation, before: placementOfCluster(cluster), timingsMs: { translate: Date.now() - started } };
+}
+
+/** VMs in use after a placement: those with tiers and those running jobs. */
+function vmsInUse(placement: Placement, held: ReadonlyMap<string, HeldOnVm>, problem: AllocationProblem): number {
+  return new Set([...Object.keys(placement), ...[...held.keys()].filter((vm) => vm in problem.current)]).size;
 }
 
 /** When only the cloud's own limit stands in the way, say so instead of a bare "No solution found". */

@@ -16,6 +16,8 @@ import { log } from '../../log';
 import { Knowledge, Services } from '../cluster/knowledge';
 import { observeCluster } from '../cluster/observe-cluster';
 import { SerialQueue } from './serial-queue';
+import { NO_JOBS } from '../jobs/job-holdings';
+import { yieldingToJobs } from '../jobs/yield-to-jobs';
 import { ExecutionQueue, ExecutionRequest, SubmitOptions, Submitted } from './execution-queue';
 
 export type { ExecutionRequest, SubmitOptions, Submitted };
@@ -60,7 +62,7 @@ function isPlanRequest(request: ExecutionRequest): request is { kind?: Execution
     && !('nodes' in request && request.nodes) && request.plan !== undefined;
 }
 
-export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions' | 'systemContainers'>;
+export type ExecutionServices = Pick<Services, 'allocator' | 'runtimeFor' | 'hookRunner' | 'hookSource' | 'executions' | 'systemContainers' | 'jobs'>;
 
 /**
  * Every applied plan is an execution: queued on submit, then, on its turn, decided against the
@@ -207,7 +209,7 @@ export class PlanExecutions {
       const { plan, constraints } = entry.request;
       try {
         this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
-        const snapshot = await takeSnapshot(this.knowledge.requireDeployment());
+        const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor, this.services.jobs);
         const decideOver = (p: PartialPlan) => decide(snapshot, this.services.allocator, p, constraints, this.knowledge.nodes.limits());
         try {
           const solved = await decideOver(plan);
@@ -365,12 +367,19 @@ export class PlanExecutions {
       // The engines' word on what still exists and runs (a stopped or removed container is not running as planned).
       // A prepared decision (drift repair) reads the engines itself.
       if (!('prepare' in request)) this.knowledge.clusterObserved(await refreshDeployment(this.knowledge, this.services.runtimeFor));
-      const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor);
-      journal.observed(allocationOf(snapshot.cluster), deployment.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
-      const decision = 'decision' in request ? request.decision
-        : 'target' in request ? decideTarget(snapshot, request.target)
-        : 'prepare' in request ? await request.prepare(snapshot)
-        : await decide(snapshot, this.services.allocator, request.plan, request.constraints, this.knowledge.nodes.limits(request.nodes));
+      // A decision that needs what running jobs hold waits for them up to job_yield_s, deciding again on each change.
+      const jobs = this.services.jobs ?? NO_JOBS;
+      const yieldMs = deployment.topology.infrastructure.jobYieldMs ?? 0;
+      let observed = false;
+      const decision = await yieldingToJobs(jobs, yieldMs, controller.signal, async () => {
+        const snapshot = await takeSnapshot(this.knowledge.requireDeployment(), this.services.runtimeFor, jobs);
+        if (!observed) journal.observed(allocationOf(snapshot.cluster), deployment!.topology.infrastructure.hooksGitRepo ? this.services.hookSource.currentCommit() : undefined);
+        observed = true;
+        return 'decision' in request ? request.decision
+          : 'target' in request ? decideTarget(snapshot, request.target)
+          : 'prepare' in request ? await request.prepare(snapshot)
+          : await decide(snapshot, this.services.allocator, request.plan, request.constraints, this.knowledge.nodes.limits(request.nodes));
+      }, (refusal) => journal.note(`waiting up to ${yieldMs / 1000} s (job_yield_s) for running jobs to end: ${refusal.message}`));
       journal.decided(decision);
 
       const runStarted = Date.now();
@@ -403,6 +412,8 @@ export class PlanExecutions {
     }
     journal.timing('total', Date.now() - started);
     journal.finish(status, error, deployment ? reportOf(this.knowledge.requireDeployment().cluster) : undefined);
+    // What the tiers hold changed: queued jobs may start now (or must wait for a VM that went).
+    if (execution.steps.length > 0) this.services.jobs?.poke();
     const followUp = await this.followUpOf(journal);
     await journal.flush();
     return { execution, followUp };

@@ -36,6 +36,12 @@ export interface JobView {
   unplacedDemand(): JobDemand[];
   /** Called when the tiers' allocation changed, or a node joined or left: try to start queued jobs. */
   poke(): void;
+  /**
+   * Optional: calls `listener` when what the jobs hold changes (a job started or ended), and returns
+   * the way to stop. A plan waiting for jobs' cores (`job_yield_s`) decides again at once on it;
+   * without it, the plan looks again every second.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 /** No jobs: what a daemon without the jobs part, and the tests of plans alone, see. */

@@ -122,6 +122,12 @@ export class JobTemplates {
     this.options.onChange?.(settled);
   }
 
+  /** The ready nodes that have a template's image (POD's "workers" of an activity). */
+  async nodesWithImage(name: string): Promise<string[]> {
+    const template = this.requireTemplate(name);
+    return this.images.whereIs(templateImage(template), this.readyNodes());
+  }
+
   private async findImage(template: JobTemplate, nodes: Vm[]): Promise<{ status: 'ready' | 'rejected'; reason?: string }> {
     const image = templateImage(template);
     const where = await this.images.whereIs(image, nodes);

@@ -8,6 +8,7 @@ import { ExecutionQueue } from '../execution/execution-queue';
 import { Knowledge } from '../cluster/knowledge';
 import { NodeHealthOptions } from './node-health';
 import { SerialQueue } from '../execution/serial-queue';
+import { JobView, NO_JOBS } from '../jobs/job-holdings';
 
 /**
  * Self-healing (SPEC §8): a node unreachable for `node_lost_after_s` is lost, and on an elastic cloud
@@ -45,12 +46,19 @@ export async function healLostNode(
 /**
  * What the daemon does on the health loop's news: every change of a node's health goes on the bus
  * (the node feed, metrics); a lost node is announced, then healed (above), and the outcome logged.
+ * The jobs are poked on each change of the nodes (a node back, gone or joined), so queued jobs are
+ * reconsidered.
  */
-export function healthReporting(knowledge: Knowledge, queue: SerialQueue, executions: ExecutionQueue, events: EventBus): NodeHealthOptions {
+export function healthReporting(knowledge: Knowledge, queue: SerialQueue, executions: ExecutionQueue, events: EventBus, jobs: JobView = NO_JOBS): NodeHealthOptions {
   return {
-    onChange: (change) => events.publish({ type: 'node', name: change.name, health: change.health, at: new Date().toISOString() }),
+    onChange: (change) => {
+      events.publish({ type: 'node', name: change.name, health: change.health, at: new Date().toISOString() });
+      jobs.poke();
+    },
+    onJoined: () => jobs.poke(),
     onLost: (name, { gone }) => {
       events.publish({ type: 'node', name, health: 'lost', at: new Date().toISOString() });
+      jobs.poke();
       void healLostNode(knowledge, queue, executions, name, { gone })
         .then((healed) => { if (healed) log.warn({ node: name, execution_id: healed.id, status: healed.status }, 'node lost: its tiers were placed elsewhere'); })
         .catch((e) => log.error({ node: name, err: errorMessage(e) }, 'healing a lost node failed'));

@@ -3,6 +3,8 @@ import { ExecutionQueue, Submitted } from '../execution/execution-queue';
 import { Knowledge, Services } from '../cluster/knowledge';
 import { Preview, previewPlan } from '../execution/preview-plan';
 import { NodeReport, readNode } from './read-nodes';
+import { JobHolding, NO_JOBS } from '../jobs/job-holdings';
+import { describeHolding } from '../jobs/held-by-jobs';
 
 /**
  * Operator decisions on nodes: cordon (no new containers; what runs stays), uncordon, and the
@@ -39,13 +41,21 @@ export class NodeAdmin {
   /**
    * Cordons the node, then moves every container off it through the allocator as an execution of
    * kind `drain` (the node stays cordoned afterwards). Resolves when the execution is queued.
+   * Running jobs are not moved or stopped: the cordon keeps new ones away, and the node is not
+   * released before they end (the record's notes name them; docs/jobs.md "Jobs and plans").
    */
   async drain(name: string): Promise<Submitted> {
     await this.cordon(name);
     const pool = this.knowledge.nodes;
     pool.startDrain(name);
     try {
-      const submitted = await this.executions.submit({ kind: 'drain', plan: {}, nodes: { cordoned: [name], draining: [name] } });
+      const running = this.jobsOn(name);
+      const notes = running.length > 0
+        ? [`jobs keep running on ${name} until they end; the node is not released before: ${running.map(describeHolding).join(', ')}`]
+        : [];
+      const submitted = await this.executions.submit({
+        kind: 'drain', plan: {}, nodes: { cordoned: [name], draining: [name] }, ...(notes.length > 0 ? { about: { notes } } : {}),
+      });
       void submitted.done.finally(() => pool.endDrain(name));
       return submitted;
     } catch (e) {
@@ -54,11 +64,22 @@ export class NodeAdmin {
     }
   }
 
-  /** What draining the node would do now: its containers placed elsewhere; nothing changes. */
-  async previewDrain(name: string): Promise<Preview & { node: string }> {
+  /**
+   * What draining the node would do now: its containers placed elsewhere; nothing changes. `jobs`:
+   * the jobs running there, which the drain leaves running (the node stays until they end).
+   */
+  async previewDrain(name: string): Promise<Preview & { node: string; jobs?: { job: string; template: string; cores: number; memory_mb: number; deadline?: string }[] }> {
     this.knowledge.requireVm(name);
     const preview = await previewPlan(this.knowledge, this.services, {}, { cordoned: [name], draining: [name] });
-    return { node: name, ...preview };
+    const running = this.jobsOn(name);
+    return {
+      node: name, ...preview,
+      ...(running.length > 0 ? { jobs: running.map((h) => ({ job: h.job, template: h.template, cores: h.cores, memory_mb: h.memoryMb, ...(h.deadline ? { deadline: h.deadline } : {}) })) } : {}),
+    };
+  }
+
+  private jobsOn(name: string): JobHolding[] {
+    return (this.services.jobs ?? NO_JOBS).holdings().filter((h) => h.vm === name);
   }
 
   private async setCordon(name: string, cordoned: boolean): Promise<NodeReport> {

@@ -19,6 +19,8 @@ export interface NodeHealthOptions {
    * longer lists (`gone`): its tiers are placed elsewhere (see heal-nodes.ts).
    */
   onLost?: (name: string, cause: { gone: boolean }) => void;
+  /** VMs an elastic cloud lists that the cluster lacked joined it, empty (queued jobs may start there). */
+  onJoined?: (names: string[]) => void;
   now?: () => number;
 }
 
@@ -134,6 +136,7 @@ export class NodeHealthLoop {
       const cluster = this.knowledge.deployment?.cluster ?? {};
       for (const name of [...this.reportedGone]) if (!cluster[name]) this.reportedGone.delete(name);
       for (const name of joined) log.warn(`node '${name}' joined: the cloud lists it`);
+      if (joined.length > 0) this.options.onJoined?.(joined);
       for (const name of gone) {
         if (this.stopped || this.reportedGone.has(name)) continue;
         this.reportedGone.add(name);

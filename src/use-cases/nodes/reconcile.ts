@@ -11,6 +11,8 @@ import { Execution } from '../../domain/execution';
 import { ExecutionQueue } from '../execution/execution-queue';
 import { SerialQueue } from '../execution/serial-queue';
 import { log } from '../../log';
+import { NO_JOBS } from '../jobs/job-holdings';
+import { heldByVm, occupiedCores } from '../jobs/held-by-jobs';
 
 /** What a reconcile execution carries out, decided when its turn comes. */
 export interface Repair {
@@ -76,7 +78,10 @@ export class Reconciler {
     const deployment = this.knowledge.requireDeployment();
     const { observed, drift } = await this.observeDrift(deployment);
     const target = placementOfCluster(deployment.cluster);
-    const steps = repairSteps(deployment.topology, deployment.cluster, drift);
+    // Never back onto cores running jobs are pinned to (their containers are not the topology's: no drift of theirs is looked for).
+    const held = heldByVm((this.services.jobs ?? NO_JOBS).holdings(), deployment.topology.infrastructure.memUnitMb);
+    const pinsCores = (vm: string) => this.services.runtimeFor(deployment.cluster[vm].vm).pinsCores;
+    const steps = repairSteps(deployment.topology, deployment.cluster, drift, occupiedCores(held, (vm) => !!deployment.cluster[vm] && pinsCores(vm)));
     // Containers the allocation does not list are taken into the record so the executor can remove them by id.
     for (const d of drift) if (d.kind === 'unknown') this.knowledge.containerSet(d.vm, observed[d.vm].containers[d.tier]);
     return { drift, steps, target };

@@ -3,7 +3,7 @@ import { TierResources } from '../../domain/allocation';
 import { parseCompose, readSystemName } from '../../schema/compose/compose-file';
 import { parseDotEnv } from '../../schema/compose/interpolate';
 import { composeToApp, systemAppEdit } from '../../schema/compose/system-app';
-import { ConflictError, DomainError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../../domain/errors';
+import { ConflictError, DomainError, HeldByJobsError, InfrastructureError, NoSolutionError, NotFoundError, UnsatisfiableError, ValidationError } from '../../domain/errors';
 import { Execution } from '../../domain/execution';
 import { readObject } from '../../domain/json-reader';
 import { flatTierName } from '../../domain/names';
@@ -326,6 +326,7 @@ function executionError(execution: Execution): DomainError {
   switch (execution.error?.code) {
     case 'no_solution': return new NoSolutionError(message.replace(/^No solution found:?\s*/, '') || undefined);
     case 'unsatisfiable': return new UnsatisfiableError(message);
+    case 'held_by_jobs': return new HeldByJobsError(message);
     case 'invalid': return new ValidationError('', message);
     case 'conflict': return new ConflictError(message);
     default: return new InfrastructureError(`execution ${execution.id}: ${message}`, execution.error?.code === 'cancelled' ? 'cancelled' : 'infrastructure');

@@ -1,7 +1,7 @@
 import { loadExecutions, PAGE_SIZE, set, state } from '../store.js';
 import { ago, Badge, Empty, ErrorNote, executionDuration, html } from '../ui.js';
 
-const KINDS = ['plan', 'reconcile', 'heal', 'drain', 'rollback', 'system'];
+const KINDS = ['plan', 'reconcile', 'heal', 'drain', 'rollback', 'system', 'scale'];
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded'];
 
 function query(patch) {
