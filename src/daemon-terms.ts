@@ -228,6 +228,7 @@ export function composeStandbyTerm(shared: DaemonShared): Term {
     nodes: { knowledge, admin: nodeAdmin, volumes: new NodeVolumes(knowledge, services) },
     leader: shared.leader,
     role: 'standby',
+    beforeReads: () => view.fresh(),
     sessions: shared.sessions,
     eventLog,
   });

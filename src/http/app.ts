@@ -72,6 +72,11 @@ export interface AppDependencies {
    * (307 to the leader, or 503; src/http/standby-gate.ts) before it reaches a route. Default `leader`.
    */
   role?: 'leader' | 'standby';
+  /**
+   * A standby's: brings its view of the fleet up to date before a read of `/api` answers (it reads
+   * the engines only when asked: use-cases/daemon/standby-view.ts).
+   */
+  beforeReads?: () => Promise<void>;
   /** The page's sessions, when they outlive this app (a daemon that changes role keeps its sessions). */
   sessions?: UiSessions;
   /** The numbered events of `/api/events`, when they outlive this app (ids go on across role changes). */
@@ -107,6 +112,13 @@ export function buildApp(deps: AppDependencies): express.Express {
   // A standby serves reads only; the role gate answers every change before a body is read. (The
   // page's sign-in, `/ui/session`, is answered above by each daemon itself: it changes no state.)
   if (role === 'standby') app.use(standbyGate(leader ?? (async () => undefined)));
+  const beforeReads = deps.beforeReads;
+  if (beforeReads) {
+    app.use('/api', (req, _res, next) => {
+      if (req.path === '/events' || req.path === '/leader') { next(); return; }
+      beforeReads().then(() => next(), () => next());
+    });
+  }
   // Bodies are JSON, sent as application/json or application/*+json, nothing else (see request-bounds.ts).
   app.use(requireJsonBodies());
   // The same media types requireJsonBodies lets through, or a +json body would be read as no body.

@@ -42,6 +42,8 @@ describe('a standby app over the leader\'s state', () => {
     const queue = new SerialQueue();
     const view = new StandbyView(knowledge, services);
     await view.start();
+    // It reads the engines only when asked: once here, before the routes answer.
+    await view.fresh();
     await view.stop();
     const app = buildApp({
       knowledge, services, queue, executions: new PlanExecutions(knowledge, services, queue, new EventBus()),

@@ -11,19 +11,23 @@ export interface StandbyViewOptions {
 }
 
 /**
- * What a standby shows of the fleet (SPEC §12), kept fresh without acting: every `topologyCheckMs`
- * the topology in the database is compared with the one shown; the cloud and the engines are read
- * again (observe-deployment.ts) when it changed, when the leader's events say an execution finished
- * or a node changed (`changed`), and every `fleetEveryMs` in any case. One reading at a time; a
- * change heard meanwhile makes one more. A reading that fails keeps the view as it was (logged).
+ * What a standby shows of the fleet (SPEC §12), read without acting and only when asked: a standby
+ * touches the engines and the cloud only to answer a read that shows the fleet (`fresh`, called
+ * before such a route answers), never by itself. A daemon that stops leading and stands by so makes
+ * no engine call at all until someone reads the fleet from it, and standbys put no load on the
+ * engines. Before a read, the topology in the database is compared with the one shown (a cheap read,
+ * at most every `topologyCheckMs`); the cloud and the engines are read again (observe-deployment.ts)
+ * when it changed, when the leader's events said an execution finished or a node changed
+ * (`changed`), or when the last reading is older than `fleetEveryMs`. One reading at a time; a read
+ * that fails keeps the view as it was (logged).
  */
 export class StandbyView {
-  private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
-  private again = false;
+  private stale = true;
   private stopped = false;
   private shown?: string;
-  private readAtMs = 0;
+  private readAtMs = Number.NEGATIVE_INFINITY;
+  private checkedAtMs = Number.NEGATIVE_INFINITY;
   private lastError?: string;
   private readonly topologyCheckMs: number;
   private readonly fleetEveryMs: number;
@@ -37,48 +41,37 @@ export class StandbyView {
     this.fleetEveryMs = options.fleetEveryMs ?? 30_000;
   }
 
-  /** Reads at once, then keeps reading until `stop`. Resolves after the first reading. */
+  /** Shows "reading" until the first read asks for the fleet; reads nothing by itself. */
   start(): Promise<void> {
-    this.knowledge.restorePending('this standby is reading the topology and the fleet');
-    return this.read(true);
+    this.knowledge.restorePending('this standby reads the topology and the fleet when first asked');
+    return Promise.resolve();
   }
 
-  /** The leader changed the fleet (an execution finished, a node's health or cordon changed): read it again. */
+  /** The leader changed the fleet (an execution finished, a node's health or cordon changed): the next read reads it again. */
   changed(): void {
-    void this.read(true);
+    this.stale = true;
+  }
+
+  /** Brings the view up to date for a read that shows the fleet (see the class comment). */
+  fresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.reading) return this.reading;
+    const now = performance.now();
+    const fleet = this.stale || !this.knowledge.deployment || now - this.readAtMs >= this.fleetEveryMs;
+    if (!fleet && now - this.checkedAtMs < this.topologyCheckMs) return Promise.resolve();
+    this.stale = false;
+    this.reading = this.readOnce(fleet).finally(() => { this.reading = undefined; });
+    return this.reading;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
     await this.reading?.catch(() => undefined);
-  }
-
-  private read(fleet: boolean): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.reading) {
-      this.again ||= fleet;
-      return this.reading;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.reading = this.readOnce(fleet).finally(() => {
-      this.reading = undefined;
-      if (this.stopped) return;
-      const again = this.again;
-      this.again = false;
-      if (again) void this.read(true);
-      else this.schedule();
-    });
-    return this.reading;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => void this.read(performance.now() - this.readAtMs >= this.fleetEveryMs), this.topologyCheckMs);
-    this.timer.unref();
   }
 
   private async readOnce(fleet: boolean): Promise<void> {
     try {
+      this.checkedAtMs = performance.now();
       const cordons = await this.services.nodeStates?.load();
       if (cordons) this.knowledge.nodes.setCordons(cordons.cordoned);
       const document = await this.services.topologies.load();
@@ -94,6 +87,7 @@ export class StandbyView {
       this.knowledge.restoreSettled();
       this.lastError = undefined;
     } catch (e) {
+      this.stale = true;
       const message = errorMessage(e);
       if (message !== this.lastError) log.warn({ err: message }, 'a standby could not read the topology or the fleet; it shows what it read before');
       this.lastError = message;
