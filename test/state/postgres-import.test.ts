@@ -41,8 +41,9 @@ describe('systems and cordons of a state dir, moved into PostgreSQL', () => {
     const url = await freshDatabase(pg, 'in_use');
     // A database the earlier layout used: it held a topology when the systems table arrived.
     const db = await openPgDatabase(url);
+    // Back to schema version 2, the last without systems and cordons (undoing migrations 3 and 4).
     await db.query('DELETE FROM schema_version WHERE version >= 3');
-    await db.query('DROP TABLE systems; DROP TABLE cordons');
+    await db.query('DROP TABLE systems; DROP TABLE cordons; ALTER TABLE executions DROP COLUMN epoch');
     await db.query("INSERT INTO topologies (accepted_at, document) VALUES ('2026-01-01T00:00:00Z', '{\"apps\":[]}')");
     await db.close();
     const stateDir = await earlierStateDir('in-use');
