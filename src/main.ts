@@ -150,7 +150,9 @@ export async function startDaemon(
   const lifecycle = new DaemonLifecycle({
     readiness, restore, retention, nodeAdmin, executions, systems, queue, nodeLoops, hookSchedule: services.hookSchedule,
     shutdownTimeoutMs: (config.shutdownTimeoutS ?? DAEMON_DEFAULTS.shutdownTimeoutS) * 1000,
-    release: [unfollowMetrics, unfollowLog, () => allocator.close(), () => state.close()],
+    // The state (and the lease, released for a standby to take over) before the allocator, whose
+    // worker may still be compiling its solver and take seconds to stop.
+    release: [unfollowMetrics, unfollowLog, () => state.close(), () => allocator.close()],
   });
 
   const app = buildApp({
