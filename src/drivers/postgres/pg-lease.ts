@@ -54,6 +54,8 @@ export class PgLease {
   /** The last failure to reach the database, cleared by the next success (for `/readyz`). */
   lastError: string | undefined;
   private attempt: Promise<void> = Promise.resolve();
+  /** A release was NOTIFYed since the current round began. */
+  private released = false;
   private readonly leadingListeners: ((fence: Fence) => void)[] = [];
   private readonly lostListeners: ((reason: string) => void)[] = [];
 
@@ -138,6 +140,7 @@ export class PgLease {
   }
 
   private async tick(): Promise<void> {
+    this.released = false;
     const sentAt = performance.now();
     try {
       if (this.fence) await this.renew(sentAt);
@@ -149,7 +152,8 @@ export class PgLease {
       if (this.fence && performance.now() >= this.deadline) this.lose('the lease could not be renewed before its deadline');
     }
     if (!this.listener && !this.stopped) void this.listen();
-    this.schedule(this.renewEveryMs);
+    // A release heard while this round was under way: try again at once, not a period later.
+    this.schedule(this.released && !this.fence ? 0 : this.renewEveryMs);
   }
 
   private async acquire(sentAt: number): Promise<void> {
@@ -217,7 +221,11 @@ export class PgLease {
     };
     client.on('error', drop);
     client.on('end', drop);
-    client.on('notification', () => { if (!this.fence) this.schedule(0); });
+    client.on('notification', () => {
+      if (this.fence) return;
+      this.released = true;
+      this.schedule(0);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
