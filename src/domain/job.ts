@@ -188,12 +188,8 @@ export function newJobId(now: Date, random: string): string {
 /** Templates: `validating` until the image is found (or built), then `ready` or `rejected` with a reason. */
 export type TemplateStatus = 'validating' | 'ready' | 'rejected';
 
-export interface JobTemplate {
-  name: string;
-  /** Grows with each PUT: the install's image is `ecoware-job/<name>:<rev>`. */
-  rev: number;
-  status: TemplateStatus;
-  reason?: string;
+/** What a template says of its jobs, as its body gives it (defaults applied). */
+export interface TemplateFields {
   image?: string;
   install?: { base_image: string; script?: string; script_url?: string };
   command?: string[];
@@ -209,6 +205,14 @@ export interface JobTemplate {
   max_queue_s?: number;
   node_selector?: Record<string, string>;
   keep_logs_kib: number;
+}
+
+export interface JobTemplate extends TemplateFields {
+  name: string;
+  /** Grows with each PUT: the install's image is `ecoware-job/<name>:<rev>`. */
+  rev: number;
+  status: TemplateStatus;
+  reason?: string;
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
 import {
+  TemplateFields,
   ATTEMPT_REASONS, AttemptReason, DEFAULT_INPUT_MAX_BYTES, DEFAULT_KEEP_LOGS_KIB, DEFAULT_RETRY_ON, InputMode,
 } from '../domain/job';
 import { absentOr, closedObject, nonEmptyString, readShape, stringMap, wholeNumber } from './shape';
@@ -53,23 +54,7 @@ export const TEMPLATE_SHAPE = closedObject({
 });
 
 /** A template as read from its body, defaults applied (the daemon's `--job-log-kib` for logs). */
-export interface TemplateInput {
-  image?: string;
-  install?: { base_image: string; script?: string; script_url?: string };
-  command?: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  cpu_cores: number;
-  mem_units: number;
-  timeout_s?: number;
-  retries: number;
-  retry_on: AttemptReason[];
-  input: { mode: InputMode; max_bytes: number };
-  max_concurrent?: number;
-  max_queue_s?: number;
-  node_selector?: Record<string, string>;
-  keep_logs_kib: number;
-}
+export type TemplateInput = TemplateFields;
 
 /** Reads `PUT /api/job-templates/:name`; every mistake is a ValidationError naming its field. */
 export function parseJobTemplate(name: string, value: unknown, defaults: { keepLogsKib?: number } = {}): TemplateInput {
