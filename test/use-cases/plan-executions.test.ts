@@ -64,4 +64,35 @@ describe('PlanExecutions', () => {
     expect(await d.services.executions.get(left.id)).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
     expect(d.events).toContainEqual(expect.objectContaining({ type: 'execution', id: left.id, status: 'failed' }));
   });
+
+  it('carries on the plans a stopped daemon left queued, in their order and under their own records', async () => {
+    const running = newExecution('20260101000000000000-aaaaaa', { shop_db: { cpu_cores: 1, mem_units: 1 } });
+    startExecution(running);
+    const first = newExecution('20260101000000001000-bbbbbb', { shop_web: { cpu_cores: 1, mem_units: 1 } }, 'plan', new Date('2026-01-01T00:00:01Z'));
+    const second = newExecution('20260101000000002000-cccccc', { shop_web: { cpu_cores: 2, mem_units: 1 } }, 'plan', new Date('2026-01-01T00:00:02Z'));
+    const drain = newExecution('20260101000000003000-dddddd', {}, 'drain', new Date('2026-01-01T00:00:03Z'));
+    for (const e of [second, running, drain, first]) await d.services.executions.save(e);
+
+    // The running one and the queued drain are interrupted; the queued plans wait for the restore.
+    expect(await d.executions.recoverInterrupted()).toBe(2);
+    expect(await d.services.executions.get(drain.id)).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    expect(await d.services.executions.get(first.id)).toMatchObject({ status: 'queued' });
+    expect(d.executions.resumeQueued()).toBe(2);
+    const finished = async (id: string) => {
+      for (;;) {
+        const e = (await d.services.executions.get(id))!;
+        if (e.status !== 'queued' && e.status !== 'running') return e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    expect(await finished(first.id)).toMatchObject({ status: 'succeeded', notes: [expect.stringContaining('carried on')] });
+    const last = await finished(second.id);
+    expect(last).toMatchObject({ status: 'succeeded' });
+    // In their order: the second ran after the first, and what runs is the second's.
+    expect(Date.parse(last.started_at!)).toBeGreaterThanOrEqual(Date.parse((await d.services.executions.get(first.id))!.finished_at!));
+    expect(d.knowledge.requireDeployment().topology.tiers.has('shop_web')).toBe(true);
+    const web = Object.values(d.knowledge.requireDeployment().cluster).flatMap((vm) => Object.entries(vm.containers)).filter(([tier]) => tier === 'shop_web');
+    expect(web.reduce((n, [, c]) => n + c.resources.cpu_cores, 0)).toBe(2);
+    expect(d.executions.resumeQueued()).toBe(0);
+  });
 });

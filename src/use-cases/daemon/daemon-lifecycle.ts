@@ -72,6 +72,9 @@ export class DaemonLifecycle {
       readiness.executionsRecovered();
       await restore.run();
       readiness.topologyRestoreAttempted();
+      // Plans a stopped daemon left queued go on, in their order, before any plan sent since.
+      const resumed = executions.resumeQueued();
+      if (resumed > 0) log.warn({ resumed }, 'plans a stopped daemon left queued are carried on in their order');
       const interruptedSystems = await systems.recoverInterrupted();
       if (interruptedSystems > 0) log.warn({ systems: interruptedSystems }, 'systems were left starting or deleting by a stopped daemon');
       // In the background: taking jobs back asks every node's engine, and an engine that does not

@@ -33,6 +33,11 @@ export interface SubmitOptions {
    * one). False keeps this plan apart, and no later plan merges it.
    */
   coalesce?: boolean;
+  /**
+   * A queued plan a stopped daemon (or leader) left, carried on under its own record: the same id,
+   * queued again in its place (a daemon's own use; never merged).
+   */
+  resume?: Execution;
 }
 
 /** An execution taken in: its record as first saved (queued), and its outcome. */

@@ -4,7 +4,7 @@ import { placementOfCluster } from '../../domain/cluster';
 import { allocationOf, reportOf } from '../../domain/cluster';
 import { ConflictError, ErrorCode, errorCode, errorMessage, HeldByJobsError, NotFoundError } from '../../domain/errors';
 import { EventBus, ExecutionKind } from '../../domain/events';
-import { Execution, isFinished, newExecution } from '../../domain/execution';
+import { Execution, isFinished, kindOf, newExecution } from '../../domain/execution';
 import { rollbackTarget, rollsBackAutomatically } from '../../domain/rollback';
 import { mergePlan, PartialPlan } from '../../domain/plan';
 import { Executor } from '../../executor/executor';
@@ -97,12 +97,35 @@ export class PlanExecutions {
     });
   }
 
-  /** Executions a stopped daemon left queued or running are marked failed with code `interrupted`. */
+  /** Plans a stopped daemon left queued, oldest first, waiting for `resumeQueued`. */
+  private leftQueued: Execution[] = [];
+
+  /**
+   * What a stopped daemon (or a leader that lost its lease) left unfinished (SPEC §7, §12): the
+   * execution that was running, and queued executions other than plans, are marked failed with code
+   * `interrupted`; queued plans are kept for `resumeQueued`, which carries them on in their order
+   * once the topology is restored. Answers how many were marked.
+   */
   async recoverInterrupted(): Promise<number> {
     // Only the unfinished ones are read (an indexed query), whatever the length of the history.
     const unfinished = await this.services.executions.listUnfinished();
-    for (const execution of unfinished) await ExecutionJournal.interrupted(execution, this.services.executions, this.events);
-    return unfinished.length;
+    const order = (a: Execution, b: Execution) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id);
+    this.leftQueued = unfinished.filter((e) => e.status === 'queued' && kindOf(e) === 'plan' && Object.keys(e.plan ?? {}).length > 0).sort(order);
+    const resumable = new Set(this.leftQueued.map((e) => e.id));
+    const interrupted = unfinished.filter((e) => !resumable.has(e.id));
+    for (const execution of interrupted) await ExecutionJournal.interrupted(execution, this.services.executions, this.events);
+    return interrupted.length;
+  }
+
+  /** Queues again, in their order and under their own records, the plans `recoverInterrupted` kept; answers how many. */
+  resumeQueued(): number {
+    const left = this.leftQueued;
+    this.leftQueued = [];
+    for (const execution of left) {
+      execution.notes = [...(execution.notes ?? []), 'queued when the daemon that took it stopped; carried on in its place by the next one'];
+      void this.submitExecution({ kind: 'plan', plan: execution.plan }, { coalesce: false, resume: execution });
+    }
+    return left.length;
   }
 
   /**
@@ -126,7 +149,7 @@ export class PlanExecutions {
     const merged: ExecutionRequest = older && isPlanRequest(request) && isPlanRequest(older.request)
       ? { ...request, plan: { ...older.request.plan, ...request.plan } }
       : request;
-    const opened = this.open(merged);
+    const opened = this.open(merged, options.resume);
     const { journal, controller } = opened;
     const { execution } = journal;
     let settle!: (outcome: Execution | Promise<Execution>) => void;
@@ -284,9 +307,9 @@ export class PlanExecutions {
   }
 
   /** A new record for the request, its first write started (`written`). */
-  private open(request: ExecutionRequest): Opened {
+  private open(request: ExecutionRequest, resume?: Execution): Opened {
     const plan = request.plan ?? ('target' in request ? tierTotals(request.target) : 'decision' in request ? tierTotals(request.decision.target) : {});
-    const execution = newExecution(newExecutionId(), plan, request.kind ?? 'plan');
+    const execution = resume ?? newExecution(newExecutionId(), plan, request.kind ?? 'plan');
     if (request.about?.rollback_of) execution.rollback_of = request.about.rollback_of;
     if (request.about?.notes?.length) execution.notes = [...request.about.notes];
     const journal = new ExecutionJournal(execution, this.services.executions, this.events);
