@@ -187,6 +187,8 @@ describe('three daemons on PostgreSQL and a real engine', () => {
     expect(records.map((r) => r.id)).toEqual(accepted);
     const interrupted = records.find((r) => r.id === running)!;
     expect(interrupted).toMatchObject({ status: 'failed', error: { code: 'interrupted' }, epoch: epochA });
+    // Only the one that ran at the kill is interrupted: the plans queued behind it went on with the new leader, in order.
+    expect(records.filter((r) => r.status !== 'succeeded').map((r) => r.id)).toEqual([running]);
     for (const r of records) {
       expect(r.status === 'succeeded' || r.error?.code === 'interrupted').toBe(true);
       expect([epochA, epochB]).toContain(r.epoch);
