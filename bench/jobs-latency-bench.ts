@@ -21,6 +21,10 @@ import { elapsedMs, formatMs, markdownTable, median } from './support/stats';
  * - a timeout's overshoot: templates with `timeout_s: 2`, the same two commands; overshoot = the
  *   attempt's ended_at − started_at − 2 s, as recorded.
  *
+ * - the baseline: the same two commands in containers made directly on the engine (pinned to a
+ *   core, same memory limit), timed from `docker stop -t 10` (Docker's stop with the daemon's grace)
+ *   until the container is removed; the running-cancel rows are also given as a ratio to it.
+ *
  * Running samples go CORES at a time (one per core), so a sample shares the machine with CORES − 1
  * others. The image is ECOWARE_TEST_IMAGE or ecoware/busybox:latest (scripts/ensure-docker.sh).
  */
@@ -149,19 +153,46 @@ async function main(): Promise<void> {
     const timeoutSleep = await overshoot('sleep-t2');
     const timeoutTrap = await overshoot('trap-t2');
 
-    const row = (what: string, values: number[]) => [what, formatMs(median(values)), formatMs(Math.max(...values))];
+    // Baseline: docker stop -t 10 + remove of the same command, CORES at a time.
+    const dockerStop = async (command: string[]) => {
+      const values: number[] = [];
+      let core = 0;
+      await inBatches(async () => {
+        const container = await docker.createContainer({
+          Image: IMAGE, Cmd: command, Labels: { 'io.ecoware.bench': 'jobs-latency' },
+          HostConfig: { CpusetCpus: String(core++ % Math.min(CORES, os.cpus().length)), Memory: 32 * 1024 * 1024 },
+        });
+        await container.start();
+        await sleep(300);
+        const started = process.hrtime.bigint();
+        await container.stop({ t: 10 });
+        await container.remove({ force: true });
+        values.push(elapsedMs(started));
+      });
+      return values;
+    };
+    const stopSleep = await dockerStop(SLEEP);
+    const stopTrap = await dockerStop(TRAP);
+
+    const row = (what: string, values: number[], baseline?: number[]) => [what, formatMs(median(values)), formatMs(Math.max(...values)),
+      baseline ? `${(median(values) / median(baseline)).toFixed(2)}×` : '—'];
     console.log(`\n${SAMPLES} samples each, one node of ${CORES} cores (${DOCKER_HOST}), running samples ${CORES} at a time\n`);
-    console.log(markdownTable(['measurement', 'median', 'max'], [
+    console.log(markdownTable(['measurement', 'median', 'max', 'median ÷ docker stop median'], [
       row('queued job: cancel → `cancelled`', queuedCancel),
       row('running `sleep 300` (PID 1, ignores TERM): cancel → `cancelled`', cancelSleep.toCancelled),
-      row('running `sleep 300`: cancel → container gone', cancelSleep.toGone),
+      row('running `sleep 300`: cancel → container gone', cancelSleep.toGone, stopSleep),
       row('running TERM-trapping shell: cancel → `cancelled`', cancelTrap.toCancelled),
-      row('running TERM-trapping shell: cancel → container gone', cancelTrap.toGone),
+      row('running TERM-trapping shell: cancel → container gone', cancelTrap.toGone, stopTrap),
       row('`timeout_s: 2`, `sleep 300`: overshoot past 2 s', timeoutSleep),
       row('`timeout_s: 2`, TERM-trapping shell: overshoot past 2 s', timeoutTrap),
+      row('baseline: `docker stop -t 10` + remove, `sleep 300`', stopSleep),
+      row('baseline: `docker stop -t 10` + remove, TERM-trapping shell', stopTrap),
     ]));
     console.log(`\nPolled every ${POLL_MS} ms (job over HTTP, container by docker inspect). Queued samples: no attempt, no container (checked).`);
   } finally {
+    for (const c of await docker.listContainers({ all: true, filters: { label: ['io.ecoware.bench=jobs-latency'] } })) {
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
     await daemon.close();
     await fsp.rm(stateDir, { recursive: true, force: true });
   }
