@@ -44,7 +44,7 @@ export interface SolverBenchOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_SIZES: Array<[string, number, number]> = [
+export const DEFAULT_SIZES: Array<[string, number, number]> = [
   ['fleet', 5, 5], ['fleet', 10, 10], ['fleet', 20, 10], ['fleet', 50, 25], ['fleet', 100, 50],
   ['scale-out', 20, 10], ['scale-out', 20, 20], ['scale-out', 30, 15], ['scale-out', 50, 20], ['scale-out', 100, 20], ['scale-out', 100, 50],
 ];
@@ -91,12 +91,18 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
       if (seed % 2 === 0) order.reverse();
       for (const which of order) {
         const result = await measure(allocators[which], problem, rows[which], `${rows[which].size} seed ${seed} (${threads[which]} thread${threads[which] > 1 ? 's' : ''})`, log);
-        const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
+        const key = cbcCacheKey(family, vms, tiers, seed, cbcSeconds);
         if (result && withCbc && (seed <= cbcInstances || (options.cbcCachedToo && cache[key]))) {
           const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
-          if (!cache[key]) log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
-          cache[key] = cbc;
-          if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
+          if (!cache[key]) {
+            log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
+            cache[key] = cbc;
+            // Merged with the file as it is now: `bench:cbc-cache` may be filling it meanwhile.
+            if (options.cbcCache) {
+              const onDisk = existsSync(options.cbcCache) ? JSON.parse(readFileSync(options.cbcCache, 'utf8')) : {};
+              writeFileSync(options.cbcCache, JSON.stringify({ ...onDisk, [key]: cbc }, null, 1));
+            }
+          }
           rows[which].cbc.push({ ...cbc, ours: result.cost, seed });
         }
       }
@@ -170,6 +176,11 @@ function formatTable(rows: Row[], cbcSeconds: number): string {
 
 function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+/** The key of an instance's answer in the CBC cache. */
+export function cbcCacheKey(family: string, vms: number, tiers: number, seed: number, cbcSeconds: number): string {
+  return `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
 }
 
 /** `fleet:10x10,scale-out:50x20` (a size without a family is of the fleet family). */
