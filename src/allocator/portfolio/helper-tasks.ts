@@ -51,6 +51,8 @@ export interface HelperAnswer {
 const RELAXATION_SHARE = 0.3;
 
 export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
+  // A task queued behind one that overran: its answer would be dropped, and the next one delayed.
+  if (Date.now() >= task.deadlineMs) return { bound: -Infinity };
   const instance = buildInstance(task.problem, task.k);
   if (task.kind === 'search') {
     const given = task.starts.map(unpackLayout).filter((l) => isValidLayout(instance, l));
