@@ -75,7 +75,7 @@ export function improveByContainerSearch(instance: AllocationInstance, start: La
   const found = state.toLayout();
   // The best layout's VM contents permuted where that keeps more containers where they ran: many
   // VMs at once, which no move of one or two containers reaches.
-  return reassignContents(instance, found) ?? found;
+  return reassignContents(instance, found, options.deadlineMs) ?? found;
 }
 
 /**
