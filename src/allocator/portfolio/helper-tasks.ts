@@ -29,7 +29,7 @@ export function unpackLayout(packed: PackedLayout): Layout {
  *   containers of the helper's own starts.
  */
 export type HelperTask =
-  | { kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[] }
+  | { kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[]; tierKickShare?: number }
   | {
     kind: 'exact'; problem: AllocationProblem; k: number; deadlineMs: number;
     start?: PackedLayout; pairs: number[]; relax: boolean; whole: boolean;
@@ -58,7 +58,7 @@ export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
     const given = task.starts.map(unpackLayout).filter((l) => isValidLayout(instance, l));
     const start = cheapestLayout(instance, given.length > 0 ? given : searchStarts(instance, task.deadlineMs));
     if (!start) return { bound: -Infinity };
-    const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed });
+    const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed, tierKickShare: task.tierKickShare });
     return answerOf(instance, isValidLayout(instance, searched) ? searched : start, -Infinity);
   }
   const T = instance.tiers.length;
