@@ -94,6 +94,9 @@ export async function solveMip(model: MipModel, options: MipSolveOptions): Promi
 /** Least time left, once the model is loaded, for which HiGHS is run at all. */
 const LEAST_RUN_MS = 5;
 
+/** Models with more columns than this are also checked at every simplex iteration inside branch and bound. */
+const SIMPLEX_CHECK_COLUMNS = 2000;
+
 /** How long before the caller's deadline a solve is interrupted: what is left goes to reading its answer. */
 const STOP_EARLY_MS = 3;
 
@@ -165,8 +168,14 @@ function solveOn(highs: Highs, model: MipModel, deadlineMs: number, start: Array
       return undefined;
     };
     const types = highs.constants.callbackType;
-    // Inside branch and bound too: the root LP of a large model is a long stretch without any other check.
-    instance.run({ [types.simplexInterrupt]: stopWhenLate, [types.ipmInterrupt]: stopWhenLate, ...(hasInteger ? { [types.mipInterrupt]: stopWhenLate } : {}) });
+    // Every simplex iteration calls back into JavaScript, which small models with many short LPs
+    // pay for; in branch and bound it is only needed on large models, whose root LP alone is a long
+    // stretch without any other check.
+    const everyIteration = !hasInteger || n > SIMPLEX_CHECK_COLUMNS;
+    instance.run({
+      ...(everyIteration ? { [types.simplexInterrupt]: stopWhenLate, [types.ipmInterrupt]: stopWhenLate } : {}),
+      ...(hasInteger ? { [types.mipInterrupt]: stopWhenLate } : {}),
+    });
     const status = instance.getModelStatus();
     const codes = highs.constants.modelStatus;
     const primalStatus = Number(instance.info.get('primal_solution_status'));
