@@ -6,6 +6,7 @@ import { hasCbc, solveWithCbc } from '../test/support/cbc';
 import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { availableParallelism } from 'os';
 import { AllocationProblem } from '../src/allocator/allocator';
+import { AllocatorOptions } from '../src/allocator/allocator-options';
 import { generateFleetProblem, generateScaleOutProblem } from '../test/support/allocation-problems';
 import { CbcAnswer } from '../test/support/cbc';
 
@@ -28,6 +29,8 @@ export interface SolverBenchOptions {
   cbcCache?: string;
   /** Seeded instances per size. */
   instancesPerSize?: number;
+  /** Only these seeds (default: 1 to `instancesPerSize`). */
+  seeds?: number[];
   /** CBC's time limit per instance; 0 leaves CBC out. */
   cbcSeconds?: number;
   /** CBC is run on this many instances of each size (it is slow). */
@@ -41,10 +44,16 @@ export interface SolverBenchOptions {
    * so that the tables compare runs on the same machine under the same load. Default: the machine's cores.
    */
   threads?: number[];
+  /**
+   * Instead of `threads`: named option sets (`solverThreads` among them), one table each, every
+   * instance solved with each in turn, so that a change behind an option is measured before and
+   * after in one run, under the same load.
+   */
+  variants?: Array<{ label: string; options: AllocatorOptions }>;
   log?: (line: string) => void;
 }
 
-const DEFAULT_SIZES: Array<[string, number, number]> = [
+export const DEFAULT_SIZES: Array<[string, number, number]> = [
   ['fleet', 5, 5], ['fleet', 10, 10], ['fleet', 20, 10], ['fleet', 50, 25], ['fleet', 100, 50],
   ['scale-out', 20, 10], ['scale-out', 20, 20], ['scale-out', 30, 15], ['scale-out', 50, 20], ['scale-out', 100, 20], ['scale-out', 100, 50],
 ];
@@ -73,30 +82,38 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
   const cbcInstances = options.cbcInstancesPerSize ?? 1;
   const withCbc = cbcSeconds > 0 && hasCbc();
   const log = options.log ?? (() => undefined);
-  const threads = options.threads ?? [Math.max(1, availableParallelism())];
-  const allocators = threads.map((solverThreads) => createAllocator({ timeLimitMs: options.timeLimitMs ?? 10_000, solverThreads, reuseLastPlan: false }));
+  const timeLimitMs = options.timeLimitMs ?? 10_000;
+  const variants = options.variants ?? (options.threads ?? [Math.max(1, availableParallelism())])
+    .map((solverThreads) => ({ label: `${solverThreads} solver thread${solverThreads > 1 ? 's' : ''}`, options: { solverThreads } }));
+  const allocators = variants.map((variant) => createAllocator({ timeLimitMs, reuseLastPlan: false, ...variant.options }));
 
   // Not timed: loading and compiling HiGHS' WebAssembly, once per thread.
   await warmUpAllocator();
   for (const allocator of allocators) await allocator.warmUp();
   const cache: Record<string, CbcAnswer> = options.cbcCache && existsSync(options.cbcCache) ? JSON.parse(readFileSync(options.cbcCache, 'utf8')) : {};
 
-  const tables: Row[][] = threads.map(() => []);
+  const tables: Row[][] = variants.map(() => []);
   for (const [family, vms, tiers] of sizes) {
-    const rows: Row[] = threads.map(() => ({ size: `${family} ${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] }));
-    for (let seed = 1; seed <= instances; seed++) {
+    const rows: Row[] = variants.map(() => ({ size: `${family} ${vms} × ${tiers}`, times: [], cpuTimes: [], costs: [], bounds: [], optimal: 0, infeasible: 0, cbc: [] }));
+    for (const seed of options.seeds ?? Array.from({ length: instances }, (_, i) => i + 1)) {
       const problem = FAMILIES[family](vms, tiers, seed);
-      // Each count of threads in turn on the same instance, the order alternating from seed to seed.
-      const order = threads.map((_, i) => i);
+      // Each variant in turn on the same instance, the order alternating from seed to seed.
+      const order = variants.map((_, i) => i);
       if (seed % 2 === 0) order.reverse();
       for (const which of order) {
-        const result = await measure(allocators[which], problem, rows[which], `${rows[which].size} seed ${seed} (${threads[which]} thread${threads[which] > 1 ? 's' : ''})`, log);
-        const key = `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
+        const result = await measure(allocators[which], problem, rows[which], `${rows[which].size} seed ${seed} (${variants[which].label})`, log);
+        const key = cbcCacheKey(family, vms, tiers, seed, cbcSeconds);
         if (result && withCbc && (seed <= cbcInstances || (options.cbcCachedToo && cache[key]))) {
           const cbc = cache[key] ?? (await solveWithCbc(problem, cbcSeconds));
-          if (!cache[key]) log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
-          cache[key] = cbc;
-          if (options.cbcCache) writeFileSync(options.cbcCache, JSON.stringify(cache, null, 1));
+          if (!cache[key]) {
+            log(`${rows[which].size} seed ${seed}: CBC ${cbc.status} ${cbc.cost ?? '-'} in ${cbc.seconds.toFixed(1)} s`);
+            cache[key] = cbc;
+            // Merged with the file as it is now: `bench:cbc-cache` may be filling it meanwhile.
+            if (options.cbcCache) {
+              const onDisk = existsSync(options.cbcCache) ? JSON.parse(readFileSync(options.cbcCache, 'utf8')) : {};
+              writeFileSync(options.cbcCache, JSON.stringify({ ...onDisk, [key]: cbc }, null, 1));
+            }
+          }
           rows[which].cbc.push({ ...cbc, ours: result.cost, seed });
         }
       }
@@ -104,7 +121,7 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
     rows.forEach((row, i) => tables[i].push(row));
   }
   await Promise.all(allocators.map((allocator) => allocator.close()));
-  return tables.map((rows, i) => `${threads.length > 1 ? `${threads[i]} solver thread${threads[i] > 1 ? 's' : ''}:\n\n` : ''}${formatTable(rows, withCbc ? cbcSeconds : 0)}`).join('\n\n');
+  return tables.map((rows, i) => `${variants.length > 1 ? `${variants[i].label}:\n\n` : ''}${formatTable(rows, withCbc ? cbcSeconds : 0, timeLimitMs)}`).join('\n\n');
 }
 
 /** One solve, timed, its answer checked by the independent checker and counted in `row`. */
@@ -135,7 +152,7 @@ async function measure(allocator: Allocator, problem: AllocationProblem, row: Ro
   return result;
 }
 
-function formatTable(rows: Row[], cbcSeconds: number): string {
+function formatTable(rows: Row[], cbcSeconds: number, timeLimitMs: number): string {
   const header = ['family, VMs × tiers', 'wall time min / median / max', 'CPU time median', 'cost (mean)', 'lower bound (mean)', 'gap (mean)', 'proven optimal'];
   if (cbcSeconds > 0) header.push(`CBC (${cbcSeconds} s limit): cost, time, vs ours`);
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
@@ -164,12 +181,20 @@ function formatTable(rows: Row[], cbcSeconds: number): string {
     lines.push('', `Against CBC's ${cbcSeconds} s answer, ${held.length} instances: ${count((c) => c.ours === c.cost)} equal, ${count((c) => c.ours < c.cost!)} cheaper, ${count((c) => c.ours > c.cost!)} dearer.`);
   }
   const all = rows.flatMap((row) => row.times).sort((x, y) => x - y);
-  lines.push('', `Median wall time ${fmtMs(all[Math.floor((all.length - 1) / 2)])}, slowest ${fmtMs(all[all.length - 1])}; ${rows.reduce((n, row) => n + row.optimal, 0)} of ${all.length} proven optimal.`);
+  const over = all[all.length - 1] - timeLimitMs;
+  lines.push('', `Median wall time ${fmtMs(all[Math.floor((all.length - 1) / 2)])}, slowest ${fmtMs(all[all.length - 1])} (${over > 0 ? `${fmtMs(over)} past` : 'within'} the ${fmtMs(timeLimitMs)} budget); ${rows.reduce((n, row) => n + row.optimal, 0)} of ${all.length} proven optimal.`);
+  const gaps = rows.flatMap((row) => row.costs.map((c, i) => (c - row.bounds[i]) / c)).sort((a, b) => a - b);
+  if (gaps.length > 0) lines.push(`Gap to the bound: median ${(gaps[Math.floor((gaps.length - 1) / 2)] * 100).toFixed(1)} %, largest ${(gaps[gaps.length - 1] * 100).toFixed(1)} %; summed cost ${rows.reduce((n, row) => n + row.costs.reduce((a, b) => a + b, 0), 0)}.`);
   return lines.join('\n');
 }
 
 function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+/** The key of an instance's answer in the CBC cache. */
+export function cbcCacheKey(family: string, vms: number, tiers: number, seed: number, cbcSeconds: number): string {
+  return `${family} ${vms}x${tiers} seed ${seed} ${cbcSeconds}s`;
 }
 
 /** `fleet:10x10,scale-out:50x20` (a size without a family is of the fleet family). */
@@ -188,11 +213,17 @@ if (require.main === module) {
   runSolverBench({
     sizes: readSizes(env.BENCH_SOLVER_SIZES),
     instancesPerSize: env.BENCH_SOLVER_INSTANCES ? Number(env.BENCH_SOLVER_INSTANCES) : undefined,
+    seeds: env.BENCH_SOLVER_SEEDS ? env.BENCH_SOLVER_SEEDS.split(',').map(Number) : undefined,
+    timeLimitMs: env.BENCH_SOLVER_LIMIT_MS ? Number(env.BENCH_SOLVER_LIMIT_MS) : undefined,
     cbcSeconds: env.BENCH_CBC_SECONDS !== undefined ? Number(env.BENCH_CBC_SECONDS) : undefined,
     cbcInstancesPerSize: env.BENCH_CBC_INSTANCES ? Number(env.BENCH_CBC_INSTANCES) : undefined,
     cbcCache: env.BENCH_CBC_CACHE,
     cbcCachedToo: env.BENCH_CBC_CACHED === '1',
     threads: env.BENCH_SOLVER_THREADS ? env.BENCH_SOLVER_THREADS.split(',').map(Number) : undefined,
+    // A JSON array of `{ "label": "...", ...AllocatorOptions }`.
+    variants: env.BENCH_SOLVER_VARIANTS
+      ? (JSON.parse(env.BENCH_SOLVER_VARIANTS) as Array<{ label: string } & AllocatorOptions>).map(({ label, ...rest }) => ({ label, options: rest }))
+      : undefined,
     log: env.BENCH_VERBOSE ? (line) => console.error(line) : undefined,
   })
     .then((table) => console.log(table))

@@ -1,3 +1,5 @@
+import { TIER_KICK_SHARE } from './search/container-search';
+
 /** The allocator's budgets and knobs, with their defaults and what was measured to choose them. */
 export interface AllocatorOptions {
   /** Hard budget of one allocation, unless the problem sets its own. */
@@ -52,6 +54,11 @@ export interface AllocatorOptions {
    * and one cheaper than CBC's 120 s answer in 2.5 s. 0 turns it off.
    */
   tightTimeLimitMs?: number;
+  /**
+   * Share of the container search's kicks that re-place a whole tier from nothing (see
+   * `TIER_KICK_SHARE` in search/container-search.ts for what was measured); 0: none.
+   */
+  tierKickShare?: number;
   /** VMs re-solved together in one step of the neighbourhood search. */
   neighbourhoodSize?: number;
   /** Tiers re-placed together across the fleet in a tier step of the neighbourhood search. */
@@ -87,6 +94,7 @@ export const DEFAULTS = {
   largeRestrictedShare: 0.25,
   tightTimeLimitMs: 3000,
   maxStallSteps: 30,
+  tierKickShare: TIER_KICK_SHARE,
   seed: 1,
   solverThreads: 1,
   reuseLastPlan: true,

@@ -52,7 +52,7 @@ export async function solveLarge(
   const carriedPairs = context.carried ? [...pairsInPlay(instance, [context.carried])] : [];
   const firstStage = team ? helperStage(team, (i) => (i === 0
     ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), pairs: carriedPairs, relax: reach, whole: false }
-    : { kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i, starts: [] })) : [];
+    : { kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i, starts: [], tierKickShare: settings.tierKickShare })) : [];
   // Past a quarter of the search budget no further start is built, the first always is.
   const starts = searchStarts(instance, Math.min(searchDeadlineMs, enteredMs + searchMs / 4), context.carried);
   let layout = cheapestLayout(instance, starts);
@@ -61,7 +61,7 @@ export async function solveLarge(
   // The container search takes most of the budget: thousands of moves a second, VMs emptied by
   // re-routing load through the fleet. Exact sub-solves of a few VMs or tiers get the rest.
   const containerDeadlineMs = enteredMs + searchMs * (1 - settings.neighbourhoodShare);
-  const searched = improveByContainerSearch(instance, layout, { deadlineMs: Math.min(searchDeadlineMs, containerDeadlineMs), seed: settings.seed, targetCost: bound });
+  const searched = improveByContainerSearch(instance, layout, { deadlineMs: Math.min(searchDeadlineMs, containerDeadlineMs), seed: settings.seed, targetCost: bound, tierKickShare: settings.tierKickShare });
   // The search keeps its layouts valid by construction; a layout that is not would be a bug there,
   // and its start is still a valid answer.
   if (isValidLayout(instance, searched)) layout = searched;
@@ -143,7 +143,7 @@ async function polish(
   const start = packLayout(best);
   const helpers = team ? helperStage(team, (i) => (i === 0 && options.whole
     ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, pairs: [], relax: false, whole: true }
-    : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start] })) : [];
+    : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start], tierKickShare: settings.tierKickShare })) : [];
   // Where the LP relaxation opens containers is where the optimum tends to have them.
   const relaxed = options.support
     ? { support: options.support, bound: -Infinity }
@@ -161,7 +161,7 @@ async function polish(
   });
   cheaper(restricted.layout);
   if (!options.whole && restricted.status === 'optimal' && Date.now() < deadlineMs - SEARCH_AGAIN_MIN_MS) {
-    const searched = improveByContainerSearch(narrow, best, { deadlineMs, seed: settings.seed + 1, targetCost: proven });
+    const searched = improveByContainerSearch(narrow, best, { deadlineMs, seed: settings.seed + 1, targetCost: proven, tierKickShare: settings.tierKickShare });
     if (isValidLayout(narrow, searched)) cheaper(searched);
   }
   if (options.whole && !team && deadlineMs - Date.now() >= WHOLE_MODEL_MIN_MS) {

@@ -91,6 +91,15 @@ export async function solveMip(model: MipModel, options: MipSolveOptions): Promi
   }
 }
 
+/** Least time left, once the model is loaded, for which HiGHS is run at all. */
+const LEAST_RUN_MS = 5;
+
+/** Models with more columns than this are also checked at every simplex iteration inside branch and bound. */
+const SIMPLEX_CHECK_COLUMNS = 2000;
+
+/** How long before the caller's deadline a solve is interrupted: what is left goes to reading its answer. */
+const STOP_EARLY_MS = 3;
+
 async function readyWithin(ms: number): Promise<Highs | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeUp = new Promise<undefined>((resolve) => {
@@ -137,18 +146,36 @@ function solveOn(highs: Highs, model: MipModel, deadlineMs: number, start: Array
     ...(hasInteger ? { integrality: Int32Array.from(model.columns, (c) => (c.integer ? 1 : 0)) as never } : {}),
   });
   try {
-    // Copying the model into HiGHS takes time too, so its clock starts only now. HiGHS looks at it
-    // between steps and ends a little past its limit (tens of ms on large models, more on a loaded
-    // machine): it gets 15 % and 10 ms less, so that the caller's deadline holds.
+    // Copying the model into HiGHS takes time too (hundreds of ms for 20 000 columns on a loaded
+    // machine), so its clock starts only now, and a model loaded too late is not solved at all.
     const leftMs = deadlineMs - Date.now();
+    if (leftMs < LEAST_RUN_MS) return { status: 'unknown', bound: -Infinity };
+    // HiGHS looks at its own clock only between steps and ends past its limit (tens of ms on large
+    // models, over 100 ms on a loaded machine). So it is also stopped from here: at every simplex
+    // iteration of an LP and every check of branch and bound, the deadline is compared with the
+    // wall clock, and the solve interrupted once it is past, its incumbent and bound kept. Its own
+    // limit, a little earlier, ends it cleanly where it can.
     instance.options.set({
       output_flag: false,
-      time_limit: Math.max(0.001, (leftMs * 0.85 - 10) / 1000),
+      time_limit: Math.max(0.001, (leftMs * 0.9 - 5) / 1000),
       mip_rel_gap: 0,
       mip_abs_gap: 1e-6,
     });
     if (start) instance.setSolution({ colValue: Float64Array.from(start) });
-    instance.run();
+    const stopMs = deadlineMs - STOP_EARLY_MS;
+    const stopWhenLate = (event: { interrupt(): void }) => {
+      if (Date.now() >= stopMs) event.interrupt();
+      return undefined;
+    };
+    const types = highs.constants.callbackType;
+    // Every simplex iteration calls back into JavaScript, which small models with many short LPs
+    // pay for; in branch and bound it is only needed on large models, whose root LP alone is a long
+    // stretch without any other check.
+    const everyIteration = !hasInteger || n > SIMPLEX_CHECK_COLUMNS;
+    instance.run({
+      ...(everyIteration ? { [types.simplexInterrupt]: stopWhenLate, [types.ipmInterrupt]: stopWhenLate } : {}),
+      ...(hasInteger ? { [types.mipInterrupt]: stopWhenLate } : {}),
+    });
     const status = instance.getModelStatus();
     const codes = highs.constants.modelStatus;
     const primalStatus = Number(instance.info.get('primal_solution_status'));

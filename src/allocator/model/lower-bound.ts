@@ -84,6 +84,24 @@ export function minimumVmsInUse(instance: AllocationInstance): number {
   return Math.max(fewest(demandCpu, instance.vms.map((vm) => vm.cpu)), fewest(demandMem, instance.vms.map((vm) => vm.mem)), ...widestTier);
 }
 
+/** The fewest new VMs any allocation uses: what the existing VMs cannot hold, per resource. */
+function minimumNewVmsInUse(instance: AllocationInstance): number {
+  const fewest = (demand: number, existing: number, newCapacities: number[]) => {
+    let left = demand - existing;
+    const sorted = newCapacities.slice().sort((a, b) => b - a);
+    let count = 0;
+    while (left > 0 && count < sorted.length) left -= sorted[count++];
+    return count;
+  };
+  const existing = instance.vms.filter((vm) => !vm.isNew);
+  const added = instance.vms.filter((vm) => vm.isNew);
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+  return Math.max(
+    fewest(sum(instance.tiers.map((t) => t.cpu)), sum(existing.map((vm) => vm.cpu)), added.map((vm) => vm.cpu)),
+    fewest(sum(instance.tiers.map((t) => t.mem)), sum(existing.map((vm) => vm.mem)), added.map((vm) => vm.mem)),
+  );
+}
+
 /**
  * A cheap valid lower bound on the cost, for answers the exact solver could not prove. The objective
  * is a sum of VM terms and container terms, bounded apart: the VMs in use must hold the total demand
@@ -110,6 +128,9 @@ export function lowerBound(instance: AllocationInstance): number {
   };
   let containerBound = 0;
   let widest = 0;
+  let created = 0;
+  // The least a container more than those counted costs when it is created: added (4), or instead of one kept (4 - keepExtra).
+  let extraCreated: number = COST.containerCreated;
   instance.tiers.forEach((tier, t) => {
     const existing = instance.vms.filter((vm) => vm.prior.has(t)).length;
     // Containers where the tier is no longer placeable go whatever happens; kept ones stay.
@@ -120,6 +141,8 @@ export function lowerBound(instance: AllocationInstance): number {
     const keepExtra = COST.containerKept - tier.deleteWeight;
     const kept = keepExtra < COST.containerCreated ? Math.min(needed, keepable) : pinned;
     containerBound += existing * tier.deleteWeight + kept * keepExtra + (needed - kept) * COST.containerCreated;
+    created += needed - kept;
+    if (kept > pinned) extraCreated = Math.min(extraCreated, COST.containerCreated - keepExtra);
   });
   // Tiers that may not be spread and ran only on one VM are counted as kept there; when their new
   // sizes cannot all fit that VM, one of them at least is deleted and created elsewhere instead.
@@ -137,6 +160,13 @@ export function lowerBound(instance: AllocationInstance): number {
     if ((cpu > vm.cpu || mem > vm.mem) && Number.isFinite(penalty)) containerBound += penalty;
   });
   const vmsNeeded = Math.max(widest, minimumVmsInUse(instance));
+  // Every VM in use hosts a container, and only VMs where a tier ran before can host a kept one: the
+  // others (new VMs among them) host created containers only. When the VMs in use must outnumber
+  // the VMs that can keep something, or the demand needs new VMs, more containers are created than
+  // the tiers' own counts above say, each at least `extraCreated` more.
+  const keeping = instance.vms.filter((vm, v) => [...vm.prior.keys()].some((t) => mayHost(instance, v, t))).length;
+  const mustCreate = Math.max(vmsNeeded - keeping, minimumNewVmsInUse(instance));
+  containerBound += Math.max(0, mustCreate - created) * extraCreated;
   const cheapestVms = instance.vms.map((vm) => extra(vm.isNew)).sort((a, b) => a - b).slice(0, vmsNeeded).reduce((s, c) => s + c, 0);
   bound += Math.max(cover(demandCpu, (v) => instance.vms[v].cpu), cover(demandMem, (v) => instance.vms[v].mem), cheapestVms);
   return Math.ceil(bound + containerBound - 1e-9);

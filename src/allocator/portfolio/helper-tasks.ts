@@ -29,7 +29,7 @@ export function unpackLayout(packed: PackedLayout): Layout {
  *   containers of the helper's own starts.
  */
 export type HelperTask =
-  | { kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[] }
+  | { kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[]; tierKickShare?: number }
   | {
     kind: 'exact'; problem: AllocationProblem; k: number; deadlineMs: number;
     start?: PackedLayout; pairs: number[]; relax: boolean; whole: boolean;
@@ -51,12 +51,14 @@ export interface HelperAnswer {
 const RELAXATION_SHARE = 0.3;
 
 export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
+  // A task queued behind one that overran: its answer would be dropped, and the next one delayed.
+  if (Date.now() >= task.deadlineMs) return { bound: -Infinity };
   const instance = buildInstance(task.problem, task.k);
   if (task.kind === 'search') {
     const given = task.starts.map(unpackLayout).filter((l) => isValidLayout(instance, l));
     const start = cheapestLayout(instance, given.length > 0 ? given : searchStarts(instance, task.deadlineMs));
     if (!start) return { bound: -Infinity };
-    const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed });
+    const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed, tierKickShare: task.tierKickShare });
     return answerOf(instance, isValidLayout(instance, searched) ? searched : start, -Infinity);
   }
   const T = instance.tiers.length;

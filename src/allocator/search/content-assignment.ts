@@ -19,11 +19,12 @@ const FORBIDDEN = 1e9;
  * container terms change (kept 3, created 4, deleted 1 or 100) and which VMs are new or existing.
  * Where the used VMs are full and the cost is in which containers stay where they ran, the search's
  * moves (one or two containers at a time, each needing room) cannot reach what a permutation of
- * many VMs' contents does at once. Undefined when no permutation is cheaper.
+ * many VMs' contents does at once. Undefined when no permutation is cheaper, or when the
+ * assignment is not done by `deadlineMs` (on a loaded machine it can take several times its reserve).
  */
-export function reassignContents(instance: AllocationInstance, layout: Layout): Layout | undefined {
+export function reassignContents(instance: AllocationInstance, layout: Layout, deadlineMs = Infinity): Layout | undefined {
   const n = instance.vms.length;
-  if (n < 2 || n > MOST_VMS) return undefined;
+  if (n < 2 || n > MOST_VMS || Date.now() >= deadlineMs) return undefined;
   const load = layout.map((hosted) => {
     let cpu = 0;
     let mem = 0;
@@ -48,7 +49,9 @@ export function reassignContents(instance: AllocationInstance, layout: Layout): 
     }
     cost.push(row);
   }
-  const assigned = minimumCostAssignment(cost);
+  if (Date.now() >= deadlineMs) return undefined;
+  const assigned = assignmentWithin(cost, deadlineMs);
+  if (!assigned) return undefined;
   let before = 0;
   let after = 0;
   for (let b = 0; b < n; b++) {
@@ -66,6 +69,11 @@ export function reassignContents(instance: AllocationInstance, layout: Layout): 
  * potentials, O(n³). Returns, per row, its column.
  */
 export function minimumCostAssignment(cost: ArrayLike<number>[]): number[] {
+  return assignmentWithin(cost, Infinity)!;
+}
+
+/** The same, or undefined once `deadlineMs` has passed (checked after each row). */
+function assignmentWithin(cost: ArrayLike<number>[], deadlineMs: number): number[] | undefined {
   const n = cost.length;
   // 1-based: column 0 is the virtual start of each augmenting path.
   const rowPotential = new Float64Array(n + 1);
@@ -109,6 +117,7 @@ export function minimumCostAssignment(cost: ArrayLike<number>[]): number[] {
       rowOfCol[col0] = rowOfCol[col];
       col0 = col;
     } while (col0 !== 0);
+    if (Date.now() > deadlineMs) return undefined;
   }
   const columnOf = new Array<number>(n);
   for (let col = 1; col <= n; col++) columnOf[rowOfCol[col] - 1] = col - 1;
