@@ -89,7 +89,12 @@ describe('health and events', () => {
     const daemon: Daemon = await startDaemon({ port: 0, stateDir: root });
     try {
       const received: string[] = [];
-      const listenersBefore = daemon.events.listenerCount;
+      // Parts of the daemon subscribe in the background once it is ready (the jobs' queue): count once that has settled.
+      let listenersBefore = -1;
+      for (let i = 0; i < 50 && listenersBefore !== daemon.events.listenerCount; i++) {
+        listenersBefore = daemon.events.listenerCount;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const u = new URL(daemon.url);
       const stream = await new Promise<http.IncomingMessage>((resolve) => {
         http.get({ host: u.hostname, port: u.port, path: '/api/events' }, resolve);
