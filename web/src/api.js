@@ -9,13 +9,22 @@ export class ApiError extends Error {
   }
 }
 
+/** How long a read may take before the page gives it up (and asks again where it retries). */
+const READ_TIMEOUT_MS = 10000;
+
 export async function api(method, path, body) {
   const headers = { accept: 'application/json' };
   if (method !== 'GET') headers['x-requested-with'] = 'ecoware-ui';
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    // Never from the browser's cache (the session's answer changes when the daemon restarts with
+    // tokens), and a read that hangs is given up, so that the page asks again instead of waiting.
+    res = await fetch(path, {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+      ...(method === 'GET' ? { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } : {}),
+    });
   } catch (e) {
     throw new ApiError(0, 'the daemon does not answer', 'unreachable');
   }
