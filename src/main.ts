@@ -4,7 +4,7 @@ import { createThreadedAllocator, timedAllocator } from './allocator';
 import { DAEMON_DEFAULTS, DaemonConfig, readSolverThreads } from './config';
 import { RUNTIME_DRIVERS, runtimesByEngine } from './drivers/runtime-drivers';
 import { EngineEndpoint, EngineKind } from './domain/vm';
-import { RuntimeDriver } from './ports/container-runtime';
+import { ContainerRuntime, RuntimeDriver } from './ports/container-runtime';
 import { cloudsByType } from './drivers/cloud-drivers';
 import { EventBus } from './domain/events';
 import { errorMessage } from './domain/errors';
@@ -32,7 +32,7 @@ import type { TemplateImages } from './use-cases/jobs/job-templates';
 export { StartupError } from './http/daemon-port';
 
 /** Each runtime driver's runtimes, every call of theirs wrapped (drivers/lead-guard.ts). */
-function wrappedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, wrap: <T extends object>(target: T) => T): Record<EngineKind, RuntimeDriver> {
+function wrappedDrivers(drivers: Readonly<Record<EngineKind, RuntimeDriver>>, wrap: (runtime: ContainerRuntime) => ContainerRuntime): Record<EngineKind, RuntimeDriver> {
   return Object.fromEntries(Object.entries(drivers).map(([kind, driver]) => [kind, (engine: EngineEndpoint) => wrap(driver(engine))])) as Record<EngineKind, RuntimeDriver>;
 }
 
@@ -112,8 +112,7 @@ export async function startDaemon(
   const warmUp = () => { warming ??= allocator.warmUp(); };
   // What the leader creates is labelled with its epoch (which daemon made what).
   const actingRuntimes = runtimesByEngine(lease && mayAct
-    ? Object.fromEntries(Object.entries(RUNTIME_DRIVERS).map(([kind, driver]) =>
-      [kind, (engine: EngineEndpoint) => guardCalls(labelWithEpoch(driver(engine), () => lease.currentFence?.epoch), mayAct)])) as Record<EngineKind, RuntimeDriver>
+    ? wrappedDrivers(RUNTIME_DRIVERS, (runtime) => guardCalls(labelWithEpoch(runtime, () => lease.currentFence?.epoch), mayAct))
     : RUNTIME_DRIVERS);
   const actingClouds = cloudsByType(actingRuntimes);
   const readingRuntimes = runtimesByEngine(wrappedDrivers(RUNTIME_DRIVERS, readOnlyCalls));
