@@ -194,17 +194,7 @@ export function buildApp(deps: AppDependencies): express.Express {
   if (deps.jobs) {
     const jobs = deps.jobs;
     app.use(createJobRouter(jobs));
-    app.use(createPodRouter({
-      putTemplate: (name, body) => jobs.putTemplate(name, body),
-      templates: jobs.templates,
-      deleteTemplate: (name, force) => jobs.deleteTemplate(name, force),
-      dispatch: (body) => jobs.dispatch(body),
-      get: (id) => jobs.get(id),
-      cancel: (id) => jobs.cancel(id),
-      wait: (id, seconds) => jobs.wait(id, seconds),
-      logs: (id, stream) => jobs.logs(id, stream),
-      workersOf: (name) => jobs.templates.nodesWithImage(name),
-    }, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
+    app.use(createPodRouter(jobs, { baseImage: () => knowledge.deployment?.topology.infrastructure.jobBaseImage }));
   }
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 

@@ -30,7 +30,11 @@ interface PodJob {
 /** What POD's API asks of the jobs (src/use-cases/jobs/jobs.ts `Jobs` is one). */
 export interface PodJobs {
   putTemplate(name: string, body: unknown): Promise<{ template: PodTemplate; created: boolean }>;
-  readonly templates: { get(name: string): PodTemplate | undefined };
+  readonly templates: {
+    get(name: string): PodTemplate | undefined;
+    /** Ready nodes that have a template's image (POD's "workers" of an activity). */
+    nodesWithImage?(name: string): Promise<string[]>;
+  };
   deleteTemplate(name: string, force: boolean): Promise<{ cancelled: string[] }>;
   dispatch(body: unknown): Promise<{ job: PodJob; created: boolean }>;
   get(id: string): Promise<PodJob>;
@@ -38,8 +42,6 @@ export interface PodJobs {
   /** The job once it has ended, or as it is after `seconds`. */
   wait(id: string, seconds: number): Promise<PodJob>;
   logs(id: string, stream: 'stdout' | 'stderr'): Promise<Buffer>;
-  /** Nodes that have a template's image (POD's "workers" of an activity). */
-  workersOf?(name: string): Promise<string[]>;
 }
 
 export interface PodOptions {
@@ -116,7 +118,7 @@ export function createPodRouter(jobs: PodJobs, options: PodOptions): Router {
       const name = param(req, 'name', true);
       const template = jobs.templates.get(name);
       if (!template) throw new NotFoundError(`no activity named '${name}'`);
-      const workers = template.status === 'ready' && jobs.workersOf ? await jobs.workersOf(name) : [];
+      const workers = template.status === 'ready' && jobs.templates.nodesWithImage ? await jobs.templates.nodesWithImage(name) : [];
       return {
         name, status: ACTIVITY_STATUS[template.status] ?? template.status, workers,
         ...(template.reason ? { reason: template.reason } : {}),

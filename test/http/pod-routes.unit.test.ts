@@ -19,7 +19,7 @@ function podJobs() {
       templates.set(name, t);
       return { template: t, created: true };
     },
-    templates: { get: (name) => templates.get(name) },
+    templates: { get: (name) => templates.get(name), nodesWithImage: async () => ['n1', 'n2'] },
     deleteTemplate: async (name, force) => {
       calls.push({ op: 'deleteTemplate', args: [name, force] });
       if ([...jobs.values()].some((j) => j.template === name && j.status === 'running')) throw new ConflictError(`job template '${name}' has 1 job(s) queued or running`);
@@ -46,7 +46,6 @@ function podJobs() {
     },
     wait: async (id) => stand.get(id),
     logs: async (id, stream) => Buffer.from(jobs.has(id) ? `${stream} of ${id}\n` : ''),
-    workersOf: async () => ['n1', 'n2'],
   };
   return { stand, templates, jobs, calls };
 }
