@@ -69,22 +69,11 @@ export const DEFAULT_KEEP_LOGS_KIB = 1024;
 export const STOP_GRACE_S = 10;
 
 /** What a job runs, copied from its template when it is dispatched (a later edit of the template does not change it). */
-export interface JobRunSpec {
+export interface JobRunSpec extends Pick<TemplateFields,
+  'command' | 'env' | 'cwd' | 'cpu_cores' | 'mem_units' | 'timeout_s' | 'retries' | 'retry_on' | 'node_selector' | 'keep_logs_kib' | 'max_queue_s'> {
   /** The image the container runs (the template's, or the one its install made). */
   image: string;
-  /** Replaces the image's command when given. */
-  command?: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  cpu_cores: number;
-  mem_units: number;
-  timeout_s?: number;
-  retries: number;
-  retry_on: AttemptReason[];
   input_mode: InputMode;
-  node_selector?: Record<string, string>;
-  keep_logs_kib: number;
-  max_queue_s?: number;
   /** Where the output is read from (default /ecoware/output); `stdout` or `stderr` makes that stream's tail the output. */
   output_from?: string;
   /** Where `file` input is written (default /ecoware/input). */
