@@ -178,7 +178,8 @@ function formatTable(rows: Row[], cbcSeconds: number, timeLimitMs: number): stri
   const held = rows.flatMap((row) => row.cbc.filter((c) => c.cost !== undefined));
   if (cbcSeconds > 0 && held.length > 0) {
     const count = (test: (c: { cost?: number; ours: number }) => boolean) => held.filter(test).length;
-    lines.push('', `Against CBC's ${cbcSeconds} s answer, ${held.length} instances: ${count((c) => c.ours === c.cost)} equal, ${count((c) => c.ours < c.cost!)} cheaper, ${count((c) => c.ours > c.cost!)} dearer.`);
+    const none = rows.reduce((n, row) => n + row.cbc.filter((c) => c.cost === undefined && c.status === 'stopped').length, 0);
+    lines.push('', `Against CBC's ${cbcSeconds} s answer, ${held.length} instances: ${count((c) => c.ours === c.cost)} equal, ${count((c) => c.ours < c.cost!)} cheaper, ${count((c) => c.ours > c.cost!)} dearer${none > 0 ? `; on ${none} more CBC found no layout within its limit` : ''}.`);
   }
   const all = rows.flatMap((row) => row.times).sort((x, y) => x - y);
   const over = all[all.length - 1] - timeLimitMs;

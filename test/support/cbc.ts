@@ -8,7 +8,10 @@ import { buildAllocationMip } from '../../src/allocator/exact/allocation-mip';
 import { toLpText } from '../../src/allocator/exact/mip-model';
 
 export interface CbcAnswer {
-  /** `stopped`: the time limit ended the search; `cost` is then CBC's best, if it had one. */
+  /**
+   * `stopped`: the time limit ended the search; `cost` is then CBC's best layout, or undefined when it
+   * found none (CBC then prints its continuous relaxation's value, a bound, not a cost).
+   */
   status: 'optimal' | 'infeasible' | 'stopped';
   cost?: number;
   /** Wall time, model writing included: on a loaded machine far above the CPU time. */
@@ -55,7 +58,10 @@ export async function solveWithCbc(problem: AllocationProblem, timeLimitSeconds:
       const seconds = (Date.now() - startedMs) / 1000;
       if (firstLine.startsWith('Optimal')) return { status: 'optimal', cost, seconds, cpuSeconds };
       if (/^Infeasible|^Integer infeasible/.test(firstLine)) continue;
-      return { status: 'stopped', cost: /infeasible/i.test(firstLine) ? undefined : cost, seconds, cpuSeconds };
+      // "Stopped on time (no integer solution - continuous used) - objective value X": X is the
+      // relaxation's, not a layout's.
+      const found = !/infeasible|no integer solution/i.test(firstLine);
+      return { status: 'stopped', cost: found ? cost : undefined, seconds, cpuSeconds };
     }
     return { status: 'infeasible', seconds: (Date.now() - startedMs) / 1000, cpuSeconds };
   } finally {
