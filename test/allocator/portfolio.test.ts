@@ -55,6 +55,17 @@ describe("a helper's stages", () => {
     expect(answer.bound).toBeLessThanOrEqual(answer.cost!);
     expect(answer.bound).toBeGreaterThan(0);
   });
+
+  it('the search stage with the relaxation returns its own layout, the bound and the containers the relaxation opens', async () => {
+    const problem = generateScaleOutProblem({ vms: 20, tiers: 20, seed: 4 });
+    const k = minimumNewVms(problem);
+    const answer = await runHelperTask({ kind: 'search', problem, k, deadlineMs: Date.now() + 1000, seed: 2, starts: [], relax: true });
+    const instance = buildInstance(problem, k);
+    expect(layoutCost(instance, unpackLayout(answer.layout!))).toBe(answer.cost);
+    expect(answer.support!.length).toBeGreaterThan(0);
+    expect(answer.bound).toBeGreaterThan(0);
+    expect(answer.bound).toBeLessThanOrEqual(answer.cost!);
+  });
 });
 
 describe('the next plan on the same fleet', () => {
