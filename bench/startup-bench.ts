@@ -1,10 +1,10 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateLoad } from './api-load-client';
+import { freePort } from './support/daemon-process';
 import { ensureDocker } from './support/ensure-docker';
 import { markdownTable, median, percentile } from './support/stats';
 
@@ -30,17 +30,6 @@ const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 10);
 const LOAD_S = Number(process.env.BENCH_STARTUP_LOAD_S ?? 3);
 /** The reads are measured this long after the daemon is ready: its allocator compiles HiGHS in the background at start. */
 const SETTLE_S = Number(process.env.BENCH_STARTUP_SETTLE_S ?? 15);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function status(port: number, route: string): Promise<number> {
   return new Promise((resolve) => {

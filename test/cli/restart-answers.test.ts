@@ -1,9 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
+import { freePort, removeContainersByLabel, testDockerEndpoint, testImage } from '../support/docker';
 import { LABEL_APP } from '../../src/drivers/docker/labels';
 
 /**
@@ -14,15 +13,6 @@ import { LABEL_APP } from '../../src/drivers/docker/labels';
  */
 const CLI = path.join(__dirname, '../../dist/cli.js');
 const APP = 'restarting';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('a daemon restarted after kill -9', () => {
   let stateDir: string;

@@ -1,23 +1,14 @@
 import { ChildProcess, spawn } from 'child_process';
 import { promises as fs } from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
-import { testDockerEndpoint } from '../support/docker';
+import { freePort, testDockerEndpoint } from '../support/docker';
 import { startPostgres, TestPostgres } from '../support/postgres';
 import { waitUntil } from '../support/wait-for';
 
 /** Two `ecoware-executor start` processes on one PostgreSQL database: one leads, the other stands by and redirects changes. */
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('two daemons on PostgreSQL', () => {
   let pg: TestPostgres;
