@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startPostgres } from '../test/support/postgres';
 import { ensureDocker } from './support/ensure-docker';
 import { DaemonProcess, get, startDaemonProcess, stopDaemon, until } from './support/daemon-process';
 import { markdownTable, median } from './support/stats';
@@ -29,9 +30,8 @@ async function main(): Promise<void> {
   ensureDocker(ROOT);
   const image = process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-failover-daemons-'));
-  // A directory of its own: the server runs as the postgres user, which cannot enter `dir`.
-  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-bench-pg-'));
-  const url = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
+  const postgres = await startPostgres();
+  const url = postgres.url;
   let serial = 0;
   const live: DaemonProcess[] = [];
   const start = async (leaseS: number) => {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   } finally {
     for (const d of live) await stopDaemon(d, 'SIGKILL');
     try { execFileSync('docker', ['rm', '-f', `${APP}_db`], { stdio: 'ignore' }); } catch { /* the engine's CLI may be missing */ }
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', pgDir], { stdio: 'ignore' });
+    await postgres.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { startPostgres } from '../test/support/postgres';
 
 /**
  * `npm run bench:failover`: how long the leader's lease takes to change hands on a private
@@ -16,7 +15,6 @@ import * as path from 'node:path';
  */
 const N = Number(process.env.BENCH_FAILOVER_N ?? 20);
 const LEASE_S = Number(process.env.BENCH_FAILOVER_LEASE_S ?? 15);
-const ROOT = path.join(__dirname, '..', '..');
 const STATE = path.join(__dirname, '..', 'src', 'drivers', 'postgres', 'pg-state.js');
 
 const CHILD = `
@@ -64,8 +62,8 @@ async function run(url: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<number> 
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-failover-'));
-  const url = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const postgres = await startPostgres();
+  const url = postgres.url;
   try {
     const term: number[] = [];
     const kill: number[] = [];
@@ -74,7 +72,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i++) kill.push(await run(url, 'SIGKILL'));
     console.log(`failover after kill -9 of the leader (lease ${LEASE_S} s): ${stats(kill)}`);
   } finally {
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', dir], { stdio: 'ignore' });
+    await postgres.remove();
   }
 }
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
+import { freshDatabase, startPostgres } from '../test/support/postgres';
 import { ensureDocker } from './support/ensure-docker';
 import { get, startDaemonProcess, stopDaemon, until } from './support/daemon-process';
 import { markdownTable, median } from './support/stats';
@@ -26,9 +26,7 @@ async function main(): Promise<void> {
   ensureDocker(ROOT);
   const image = process.env.ECOWARE_TEST_IMAGE ?? 'ecoware/busybox:latest';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-plans-pg-'));
-  // A directory of its own: the server runs as the postgres user, which cannot enter `dir`.
-  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-bench-pg-'));
-  const serverUrl = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
+  const postgres = await startPostgres();
   const results: Result[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
@@ -36,7 +34,7 @@ async function main(): Promise<void> {
       for (const backend of order) {
         const app = `plansbench${backend === 'SQLite' ? 's' : 'p'}${round}`;
         const args = ['--state-dir', path.join(dir, app)];
-        if (backend === 'PostgreSQL') args.push('--database-url', await freshDatabase(serverUrl, app));
+        if (backend === 'PostgreSQL') args.push('--database-url', await freshDatabase(postgres, app));
         const daemon = await startDaemonProcess(app, args);
         try {
           await until(async () => (await get(daemon.port, '/readyz')).status === 200, 60_000, `${app} to be ready`);
@@ -74,20 +72,9 @@ async function main(): Promise<void> {
     });
     console.log(markdownTable(['round', 'state', 'plans/s', `${N} plans`, 'accept (202), median', 'execution, median', 'plans/s vs SQLite'], rows));
   } finally {
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', pgDir], { stdio: 'ignore' });
+    await postgres.remove();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-  return serverUrl.replace(/\/ecoware$/, `/${name}`);
 }
 
 async function call(base: string, method: string, route: string, body: unknown, expected: number): Promise<unknown> {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startPostgres } from '../test/support/postgres';
 import { freePort } from './support/daemon-process';
 import { ensureDocker } from './support/ensure-docker';
 import { median } from './support/stats';
@@ -67,8 +68,8 @@ async function main(): Promise<void> {
   ensureDocker(ROOT);
   const docker = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-standby-bench-'));
-  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'ecoware-standby-pg-'));
-  const url = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), pgDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const postgres = await startPostgres();
+  const url = postgres.url;
   const children: ChildProcess[] = [];
   const start = async (name: string) => {
     const port = await freePort();
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     } catch {
       console.error(`could not remove the containers labelled io.ecoware.app=${APP}`);
     }
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-postgres.sh'), '--remove', pgDir], { stdio: 'ignore' });
+    await postgres.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,14 @@
 import { execFile } from 'child_process';
-import { promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 
 const run = promisify(execFile);
-const SCRIPT = path.join(__dirname, '..', '..', 'scripts', 'ensure-postgres.sh');
+/** The repository's scripts/ensure-postgres.sh, from test/support or from its compiled copy in dist-bench/test/support. */
+const SCRIPT = [path.join(__dirname, '..', '..'), path.join(__dirname, '..', '..', '..')]
+  .map((root) => path.join(root, 'scripts', 'ensure-postgres.sh'))
+  .find((file) => existsSync(file)) ?? path.join(__dirname, '..', '..', 'scripts', 'ensure-postgres.sh');
 
 /** A private PostgreSQL server (scripts/ensure-postgres.sh): its own temp data dir, a free loopback port. */
 export interface TestPostgres {
