@@ -52,7 +52,7 @@ export async function solveLarge(
   // containers for the restricted model), above it runs HiGHS on a restricted model from its own starts.
   const carriedPairs = context.carried ? [...pairsInPlay(instance, [context.carried])] : [];
   const firstStage = team ? helperStage(team, (i) => (i === 0 && !reach
-    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), pairs: carriedPairs, relax: false, whole: false }
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), pairs: carriedPairs, whole: false }
     : { kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i + 1, starts: [], tierKickShare: settings.tierKickShare, relax: i === 0 })) : [];
   // Past a quarter of the search budget no further start is built, the first always is.
   const starts = searchStarts(instance, Math.min(searchDeadlineMs, enteredMs + searchMs / 4), context.carried);
@@ -113,8 +113,8 @@ interface PolishOptions {
  * relaxation of the whole model (tens of ms there), whose optimum is a bound and whose open
  * containers are where the optimum tends to have its own; then a restricted model: only the
  * containers that ran before, those of the starts (up to STARTS_IN_POLISH_PAIR_LIMIT pairs), of the
- * search's answer and of the relaxation, and every tier on the new VMs. It is a fraction of the whole model, so branch and bound goes deep in
- * little time, and the layouts it finds (keeping containers that ran before rather than moving them)
+ * search's answer and of the relaxation, and every tier on the new VMs. It is a fraction of the
+ * whole model, so branch and bound goes deep in little time, and the layouts it finds (keeping containers that ran before rather than moving them)
  * are what the search misses. Then the whole model, warm-started from the best so far, for the rest
  * of the time: it may still find better, and its dual bound lifts the one reported. With a team,
  * the relaxation is the helper's (from the first stage), the whole model runs on a helper beside the
@@ -148,7 +148,7 @@ async function polish(
   const team = options.team;
   const start = packLayout(best);
   const helpers = team ? helperStage(team, (i) => (i === 0 && options.whole
-    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, pairs: [], relax: false, whole: true }
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, pairs: [], whole: true }
     : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start], tierKickShare: settings.tierKickShare })) : [];
   // Where the LP relaxation opens containers is where the optimum tends to have them.
   const relaxed = options.support

@@ -20,24 +20,20 @@ export function unpackLayout(packed: PackedLayout): Layout {
  * same instance as the coordinating thread: indices agree), until `deadlineMs` (Date.now(), shared
  * by the threads).
  *
+ * Either kind, with `relax`, first solves the LP relaxation: its optimum is a bound, its support
+ * widens a restricted model (the polish's, or this task's own).
+ *
  * - `search`: the container search with its own seed, from the cheapest of `starts`, or from the
- *   helper's own starts when none is given. With `relax`, first the LP relaxation (its optimum is a
- *   bound, its support widens the polish's restricted model).
- * - `exact`: HiGHS. With `relax`, first the LP relaxation (its optimum is a bound, its support
- *   widens the restricted model). Then, with `whole`, the whole model warm-started from `start` (a
- *   dual bound valid for the problem); otherwise the model restricted to `pairs` (v·T + t, the
- *   containers that ran before are always in), the new VMs and, when no `start` is given, the
- *   containers of the helper's own starts.
+ *   helper's own starts when none is given.
+ * - `exact`: HiGHS. With `whole`, the whole model warm-started from `start` (a dual bound valid
+ *   for the problem); otherwise the model restricted to `pairs` (v·T + t, the containers that ran
+ *   before are always in), the new VMs, the relaxation's support and, when no `start` is given,
+ *   the containers of the helper's own starts.
  */
-export type HelperTask =
-  | {
-    kind: 'search'; problem: AllocationProblem; k: number; deadlineMs: number; seed: number; starts: PackedLayout[];
-    tierKickShare?: number; relax?: boolean;
-  }
-  | {
-    kind: 'exact'; problem: AllocationProblem; k: number; deadlineMs: number;
-    start?: PackedLayout; pairs: number[]; relax: boolean; whole: boolean;
-  };
+export type HelperTask = { problem: AllocationProblem; k: number; deadlineMs: number; relax?: boolean } & (
+  | { kind: 'search'; seed: number; starts: PackedLayout[]; tierKickShare?: number }
+  | { kind: 'exact'; start?: PackedLayout; pairs: number[]; whole: boolean }
+);
 
 export interface HelperAnswer {
   /** A valid layout of the instance with `k` new VMs, and its cost. */
