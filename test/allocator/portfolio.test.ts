@@ -101,7 +101,7 @@ describe('the next plan on the same fleet', () => {
       const second = nudged(first);
       const remembering = createAllocator({ solverThreads: 1 });
       await remembering.allocate(first);
-      const short = { ...second, timeLimitMs: 60 };
+      const short = { ...second, timeLimitMs: 10 };
       const carried = await remembering.allocate(short);
       const fresh = await createAllocator({ solverThreads: 1 }).allocate(short);
       expect(verifyPlacement(second, carried)).toEqual([]);
