@@ -216,6 +216,7 @@ describe('the operator\'s page in a browser', () => {
     await page.locator('#token').waitFor({ timeout: 15_000 });
     await page.goto('about:blank');
     await page.goto(ui('#/nodes'));
+    await signInForm(page);
     await page.locator('#token').fill('not-a-token-at-all-000');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('[role="alert"]').waitFor();
@@ -260,6 +261,18 @@ describe('the operator\'s page in a browser', () => {
     expect(stale.status).toBe(401);
   });
 });
+
+/** Waits for the sign-in form; when it does not come, says what the page shows and what the daemon answers it. */
+async function signInForm(page: Page): Promise<void> {
+  await page.locator('#token').waitFor({ timeout: 30_000 }).catch(async () => {
+    const shown = (await page.locator('body').innerText().catch(() => '(nothing)')).slice(0, 800);
+    const session = await page.evaluate(async () => {
+      const res = await fetch('/ui/session', { cache: 'no-store' }).catch((e) => ({ status: 0, text: async () => String(e) }));
+      return `${res.status} ${(await res.text()).slice(0, 300)}`;
+    }).catch((e) => String(e));
+    throw new Error(`no sign-in form at ${page.url()}; the page shows: ${JSON.stringify(shown)}; GET /ui/session from it: ${session}`);
+  });
+}
 
 async function expectText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {
   await locator.filter({ hasText: text }).first().waitFor({ timeout: 5000 }).catch(async () => {
