@@ -171,15 +171,10 @@ function fluidLayout(instance: AllocationInstance, containers: Container[], rand
   const order = instance.tiers.map((_, t) => t)
     .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
   for (const t of order) {
-    const before = state.snapshot();
-    if (state.place(t, state.missing(t), random, true)) continue;
-    state.restore(before);
-    if (Number.isFinite(instance.tiers[t].maxContainers)) {
-      // A capped tier pushes uncapped neighbours off its VMs rather than move (moving a not-scalable
-      // one costs 100); they come later in the order and find room elsewhere.
-      if (state.evictUncappedAround(t, () => state.place(t, state.missing(t), random, true))) continue;
-      state.restore(before);
-    }
+    if (state.attempt(() => state.place(t, state.missing(t), random, true))) continue;
+    // A capped tier pushes uncapped neighbours off its VMs rather than move (moving a not-scalable
+    // one costs 100); they come later in the order and find room elsewhere.
+    if (Number.isFinite(instance.tiers[t].maxContainers) && state.attempt(() => state.evictUncappedAround(t, () => state.place(t, state.missing(t), random, true)))) continue;
     // Its containers cannot hold it: placed afresh.
     if (!state.replaceTier(t, random)) return undefined;
   }
@@ -265,28 +260,26 @@ function kick(state: FluidMoves, random: () => number, tierShare: number): void 
   const used = state.usedVms();
   if (used.length < 2) return;
   for (let tries = 0; tries < 5; tries++) {
-    const saved = state.snapshot();
     const dice = random();
     if (dice < tierShare) {
       // A tier re-placed from nothing, in its fewest containers, whatever it costs.
       const spread = Array.from({ length: state.T }, (_, t) => t).filter((t) => state.containersOf(t) >= 2);
-      if (spread.length > 0 && state.replaceTier(spread[Math.floor(random() * spread.length)], random, true)) return;
+      if (spread.length > 0 && state.attempt(() => state.replaceTier(spread[Math.floor(random() * spread.length)], random, true))) return;
     } else if (dice < tierShare + (1 - tierShare) * 0.35) {
       // Empty one of the lighter VMs whatever it costs.
       used.sort((a, b) => state.load(a) - state.load(b));
       const v = used[Math.floor(random() * Math.ceil(used.length / 2))];
-      if (state.emptyVm(v, random)) return;
+      if (state.attempt(() => state.emptyVm(v, random))) return;
     } else if (dice < tierShare + (1 - tierShare) * 0.7) {
       const v = used[Math.floor(random() * used.length)];
       const tiers = state.tiersOn(v);
       const t = tiers[Math.floor(random() * tiers.length)];
       const to = used[Math.floor(random() * used.length)];
-      if (to !== v && !state.hasContainer(to, t) && state.moveContainer(v, t, to, random)) return;
+      if (to !== v && !state.hasContainer(to, t) && state.attempt(() => state.moveContainer(v, t, to, random))) return;
     } else {
       // Open an idle VM where tiers ran before: the room lets the next descent merge containers.
       const idle = state.idleHomes();
-      if (idle.length > 0 && state.reopen(idle[Math.floor(random() * idle.length)])) return;
+      if (idle.length > 0 && state.attempt(() => state.reopen(idle[Math.floor(random() * idle.length)]))) return;
     }
-    state.restore(saved);
   }
 }

@@ -1,9 +1,10 @@
 import { AllocationInstance, Layout, mayHost, mustKeep, vmOwnCost } from '../model/allocation-instance';
 import { COST } from '../model/cost-weights';
+import { UndoLog } from './undo-log';
 
 export interface Snapshot {
   total: number;
-  has: Uint8Array;
+  has: Int32Array;
   vmsOf: Int32Array;
   tiersOf: Int32Array;
   size: [Int32Array, Int32Array];
@@ -17,17 +18,27 @@ export const CPU = 0;
 export const MEM = 1;
 export type Resource = typeof CPU | typeof MEM;
 
+/** The arrays of the state, as the undo log numbers them (sizes and free room: one per resource). */
+const HAS = 0;
+const VMS_OF = 1;
+const TIERS_OF = 2;
+const SIZE = [3, 4] as const;
+const FREE = [5, 6] as const;
+const COUNT = 7;
+const HOSTED = 8;
+
 /**
  * Containers as a V × T matrix, each resource's sizes a feasible flow: the data structure of the
  * container search, and the augmenting paths (`place`, `route`) that keep the flows feasible as
  * containers come and go. The moves built on them are `FluidMoves` (fluid-moves.ts). Moves either
- * succeed or return false with the state spoiled; `trial` runs one and puts the state back unless
- * it succeeded and lowered the cost.
+ * succeed or return false with the state spoiled; `attempt` runs one and puts the state back unless
+ * it succeeded, `trial` unless it also lowered the cost. Both take back the move's own writes (an
+ * undo log), not a copy of the whole state: `snapshot` is for states kept longer (the best so far).
  */
 export class FluidLayout {
   readonly V: number;
   readonly T: number;
-  protected has: Uint8Array;
+  protected has: Int32Array;
   protected size: [Int32Array, Int32Array];
   protected free: [Int32Array, Int32Array];
   /** Containers per tier. */
@@ -36,6 +47,8 @@ export class FluidLayout {
   protected hosted: Int32Array;
   protected total = 0;
   protected readonly pool: Snapshot[] = [];
+  /** Every write to the state's arrays below goes through it (but the first `fill`). */
+  protected readonly undo: UndoLog;
   /** Adjacency, for the searches: the VMs of tier t are vmsOf[t·V … t·V + count[t]), the tiers of v likewise. */
   protected vmsOf: Int32Array;
   protected tiersOf: Int32Array;
@@ -56,7 +69,7 @@ export class FluidLayout {
   constructor(protected readonly instance: AllocationInstance, layout: Layout) {
     const V = (this.V = instance.vms.length);
     const T = (this.T = instance.tiers.length);
-    this.has = new Uint8Array(V * T);
+    this.has = new Int32Array(V * T);
     this.vmsOf = new Int32Array(V * T);
     this.tiersOf = new Int32Array(V * T);
     this.size = [new Int32Array(V * T), new Int32Array(V * T)];
@@ -73,6 +86,7 @@ export class FluidLayout {
       }
     });
     this.fill(layout);
+    this.undo = new UndoLog([this.has, this.vmsOf, this.tiersOf, this.size[0], this.size[1], this.free[0], this.free[1], this.count, this.hosted]);
     this.banned = new Uint8Array(V);
     this.allowed = new Uint8Array(V * T);
     this.pinned = new Uint8Array(V * T);
@@ -87,19 +101,6 @@ export class FluidLayout {
     this.viaTier = new Int32Array(V);
     this.viaVm = new Int32Array(T);
     this.queue = new Int32Array(T + 1);
-    this.total = this.computeCost();
-  }
-
-  /** The state set to `layout` (sizes as given: they must be a valid flow, as any valid layout's are). */
-  replaceWith(layout: Layout): void {
-    this.has.fill(0);
-    this.size[0].fill(0);
-    this.size[1].fill(0);
-    this.free[0].set(this.capacity[0]);
-    this.free[1].set(this.capacity[1]);
-    this.count.fill(0);
-    this.hosted.fill(0);
-    this.fill(layout);
     this.total = this.computeCost();
   }
 
@@ -145,7 +146,9 @@ export class FluidLayout {
     this.pool.push(s);
   }
 
+  /** The state set back to `s`: between moves only (no `attempt` or `trial` running). */
   restore(s: Snapshot): void {
+    if (this.undo.recording) throw new Error('a snapshot restored in the middle of a move');
     copyState(this.live(), s);
     this.total = s.total;
   }
@@ -170,17 +173,23 @@ export class FluidLayout {
     return this.hosted[v];
   }
 
-  /**
-   * Runs a move and keeps it only when it succeeded and lowered the cost; otherwise the state is
-   * put back as it was. The snapshot goes back to the pool either way.
-   */
+  /** Runs a move and keeps it only when it succeeded; otherwise the state is put back as it was. */
+  attempt(move: () => boolean): boolean {
+    const total = this.total;
+    this.undo.open();
+    const done = move();
+    if (done) this.undo.keep();
+    else {
+      this.undo.undo();
+      this.total = total;
+    }
+    return done;
+  }
+
+  /** Runs a move and keeps it only when it succeeded and lowered the cost; otherwise the state is put back as it was. */
   trial(move: () => boolean): boolean {
     const before = this.total;
-    const saved = this.snapshot();
-    const better = move() && this.total < before;
-    if (!better) this.restore(saved);
-    this.release(saved);
-    return better;
+    return this.attempt(() => move() && this.total < before);
   }
 
   /** The objective of SPEC §3, as `vmCost` sums it; kept up to date as containers come and go. */
@@ -264,10 +273,11 @@ export class FluidLayout {
   }
 
   /** Removes `item` from the list of `length` entries at `start`, the last one taking its place. */
-  protected unlist(list: Int32Array, start: number, length: number, item: number): void {
+  protected unlist(id: typeof VMS_OF | typeof TIERS_OF, start: number, length: number, item: number): void {
+    const list = id === VMS_OF ? this.vmsOf : this.tiersOf;
     for (let k = start; k < start + length; k++) {
       if (list[k] !== item) continue;
-      list[k] = list[start + length - 1];
+      this.undo.set(id, k, list[start + length - 1]);
       return;
     }
   }
@@ -275,33 +285,39 @@ export class FluidLayout {
   protected removePair(v: number, t: number): [number, number] {
     const i = v * this.T + t;
     const need: [number, number] = [this.size[0][i], this.size[1][i]];
-    this.free[0][v] += need[0];
-    this.free[1][v] += need[1];
-    this.size[0][i] = 0;
-    this.size[1][i] = 0;
-    this.has[i] = 0;
-    this.unlist(this.vmsOf, t * this.V, this.count[t], v);
-    this.unlist(this.tiersOf, v * this.T, this.hosted[v], t);
-    this.count[t] -= 1;
+    const { undo } = this;
+    undo.set(FREE[0], v, this.free[0][v] + need[0]);
+    undo.set(FREE[1], v, this.free[1][v] + need[1]);
+    undo.set(SIZE[0], i, 0);
+    undo.set(SIZE[1], i, 0);
+    undo.set(HAS, i, 0);
+    this.unlist(VMS_OF, t * this.V, this.count[t], v);
+    this.unlist(TIERS_OF, v * this.T, this.hosted[v], t);
+    undo.set(COUNT, t, this.count[t] - 1);
     this.total -= this.pairTerm(i, t) + this.vmTerm(v);
-    this.hosted[v] -= 1;
+    undo.set(HOSTED, v, this.hosted[v] - 1);
     this.total += this.vmTerm(v);
     return need;
   }
 
   /** Creates tier t's container on v with the given sizes (the caller made sure they fit). */
   protected insertPair(v: number, t: number, cpu: number, mem: number): void {
+    this.createPair(v, t, cpu, mem);
+  }
+
+  private createPair(v: number, t: number, cpu: number, mem: number): void {
     const i = v * this.T + t;
-    this.has[i] = 1;
-    this.size[CPU][i] = cpu;
-    this.size[MEM][i] = mem;
-    this.free[CPU][v] -= cpu;
-    this.free[MEM][v] -= mem;
-    this.vmsOf[t * this.V + this.count[t]] = v;
-    this.tiersOf[v * this.T + this.hosted[v]] = t;
-    this.count[t] += 1;
+    const { undo } = this;
+    undo.set(HAS, i, 1);
+    undo.set(SIZE[CPU], i, cpu);
+    undo.set(SIZE[MEM], i, mem);
+    undo.set(FREE[CPU], v, this.free[CPU][v] - cpu);
+    undo.set(FREE[MEM], v, this.free[MEM][v] - mem);
+    undo.set(VMS_OF, t * this.V + this.count[t], v);
+    undo.set(TIERS_OF, v * this.T + this.hosted[v], t);
+    undo.set(COUNT, t, this.count[t] + 1);
     this.total += this.pairTerm(i, t) - this.vmTerm(v);
-    this.hosted[v] += 1;
+    undo.set(HOSTED, v, this.hosted[v] + 1);
     this.total += this.vmTerm(v);
   }
 
@@ -395,23 +411,13 @@ export class FluidLayout {
       let donor = -1;
       for (let w = 0; w < this.V; w++) if (this.has[w * this.T + t] && this.size[r][w * this.T + t] > 1) donor = w;
       if (donor < 0) return false;
-      this.size[r][donor * this.T + t] -= 1;
-      this.free[r][donor] += 1;
+      this.undo.set(SIZE[r], donor * this.T + t, this.size[r][donor * this.T + t] - 1);
+      this.undo.set(FREE[r], donor, this.free[r][donor] + 1);
       need[r] += 1;
     }
-    this.has[i] = 1;
-    this.size[0][i] = 1;
-    this.size[1][i] = 1;
-    this.free[0][v] -= 1;
-    this.free[1][v] -= 1;
+    this.createPair(v, t, 1, 1);
     need[0] -= 1;
     need[1] -= 1;
-    this.vmsOf[t * this.V + this.count[t]] = v;
-    this.tiersOf[v * this.T + this.hosted[v]] = t;
-    this.count[t] += 1;
-    this.total += this.pairTerm(i, t) - this.vmTerm(v);
-    this.hosted[v] += 1;
-    this.total += this.vmTerm(v);
     return true;
   }
 
@@ -420,14 +426,14 @@ export class FluidLayout {
     for (let t = 0; t < this.T; t++) {
       const i = v * this.T + t;
       if (!this.has[i] || this.size[r][i] < 2) continue;
-      this.size[r][i] -= 1;
-      this.free[r][v] += 1;
+      this.undo.set(SIZE[r], i, this.size[r][i] - 1);
+      this.undo.set(FREE[r], v, this.free[r][v] + 1);
       this.banned[v] += 1;
       const moved = this.route(r, t, 1);
       this.banned[v] -= 1;
       if (moved === 1) return true;
-      this.size[r][i] += 1;
-      this.free[r][v] -= 1;
+      this.undo.set(SIZE[r], i, this.size[r][i] + 1);
+      this.undo.set(FREE[r], v, this.free[r][v] - 1);
     }
     return false;
   }
@@ -479,13 +485,14 @@ export class FluidLayout {
         v = this.viaVm[t];
         delta = Math.min(delta, size[v * T + t] - 1);
       }
-      free[end] -= delta;
+      const { undo } = this;
+      undo.set(FREE[r], end, free[end] - delta);
       for (let v = end; ; ) {
         const t = this.viaTier[v];
-        size[v * T + t] += delta;
+        undo.set(SIZE[r], v * T + t, size[v * T + t] + delta);
         if (t === t0) break;
         v = this.viaVm[t];
-        size[v * T + t] -= delta;
+        undo.set(SIZE[r], v * T + t, size[v * T + t] - delta);
       }
       placed += delta;
     }

@@ -3,10 +3,10 @@ import { CPU, FluidLayout, MEM } from './fluid-layout';
 /**
  * The container search's moves on a `FluidLayout`: containers dropped, moved, traded, tiers placed
  * again, VMs emptied, relocated or reopened. Each either succeeds or returns false with the state
- * spoiled (the caller restores it, see `trial`); sizes always follow by the augmenting paths.
+ * spoiled (`attempt` and `trial` put it back); sizes always follow by the augmenting paths.
  */
 export class FluidMoves extends FluidLayout {
-  /** Removes every container of v, their load carried elsewhere. False (state spoiled: restore it) when it cannot. */
+  /** Removes every container of v, their load carried elsewhere. False (state spoiled: `attempt` puts it back) when it cannot. */
   emptyVm(v: number, random: () => number): boolean {
     const tiers = this.tiersOn(v);
     if (tiers.some((t) => !this.removable(v, t))) return false;
@@ -44,16 +44,14 @@ export class FluidMoves extends FluidLayout {
     let added = false;
     for (const t of this.instance.vms[v].prior.keys()) {
       if (this.count[t] >= this.instance.tiers[t].maxContainers) continue;
-      const before = this.snapshot();
-      if (this.addPair(v, t, [0, 0])) added = true;
-      else this.restore(before);
+      if (this.attempt(() => this.addPair(v, t, [0, 0]))) added = true;
     }
     return added;
   }
 
   /**
    * Removes containers of uncapped tiers from the VMs where tier t runs, largest first, one at a
-   * time until `placed` succeeds. False (state spoiled: restore it) when even all of them are not enough.
+   * time until `placed` succeeds. False (state spoiled: `attempt` puts it back) when even all of them are not enough.
    */
   evictUncappedAround(t: number, placed: () => boolean): boolean {
     const evictable: Array<[number, number]> = [];
@@ -67,9 +65,7 @@ export class FluidMoves extends FluidLayout {
     evictable.sort((a, b) => weight(b) - weight(a));
     for (const [v, other] of evictable) {
       this.removePair(v, other);
-      const before = this.snapshot();
-      if (placed()) return true;
-      this.restore(before);
+      if (this.attempt(placed)) return true;
     }
     return false;
   }
@@ -87,20 +83,13 @@ export class FluidMoves extends FluidLayout {
     }
     // Containers to keep stay; the rest of the tier goes through them and wherever it finds room.
     if (keeps) return this.place(t, this.missing(t), random, mayOpen);
-    const before = this.snapshot();
     const demand: [number, number] = [this.instance.tiers[t].cpu, this.instance.tiers[t].mem];
     const room = (v: number) => Math.min(this.free[0][v] / demand[0], this.free[1][v] / demand[1]) + (this.prior[v * this.T + t] ? 1 : 0);
     const used = this.usedVms().filter((v) => !this.banned[v]).sort((a, b) => room(b) - room(a)).slice(0, 6);
     for (const v of [...used, ...(mayOpen ? this.idleVmToOpen(demand, t) : [])]) {
       const need: [number, number] = [demand[0], demand[1]];
-      const placed = this.addPair(v, t, need) && this.place(t, need, random, mayOpen);
-      if (!placed) this.restore(before);
-      else {
-        this.release(before);
-        return true;
-      }
+      if (this.attempt(() => this.addPair(v, t, need) && this.place(t, need, random, mayOpen))) return true;
     }
-    this.release(before);
     return false;
   }
 
