@@ -49,11 +49,10 @@ export async function solveLarge(
   const k = instance.vms.length - instance.existingVmCount;
   // The helpers' first stage, beside the search here: the container search with other seeds; up to
   // the polish's reach the first helper solves the LP relaxation before it searches (a bound, and
-  // containers for the restricted model), above it runs HiGHS on a restricted model from its own starts.
-  const carriedPairs = context.carried ? [...pairsInPlay(instance, [context.carried])] : [];
-  const firstStage = team ? helperStage(team, (i) => (i === 0 && !reach
-    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), pairs: carriedPairs, whole: false }
-    : { kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i + 1, starts: [], tierKickShare: settings.tierKickShare, relax: i === 0 })) : [];
+  // containers for the restricted model). Above it the relaxation takes too long to pay.
+  const firstStage = team ? helperStage(team, (i) => ({
+    kind: 'search', problem, k, deadlineMs: helperDeadline(searchDeadlineMs), seed: settings.seed + i + 1, starts: [], tierKickShare: settings.tierKickShare, relax: i === 0 && reach,
+  })) : [];
   // Past a quarter of the search budget no further start is built, the first always is.
   const starts = searchStarts(instance, Math.min(searchDeadlineMs, enteredMs + searchMs / 4), context.carried);
   let layout = cheapestLayout(instance, starts);
@@ -148,7 +147,7 @@ async function polish(
   const team = options.team;
   const start = packLayout(best);
   const helpers = team ? helperStage(team, (i) => (i === 0 && options.whole
-    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, pairs: [], whole: true }
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start }
     : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start], tierKickShare: settings.tierKickShare })) : [];
   // Where the LP relaxation opens containers is where the optimum tends to have them.
   const relaxed = options.support

@@ -2,9 +2,10 @@ import { execFile } from 'child_process';
 import * as path from 'path';
 import { createAllocator, verifyPlacement, warmUpAllocator } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
-import { buildInstance, layoutCost, minimumNewVms } from '../../src/allocator/model/allocation-instance';
-import { runHelperTask, unpackLayout } from '../../src/allocator/portfolio/helper-tasks';
+import { buildInstance, isValidLayout, layoutCost, minimumNewVms } from '../../src/allocator/model/allocation-instance';
+import { packLayout, runHelperTask, unpackLayout } from '../../src/allocator/portfolio/helper-tasks';
 import { carriedFluidLayout } from '../../src/allocator/search/container-search';
+import { cheapestLayout, searchStarts } from '../../src/allocator/search/search-starts';
 import { generateFleetProblem, generateScaleOutProblem } from '../support/allocation-problems';
 
 /**
@@ -44,14 +45,15 @@ describe('the allocator on several threads', () => {
 describe("a helper's stages", () => {
   beforeAll(() => warmUpAllocator(), 60_000);
 
-  it('the exact stage with the relaxation returns a valid layout and a bound below its cost', async () => {
+  it('the exact stage from a start returns a valid layout no dearer than it and a bound below its cost', async () => {
     const problem = generateScaleOutProblem({ vms: 20, tiers: 10, seed: 2 });
     const k = minimumNewVms(problem);
-    const answer = await runHelperTask({ kind: 'exact', problem, k, deadlineMs: Date.now() + 2000, pairs: [], relax: true, whole: false });
     const instance = buildInstance(problem, k);
-    expect(answer.layout).toBeDefined();
+    const start = cheapestLayout(instance, searchStarts(instance, Date.now() + 1000))!;
+    const answer = await runHelperTask({ kind: 'exact', problem, k, deadlineMs: Date.now() + 2000, start: packLayout(start) });
+    expect(isValidLayout(instance, unpackLayout(answer.layout!))).toBe(true);
     expect(layoutCost(instance, unpackLayout(answer.layout!))).toBe(answer.cost);
-    expect(answer.support!.length).toBeGreaterThan(0);
+    expect(answer.cost).toBeLessThanOrEqual(layoutCost(instance, start));
     expect(answer.bound).toBeLessThanOrEqual(answer.cost!);
     expect(answer.bound).toBeGreaterThan(0);
   });

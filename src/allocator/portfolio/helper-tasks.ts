@@ -21,18 +21,16 @@ export function unpackLayout(packed: PackedLayout): Layout {
  * by the threads).
  *
  * Either kind, with `relax`, first solves the LP relaxation: its optimum is a bound, its support
- * widens a restricted model (the polish's, or this task's own).
+ * widens the polish's restricted model.
  *
  * - `search`: the container search with its own seed, from the cheapest of `starts`, or from the
  *   helper's own starts when none is given.
- * - `exact`: HiGHS. With `whole`, the whole model warm-started from `start` (a dual bound valid
- *   for the problem); otherwise the model restricted to `pairs` (v·T + t, the containers that ran
- *   before are always in), the new VMs, the relaxation's support and, when no `start` is given,
- *   the containers of the helper's own starts.
+ * - `exact`: HiGHS on the whole model, warm-started from `start`: a layout no dearer than it, and
+ *   HiGHS' dual bound, valid for the problem.
  */
 export type HelperTask = { problem: AllocationProblem; k: number; deadlineMs: number; relax?: boolean } & (
   | { kind: 'search'; seed: number; starts: PackedLayout[]; tierKickShare?: number }
-  | { kind: 'exact'; start?: PackedLayout; pairs: number[]; whole: boolean }
+  | { kind: 'exact'; start: PackedLayout }
 );
 
 export interface HelperAnswer {
@@ -43,7 +41,7 @@ export interface HelperAnswer {
   bound: number;
   /** A task with `relax`: the pairs the relaxation opens. */
   support?: number[];
-  /** `exact`: HiGHS proved the (restricted or whole) model's optimum. */
+  /** `exact`: HiGHS proved the model's optimum. */
   proven?: boolean;
 }
 
@@ -69,22 +67,10 @@ export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
     const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed, tierKickShare: task.tierKickShare, targetCost: bound });
     return { ...answerOf(instance, isValidLayout(instance, searched) ? searched : start, bound), support };
   }
-  const T = instance.tiers.length;
-  const pairs = new Set([...task.pairs, ...(support ?? [])]);
-  let start = task.start ? unpackLayout(task.start) : undefined;
-  if (!start) {
-    const own = searchStarts(instance, Date.now() + (task.deadlineMs - Date.now()) * 0.1);
-    for (const layout of own) layout.forEach((hosted, v) => { for (const t of hosted.keys()) pairs.add(v * T + t); });
-    start = cheapestLayout(instance, own);
-  }
-  instance.vms.forEach((vm, v) => { for (const t of vm.prior.keys()) pairs.add(v * T + t); });
-  const outcome = await solveInstanceExactly(instance, {
-    timeLimitMs: task.deadlineMs - Date.now(),
-    start,
-    candidate: task.whole ? undefined : (v, t) => instance.vms[v].isNew || pairs.has(v * T + t),
-  });
+  const start = unpackLayout(task.start);
+  const outcome = await solveInstanceExactly(instance, { timeLimitMs: task.deadlineMs - Date.now(), start });
   const best = cheapestLayout(instance, [outcome.layout, start].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l)));
-  if (task.whole) bound = Math.max(bound, outcome.status === 'optimal' && best ? layoutCost(instance, best) : Math.ceil(outcome.bound - 1e-6));
+  bound = Math.max(bound, outcome.status === 'optimal' && best ? layoutCost(instance, best) : Math.ceil(outcome.bound - 1e-6));
   return { ...answerOf(instance, best, bound), support, proven: outcome.status === 'optimal' };
 }
 
