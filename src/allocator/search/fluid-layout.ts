@@ -60,8 +60,10 @@ export class FluidLayout {
   protected readonly allowed: Uint8Array;
   protected readonly pinned: Uint8Array;
   // Breadth-first search scratch space.
-  protected readonly seenVm: Uint8Array;
-  protected readonly seenTier: Uint8Array;
+  /** Marked seen by the search numbered `searchStamp` (no clearing between searches). */
+  protected readonly seenVm: Int32Array;
+  protected readonly seenTier: Int32Array;
+  protected searchStamp = 0;
   protected readonly viaTier: Int32Array;
   protected readonly viaVm: Int32Array;
   protected readonly queue: Int32Array;
@@ -96,8 +98,8 @@ export class FluidLayout {
         this.pinned[v * T + t] = mustKeep(instance, v, t) ? 1 : 0;
       }
     }
-    this.seenVm = new Uint8Array(V);
-    this.seenTier = new Uint8Array(T);
+    this.seenVm = new Int32Array(V);
+    this.seenTier = new Int32Array(T);
     this.viaTier = new Int32Array(V);
     this.viaVm = new Int32Array(T);
     this.queue = new Int32Array(T + 1);
@@ -449,19 +451,18 @@ export class FluidLayout {
     const free = this.free[r];
     let placed = 0;
     while (placed < amount) {
-      this.seenVm.fill(0);
-      this.seenTier.fill(0);
+      const stamp = ++this.searchStamp;
       let head = 0;
       let tail = 0;
       this.queue[tail++] = t0;
-      this.seenTier[t0] = 1;
+      this.seenTier[t0] = stamp;
       let end = -1;
       search: while (head < tail) {
         const t = this.queue[head++];
         for (let a = t * V, aEnd = a + this.count[t]; a < aEnd; a++) {
           const v = this.vmsOf[a];
-          if (this.seenVm[v] || this.banned[v]) continue;
-          this.seenVm[v] = 1;
+          if (this.seenVm[v] === stamp || this.banned[v]) continue;
+          this.seenVm[v] = stamp;
           this.viaTier[v] = t;
           if (free[v] > 0) {
             end = v;
@@ -470,8 +471,8 @@ export class FluidLayout {
           for (let b = v * T, bEnd = b + this.hosted[v]; b < bEnd; b++) {
             const t2 = this.tiersOf[b];
             const i = v * T + t2;
-            if (this.seenTier[t2] || size[i] < 2) continue;
-            this.seenTier[t2] = 1;
+            if (this.seenTier[t2] === stamp || size[i] < 2) continue;
+            this.seenTier[t2] = stamp;
             this.viaVm[t2] = v;
             this.queue[tail++] = t2;
           }
