@@ -260,6 +260,19 @@ describe('the operator\'s page in a browser', () => {
     const stale = await request(daemon.url).get('/api/nodes').set('cookie', `ecoware_session=${cookies[0].value}`);
     expect(stale.status).toBe(401);
   });
+
+  it('asks for a token in a page that draws no frame, as a background tab does', async () => {
+    // The daemon still has the tokens file of the test above. Without animation frames the page's
+    // first effects run late, after GET /ui/session has answered: the form must come all the same.
+    const background = await browser.context.newPage();
+    try {
+      await background.addInitScript(() => { window.requestAnimationFrame = () => 0; });
+      await background.goto(ui('#/nodes'));
+      await signInForm(background);
+    } finally {
+      await background.close();
+    }
+  });
 });
 
 /** Waits for the sign-in form; when it does not come, says what the page shows and what the daemon answers it. */

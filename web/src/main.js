@@ -3,7 +3,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { connect, disconnect } from './live.js';
-import { loadAll, loadExecution, loadJob, loadSession, set, state, subscribe } from './store.js';
+import { changeCount, loadAll, loadExecution, loadJob, loadSession, set, state, subscribe } from './store.js';
 import { html, setAppOrder } from './ui.js';
 import { Overview } from './views/overview.js';
 import { Nodes } from './views/nodes.js';
@@ -32,7 +32,14 @@ function parseRoute() {
 
 function useStore() {
   const [, setTick] = useState(0);
-  useEffect(() => subscribe(() => setTick((t) => t + 1)), []);
+  const drawn = changeCount();
+  useEffect(() => {
+    const unsubscribe = subscribe(() => setTick((t) => t + 1));
+    // Effects run after the frame is drawn (in a background tab, with no frames, 100 ms later): a
+    // change made before, such as the first GET /ui/session answering, would otherwise never be drawn.
+    if (changeCount() !== drawn) setTick((t) => t + 1);
+    return unsubscribe;
+  }, []);
   return state;
 }
 

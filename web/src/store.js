@@ -35,7 +35,15 @@ export function subscribe(listener) {
 }
 
 let notifyQueued = false;
+let changes = 0;
+
+/** How many times the state has changed: a view that subscribes late compares it with what it drew. */
+export function changeCount() {
+  return changes;
+}
+
 export function notify() {
+  changes += 1;
   if (notifyQueued) return;
   notifyQueued = true;
   queueMicrotask(() => {
