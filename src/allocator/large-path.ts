@@ -113,7 +113,8 @@ interface PolishOptions {
  * containers are where the optimum tends to have its own; then a restricted model: only the
  * containers that ran before, those of the starts (up to STARTS_IN_POLISH_PAIR_LIMIT pairs), of the
  * search's answer and of the relaxation, and every tier on the new VMs. It is a fraction of the
- * whole model, so branch and bound goes deep in little time, and the layouts it finds (keeping containers that ran before rather than moving them)
+ * whole model, so branch and bound goes deep in little time, and the layouts it finds (keeping
+ * containers that ran before rather than moving them)
  * are what the search misses. Then the whole model, warm-started from the best so far, for the rest
  * of the time: it may still find better, and its dual bound lifts the one reported. With a team,
  * the relaxation is the helper's (from the first stage), the whole model runs on a helper beside the

@@ -171,10 +171,11 @@ function fluidLayout(instance: AllocationInstance, containers: Container[], rand
   const order = instance.tiers.map((_, t) => t)
     .sort((a, b) => instance.tiers[a].maxContainers - instance.tiers[b].maxContainers || instance.tiers[b].cpu - instance.tiers[a].cpu);
   for (const t of order) {
-    if (state.attempt(() => state.place(t, state.missing(t), random, true))) continue;
+    const placed = () => state.place(t, state.missing(t), random, true);
+    if (state.attempt(placed)) continue;
     // A capped tier pushes uncapped neighbours off its VMs rather than move (moving a not-scalable
     // one costs 100); they come later in the order and find room elsewhere.
-    if (Number.isFinite(instance.tiers[t].maxContainers) && state.attempt(() => state.evictUncappedAround(t, () => state.place(t, state.missing(t), random, true)))) continue;
+    if (Number.isFinite(instance.tiers[t].maxContainers) && state.attempt(() => state.evictUncappedAround(t, placed))) continue;
     // Its containers cannot hold it: placed afresh.
     if (!state.replaceTier(t, random)) return undefined;
   }

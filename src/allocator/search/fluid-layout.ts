@@ -88,7 +88,18 @@ export class FluidLayout {
       }
     });
     this.fill(layout);
-    this.undo = new UndoLog([this.has, this.vmsOf, this.tiersOf, this.size[0], this.size[1], this.free[0], this.free[1], this.count, this.hosted]);
+    const logged: Int32Array[] = [];
+    logged[HAS] = this.has;
+    logged[VMS_OF] = this.vmsOf;
+    logged[TIERS_OF] = this.tiersOf;
+    for (const r of [CPU, MEM] as const) {
+      logged[SIZE[r]] = this.size[r];
+      logged[FREE[r]] = this.free[r];
+    }
+    logged[COUNT] = this.count;
+    logged[HOSTED] = this.hosted;
+    // Array.from: filled out of order, the list would stay a holey array, slower to index on every write.
+    this.undo = new UndoLog(Array.from(logged));
     this.banned = new Uint8Array(V);
     this.allowed = new Uint8Array(V * T);
     this.pinned = new Uint8Array(V * T);
