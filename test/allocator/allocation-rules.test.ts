@@ -141,6 +141,19 @@ describe('allocation rules (SPEC §3)', () => {
     expect(result.newVms).toEqual(['new_vm0']);
   });
 
+  it('repacks that fleet on two threads too', async () => {
+    const p = generateScaleOutProblem({ vms: 100, tiers: 50, seed: 2 });
+    const allocator = createAllocator({ tightTimeLimitMs: 5000, solverThreads: 2 });
+    try {
+      await allocator.warmUp();
+      const result = await allocator.allocate(p);
+      expect(verifyPlacement(p, result)).toEqual([]);
+      expect(result.newVms).toEqual(['new_vm0']);
+    } finally {
+      await allocator.close();
+    }
+  });
+
   it('returns a valid placement with its bound when the time budget is tiny', async () => {
     const p = { ...generateFleetProblem({ vms: 50, tiers: 25, seed: 2 }), timeLimitMs: 1 };
     const result = await allocate(p);

@@ -58,6 +58,22 @@ describe("a helper's stages", () => {
     expect(answer.bound).toBeGreaterThan(0);
   });
 
+  it('the exact stage restricted to some pairs places containers on existing VMs only there, and claims no bound', async () => {
+    const problem = generateScaleOutProblem({ vms: 20, tiers: 10, seed: 2 });
+    const k = minimumNewVms(problem);
+    const instance = buildInstance(problem, k);
+    const T = instance.tiers.length;
+    const start = cheapestLayout(instance, searchStarts(instance, Date.now() + 1000))!;
+    // The start's own containers and nothing else on the existing VMs: where the model may not add one.
+    const pairs = start.slice(0, instance.existingVmCount).flatMap((hosted, v) => [...hosted.keys()].map((t) => v * T + t));
+    const answer = await runHelperTask({ kind: 'exact', problem, k, deadlineMs: Date.now() + 2000, pairs, seed: 1 });
+    const layout = unpackLayout(answer.layout!);
+    expect(isValidLayout(instance, layout)).toBe(true);
+    const outside = layout.slice(0, instance.existingVmCount).flatMap((hosted, v) => [...hosted.keys()].map((t) => v * T + t)).filter((pair) => !pairs.includes(pair));
+    expect(outside).toEqual([]);
+    expect(answer.bound).toBe(-Infinity);
+  });
+
   it('the search stage with the relaxation returns its own layout, the bound and the containers the relaxation opens', async () => {
     const problem = generateScaleOutProblem({ vms: 20, tiers: 20, seed: 4 });
     const k = minimumNewVms(problem);

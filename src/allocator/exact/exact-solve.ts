@@ -17,7 +17,7 @@ export interface ExactOutcome {
  */
 export async function solveInstanceExactly(
   instance: AllocationInstance,
-  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean },
+  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean; seed?: number },
 ): Promise<ExactOutcome> {
   // The limit covers building the model too: on a large fleet under load that is tens of ms.
   const deadlineMs = Date.now() + options.timeLimitMs;
@@ -25,6 +25,7 @@ export async function solveInstanceExactly(
   const outcome = await solveMip(mip.model, {
     timeLimitMs: deadlineMs - Date.now(),
     start: options.start && isValidLayout(instance, options.start) ? mip.encode(options.start) : undefined,
+    seed: options.seed,
   });
   if (!outcome.values) return { status: outcome.status, bound: outcome.bound };
   let layout = mip.decode(outcome.values);

@@ -19,6 +19,11 @@ export interface MipSolveOptions {
   timeLimitMs: number;
   /** A feasible (or nearly feasible) assignment of every column, used as the first incumbent. */
   start?: ArrayLike<number>;
+  /**
+   * HiGHS' random seed (its default when absent). Branch and bound on a model it cannot settle in
+   * the time ends at another incumbent with another seed: two threads on one model use two.
+   */
+  seed?: number;
 }
 
 // The WASM runtime is loaded once per process and its memory stays reserved. After a native error
@@ -83,7 +88,7 @@ export async function solveMip(model: MipModel, options: MipSolveOptions): Promi
   const leftMs = options.timeLimitMs - (Date.now() - startedMs);
   if (!highs || leftMs <= 0) return { status: 'unknown', bound: -Infinity };
   try {
-    return solveOn(highs, model, startedMs + options.timeLimitMs, options.start);
+    return solveOn(highs, model, startedMs + options.timeLimitMs, options);
   } catch (err) {
     runtime = undefined;
     loaded = undefined;
@@ -112,7 +117,7 @@ async function readyWithin(ms: number): Promise<Highs | undefined> {
   }
 }
 
-function solveOn(highs: Highs, model: MipModel, deadlineMs: number, start: ArrayLike<number> | undefined): MipOutcome {
+function solveOn(highs: Highs, model: MipModel, deadlineMs: number, { start, seed }: MipSolveOptions): MipOutcome {
   const n = model.columns.length;
   const m = model.rows.length;
   const starts = new Int32Array(m + 1);
@@ -160,6 +165,7 @@ function solveOn(highs: Highs, model: MipModel, deadlineMs: number, start: Array
       time_limit: Math.max(0.001, (leftMs * 0.9 - 5) / 1000),
       mip_rel_gap: 0,
       mip_abs_gap: 1e-6,
+      ...(seed !== undefined ? { random_seed: seed } : {}),
     });
     if (start) instance.setSolution({ colValue: Float64Array.from(start) });
     const stopMs = deadlineMs - STOP_EARLY_MS;

@@ -26,11 +26,13 @@ export function unpackLayout(packed: PackedLayout): Layout {
  * - `search`: the container search with its own seed, from the cheapest of `starts`, or from the
  *   helper's own starts when none is given.
  * - `exact`: HiGHS on the whole model, warm-started from `start`: a layout no dearer than it, and
- *   HiGHS' dual bound, valid for the problem.
+ *   HiGHS' dual bound, valid for the problem. With `pairs`, a model restricted to them (and every
+ *   tier on the new VMs), whose dual bound proves nothing, so none is reported; with `seed`, HiGHS'
+ *   own random seed (the same model on two threads, two seeds: two chances).
  */
 export type HelperTask = { problem: AllocationProblem; k: number; deadlineMs: number; relax?: boolean } & (
   | { kind: 'search'; seed: number; starts: PackedLayout[]; tierKickShare?: number }
-  | { kind: 'exact'; start: PackedLayout }
+  | { kind: 'exact'; start?: PackedLayout; pairs?: number[]; seed?: number }
 );
 
 export interface HelperAnswer {
@@ -41,8 +43,6 @@ export interface HelperAnswer {
   bound: number;
   /** A task with `relax`: the pairs the relaxation opens. */
   support?: number[];
-  /** `exact`: HiGHS proved the model's optimum. */
-  proven?: boolean;
 }
 
 /**
@@ -67,11 +67,18 @@ export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
     const searched = improveByContainerSearch(instance, start, { deadlineMs: task.deadlineMs, seed: task.seed, tierKickShare: task.tierKickShare, targetCost: bound });
     return { ...answerOf(instance, isValidLayout(instance, searched) ? searched : start, bound), support };
   }
-  const start = unpackLayout(task.start);
-  const outcome = await solveInstanceExactly(instance, { timeLimitMs: task.deadlineMs - Date.now(), start });
+  const start = task.start && unpackLayout(task.start);
+  const pairs = task.pairs && new Set(task.pairs);
+  const T = instance.tiers.length;
+  const outcome = await solveInstanceExactly(instance, {
+    timeLimitMs: task.deadlineMs - Date.now(),
+    start,
+    seed: task.seed,
+    candidate: pairs && ((v, t) => instance.vms[v].isNew || pairs.has(v * T + t)),
+  });
   const best = cheapestLayout(instance, [outcome.layout, start].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l)));
-  bound = Math.max(bound, outcome.status === 'optimal' && best ? layoutCost(instance, best) : Math.ceil(outcome.bound - 1e-6));
-  return { ...answerOf(instance, best, bound), support, proven: outcome.status === 'optimal' };
+  if (!pairs) bound = Math.max(bound, outcome.status === 'optimal' && best ? layoutCost(instance, best) : Math.ceil(outcome.bound - 1e-6));
+  return { ...answerOf(instance, best, bound), support };
 }
 
 function answerOf(instance: AllocationInstance, layout: Layout | undefined, bound: number): HelperAnswer {
