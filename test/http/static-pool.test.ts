@@ -1,10 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import request from 'supertest';
-import { Daemon, startDaemon } from '../../src/main';
 import { engineClient, startEngine, TestEngine } from '../support/engines';
 import { testImage } from '../support/docker';
+import { Api, PoolDaemon, startPoolDaemon } from '../support/pool-daemon';
 
 /**
  * A static pool of two nodes, each a real dockerd on its own 127.0.0.N: containers spread over
@@ -14,10 +10,9 @@ import { testImage } from '../support/docker';
 const APP = 'shop';
 
 describe('static pool of two engines', () => {
+  let pool: PoolDaemon<TestEngine>;
   let engines: TestEngine[];
-  let daemon: Daemon;
-  let api: ReturnType<typeof request>;
-  let stateDir: string;
+  let api: Api;
 
   async function containersOn(e: TestEngine) {
     const list = await engineClient(e).listContainers({ all: true });
@@ -26,28 +21,18 @@ describe('static pool of two engines', () => {
   }
 
   beforeAll(async () => {
-    engines = [await startEngine(1), await startEngine(2)];
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-pool-'));
-    daemon = await startDaemon({ port: 0, stateDir });
-    api = request(daemon.url);
-    const res = await api.put('/api/topology').send({
-      infrastructure: {
-        cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint })) },
-        cpu_cores: 2, mem_units: 4, mem_unit_mb: 16,
-      },
+    pool = await startPoolDaemon({
+      startEngine, engineIndexes: [1, 2],
+      infrastructure: { cpu_cores: 2, mem_units: 4, mem_unit_mb: 16 },
       apps: [{ name: APP, tiers: {
         db: { max_node: 1, docker_image: testImage() },
         web: { docker_image: testImage(), depends_on: ['db'] },
       } }],
     });
-    expect(res.status).toBe(200);
+    ({ engines, api } = pool);
   }, 180_000);
 
-  afterAll(async () => {
-    await daemon?.close();
-    await Promise.all((engines ?? []).map((e) => e.stop()));
-    await fs.rm(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => pool?.close());
 
   it('spreads a tier over the nodes, one core set per container, never shared on a node', async () => {
     const res = await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 3, mem_units: 2 } } });

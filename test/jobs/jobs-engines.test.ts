@@ -1,10 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import request from 'supertest';
-import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
 import { engineClient } from '../support/engines';
+import { Api, PoolDaemon, startPoolDaemon } from '../support/pool-daemon';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
 
@@ -13,10 +9,9 @@ import { waitUntil } from '../support/wait-for';
  * and checked by asking the engines.
  */
 describe('jobs on real engines', () => {
+  let pool: PoolDaemon<CrashableEngine>;
   let engines: CrashableEngine[];
-  let daemon: Daemon;
-  let api: ReturnType<typeof request>;
-  let stateDir: string;
+  let api: Api;
   /** Every job container name either engine listed at any sample. */
   const everSeen = new Set<string>();
 
@@ -38,25 +33,17 @@ describe('jobs on real engines', () => {
   const dispatch = async (body: Record<string, unknown>) => (await api.post('/api/jobs').send(body).expect(202)).body;
 
   beforeAll(async () => {
-    engines = [await startCrashableEngine(31), await startCrashableEngine(32)];
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-jobs-'));
-    daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 });
-    api = request(daemon.url);
-    expect((await api.put('/api/topology').send({
-      infrastructure: {
-        cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint })) },
-        cpu_cores: 2, mem_units: 4, mem_unit_mb: 32, node_health_interval_s: 1, node_lost_after_s: 3, reconcile_interval_s: 0,
-      },
+    pool = await startPoolDaemon({
+      startEngine: startCrashableEngine, engineIndexes: [31, 32],
+      daemonConfig: { solverTimeLimitMs: 5000 },
+      infrastructure: { cpu_cores: 2, mem_units: 4, mem_unit_mb: 32, node_health_interval_s: 1, node_lost_after_s: 3, reconcile_interval_s: 0 },
       apps: [],
-    })).status).toBe(200);
+    });
+    ({ engines, api } = pool);
   }, 180_000);
 
-  afterAll(async () => {
-    await daemon?.close();
-    // The test's job containers go with the engines.
-    await Promise.all((engines ?? []).map((e) => e.stop()));
-    await fs.rm(stateDir, { recursive: true, force: true });
-  });
+  // The test's job containers go with the engines.
+  afterAll(() => pool?.close());
 
   it('runs 20 jobs at most 4 at a time on 4 free cores, the rest queued with a reason; all succeed with output and logs', async () => {
     const template = await putTemplate('count', {
@@ -128,9 +115,8 @@ describe('jobs on real engines', () => {
     await putTemplate('steady', { command: ['/bin/sh', '-c', 'mkdir -p /ecoware; echo start; sleep 6; echo end; echo "done $1" > /ecoware/output', 'sh'] });
     const ids = [(await dispatch({ template: 'steady', input: 'a' })).id, (await dispatch({ template: 'steady', input: 'b' })).id];
     await waitUntil('both running', async () => ((await Promise.all(ids.map(job))).every((j) => j.status === 'running') ? true : undefined), 60_000);
-    await daemon.close();
-    daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 });
-    api = request(daemon.url);
+    await pool.restartDaemon();
+    api = pool.api;
     for (const [i, id] of ids.entries()) {
       const done = await waitDone(id, 60);
       expect(done).toMatchObject({ status: 'succeeded', output: `done ${'ab'[i]}\n`, attempts: [{ n: 1, reason: 'exit' }] });

@@ -1,10 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import request from 'supertest';
-import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
 import { engineClient } from '../support/engines';
+import { Api, PoolDaemon, startPoolDaemon } from '../support/pool-daemon';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
 
@@ -16,32 +12,23 @@ import { waitUntil } from '../support/wait-for';
 const APP = 'lost';
 
 describe('lost node and self-healing', () => {
+  let pool: PoolDaemon<CrashableEngine>;
   let engines: CrashableEngine[];
-  let daemon: Daemon;
-  let api: ReturnType<typeof request>;
-  let stateDir: string;
+  let api: Api;
   const names = async (e: CrashableEngine) => (await engineClient(e).listContainers({ all: true })).map((c) => c.Names[0].slice(1)).sort();
 
   beforeAll(async () => {
-    engines = [await startCrashableEngine(15), await startCrashableEngine(16)];
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-lost-'));
-    daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 });
-    api = request(daemon.url);
-    expect((await api.put('/api/topology').send({
-      infrastructure: {
-        cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint })) },
-        cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: 1, node_lost_after_s: 3, reconcile_interval_s: 0,
-      },
+    pool = await startPoolDaemon({
+      startEngine: startCrashableEngine, engineIndexes: [15, 16],
+      daemonConfig: { solverTimeLimitMs: 5000 },
+      infrastructure: { cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: 1, node_lost_after_s: 3, reconcile_interval_s: 0 },
       apps: [{ name: APP, tiers: { db: { max_node: 1, docker_image: testImage() }, web: { docker_image: testImage() } } }],
-    })).status).toBe(200);
+    });
+    ({ engines, api } = pool);
     expect((await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
   }, 180_000);
 
-  afterAll(async () => {
-    await daemon?.close();
-    await Promise.all((engines ?? []).map((e) => e.stop()));
-    await fs.rm(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => pool?.close());
 
   it('places a lost node\'s tiers on the others, and cleans the node when it returns', async () => {
     const allocation = (await api.get('/api/allocation')).body;

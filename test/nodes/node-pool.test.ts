@@ -1,10 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import request from 'supertest';
-import { Daemon, startDaemon } from '../../src/main';
 import { testImage } from '../support/docker';
 import { engineClient } from '../support/engines';
+import { Api, PoolDaemon, startPoolDaemon } from '../support/pool-daemon';
 import { CrashableEngine, startCrashableEngine } from '../support/pool-engines';
 import { waitUntil } from '../support/wait-for';
 import { stateRows } from '../support/state-db';
@@ -18,23 +14,17 @@ const APP = 'pool';
 const INTERVAL_S = 1;
 
 describe('node pool of two engines', () => {
+  let pool: PoolDaemon<CrashableEngine>;
   let engines: CrashableEngine[];
-  let daemon: Daemon;
-  let api: ReturnType<typeof request>;
+  let api: Api;
   let stateDir: string;
-  const start = async () => { daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000 }); api = request(daemon.url); };
-  const restart = async () => { await daemon.close(); await start(); };
+  const restart = async (whileStopped?: () => Promise<void>) => { await pool.restartDaemon(whileStopped); api = pool.api; };
   const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
-  const topology = (webSelector?: Record<string, string>) => ({
-    infrastructure: {
-      cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, labels: { zone: `z${i + 1}` } })) },
-      cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: INTERVAL_S, reconcile_interval_s: 0,
-    },
-    apps: [{ name: APP, tiers: {
-      db: { max_node: 1, docker_image: testImage() },
-      web: { docker_image: testImage(), ...(webSelector ? { node_selector: webSelector } : {}) },
-    } }],
-  });
+  const apps = (webSelector?: Record<string, string>) => [{ name: APP, tiers: {
+    db: { max_node: 1, docker_image: testImage() },
+    web: { docker_image: testImage(), ...(webSelector ? { node_selector: webSelector } : {}) },
+  } }];
+  const topology = (webSelector?: Record<string, string>) => pool.topology(apps(webSelector));
   const all = async () => [...await containers(engines[0]), ...await containers(engines[1])];
   const nodes = async () => Object.fromEntries(((await api.get('/api/nodes')).body as any[]).map((n) => [n.name, n]));
 
@@ -44,19 +34,18 @@ describe('node pool of two engines', () => {
   }
 
   beforeAll(async () => {
-    engines = [await startCrashableEngine(11), await startCrashableEngine(12)];
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-nodes-'));
-    await start();
-    const res = await api.put('/api/topology').send(topology());
-    expect(res.status).toBe(200);
+    pool = await startPoolDaemon({
+      startEngine: startCrashableEngine, engineIndexes: [11, 12],
+      nodeLabels: (i) => ({ zone: `z${i + 1}` }),
+      daemonConfig: { solverTimeLimitMs: 5000 },
+      infrastructure: { cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, node_health_interval_s: INTERVAL_S, reconcile_interval_s: 0 },
+      apps: apps(),
+    });
+    ({ engines, api, stateDir } = pool);
     expect((await api.put('/api/execute').send({ [APP]: { db: { cpu_cores: 1, mem_units: 1 }, web: { cpu_cores: 1, mem_units: 1 } } })).status).toBe(200);
   }, 180_000);
 
-  afterAll(async () => {
-    await daemon?.close();
-    await Promise.all((engines ?? []).map((e) => e.stop()));
-    await fs.rm(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => pool?.close());
 
   let host: string; // the node running db and web
   let other: string;
@@ -111,10 +100,9 @@ describe('node pool of two engines', () => {
   });
 
   it('starts and serves while an engine is down, with that node unreachable', async () => {
-    await daemon.close();
-    await engineOf(other).crash();
     try {
-      await start();
+      // The other node's engine dies while the daemon is stopped.
+      await restart(() => engineOf(other).crash());
       const list = await nodes();
       expect(list[other].health).toBe('unreachable');
       expect(list[host].health).toBe('ready');

@@ -1,10 +1,9 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import request from 'supertest';
-import { Daemon, startDaemon } from '../../src/main';
 import { dockerExec, readInContainer, testImage } from '../support/docker';
 import { engineClient, startEngine, TestEngine } from '../support/engines';
+import { Api, PoolDaemon, startPoolDaemon } from '../support/pool-daemon';
 
 /**
  * Volumes of topology tiers against two real engines: a node-local volume created on first mount,
@@ -14,43 +13,40 @@ import { engineClient, startEngine, TestEngine } from '../support/engines';
 const APP = 'vols';
 
 describe('volumes on two engines', () => {
+  let pool: PoolDaemon<TestEngine>;
   let engines: TestEngine[];
-  let daemon: Daemon;
-  let api: ReturnType<typeof request>;
-  let stateDir: string;
+  let api: Api;
   let bindRoot: string;
   const engineOf = (node: string) => engines[Number(node.slice(1)) - 1];
-  const topology = (dbVolumes: string[]) => ({
-    infrastructure: {
-      cloud_driver: { type: 'static', nodes: engines.map((e, i) => ({ name: `n${i + 1}`, docker: e.endpoint, labels: { role: i === 1 ? 'side' : 'main' } })) },
-      cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, reconcile_interval_s: 0, max_vms: 2,
-      volumes: { data: {}, spare: { shared: true } },
-    },
-    apps: [{ name: APP, tiers: {
-      db: { max_node: 1, docker_image: testImage(), volumes: dbVolumes },
-      big: { max_node: 1, docker_image: testImage() },
-      side: { max_node: 1, docker_image: testImage(), node_selector: { role: 'side' } },
-    } }],
-  });
+  const topology = (dbVolumes: string[]) => pool.topology([{ name: APP, tiers: {
+    db: { max_node: 1, docker_image: testImage(), volumes: dbVolumes },
+    big: { max_node: 1, docker_image: testImage() },
+    side: { max_node: 1, docker_image: testImage(), node_selector: { role: 'side' } },
+  } }]);
   const nodeOf = async (tier: string): Promise<string> => {
     const nodes = (await api.get('/api/nodes')).body as { name: string; containers: { tier: string }[] }[];
     return nodes.find((n) => n.containers.some((c) => c.tier === tier || c.tier === `${APP}_${tier}`))!.name;
   };
 
+  // The topology is PUT by the tests: the first one checks what it refuses.
   beforeAll(async () => {
-    engines = [await startEngine(21), await startEngine(22)];
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-volumes-'));
     bindRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'ecoware-bind-'));
     await fs.writeFile(path.join(bindRoot, 'motd'), 'from the host\n');
-    daemon = await startDaemon({ port: 0, stateDir, solverTimeLimitMs: 5000, allowBind: bindRoot });
-    api = request(daemon.url);
+    pool = await startPoolDaemon({
+      startEngine, engineIndexes: [21, 22],
+      nodeLabels: (i) => ({ role: i === 1 ? 'side' : 'main' }),
+      daemonConfig: { solverTimeLimitMs: 5000, allowBind: bindRoot },
+      infrastructure: {
+        cpu_cores: 2, mem_units: 4, mem_unit_mb: 16, reconcile_interval_s: 0, max_vms: 2,
+        volumes: { data: {}, spare: { shared: true } },
+      },
+    });
+    ({ engines, api } = pool);
   }, 180_000);
 
   afterAll(async () => {
-    await daemon?.close();
-    await Promise.all((engines ?? []).map((e) => e.stop()));
-    await fs.rm(stateDir, { recursive: true, force: true });
-    await fs.rm(bindRoot, { recursive: true, force: true });
+    await pool?.close();
+    if (bindRoot) await fs.rm(bindRoot, { recursive: true, force: true });
   });
 
   it('refuses host paths outside the --allow-bind root and unknown volumes, naming the field', async () => {
