@@ -78,7 +78,8 @@ export async function solveLarge(
   }
   // The exchange: the cheapest layout of every thread goes on, with the best bound and the relaxation's support.
   const gathered = layoutCost(instance, layout) > bound ? await gather(instance, firstStage) : { layouts: [], bound: -Infinity, support: undefined };
-  const found = [...gathered.layouts, ...(context.carried ? [context.carried] : [])];
+  // Every thread's answer (this one's too, cheapest or not) and the last plan's widen the restricted model.
+  const found = [layout, ...gathered.layouts, ...(context.carried ? [context.carried] : [])];
   layout = cheapestLayout(instance, [layout, ...gathered.layouts])!;
   const known = Math.max(bound, gathered.bound);
   const polishDeadlineMs = Math.min(deadlineMs, Date.now() + settings.polishTimeLimitMs);
@@ -90,10 +91,7 @@ export async function solveLarge(
   }
   const restrictedDeadlineMs = Math.min(deadlineMs, enteredMs + budgetMs);
   if (restrictedMs > 0 && layoutCost(instance, layout) > known && Date.now() < restrictedDeadlineMs) {
-    // The containers that ran before and the best layout's only: the helpers' other layouts would
-    // widen the model past what HiGHS proves or improves in the time left (fleet 50 × 25 seed 3:
-    // 598, proven in 40 ms, against 600 unproven with them).
-    return polish(problem, instance, layout, [], settings, restrictedDeadlineMs, { whole: false, team, known });
+    return polish(problem, instance, layout, found, settings, restrictedDeadlineMs, { whole: false, team, known });
   }
   return resultOf(problem, instance, layout, Math.min(known, layoutCost(instance, layout)));
 }
@@ -121,8 +119,8 @@ interface PolishOptions {
  * restricted one here for the whole polish, and other helpers search on from the best layout.
  *
  * Without `whole` (larger fleets, where the relaxation and the whole model take seconds): the
- * restricted model on the containers that ran before and the best answer's alone (the starts' and
- * the helpers' other answers would widen it for nothing), and when HiGHS proves its
+ * restricted model on the containers that ran before and those of every thread's answer (not the
+ * starts': they would widen it past what HiGHS settles in the time), and when HiGHS proves its
  * optimum early, the container search again from it until the deadline. With a team, the helpers
  * search on from the best layout meanwhile.
  */
