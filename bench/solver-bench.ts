@@ -45,9 +45,9 @@ export interface SolverBenchOptions {
    */
   threads?: number[];
   /**
-   * Instead of `threads`: named option sets (`solverThreads` among them), one table each, every
-   * instance solved with each in turn, so that a change behind an option is measured before and
-   * after in one run, under the same load.
+   * Named option sets, one table each, every instance solved with each in turn, so that a change
+   * behind an option is measured before and after in one run, under the same load. A set without
+   * `solverThreads` runs on each count of `threads` (the machine's cores by default), as a set of its own.
    */
   variants?: Array<{ label: string; options: AllocatorOptions }>;
   log?: (line: string) => void;
@@ -83,8 +83,14 @@ export async function runSolverBench(options: SolverBenchOptions = {}): Promise<
   const withCbc = cbcSeconds > 0 && hasCbc();
   const log = options.log ?? (() => undefined);
   const timeLimitMs = options.timeLimitMs ?? 10_000;
-  const variants = options.variants ?? (options.threads ?? [Math.max(1, availableParallelism())])
-    .map((solverThreads) => ({ label: `${solverThreads} solver thread${solverThreads > 1 ? 's' : ''}`, options: { solverThreads } }));
+  const threads = options.threads ?? [Math.max(1, availableParallelism())];
+  const threadsLabel = (n: number) => `${n} solver thread${n > 1 ? 's' : ''}`;
+  const variants = options.variants
+    ? options.variants.flatMap((variant) => (variant.options.solverThreads !== undefined ? [variant] : threads.map((solverThreads) => ({
+      label: threads.length > 1 ? `${variant.label}, ${threadsLabel(solverThreads)}` : variant.label,
+      options: { ...variant.options, solverThreads },
+    }))))
+    : threads.map((solverThreads) => ({ label: threadsLabel(solverThreads), options: { solverThreads } }));
   const allocators = variants.map((variant) => createAllocator({ timeLimitMs, reuseLastPlan: false, ...variant.options }));
 
   // Not timed: loading and compiling HiGHS' WebAssembly, once per thread.
