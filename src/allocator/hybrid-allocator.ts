@@ -15,10 +15,9 @@ import { improveByContainerSearch } from './search/container-search';
 import { improveByMoves } from './search/local-moves';
 import { placementCost } from './model/placement-cost';
 import { verifyPlacement } from './model/verify-placement';
-import { pairsInPlay, resultOf, solveLarge, WHOLE_MODEL_MIN_MS } from './large-path';
+import { gather, pairsInPlay, resultOf, solveLarge, WHOLE_MODEL_MIN_MS } from './large-path';
 import { createPlanMemory, PlanMemory } from './portfolio/plan-memory';
 import { createSolverPool, LATE_ANSWER_MS, SolverPool } from './portfolio/solver-pool';
-import { unpackLayout } from './portfolio/helper-tasks';
 import { cheapestLayout } from './search/search-starts';
 
 export type { AllocatorOptions } from './allocator-options';
@@ -152,9 +151,9 @@ async function repackTightly(
     timeLimitMs: endMs - Date.now(),
     candidate: (v, t) => instance.vms[v].isNew || chosen.has(v * T + t),
   });
-  const helped = (await beside)?.layout;
-  const found = [outcome.layout, helped && unpackLayout(helped)].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l));
-  const best = cheapestLayout(instance, found);
+  // The helper's layout is checked in gather; HiGHS' layouts are valid (solveInstanceExactly).
+  const helped = await gather(instance, beside ? [beside] : []);
+  const best = cheapestLayout(instance, [...(outcome.layout ? [outcome.layout] : []), ...helped.layouts]);
   if (!best || layoutCost(instance, best) >= wide.cost) return undefined;
   // K new VMs hold the plan, so the model with K is SPEC §3's, and its bound holds.
   return resultOf(problem, instance, best, Math.min(lowerBound(instance), layoutCost(instance, best)));

@@ -196,7 +196,7 @@ function helperStage(team: SolverPool, taskOf: (i: number) => HelperTask): Array
 }
 
 /** The helpers' answers, when they come: their valid layouts (checked here), the best bound, the relaxation's support. */
-async function gather(instance: AllocationInstance, stage: Array<Promise<HelperAnswer | undefined>>) {
+export async function gather(instance: AllocationInstance, stage: Array<Promise<HelperAnswer | undefined>>) {
   const answers = (await Promise.all(stage)).filter((a): a is HelperAnswer => a !== undefined);
   const layouts = answers.flatMap((a) => (a.layout ? [unpackLayout(a.layout)] : [])).filter((l) => isValidLayout(instance, l));
   const support = answers.find((a) => a.support)?.support;
