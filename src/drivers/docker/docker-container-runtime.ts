@@ -12,6 +12,7 @@ import { DockerExec } from './docker-exec';
 import { DockerImages } from './docker-images';
 import { bridgeGatewayAddress, resolveHost } from './docker-host-address';
 import { DockerSystemResources, isPortConflict } from './docker-system-resources';
+import { EngineCall, inspectIfExists } from './engine-call';
 import { DockerNodeVolumes } from './docker-node-volumes';
 import { DockerTasks } from './docker-tasks';
 import { LABEL_FLAT_TIER, LABEL_MANAGED, LABEL_VM } from './labels';
@@ -41,6 +42,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   private readonly systems: DockerSystemResources;
   private readonly io: DockerExec;
+  private readonly engineCall: EngineCall;
 
   readonly endpoint: EngineEndpoint;
   /** Every container gets a cpuset (HostConfig.CpusetCpus). */
@@ -55,14 +57,16 @@ export class DockerContainerRuntime implements ContainerRuntime {
     this.docker = new Docker(dockerodeOptions(endpoint));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
-    this.systems = new DockerSystemResources(this.docker, (operation, run) => this.call(operation, run));
-    this.volumes = new DockerNodeVolumes(this.docker, (operation, run) => this.call(operation, run));
+    // Every part of the driver talks to the engine through this runtime's bounded, translated calls.
+    const call: EngineCall = (operation, run, timeoutMs) => this.call(operation, run, timeoutMs);
+    this.engineCall = call;
+    this.systems = new DockerSystemResources(this.docker, call);
+    this.volumes = new DockerNodeVolumes(this.docker, call);
     this.systemNetworks = {
       remove: (sid, options) => this.systems.removeSystemResources(sid, options),
       listVolumes: (sid) => this.systems.listSystemVolumes(sid),
     };
-    this.io = new DockerExec(this.docker, (operation, run) => this.call(operation, run), this.callTimeoutMs, () => this.where());
-    const call = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>, timeoutMs?: number) => this.call(operation, run, timeoutMs);
+    this.io = new DockerExec(this.docker, call, this.callTimeoutMs, () => this.where());
     const pull = (image: string) => this.pullImage(image);
     this.tasks = new DockerTasks(this.docker, call, this.io, pull, this.callTimeoutMs);
     this.images = new DockerImages(this.docker, call, pull, this.pullTimeoutMs);
@@ -112,7 +116,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   async listManaged(): Promise<ManagedContainer[]> {
     const summaries = await this.call('list managed containers', (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] }, abortSignal }));
-    const inspected = await Promise.all(summaries.map((s) => this.inspectIfExists(s.Id, 'inspect managed container')));
+    const inspected = await Promise.all(summaries.map((s) => inspectIfExists(this.docker, this.engineCall, s.Id, 'inspect managed container')));
     return inspected
       .filter((info): info is Docker.ContainerInspectInfo => info !== undefined)
       .map(toManagedContainer)
@@ -246,15 +250,6 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return `docker endpoint ${this.endpoint.url}`;
   }
 
-  private async inspectIfExists(idOrName: string, operation: string): Promise<Docker.ContainerInspectInfo | undefined> {
-    try {
-      return await this.call(operation, (abortSignal) => this.docker.getContainer(idOrName).inspect({ abortSignal }));
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-  }
-
   private async inspectManagedById(id: string, operation: string): Promise<ManagedContainer> {
     const info = await this.call(operation, (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }));
     return toManagedContainer(info);
@@ -267,7 +262,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
    * take down that VM's tier.
    */
   private async removeStaleNamesake(name: string, vm: string, operation: string): Promise<void> {
-    const existing = await this.inspectIfExists(name, operation);
+    const existing = await inspectIfExists(this.docker, this.engineCall, name, operation);
     // The engine also resolves ID prefixes; only an exact name is a namesake.
     if (!existing || existing.Name !== `/${name}`) return;
     const labels = existing.Config?.Labels ?? {};

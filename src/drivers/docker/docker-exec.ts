@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { InfrastructureError, NotFoundError, ValidationError } from '../../domain/errors';
 import { ExecOptions, ExecResult } from '../../ports/container-runtime';
 import { shortId } from './docker-container-body';
-import { EngineCall } from './docker-system-resources';
+import { EngineCall } from './engine-call';
 import { ExecOutput } from './exec-output';
 import { readFirstTarEntry, TarEntry, writeTar } from './tar-archive';
 

@@ -3,7 +3,7 @@ import Docker from 'dockerode';
 import { ConflictError, InfrastructureError, NotFoundError } from '../../domain/errors';
 import { ImageBuildResult, ImageBuildSpec, RuntimeImages } from '../../ports/container-runtime';
 import { shortId } from './docker-container-body';
-import { EngineCall } from './docker-system-resources';
+import { EngineCall } from './engine-call';
 import { FrameSplitter } from './exec-output';
 import { LABEL_IMAGE_BUILD, LABEL_MANAGED } from './labels';
 

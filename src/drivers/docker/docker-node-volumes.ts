@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { ConflictError, NotFoundError } from '../../domain/errors';
 import { NodeVolume, NodeVolumeSpec } from '../../ports/container-runtime';
 import { LABEL_MANAGED } from './labels';
-import { EngineCall } from './docker-system-resources';
+import { EngineCall } from './engine-call';
 
 /** The volumes of one engine for the node volumes API: list with their users, create, remove. */
 export class DockerNodeVolumes {

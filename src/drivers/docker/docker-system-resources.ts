@@ -2,11 +2,8 @@ import Docker from 'dockerode';
 import { NotFoundError, UnsatisfiableError } from '../../domain/errors';
 import { SystemMount } from '../../domain/system-tier';
 import { SystemContainerSpec } from '../../ports/container-runtime';
+import { EngineCall } from './engine-call';
 import { LABEL_HOST_PORTS, LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SERVICE, LABEL_SYSTEM } from './labels';
-
-/** One bounded, error-translating engine call (DockerContainerRuntime.call). */
-/** One engine call bounded in time (the driver's budget, or `timeoutMs`), its failure translated into a domain error. */
-export type EngineCall = <T>(operation: string, run: (signal: AbortSignal) => Promise<T>, timeoutMs?: number) => Promise<T>;
 
 const NANOS_PER_MS = 1_000_000;
 

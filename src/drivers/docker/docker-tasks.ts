@@ -4,7 +4,7 @@ import { ConflictError, InfrastructureError, NotFoundError, ValidationError } fr
 import { RuntimeTasks, TaskSpec, TaskState, TaskStream } from '../../ports/container-runtime';
 import { assertResources, MIB, parseCpuset, shortId } from './docker-container-body';
 import { DockerExec } from './docker-exec';
-import { EngineCall } from './docker-system-resources';
+import { EngineCall, inspectIfExists } from './engine-call';
 import { FrameSplitter } from './exec-output';
 import { LABEL_MANAGED, LABEL_TASK } from './labels';
 import { readFirstTarEntryHead } from './tar-archive';
@@ -204,7 +204,7 @@ export class DockerTasks implements RuntimeTasks {
 
   /** A task of the same name is a leftover of an earlier attempt: replaced. Any other container is refused and left alone. */
   private async removeStaleNamesake(name: string, operation: string): Promise<void> {
-    const existing = await this.inspectIfExists(name, operation);
+    const existing = await inspectIfExists(this.docker, this.call, name, operation);
     if (!existing || existing.Name !== `/${name}`) return;
     if (existing.Config?.Labels?.[LABEL_TASK] !== 'true') {
       throw new ConflictError(`${operation}: a container named '${name}' exists and is not a task; it is left untouched`);
@@ -222,18 +222,9 @@ export class DockerTasks implements RuntimeTasks {
     }
   }
 
-  private async inspectIfExists(idOrName: string, operation: string): Promise<Docker.ContainerInspectInfo | undefined> {
-    try {
-      return await this.call(operation, (abortSignal) => this.docker.getContainer(idOrName).inspect({ abortSignal }));
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-  }
-
   /** The container when it is a task; a container that is not one is treated as absent, never touched. */
   private async inspectTask(id: string, operation: string): Promise<Docker.ContainerInspectInfo | undefined> {
-    const info = await this.inspectIfExists(id, operation);
+    const info = await inspectIfExists(this.docker, this.call, id, operation);
     return info?.Config?.Labels?.[LABEL_TASK] === 'true' ? info : undefined;
   }
 
