@@ -1,6 +1,5 @@
 import express, { Request, Response } from 'express';
 import { NotFoundError, ValidationError } from '../domain/errors';
-import { kindOf } from '../domain/execution';
 import { PartialPlan } from '../domain/plan';
 import { parseFlatPlan, parseNestedPlan } from './plan-request';
 import { Knowledge, Services } from '../use-cases/cluster/knowledge';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
 import {
   TemplateFields,
-  ATTEMPT_REASONS, AttemptReason, DEFAULT_INPUT_MAX_BYTES, DEFAULT_KEEP_LOGS_KIB, DEFAULT_RETRY_ON, InputMode,
+  ATTEMPT_REASONS, DEFAULT_INPUT_MAX_BYTES, DEFAULT_KEEP_LOGS_KIB, DEFAULT_RETRY_ON,
 } from '../domain/job';
 import { absentOr, closedObject, nonEmptyString, readShape, stringMap, wholeNumber } from './shape';
 

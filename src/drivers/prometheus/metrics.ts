@@ -29,7 +29,6 @@ export class Metrics {
   private readonly executionDuration = new Histogram({ name: 'ecoware_execution_duration_seconds', help: 'Time from an execution starting to run to its end', labelNames: ['kind'], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
   private readonly actionDuration = new Histogram({ name: 'ecoware_action_duration_seconds', help: 'Duration of one action, by type', labelNames: ['type', 'status'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: [this.registry] });
   private readonly solverDuration = new Histogram({ name: 'ecoware_solver_duration_seconds', help: 'Time the allocator took for one plan', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15], registers: [this.registry] });
-  private readonly queueDepth: Gauge;
   private readonly nodes: Gauge;
   private readonly driftRepairs = new Counter({ name: 'ecoware_drift_repairs_total', help: 'Drift found on the engines and repaired, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly buildInfo = new Gauge({ name: 'ecoware_build_info', help: 'Version of the running daemon', labelNames: ['version'], registers: [this.registry] });
@@ -54,7 +53,8 @@ export class Metrics {
     });
     setNodes(this.nodes, {});
     const read = options.queueDepth;
-    this.queueDepth = new Gauge({
+    // Registered with its reading: the registry holds it, nothing here needs it again.
+    new Gauge({
       name: 'ecoware_queue_depth', help: 'Plans and topology loads waiting or running', registers: [this.registry],
       collect() { if (read) this.set(read()); },
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { Placement, TierResources, tierTotals } from '../../domain/allocation';
+import { TierResources, tierTotals } from '../../domain/allocation';
 import { placementOfCluster } from '../../domain/cluster';
 import { allocationOf, reportOf } from '../../domain/cluster';
 import { ConflictError, ErrorCode, errorCode, errorMessage, HeldByJobsError, NotFoundError } from '../../domain/errors';
@@ -8,7 +8,7 @@ import { Execution, isFinished, kindOf, newExecution } from '../../domain/execut
 import { rollbackTarget, rollsBackAutomatically } from '../../domain/rollback';
 import { mergePlan, PartialPlan } from '../../domain/plan';
 import { Executor } from '../../executor/executor';
-import { Decision, decide, decideTarget, ProblemConstraints, Snapshot, SolvedDecision, takeSnapshot } from './decide';
+import { Decision, decide, decideTarget, Snapshot, SolvedDecision, takeSnapshot } from './decide';
 import { NodeLimitsRequest } from '../nodes/node-limits';
 import { refreshDeployment } from '../cluster/refresh-cluster';
 import { ExecutionJournal } from './execution-journal';

@@ -1,11 +1,11 @@
 import { Action, describeAction } from '../../domain/action';
 import { Placement } from '../../domain/allocation';
 import { placementOfCluster } from '../../domain/cluster';
-import { errorMessage } from '../../domain/errors';
 import { Execution } from '../../domain/execution';
 import { Resources } from '../../domain/resources';
 import { DEFAULT_SCALE_IN_IDLE_MS } from '../../domain/topology';
 import { log } from '../../log';
+import { PeriodicPass } from '../daemon/periodic-pass';
 import { Knowledge, Services } from '../cluster/knowledge';
 import { Decision, Snapshot } from '../execution/decide';
 import { ExecutionQueue } from '../execution/execution-queue';
@@ -53,8 +53,7 @@ export function firstFit(demands: readonly JobDemand[], vmSize: Resources): JobD
  * VMs do not count as idle.
  */
 export class FleetFollowsQueue {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly loop = new PeriodicPass('fleet for the job queue', () => this.pass());
   /** When each VM was first seen with no tier and no job. */
   private readonly idleSince = new Map<string, number>();
   /** Jobs the fleet grew for: until when their demand adds no VM (Infinity while the VMs join). */
@@ -82,23 +81,15 @@ export class FleetFollowsQueue {
     this.idleSince.clear();
     this.grownFor.clear();
     this.addedUntil.clear();
-    if (!this.knowledge.deployment?.cloud.isElastic) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .catch((e) => log.error(`fleet for the job queue: ${errorMessage(e)}`))
-        .finally(() => { this.running = undefined; });
-    }, this.options.intervalMs ?? 5000);
-    this.timer.unref();
+    this.loop.start(this.knowledge.deployment?.cloud.isElastic ? this.options.intervalMs ?? 5000 : 0);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
   }
 
-  async settled(): Promise<void> {
-    await this.running;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 
   /** One look: grow for the queue, then release what stayed idle long enough. The finished executions, if any. */

@@ -3,7 +3,6 @@ import { Decision } from '../execution/decide';
 import { Placement } from '../../domain/allocation';
 import { Cluster, placementOfCluster } from '../../domain/cluster';
 import { Drift, findDrift } from '../../domain/drift';
-import { errorMessage } from '../../domain/errors';
 import { repairSteps } from '../../translator/repair-drift';
 import { Deployment, Knowledge, Services } from '../cluster/knowledge';
 import { observeVms } from '../cluster/observe-cluster';
@@ -11,6 +10,7 @@ import { Execution } from '../../domain/execution';
 import { ExecutionQueue } from '../execution/execution-queue';
 import { SerialQueue } from '../execution/serial-queue';
 import { log } from '../../log';
+import { PeriodicPass } from '../daemon/periodic-pass';
 import { NO_JOBS } from '../jobs/job-holdings';
 import { heldByVm, occupiedCores } from '../jobs/held-by-jobs';
 
@@ -98,32 +98,25 @@ export class Reconciler {
 
 /** Runs `pass` every `reconcile_interval_s` (0 = never); a pass still running when the next is due is not doubled. */
 export class ReconcileLoop {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly loop: PeriodicPass;
 
-  constructor(private readonly knowledge: Knowledge, private readonly reconciler: Reconciler) {}
+  constructor(private readonly knowledge: Knowledge, reconciler: Reconciler) {
+    this.loop = new PeriodicPass('reconcile pass', async () => {
+      const execution = await reconciler.pass();
+      if (execution) log.warn(`drift repaired by execution ${execution.id} (${execution.status})`);
+    });
+  }
 
   start(): void {
-    this.stop();
-    const interval = this.knowledge.deployment?.topology.infrastructure.nodePool.reconcileIntervalMs ?? 0;
-    if (interval <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.reconciler.pass()
-        .then((execution) => { if (execution) log.warn(`drift repaired by execution ${execution.id} (${execution.status})`); })
-        .catch((e) => log.error(`reconcile pass: ${errorMessage(e)}`))
-        .finally(() => { this.running = undefined; });
-    }, interval);
-    this.timer.unref();
+    this.loop.start(this.knowledge.deployment?.topology.infrastructure.nodePool.reconcileIntervalMs ?? 0);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
   }
 
-  async settled(): Promise<void> {
-    await this.running;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 }
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'crypto';
-import { TierResources } from '../../domain/allocation';
 import { parseCompose, readSystemName } from '../../schema/compose/compose-file';
 import { parseDotEnv } from '../../schema/compose/interpolate';
 import { composeToApp, systemAppEdit } from '../../schema/compose/system-app';
