@@ -197,7 +197,8 @@ export function buildApp(deps: AppDependencies): express.Express {
   }
   if (deps.systems) app.use(createSystemRouter(deps.systems), createTychoRouter(deps.systems));
 
-  app.use('/api', (req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });
+  // Any path no route takes, inside /api or not (/POD, /system, a typo), is answered in JSON like every other error.
+  app.use((req, res) => { sendError(res, 'not_found', `no route for ${req.method} ${req.originalUrl.slice(0, 200)}`); });
   app.use(errorMapper);
   return app;
 }

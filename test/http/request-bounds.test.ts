@@ -72,6 +72,28 @@ const CORPUS: [string, string, string, Buffer | string | undefined, Record<strin
   ['a before that is no id', 'GET', `/api/executions?before=${'%27'.repeat(3)}`, undefined, {}, 400],
 ];
 
+/**
+ * The API's routes that take a body or name a record, the POD and registry ones too. (Tycho's
+ * /system routes answer every error with HTTP 200 and their own envelope, as Tycho's client expects:
+ * test/http/tycho-shapes.unit.test.ts.)
+ */
+const ROUTES: [string, string][] = [
+  ['PUT', '/api/topology'], ['PUT', '/api/translate'], ['PUT', '/api/execute'], ['POST', '/api/executor'],
+  ['GET', '/api/executions/:id'], ['POST', '/api/executions/:id/cancel'], ['POST', '/api/executions/:id/rollback'],
+  ['GET', '/api/jobs/:id'], ['GET', '/api/jobs/:id/logs'], ['POST', '/api/jobs'], ['POST', '/api/jobs/:id/cancel'],
+  ['GET', '/api/job-templates/:name'], ['PUT', '/api/job-templates/:name'], ['DELETE', '/api/job-templates/:name'],
+  ['GET', '/api/nodes/:name'], ['POST', '/api/nodes/:name/cordon'], ['POST', '/api/nodes/:name/drain'], ['POST', '/api/nodes/:name/uncordon'],
+  ['GET', '/api/nodes/:name/volumes'], ['POST', '/api/nodes/:name/volumes'], ['DELETE', '/api/nodes/:name/volumes/:volume'],
+  ['POST', '/api/systems'], ['GET', '/api/systems/:sid'], ['DELETE', '/api/systems/:sid'],
+  ['GET', '/POD/'], ['POST', '/POD/'], ['POST', '/no-such-route'],
+  ['POST', '/api/process_definition/'], ['GET', '/api/process_definition/:id/'], ['PUT', '/api/process_definition/:id/'], ['DELETE', '/api/process_definition/:id/'],
+];
+const WRONG_BODIES = ['null', '1', '"x"', '[]', '[1,2]', '{"a":1}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}',
+  '{"app":{"db":{"cpu_cores":-1,"mem_units":1e308}}}', '{"definition":null}', '{"template":1,"input":{"a":[]}}', '{"compose":"services:\\n  a:\\n    image: 1\\n"}',
+  '{"name":"../../etc","size_mb":"x"}', `{"a":"${'x'.repeat(100_000)}"}`];
+const ODD_IDS = ['x1', '..%2F..', '%00', 'a'.repeat(300), '-1'];
+const ODD_QUERIES = ['', '?wait=maybe&timeout=-5', '?action=getExecutionStatus&executionId=%00', '?action=newExecution&name=x&input=1'];
+
 describe('bounds at the door', () => {
   let root: string;
   let daemon: Daemon;
@@ -113,6 +135,24 @@ describe('bounds at the door', () => {
     const res = await send(daemon.url, 'PUT', '/api/process_definition/zipped/', gzipSync('{"definition":{"exec":"/bin/true"}}'), { ...JSON_TYPE, 'content-encoding': 'gzip' });
     expect(res.status).toBe(201);
     expect((await send(daemon.url, 'DELETE', '/api/process_definition/zipped/')).status).toBe(204);
+  });
+
+  it('every route, sent bodies, ids and queries of the wrong shape, answers each with a 4xx {error, code}', async () => {
+    const failures: string[] = [];
+    for (const [method, route] of ROUTES) {
+      for (const id of route.includes(':') ? ODD_IDS : ['']) {
+        const rawPath = route.replace(/:[a-z]+/g, id);
+        for (const query of ODD_QUERIES) {
+          for (const body of method === 'GET' ? [undefined] : WRONG_BODIES) {
+            const res = await send(daemon.url, method, rawPath + query, body, body === undefined ? {} : JSON_TYPE);
+            // POD's answers keep its own shape, `{error}` alone (SPEC §10).
+            const told = typeof res.body.error === 'string' && (typeof res.body.code === 'string' || rawPath.startsWith('/POD/'));
+            if (res.status < 400 || res.status >= 500 || !told) failures.push(`${method} ${rawPath}${query} ${String(body).slice(0, 40)} -> ${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   it('nothing changed: no topology, no execution, no process definition, and the daemon still answers', async () => {
