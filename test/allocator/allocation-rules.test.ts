@@ -1,4 +1,4 @@
-import { createAllocator, verifyPlacement } from '../../src/allocator';
+import { createAllocator, verifyPlacement, warmUpAllocator } from '../../src/allocator';
 import { AllocationProblem } from '../../src/allocator/allocator';
 import { solveDocument } from '../../src/allocator/solve-file';
 import { buildInstance, minimumNewVms } from '../../src/allocator/model/allocation-instance';
@@ -11,6 +11,9 @@ const r = (cpu_cores: number, mem_units: number) => ({ cpu_cores, mem_units });
 function problem(p: Partial<AllocationProblem> & Pick<AllocationProblem, 'plan'>): AllocationProblem {
   return { vmSize: r(2, 8), current: {}, notScalable: [], maxNode: {}, ...p };
 }
+
+/** The tight repacking's time in the tests of scale-out 100 × 50 seed 2 (3 s by default), within a budget that holds it. */
+const TIGHT_TIME = { timeLimitMs: 15_000, tightTimeLimitMs: 10_000 };
 
 async function allocate(p: AllocationProblem) {
   const result = await createAllocator().allocate(p);
@@ -135,17 +138,20 @@ describe('allocation rules (SPEC §3)', () => {
     // No heuristic start finds a layout with one new VM here; the search alone ended with three.
     const p = generateScaleOutProblem({ vms: 100, tiers: 50, seed: 2 });
     expect(minimumNewVms(p)).toBe(1);
-    // Time enough for the tight repacking on a loaded machine: what is checked is the answer.
-    const result = await createAllocator({ tightTimeLimitMs: 5000 }).allocate(p);
+    // Time enough for the tight repacking on a loaded machine: what is checked is the answer. Its
+    // first layout with one new VM comes after 0.5–1 s on an idle machine; with 5 s, one CI run
+    // still answered with two. HiGHS compiled first: the repacking is skipped while it compiles.
+    await warmUpAllocator();
+    const result = await createAllocator(TIGHT_TIME).allocate(p);
     expect(verifyPlacement(p, result)).toEqual([]);
     expect(result.newVms).toEqual(['new_vm0']);
   });
 
   it('repacks that fleet on two threads too', async () => {
     const p = generateScaleOutProblem({ vms: 100, tiers: 50, seed: 2 });
-    const allocator = createAllocator({ tightTimeLimitMs: 5000, solverThreads: 2 });
+    const allocator = createAllocator({ ...TIGHT_TIME, solverThreads: 2 });
     try {
-      await allocator.warmUp();
+      await Promise.all([warmUpAllocator(), allocator.warmUp()]);
       const result = await allocator.allocate(p);
       expect(verifyPlacement(p, result)).toEqual([]);
       expect(result.newVms).toEqual(['new_vm0']);
