@@ -24,7 +24,11 @@ export type { AllocatorOptions } from './allocator-options';
 
 /** The allocator with the threads it may start: `warmUp` starts them early, `close` stops them. */
 export interface PortfolioAllocator extends Allocator {
-  /** Starts the helper threads (with `solverThreads` > 1) and resolves once each has compiled HiGHS. */
+  /**
+   * Compiles HiGHS on this thread and starts the helper threads (with `solverThreads` > 1), each
+   * compiling its own; resolves once all are ready. Until then a solve that needs HiGHS waits for it
+   * or, like the tight repacking, goes without.
+   */
   warmUp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -64,7 +68,7 @@ export function createAllocator(options: AllocatorOptions = {}): PortfolioAlloca
       return result;
     },
     async warmUp() {
-      await team?.warmUp();
+      await Promise.all([loadSolver(), team?.warmUp()]);
     },
     async close() {
       await team?.close();

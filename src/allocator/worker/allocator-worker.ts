@@ -17,7 +17,8 @@ if (parentPort) {
   port.on('message', async ({ id, problem, warmUp }: { id: number; problem?: AllocationProblem; warmUp?: boolean }) => {
     try {
       if (warmUp) {
-        // This thread's HiGHS and the portfolio's helper threads, each compiling its own, side by side.
+        // HiGHS here and in the portfolio's helper threads, each compiling its own, side by side; then
+        // one small problem, so the allocator's own code is compiled too.
         await Promise.all([warmUpAllocator(), allocator.warmUp()]);
         port.postMessage({ id, ready: true });
         return;
