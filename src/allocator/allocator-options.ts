@@ -21,14 +21,22 @@ export interface AllocatorOptions {
    */
   neighbourhoodShare?: number;
   /**
-   * Problems up to this many pairs get, after the search, the exact solver (`polish`: a restricted
-   * model, then the whole one), warm-started, for up to `polishTimeLimitMs` (it ends sooner when it
-   * proves optimality), once HiGHS is compiled. Up to 600 pairs (about 20 × 20 and 30 × 15 with
-   * their new VMs) by default: measured there, it proves some fleets optimal, finds cheaper layouts
-   * on others where the fleet must grow, and lifts the lower bound (HiGHS' dual bound) on most, for
-   * 600 ms more at most.
+   * After the search, once HiGHS is compiled, the polish hands its answer to the exact solver,
+   * warm-started, for up to `polishTimeLimitMs` (it ends sooner when it proves optimality). Problems
+   * up to this many pairs (about 20 × 20 and 30 × 15 with their new VMs) get the LP relaxation, a
+   * restricted model, then the whole one: measured there, it proves some fleets optimal, finds
+   * cheaper layouts on others where the fleet must grow, and lifts the lower bound (HiGHS' dual bound)
+   * on most. Larger ones get the restricted model alone (the relaxation and the whole model take
+   * seconds there).
    */
   polishPairLimit?: number;
+  /**
+   * Most time for the polish. Above `polishPairLimit`, measured on the 25 instances above 600 pairs
+   * (five seeds each of fleet 50 × 25 / 100 × 50, scale-out 50 × 20 / 100 × 20 / 100 × 50) with the
+   * search's 800 ms before it, summed costs on two threads: the restricted model in the last 40 % of
+   * the search budget instead (no polish) 26824 / 26838, a polish of 400 ms 26812, 600 ms 26804 /
+   * 26810, 800 ms 26798; on one thread (the last 25 % before) 26856 against 26811 at 600 ms.
+   */
   polishTimeLimitMs?: number;
   /**
    * Share of the polish given first to the restricted model (see `polish`), once the LP relaxation
@@ -39,22 +47,6 @@ export interface AllocatorOptions {
    * lower).
    */
   restrictedPolishShare?: number;
-  /**
-   * Above `polishPairLimit`, the share of the search budget given at its end to the restricted
-   * model alone (no relaxation, no whole model: both take seconds there); when HiGHS proves its
-   * optimum sooner, the container search goes on from it. Measured on five seeds each of fleet
-   * 50 × 25 / 100 × 50 and scale-out 50 × 20 / 100 × 20 / 100 × 50, summed costs: 0 3200 / 6274 /
-   * 3468 / 6469 / 7573; 0.25 3184 / 6272 / 3464 / 6467 / 7567; 0.4 and 0.5 cheaper at 50 × 25 but
-   * dearer at 100 × 50, where the search needs its time. 0 turns it off.
-   */
-  largeRestrictedShare?: number;
-  /**
-   * The same share with helper threads (`solverThreads` above 1): they go on searching from the
-   * best layout while the restricted model runs, so it may start earlier. Measured with two threads
-   * on the same 25 instances, summed over one run each: 26894 at 0.25, 26878 at 0.4, 26867 at 0.55
-   * (scale-out 100 × 20 seed 2 then 1182 instead of CBC's 1180); one thread: 26896 at 0.25, 26912 at 0.4.
-   */
-  largeRestrictedShareWithHelpers?: number;
   /**
    * Most time for `repackTightly`, when no start holds the deficit's K new VMs:
    * measured at 100 × 50 (seed 2, 99.7 % of the cores used), HiGHS finds a layout with K in 1.3 s
@@ -98,8 +90,6 @@ export const DEFAULTS = {
   polishPairLimit: 600,
   polishTimeLimitMs: 600,
   restrictedPolishShare: 0.85,
-  largeRestrictedShare: 0.25,
-  largeRestrictedShareWithHelpers: 0.4,
   tightTimeLimitMs: 3000,
   maxStallSteps: 30,
   tierKickShare: TIER_KICK_SHARE,

@@ -43,9 +43,9 @@ export interface PortfolioAllocator extends Allocator {
  *      └─ larger ──> four starts (greedy repair, best-fit packing, both with fluid sizes) + local moves
  *                     ──> container search (0.8 ms per pair, at most searchTimeLimitMs)
  *                     ──> optional: neighbourhood search (a few VMs re-solved exactly at a time)
- *                     ──> polish (pairs <= polishPairLimit, 600 ms more): the LP relaxation, a
- *                         restricted model widened by its containers, then the whole model
- *                     ──> or, larger: the last quarter of the search budget to a restricted model
+ *                     ──> polish (600 ms more): up to polishPairLimit pairs the LP relaxation, a
+ *                         restricted model widened by its containers, then the whole model;
+ *                         larger, the restricted model alone
  *                     (large-path.ts; with solverThreads > 1, helper threads run HiGHS and more searches
  *                     beside each stage, to the same deadlines: see README.md, "The portfolio")
  *

@@ -24,8 +24,9 @@ export interface LargeContext {
  * Starts, container search and polish on `instance`; undefined when the heuristics find no start
  * (the caller hands the problem to the exact path). With a team, each stage runs on every thread
  * side by side, to the same deadlines as on one: the helpers' answers and bounds are gathered at the
- * end of the search and handed to the polish (or the restricted model), which runs beside them in
- * turn (see README.md, "The portfolio").
+ * end of the search and handed to the polish, which runs beside them in turn (see README.md, "The
+ * portfolio"). The polish follows the search at every size: up to `polishPairLimit` pairs with the
+ * relaxation and the whole model, above it with the restricted model alone.
  */
 export async function solveLarge(
   problem: AllocationProblem,
@@ -39,12 +40,8 @@ export async function solveLarge(
   const reach = pairs <= settings.polishPairLimit;
   // The budget grows with the model, a fixed time per (VM, tier) pair: a 10 × 10 fleet gets 80 ms,
   // 100 × 50 the cap. It covers the starts, the container search and the neighbourhood search.
-  const budgetMs = Math.min(settings.searchTimeLimitMs, Math.max(settings.searchMinimumMs, pairs * settings.searchMsPerPair));
-  // Above the polish's reach, the restricted model (see `polish`) takes the end of that budget.
+  const searchMs = Math.min(settings.searchTimeLimitMs, Math.max(settings.searchMinimumMs, pairs * settings.searchMsPerPair));
   const team = context.team;
-  const restrictedShare = team ? settings.largeRestrictedShareWithHelpers : settings.largeRestrictedShare;
-  const restrictedMs = !reach && isSolverReady() ? budgetMs * restrictedShare : 0;
-  const searchMs = budgetMs - restrictedMs;
   const searchDeadlineMs = Math.min(deadlineMs, enteredMs + searchMs);
   const k = instance.vms.length - instance.existingVmCount;
   // The helpers' first stage, beside the search here: the container search with other seeds; up to
@@ -84,14 +81,10 @@ export async function solveLarge(
   const known = Math.max(bound, gathered.bound);
   const polishDeadlineMs = Math.min(deadlineMs, Date.now() + settings.polishTimeLimitMs);
   // Only once HiGHS is compiled: a cold solver would spend the polish waiting for it.
-  if (reach && layoutCost(instance, layout) > known && Date.now() < polishDeadlineMs && isSolverReady()) {
+  if (layoutCost(instance, layout) > known && Date.now() < polishDeadlineMs && isSolverReady()) {
     // The starts' containers widen the restricted model only where HiGHS still settles it in the polish.
     const others = pairs <= STARTS_IN_POLISH_PAIR_LIMIT ? [...starts, ...found] : found;
-    return polish(problem, instance, layout, others, settings, polishDeadlineMs, { whole: true, team, known, support: gathered.support });
-  }
-  const restrictedDeadlineMs = Math.min(deadlineMs, enteredMs + budgetMs);
-  if (restrictedMs > 0 && layoutCost(instance, layout) > known && Date.now() < restrictedDeadlineMs) {
-    return polish(problem, instance, layout, found, settings, restrictedDeadlineMs, { whole: false, team, known });
+    return polish(problem, instance, layout, others, settings, polishDeadlineMs, { whole: reach, team, known, support: gathered.support });
   }
   return resultOf(problem, instance, layout, Math.min(known, layoutCost(instance, layout)));
 }
