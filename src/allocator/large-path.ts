@@ -108,8 +108,9 @@ interface PolishOptions {
  * containers that ran before rather than moving them)
  * are what the search misses. Then the whole model, warm-started from the best so far, for the rest
  * of the time: it may still find better, and its dual bound lifts the one reported. With a team,
- * the relaxation is the helper's (from the first stage), the whole model runs on a helper beside the
- * restricted one here for the whole polish, and other helpers search on from the best layout.
+ * the relaxation is the helper's (from the first stage), the first helper solves the whole model
+ * for the whole polish without HiGHS' restart (see HELPER_WHOLE_MODEL_RESTART), for its layouts,
+ * and other helpers search on from the best layout.
  *
  * Without `whole` (larger fleets, where the relaxation and the whole model take seconds): the
  * restricted model on the containers that ran before and those of every thread's answer (not the
@@ -139,7 +140,7 @@ async function polish(
   const team = options.team;
   const start = packLayout(best);
   const helpers = team ? helperStage(team, (i) => (i === 0 && options.whole
-    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start }
+    ? { kind: 'exact', problem, k, deadlineMs: helperDeadline(deadlineMs), start, restart: HELPER_WHOLE_MODEL_RESTART }
     : { kind: 'search', problem, k, deadlineMs: helperDeadline(deadlineMs), seed: settings.seed + team.size + i + 1, starts: [start], tierKickShare: settings.tierKickShare })) : [];
   // Where the LP relaxation opens containers is where the optimum tends to have them.
   const relaxed = options.support
@@ -149,8 +150,7 @@ async function polish(
     for (const pair of relaxed.support) chosen.add(pair);
     proven = Math.max(proven, relaxed.bound);
   }
-  // With the whole model on a helper, the restricted one here has the whole polish.
-  const restrictedShare = options.whole && !team ? settings.restrictedPolishShare : 1;
+  const restrictedShare = options.whole ? settings.restrictedPolishShare : 1;
   const restricted = await solveInstanceExactly(narrow, {
     timeLimitMs: (deadlineMs - Date.now()) * restrictedShare,
     start: best,
@@ -161,7 +161,7 @@ async function polish(
     const searched = improveByContainerSearch(narrow, best, { deadlineMs, seed: settings.seed + 1, targetCost: proven, tierKickShare: settings.tierKickShare });
     if (isValidLayout(narrow, searched)) cheaper(searched);
   }
-  if (options.whole && !team && deadlineMs - Date.now() >= WHOLE_MODEL_MIN_MS) {
+  if (options.whole && deadlineMs - Date.now() >= WHOLE_MODEL_MIN_MS) {
     const whole = await solveInstanceExactly(narrow, { timeLimitMs: deadlineMs - Date.now(), start: best });
     cheaper(whole.layout);
     proven = Math.max(proven, whole.status === 'optimal' ? layoutCost(narrow, best) : Math.ceil(whole.bound - 1e-6));
@@ -229,6 +229,22 @@ const SEARCH_AGAIN_MIN_MS = 20;
 
 /** Least time left for which the polish still builds and solves the whole model (and the tight repacking its model). */
 export const WHOLE_MODEL_MIN_MS = 50;
+
+/**
+ * The polish's whole model on the first helper runs without HiGHS' restart. After the root, HiGHS
+ * fixes columns by reduced cost and, when it fixes enough, starts branch and bound again on what is
+ * left: that is what lifts its dual bound within a few tens of ms (scale-out 20 × 20 seed 4: to the
+ * optimum's 292 after 90 ms), but the layouts come later. Without it, from the search's 294, HiGHS
+ * finds 292 within 600 ms with four seeds of eight (after 185–484 ms), with it with none (the first
+ * after 700 ms). The bound comes from this thread, which runs the whole model with the restart
+ * after its restricted one, as on one thread. Measured on two threads, the 25 instances of fleet
+ * 10 × 10 and 20 × 10 and scale-out 20 × 10, 20 × 20 and 30 × 15, two runs: summed 7379 and 7377
+ * against 7381 and 7383, scale-out 20 × 20 seed 4 at CBC's proven 292 in both instead of 294, 11
+ * proven optimal in each; held out (seeds 6–13, 40 instances): 12124 against 12128, 15 proven in
+ * each. The helper's whole model without the restart and this thread's restricted model for the
+ * whole polish (as before): 12120–12122, but the bound at scale-out 30 × 15 7 lower on average.
+ */
+const HELPER_WHOLE_MODEL_RESTART = false;
 
 function usedNewVms(instance: AllocationInstance, layout: Layout): number {
   return layout.filter((hosted, v) => hosted.size > 0 && instance.vms[v].isNew).length;

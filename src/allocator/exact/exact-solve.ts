@@ -17,7 +17,7 @@ export interface ExactOutcome {
  */
 export async function solveInstanceExactly(
   instance: AllocationInstance,
-  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean; seed?: number },
+  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean; seed?: number; restart?: boolean },
 ): Promise<ExactOutcome> {
   // The limit covers building the model too: on a large fleet under load that is tens of ms.
   const deadlineMs = Date.now() + options.timeLimitMs;
@@ -26,6 +26,7 @@ export async function solveInstanceExactly(
     timeLimitMs: deadlineMs - Date.now(),
     start: options.start && isValidLayout(instance, options.start) ? mip.encode(options.start) : undefined,
     seed: options.seed,
+    restart: options.restart,
   });
   if (!outcome.values) return { status: outcome.status, bound: outcome.bound };
   let layout = mip.decode(outcome.values);

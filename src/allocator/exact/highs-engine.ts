@@ -24,6 +24,11 @@ export interface MipSolveOptions {
    * the time ends at another incumbent with another seed: two threads on one model use two.
    */
   seed?: number;
+  /**
+   * false: no restart of branch and bound after the root's reduced-cost fixing (HiGHS restarts by
+   * default when that fixes enough columns).
+   */
+  restart?: boolean;
 }
 
 // The WASM runtime is loaded once per process and its memory stays reserved. After a native error
@@ -117,7 +122,7 @@ async function readyWithin(ms: number): Promise<Highs | undefined> {
   }
 }
 
-function solveOn(highs: Highs, model: MipModel, deadlineMs: number, { start, seed }: MipSolveOptions): MipOutcome {
+function solveOn(highs: Highs, model: MipModel, deadlineMs: number, { start, seed, restart }: MipSolveOptions): MipOutcome {
   const n = model.columns.length;
   const m = model.rows.length;
   const starts = new Int32Array(m + 1);
@@ -166,6 +171,7 @@ function solveOn(highs: Highs, model: MipModel, deadlineMs: number, { start, see
       mip_rel_gap: 0,
       mip_abs_gap: 1e-6,
       ...(seed !== undefined ? { random_seed: seed } : {}),
+      ...(restart === false ? { mip_allow_restart: false } : {}),
     });
     if (start) instance.setSolution({ colValue: Float64Array.from(start) });
     const stopMs = deadlineMs - STOP_EARLY_MS;

@@ -32,7 +32,7 @@ export function unpackLayout(packed: PackedLayout): Layout {
  */
 export type HelperTask = { problem: AllocationProblem; k: number; deadlineMs: number; relax?: boolean } & (
   | { kind: 'search'; seed: number; starts: PackedLayout[]; tierKickShare?: number }
-  | { kind: 'exact'; start?: PackedLayout; pairs?: number[]; seed?: number }
+  | { kind: 'exact'; start?: PackedLayout; pairs?: number[]; seed?: number; restart?: boolean }
 );
 
 export interface HelperAnswer {
@@ -74,6 +74,7 @@ export async function runHelperTask(task: HelperTask): Promise<HelperAnswer> {
     timeLimitMs: task.deadlineMs - Date.now(),
     start,
     seed: task.seed,
+    restart: task.restart,
     candidate: pairs && ((v, t) => instance.vms[v].isNew || pairs.has(v * T + t)),
   });
   const best = cheapestLayout(instance, [outcome.layout, start].filter((l): l is Layout => l !== undefined && isValidLayout(instance, l)));
