@@ -1,6 +1,6 @@
 import { AllocationInstance, isValidLayout, Layout } from '../model/allocation-instance';
 import { buildAllocationMip } from './allocation-mip';
-import { MipStatus, solveMip } from './highs-engine';
+import { MipSolveOptions, MipStatus, solveMip } from './highs-engine';
 
 export interface ExactOutcome {
   status: MipStatus;
@@ -17,7 +17,7 @@ export interface ExactOutcome {
  */
 export async function solveInstanceExactly(
   instance: AllocationInstance,
-  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean; seed?: number; restart?: boolean },
+  options: { timeLimitMs: number; start?: Layout; candidate?: (v: number, t: number) => boolean } & Pick<MipSolveOptions, 'seed' | 'restart'>,
 ): Promise<ExactOutcome> {
   // The limit covers building the model too: on a large fleet under load that is tens of ms.
   const deadlineMs = Date.now() + options.timeLimitMs;

@@ -1,6 +1,7 @@
 import { AllocationProblem } from '../allocator';
 import { AllocationInstance, buildInstance, isValidLayout, Layout, layoutCost } from '../model/allocation-instance';
 import { solveInstanceExactly, solveRelaxation } from '../exact/exact-solve';
+import { MipSolveOptions } from '../exact/highs-engine';
 import { improveByContainerSearch } from '../search/container-search';
 import { cheapestLayout, searchStarts } from '../search/search-starts';
 
@@ -32,7 +33,7 @@ export function unpackLayout(packed: PackedLayout): Layout {
  */
 export type HelperTask = { problem: AllocationProblem; k: number; deadlineMs: number; relax?: boolean } & (
   | { kind: 'search'; seed: number; starts: PackedLayout[]; tierKickShare?: number }
-  | { kind: 'exact'; start?: PackedLayout; pairs?: number[]; seed?: number; restart?: boolean }
+  | ({ kind: 'exact'; start?: PackedLayout; pairs?: number[] } & Pick<MipSolveOptions, 'seed' | 'restart'>)
 );
 
 export interface HelperAnswer {
